@@ -1,1 +1,41 @@
-fn main() {}
+//! `cairn`: the one binary.
+//!
+//! * `cairn serve` — run the server (see `--help`).
+//! * `cairn signup --email E --name N` — create another standalone account and print its
+//!   root credentials.
+
+mod bootstrap;
+mod cli;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let cmd = match cli::parse(&args) {
+        Ok(c) => c,
+        Err(msg) => {
+            eprintln!("{msg}\n\n{}", cli::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    match cmd {
+        cli::Command::Help => {
+            println!("{}", cli::USAGE);
+            ExitCode::SUCCESS
+        }
+        cli::Command::Serve(opts) => match bootstrap::serve(opts) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("cairn: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        cli::Command::Signup(opts) => match bootstrap::signup(opts) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("cairn: {e}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}

@@ -1,1 +1,20 @@
-//! cairn-core
+//! What every service handler stands on.
+//!
+//! * [`Clock`] and [`Ids`]: time and randomness are injected, so tests are deterministic.
+//! * [`Principal`]: the authenticated caller.
+//! * [`Call`]: the context the pipeline hands a handler once the call is authenticated and
+//!   authorized. Handlers reach the store only through it, and [`Call::write`] commits the
+//!   call's CloudTrail record in the same transaction as the mutation.
+//!
+//! **Invariant:** a handler cannot obtain a `Call` except from the pipeline, so it cannot be
+//! reached without authenticate → authorize → audit.
+
+pub mod call;
+pub mod clock;
+pub mod ids;
+pub mod principal;
+
+pub use call::{AuditEvent, AuditSink, Call, CallInfo, Env, Failure};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use ids::{Ids, RandomIds, SeededIds};
+pub use principal::Principal;

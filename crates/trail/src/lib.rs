@@ -1,1 +1,53 @@
-//! cairn-trail
+//! CloudTrail for Cairn: every call recorded as an AWS-shaped CloudTrail record, and
+//! `LookupEvents` over them.
+//!
+//! * [`record`]: the record format ([`to_record`]), AWS's exact shape and field order.
+//! * [`layout`]: how records and the lookup index are keyed in the store.
+//! * [`sink`]: [`Recorder`], the [`cairn_core::AuditSink`]: mutations' records in the
+//!   mutation's transaction, read-only records group-committed, everything else durable on
+//!   return.
+//! * [`lookup`]: [`CloudTrailService`], the `cairn_api::cloudtrail::CloudTrail`
+//!   implementation (`LookupEvents` so far).
+
+pub mod layout;
+pub mod lookup;
+pub mod record;
+pub mod sink;
+
+pub use lookup::{CloudTrailService, lookup_events};
+pub use record::{EVENT_VERSION, format_event_time, lookup_username, to_record, write_record};
+pub use sink::Recorder;
+
+#[cfg(test)]
+mod test_support {
+    use cairn_core::{AuditEvent, Principal};
+
+    pub const ACCT: &str = "111122223333";
+
+    /// A root-user event of [`ACCT`].
+    pub fn event(time_ms: i64, id: &str, name: &str, read_only: bool) -> AuditEvent {
+        AuditEvent {
+            event_time_ms: time_ms,
+            event_id: id.to_owned(),
+            request_id: format!("req-{id}"),
+            principal: Principal::Root {
+                account_id: ACCT.to_owned(),
+                access_key_id: "AKIAROOTEXAMPLE".to_owned(),
+            },
+            event_source: "organizations.amazonaws.com".to_owned(),
+            event_name: name.to_owned(),
+            aws_region: "us-east-1".to_owned(),
+            source_ip: "127.0.0.1".to_owned(),
+            user_agent: "test".to_owned(),
+            request_parameters: None,
+            response_elements: None,
+            error_code: None,
+            error_message: None,
+            read_only,
+            event_type: "AwsApiCall".to_owned(),
+            management_event: true,
+            recipient_account_id: ACCT.to_owned(),
+            resources: Vec::new(),
+        }
+    }
+}

@@ -9,8 +9,10 @@ use serde_json::Value;
 /// Decodes a validated input document. Validation already checked shapes, so a failure here
 /// means a value the validator does not model (e.g. an out-of-range integer).
 pub fn decode<T: DeserializeOwned>(model: &ServiceModel, input: Value) -> Result<T, ApiError> {
-    serde_json::from_value(input)
-        .map_err(|e| CommonError::Serialization(format!("Could not read the request: {e}")).to_api_error(model.protocol))
+    serde_json::from_value(input).map_err(|e| {
+        CommonError::Serialization(format!("Could not read the request: {e}"))
+            .to_api_error(model.protocol)
+    })
 }
 
 /// Encodes an output value into its document.

@@ -82,7 +82,9 @@ impl ApiError {
                 sender_fault: false,
                 message_key: "message",
             },
-            format!("The operation {operation} of service {service_id} is not implemented by Cairn yet."),
+            format!(
+                "The operation {operation} of service {service_id} is not implemented by Cairn yet."
+            ),
         )
     }
 
@@ -116,12 +118,20 @@ impl CommonError {
         let json = protocol != Protocol::Query;
         let (code, status, msg): (&'static str, u16, String) = match self {
             Self::MissingAuthenticationToken(m) => (
-                if json { "MissingAuthenticationTokenException" } else { "MissingAuthenticationToken" },
+                if json {
+                    "MissingAuthenticationTokenException"
+                } else {
+                    "MissingAuthenticationToken"
+                },
                 403,
                 m.clone(),
             ),
             Self::IncompleteSignature(m) => (
-                if json { "IncompleteSignatureException" } else { "IncompleteSignature" },
+                if json {
+                    "IncompleteSignatureException"
+                } else {
+                    "IncompleteSignature"
+                },
                 400,
                 m.clone(),
             ),
@@ -147,7 +157,11 @@ impl CommonError {
                 }
             }
             Self::ExpiredToken(m) => (
-                if json { "ExpiredTokenException" } else { "ExpiredToken" },
+                if json {
+                    "ExpiredTokenException"
+                } else {
+                    "ExpiredToken"
+                },
                 400,
                 m.clone(),
             ),
@@ -166,17 +180,29 @@ impl CommonError {
                 }
             }
             Self::MissingAction => (
-                if json { "UnknownOperationException" } else { "MissingAction" },
+                if json {
+                    "UnknownOperationException"
+                } else {
+                    "MissingAction"
+                },
                 400,
                 String::from("Missing Action"),
             ),
             Self::AccessDenied(m) => (
-                if json { "AccessDeniedException" } else { "AccessDenied" },
+                if json {
+                    "AccessDeniedException"
+                } else {
+                    "AccessDenied"
+                },
                 if json { 400 } else { 403 },
                 m.clone(),
             ),
             Self::Throttling(m) => (
-                if json { "ThrottlingException" } else { "Throttling" },
+                if json {
+                    "ThrottlingException"
+                } else {
+                    "Throttling"
+                },
                 400,
                 m.clone(),
             ),

@@ -22,7 +22,10 @@ pub fn parse_body(body: &[u8]) -> Result<Value, ApiError> {
             "Start of structure or map found where not expected.",
         ))
         .to_api_error(Protocol::Json)),
-        Err(e) => Err(CommonError::Serialization(format!("Malformed JSON body: {e}")).to_api_error(Protocol::Json)),
+        Err(e) => Err(
+            CommonError::Serialization(format!("Malformed JSON body: {e}"))
+                .to_api_error(Protocol::Json),
+        ),
     }
 }
 
@@ -38,7 +41,10 @@ pub fn content_type(model: &ServiceModel) -> &'static str {
 pub fn error_body(err: &ApiError) -> Vec<u8> {
     let mut m = Map::new();
     m.insert(String::from("__type"), Value::String(err.code.to_string()));
-    m.insert(err.message_key.to_owned(), Value::String(err.message.clone()));
+    m.insert(
+        err.message_key.to_owned(),
+        Value::String(err.message.clone()),
+    );
     for (k, v) in &err.fields {
         m.insert((*k).to_owned(), v.clone());
     }

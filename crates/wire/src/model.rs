@@ -66,7 +66,7 @@ impl ServiceModel {
         let compiled = self.compiled_patterns.get_or_init(|| {
             self.patterns
                 .iter()
-                .map(|p| regex::Regex::new(p).ok())
+                .map(|p| regex::Regex::new(&java_to_rust_regex(p)).ok())
                 .collect()
         });
         compiled.get(usize::from(idx)).and_then(Option::as_ref)
@@ -212,4 +212,26 @@ pub struct MapShape {
     pub flattened: bool,
     pub min: Option<u64>,
     pub max: Option<u64>,
+}
+
+/// AWS models write patterns in Java's dialect, where characters beyond the Basic
+/// Multilingual Plane appear as UTF-16 surrogate pairs; the `regex` crate matches scalar
+/// values, so the supplementary-plane range is rewritten.
+pub fn java_to_rust_regex(pattern: &str) -> String {
+    pattern.replace("\\uD800\\uDC00-\\uDBFF\\uDFFF", "\\x{10000}-\\x{10FFFF}")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn surrogate_pairs_become_scalar_ranges() {
+        let p =
+            java_to_rust_regex("[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\t]*");
+        let re = regex::Regex::new(&format!("^{p}$")).unwrap();
+        assert!(re.is_match("plain text \u{1F600}"));
+        assert!(!re.is_match("\u{1}"));
+    }
 }

@@ -33,7 +33,11 @@ impl Node {
 }
 
 /// Converts form parameters (without `Action`/`Version`) into the awsJson document for `shape`.
-pub fn params_to_value(model: &ServiceModel, shape: ShapeId, params: &[(String, String)]) -> Result<Value, TypeMismatch> {
+pub fn params_to_value(
+    model: &ServiceModel,
+    shape: ShapeId,
+    params: &[(String, String)],
+) -> Result<Value, TypeMismatch> {
     let mut root = Node::default();
     for (k, v) in params {
         if k == "Action" || k == "Version" {
@@ -62,7 +66,12 @@ fn indexed(node: &Node) -> Vec<&Node> {
     items.into_iter().map(|(_, n)| n).collect()
 }
 
-fn node_to_value(model: &ServiceModel, id: ShapeId, node: &Node, path: &str) -> Result<Value, TypeMismatch> {
+fn node_to_value(
+    model: &ServiceModel,
+    id: ShapeId,
+    node: &Node,
+    path: &str,
+) -> Result<Value, TypeMismatch> {
     let Some(shape) = model.shape(id) else {
         return Ok(Value::Null);
     };
@@ -70,11 +79,17 @@ fn node_to_value(model: &ServiceModel, id: ShapeId, node: &Node, path: &str) -> 
     Ok(match shape {
         Shape::String(_) | Shape::Blob(_) => Value::String(scalar().to_owned()),
         Shape::Integer(_) | Shape::Long(_) => {
-            let n: i64 = scalar().trim().parse().map_err(|_| mismatch(path, "integer"))?;
+            let n: i64 = scalar()
+                .trim()
+                .parse()
+                .map_err(|_| mismatch(path, "integer"))?;
             Value::from(n)
         }
         Shape::Float(_) | Shape::Double(_) => {
-            let f: f64 = scalar().trim().parse().map_err(|_| mismatch(path, "number"))?;
+            let f: f64 = scalar()
+                .trim()
+                .parse()
+                .map_err(|_| mismatch(path, "number"))?;
             serde_json::Number::from_f64(f)
                 .map(Value::Number)
                 .ok_or_else(|| mismatch(path, "number"))?
@@ -93,18 +108,28 @@ fn node_to_value(model: &ServiceModel, id: ShapeId, node: &Node, path: &str) -> 
             let container = if l.flattened {
                 Some(node)
             } else {
-                node.children.get(l.member_location_name.unwrap_or("member"))
+                node.children
+                    .get(l.member_location_name.unwrap_or("member"))
             };
             let mut out = Vec::new();
             if let Some(container) = container {
                 for (i, item) in indexed(container).into_iter().enumerate() {
-                    out.push(node_to_value(model, l.member, item, &format!("{path}.{}", i + 1))?);
+                    out.push(node_to_value(
+                        model,
+                        l.member,
+                        item,
+                        &format!("{path}.{}", i + 1),
+                    )?);
                 }
             }
             Value::Array(out)
         }
         Shape::Map(m) => {
-            let container = if m.flattened { Some(node) } else { node.children.get("entry") };
+            let container = if m.flattened {
+                Some(node)
+            } else {
+                node.children.get("entry")
+            };
             let mut out = Map::new();
             if let Some(container) = container {
                 for entry in indexed(container) {
@@ -126,8 +151,15 @@ fn node_to_value(model: &ServiceModel, id: ShapeId, node: &Node, path: &str) -> 
             let mut out = Map::new();
             for member in st.members {
                 if let Some(child) = node.children.get(member.wire_name()) {
-                    let p = if path.is_empty() { member.name.to_owned() } else { format!("{path}.{}", member.name) };
-                    out.insert(member.name.to_owned(), node_to_value(model, member.shape, child, &p)?);
+                    let p = if path.is_empty() {
+                        member.name.to_owned()
+                    } else {
+                        format!("{path}.{}", member.name)
+                    };
+                    out.insert(
+                        member.name.to_owned(),
+                        node_to_value(model, member.shape, child, &p)?,
+                    );
                 }
             }
             Value::Object(out)
@@ -244,7 +276,9 @@ pub fn response_xml(
     escape_into(&mut out, model.xml_namespace);
     out.push_str("\">");
     if let Some((shape, value)) = output {
-        let wrapper = result_wrapper.map(str::to_owned).unwrap_or_else(|| format!("{operation}Result"));
+        let wrapper = result_wrapper
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("{operation}Result"));
         out.push('<');
         out.push_str(&wrapper);
         out.push('>');
@@ -267,7 +301,11 @@ pub fn error_xml(namespace: &str, err: &ApiError, request_id: &str) -> String {
     out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ErrorResponse xmlns=\"");
     escape_into(&mut out, namespace);
     out.push_str("\"><Error><Type>");
-    out.push_str(if err.sender_fault { "Sender" } else { "Receiver" });
+    out.push_str(if err.sender_fault {
+        "Sender"
+    } else {
+        "Receiver"
+    });
     out.push_str("</Type><Code>");
     escape_into(&mut out, &err.code);
     out.push_str("</Code><Message>");

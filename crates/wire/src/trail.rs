@@ -45,14 +45,20 @@ fn convert(model: &ServiceModel, id: ShapeId, value: &Value, sensitive: bool) ->
                     if v.is_null() {
                         continue;
                     }
-                    out.insert(lower_first(member.name), convert(model, member.shape, v, member.sensitive));
+                    out.insert(
+                        lower_first(member.name),
+                        convert(model, member.shape, v, member.sensitive),
+                    );
                 }
             }
             Value::Object(out)
         }
-        (Shape::List(l), Value::Array(items)) => {
-            Value::Array(items.iter().map(|v| convert(model, l.member, v, false)).collect())
-        }
+        (Shape::List(l), Value::Array(items)) => Value::Array(
+            items
+                .iter()
+                .map(|v| convert(model, l.member, v, false))
+                .collect(),
+        ),
         (Shape::Map(m), Value::Object(entries)) => Value::Object(
             entries
                 .iter()

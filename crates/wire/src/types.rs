@@ -39,7 +39,8 @@ impl Timestamp {
 
     /// `2024-01-02T03:04:05Z`, or with `.123` when there are milliseconds.
     pub fn to_iso8601(self) -> String {
-        let Ok(dt) = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.millis) * 1_000_000)
+        let Ok(dt) =
+            time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.millis) * 1_000_000)
         else {
             return String::from("1970-01-01T00:00:00Z");
         };
@@ -74,8 +75,8 @@ impl Timestamp {
         if let Ok(secs) = s.parse::<f64>() {
             return Self::from_f64_secs(secs);
         }
-        let dt = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-            .ok()?;
+        let dt =
+            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()?;
         let millis = i64::try_from(dt.unix_timestamp_nanos() / 1_000_000).ok()?;
         Some(Self { millis })
     }

@@ -50,7 +50,11 @@ const MAX_VIOLATIONS: usize = 10;
 
 /// Validates `value` against `shape`. Type mismatches abort; constraint violations are
 /// collected (at most ten, as Coral does).
-pub fn validate(model: &ServiceModel, shape: ShapeId, value: &Value) -> Result<Vec<Violation>, TypeMismatch> {
+pub fn validate(
+    model: &ServiceModel,
+    shape: ShapeId,
+    value: &Value,
+) -> Result<Vec<Violation>, TypeMismatch> {
     let mut out = Vec::new();
     walk(model, shape, value, &mut String::new(), false, &mut out)?;
     Ok(out)
@@ -72,7 +76,13 @@ fn render(value: &Value) -> String {
     }
 }
 
-fn push(out: &mut Vec<Violation>, path: &str, value: &Value, constraint: Constraint, sensitive: bool) {
+fn push(
+    out: &mut Vec<Violation>,
+    path: &str,
+    value: &Value,
+    constraint: Constraint,
+    sensitive: bool,
+) {
     if out.len() < MAX_VIOLATIONS {
         out.push(Violation {
             path: path.to_owned(),
@@ -133,7 +143,9 @@ fn walk(
             let Some(v) = value.as_f64() else {
                 return Err(mismatch(path, "number"));
             };
-            if matches!(shape, Shape::Integer(_) | Shape::Long(_)) && !(value.is_i64() || value.is_u64()) {
+            if matches!(shape, Shape::Integer(_) | Shape::Long(_))
+                && !(value.is_i64() || value.is_u64())
+            {
                 return Err(mismatch(path, "integer"));
             }
             if let Shape::Integer(_) = shape
@@ -159,7 +171,9 @@ fn walk(
         }
         Shape::Timestamp(_) => {
             let ok = match value {
-                Value::Number(n) => n.as_f64().is_some_and(|f| crate::types::Timestamp::from_f64_secs(f).is_some()),
+                Value::Number(n) => n
+                    .as_f64()
+                    .is_some_and(|f| crate::types::Timestamp::from_f64_secs(f).is_some()),
                 Value::String(s) => crate::types::Timestamp::parse(s).is_some(),
                 _ => false,
             };
@@ -172,7 +186,8 @@ fn walk(
                 return Err(mismatch(path, "base64 string"));
             };
             use base64::Engine;
-            let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(text.as_bytes()) else {
+            let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(text.as_bytes())
+            else {
                 return Err(mismatch(path, "base64 string"));
             };
             let len = bytes.len() as u64;
@@ -232,7 +247,14 @@ fn walk(
             for (k, v) in entries {
                 let mark = path.len();
                 path.push_str(".key");
-                walk(model, m.key, &Value::String(k.clone()), path, sensitive, out)?;
+                walk(
+                    model,
+                    m.key,
+                    &Value::String(k.clone()),
+                    path,
+                    sensitive,
+                    out,
+                )?;
                 path.truncate(mark);
                 if v.is_null() {
                     continue;
@@ -259,7 +281,14 @@ fn walk(
                             push(out, path, &Value::Null, Constraint::Required, sensitive);
                         }
                     }
-                    Some(v) => walk(model, member.shape, v, path, sensitive || member.sensitive, out)?,
+                    Some(v) => walk(
+                        model,
+                        member.shape,
+                        v,
+                        path,
+                        sensitive || member.sensitive,
+                        out,
+                    )?,
                 }
                 path.truncate(mark);
             }
@@ -284,9 +313,17 @@ impl Constraint {
             Self::MinLength(n) => format!("Member must have length greater than or equal to {n}"),
             Self::MaxLength(n) => format!("Member must have length less than or equal to {n}"),
             Self::Pattern(p) => format!("Member must satisfy regular expression pattern: {p}"),
-            Self::Enum(vals) => format!("Member must satisfy enum value set: [{}]", vals.join(", ")),
-            Self::MinValue(v) => format!("Member must have value greater than or equal to {}", fmt_num(*v)),
-            Self::MaxValue(v) => format!("Member must have value less than or equal to {}", fmt_num(*v)),
+            Self::Enum(vals) => {
+                format!("Member must satisfy enum value set: [{}]", vals.join(", "))
+            }
+            Self::MinValue(v) => format!(
+                "Member must have value greater than or equal to {}",
+                fmt_num(*v)
+            ),
+            Self::MaxValue(v) => format!(
+                "Member must have value less than or equal to {}",
+                fmt_num(*v)
+            ),
         }
     }
 
@@ -305,7 +342,11 @@ impl Constraint {
 }
 
 /// Renders violations as the service's error. `violations` must not be empty.
-pub fn violations_to_error(style: ValidationStyle, protocol: Protocol, violations: &[Violation]) -> ApiError {
+pub fn violations_to_error(
+    style: ValidationStyle,
+    protocol: Protocol,
+    violations: &[Violation],
+) -> ApiError {
     match style {
         ValidationStyle::Coral { code, status } => {
             let parts: Vec<String> = violations
@@ -352,10 +393,14 @@ pub fn violations_to_error(style: ValidationStyle, protocol: Protocol, violation
                         "You provided a value that does not match the required pattern for {}.",
                         v.path
                     ),
-                    Constraint::Enum(_) => format!("You specified an invalid value for {}.", v.path),
+                    Constraint::Enum(_) => {
+                        format!("You specified an invalid value for {}.", v.path)
+                    }
                     other => format!("Invalid value for {}: {}.", v.path, other.describe()),
                 },
-                None => String::from("The requested operation failed because you provided invalid values."),
+                None => String::from(
+                    "The requested operation failed because you provided invalid values.",
+                ),
             };
             ApiError::new(
                 ErrorShape {
@@ -373,6 +418,10 @@ pub fn violations_to_error(style: ValidationStyle, protocol: Protocol, violation
 
 /// A type mismatch as the protocol reports it.
 pub fn mismatch_to_error(protocol: Protocol, m: &TypeMismatch) -> ApiError {
-    let what = if m.path.is_empty() { String::from("input") } else { format!("'{}'", m.path) };
+    let what = if m.path.is_empty() {
+        String::from("input")
+    } else {
+        format!("'{}'", m.path)
+    };
     CommonError::Serialization(format!("Expected {} at {what}", m.expected)).to_api_error(protocol)
 }

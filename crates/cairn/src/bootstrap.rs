@@ -1,0 +1,253 @@
+//! Starting up: the data directory, the master key, the store, the bootstrap account and
+//! its `root-credentials.json`, then the server until a shutdown signal.
+
+use crate::cli::{Common, ServeOpts, SignupOpts};
+use cairn_core::{Env, RandomIds, SystemClock};
+use cairn_iam::accounts::{self, AccountError, Credentials};
+use cairn_iam::Sealer;
+use cairn_store::{Store, StoreError};
+use serde::{Deserialize, Serialize};
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+const META: &str = "meta";
+const BOOTSTRAP_KEY: &[u8] = b"bootstrap";
+
+/// What the store remembers about the bootstrap account.
+#[derive(Debug, Serialize, Deserialize)]
+struct BootstrapRecord {
+    v: u32,
+    account_id: String,
+    access_key_id: String,
+}
+
+fn now_ms() -> i64 {
+    use cairn_core::Clock;
+    SystemClock.now_millis()
+}
+
+/// Writes `contents` to `path` readable by the owner only.
+fn write_private(path: &Path, contents: &[u8]) -> Result<(), String> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).map_err(|e| format!("writing {}: {e}", path.display()))?;
+    f.write_all(contents).map_err(|e| format!("writing {}: {e}", path.display()))?;
+    f.sync_all().map_err(|e| format!("writing {}: {e}", path.display()))
+}
+
+/// The 32-byte key that seals secrets at rest: `CAIRN_MASTER_KEY` (64 hex digits; every node
+/// sharing one PostgreSQL database needs the same), else `<data-dir>/master.key`, created on
+/// first start.
+fn master_key(data_dir: &Path) -> Result<[u8; 32], String> {
+    let from_hex = |s: &str| -> Result<[u8; 32], String> {
+        let s = s.trim();
+        let mut out = [0u8; 32];
+        if s.len() != 64 {
+            return Err(String::from("the master key must be 64 hex digits"));
+        }
+        for (i, b) in out.iter_mut().enumerate() {
+            let pair = s.get(i * 2..i * 2 + 2).ok_or("bad master key")?;
+            *b = u8::from_str_radix(pair, 16).map_err(|_| String::from("the master key must be hex"))?;
+        }
+        Ok(out)
+    };
+    if let Ok(k) = std::env::var("CAIRN_MASTER_KEY")
+        && !k.is_empty()
+    {
+        return from_hex(&k);
+    }
+    let path = data_dir.join("master.key");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => from_hex(&text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut key = [0u8; 32];
+            rand::Rng::fill(&mut rand::rng(), &mut key);
+            let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+            write_private(&path, format!("{hex}\n").as_bytes())?;
+            Ok(key)
+        }
+        Err(e) => Err(format!("reading {}: {e}", path.display())),
+    }
+}
+
+fn open_store(common: &Common) -> Result<Store, String> {
+    std::fs::create_dir_all(&common.data_dir)
+        .map_err(|e| format!("creating {}: {e}", common.data_dir.display()))?;
+    let result = match &common.database_url {
+        Some(url) => Store::open(url),
+        None => Store::open_sqlite(&common.data_dir.join("cairn.db")),
+    };
+    result.map_err(|e| format!("opening the store: {e}"))
+}
+
+/// Creates the bootstrap account on an empty store; returns its root credentials either way.
+fn ensure_bootstrap(store: &Store, sealer: &Sealer, opts: &ServeOpts) -> Result<(Credentials, bool), String> {
+    let sealer = sealer.clone();
+    let email = opts.email.clone();
+    let fixed = opts.account_id.clone();
+    store
+        .write_blocking(move |tx| -> Result<(Credentials, bool), AccountError> {
+            if let Some(raw) = tx.get(META, BOOTSTRAP_KEY)? {
+                let rec: BootstrapRecord = serde_json::from_slice(&raw)
+                    .map_err(|_| StoreError::Backend(String::from("corrupt bootstrap record")))?;
+                let account = accounts::get_account(tx, &rec.account_id)?
+                    .ok_or_else(|| StoreError::Backend(String::from("bootstrap account missing")))?;
+                let (secret, _) = accounts::resolve_access_key(tx, &sealer, &rec.access_key_id)?
+                    .ok_or_else(|| StoreError::Backend(String::from("bootstrap access key missing")))?;
+                return Ok((
+                    Credentials {
+                        account_id: rec.account_id,
+                        access_key_id: rec.access_key_id,
+                        secret_access_key: secret,
+                        email: account.email,
+                    },
+                    false,
+                ));
+            }
+            let (_, creds) = accounts::create_account(
+                tx,
+                &RandomIds,
+                &sealer,
+                now_ms(),
+                &email,
+                "Management",
+                fixed.as_deref(),
+            )?;
+            let rec = BootstrapRecord {
+                v: 1,
+                account_id: creds.account_id.clone(),
+                access_key_id: creds.access_key_id.clone(),
+            };
+            let raw = serde_json::to_vec(&rec).map_err(|_| StoreError::Backend(String::from("encoding")))?;
+            tx.put(META, BOOTSTRAP_KEY, &raw)?;
+            Ok((creds, true))
+        })
+        .map_err(|e| format!("bootstrapping: {e}"))
+}
+
+fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if json { builder.json().try_init() } else { builder.try_init() };
+}
+
+pub fn serve(opts: ServeOpts) -> Result<(), String> {
+    let started = Instant::now();
+    init_logging(opts.json_logs);
+    let store = open_store(&opts.common)?;
+    let sealer = Sealer::new(&master_key(&opts.common.data_dir)?);
+    let (creds, created) = ensure_bootstrap(&store, &sealer, &opts)?;
+    if let Some(wanted) = &opts.account_id
+        && *wanted != creds.account_id
+    {
+        tracing::warn!(wanted = %wanted, actual = %creds.account_id, "--account-id ignored: the data directory already has a bootstrap account");
+    }
+    let creds_path = opts.common.data_dir.join("root-credentials.json");
+    if created || !creds_path.exists() {
+        let text = serde_json::to_vec_pretty(&creds).map_err(|e| e.to_string())?;
+        write_private(&creds_path, &text)?;
+    }
+    let addr: SocketAddr = opts
+        .listen
+        .parse()
+        .map_err(|_| format!("--listen must be an address like 127.0.0.1:4566, got {:?}", opts.listen))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("starting the runtime: {e}"))?;
+    runtime.block_on(async move {
+        let recorder = cairn_trail::Recorder::new(store.clone());
+        let env = Arc::new(Env {
+            store,
+            clock: Arc::new(SystemClock),
+            ids: Arc::new(RandomIds),
+            audit: recorder.clone(),
+        });
+        let config = cairn_server::Config {
+            dev: opts.dev,
+            bootstrap_account_id: creds.account_id.clone(),
+            ..cairn_server::Config::default()
+        };
+        let app = cairn_server::App::new(env, sealer, config, cairn_server::services::Services::default());
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("listening on {addr}: {e}"))?;
+        let local = listener.local_addr().map_err(|e| e.to_string())?;
+        tracing::info!(
+            listen = %local,
+            account_id = %creds.account_id,
+            dev = opts.dev,
+            startup_ms = started.elapsed().as_millis() as u64,
+            "cairn is ready"
+        );
+        println!(
+            "Cairn is listening on http://{local}\nBootstrap account {} — root credentials in {}\nUse it with the AWS CLI:\n  export AWS_ENDPOINT_URL=http://{local} AWS_REGION=us-east-1\n  export AWS_ACCESS_KEY_ID=$(jq -r .AccessKeyId {path}) AWS_SECRET_ACCESS_KEY=$(jq -r .SecretAccessKey {path})\n  aws organizations create-organization",
+            creds.account_id,
+            creds_path.display(),
+            path = creds_path.display()
+        );
+        if opts.dev {
+            println!("--dev: signatures are NOT checked; any credentials act as the bootstrap account's root.");
+        }
+        let shutdown_app = Arc::clone(&app);
+        axum::serve(
+            listener,
+            cairn_server::router(app).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            shutdown_app.set_ready(false);
+            tracing::info!("shutting down: draining requests");
+        })
+        .await
+        .map_err(|e| format!("serving: {e}"))?;
+        recorder.flush().await;
+        tracing::info!("stopped");
+        Ok::<(), String>(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+pub fn signup(opts: SignupOpts) -> Result<(), String> {
+    let store = open_store(&opts.common)?;
+    let sealer = Sealer::new(&master_key(&opts.common.data_dir)?);
+    let email = opts.email.clone();
+    let name = opts.name.clone();
+    let creds = store
+        .write_blocking(move |tx| -> Result<Credentials, AccountError> {
+            accounts::create_account(tx, &RandomIds, &sealer, now_ms(), &email, &name, None).map(|(_, c)| c)
+        })
+        .map_err(|e| format!("signup: {e}"))?;
+    let text = serde_json::to_string_pretty(&creds).map_err(|e| e.to_string())?;
+    println!("{text}");
+    Ok(())
+}

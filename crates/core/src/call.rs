@@ -1,0 +1,233 @@
+//! The call context and the audit hook.
+
+use crate::clock::Clock;
+use crate::ids::Ids;
+use crate::principal::Principal;
+use cairn_store::{Store, StoreError, Tx};
+use cairn_wire::ApiError;
+use cairn_wire::model::{OperationDef, ServiceModel};
+use serde::Serialize;
+use serde_json::Value;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Everything a CloudTrail record is made from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEvent {
+    pub event_time_ms: i64,
+    pub event_id: String,
+    pub request_id: String,
+    pub principal: Principal,
+    pub event_source: String,
+    pub event_name: String,
+    pub aws_region: String,
+    pub source_ip: String,
+    pub user_agent: String,
+    pub request_parameters: Option<Value>,
+    pub response_elements: Option<Value>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub read_only: bool,
+    /// `AwsApiCall`, `AwsConsoleSignIn`, `AwsServiceEvent`, …
+    pub event_type: String,
+    pub management_event: bool,
+    pub recipient_account_id: String,
+    pub resources: Vec<AuditResource>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditResource {
+    pub arn: String,
+    pub account_id: String,
+    pub resource_type: String,
+}
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Where audit events go. Implemented by `cairn-trail`.
+pub trait AuditSink: Send + Sync + 'static {
+    /// Writes the record inside the caller's transaction (mutations).
+    fn record_in(&self, tx: &mut dyn Tx, event: &AuditEvent) -> Result<(), StoreError>;
+
+    /// Records outside a mutation. Read-only events may be group-committed in short batches
+    /// (the future resolves once queued); any other event is durable when it resolves.
+    fn record(&self, event: AuditEvent) -> BoxFuture<'_, Result<(), StoreError>>;
+}
+
+/// Shared services for every call.
+pub struct Env {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn Ids>,
+    pub audit: Arc<dyn AuditSink>,
+}
+
+/// What the pipeline knows about a call before the handler runs.
+#[derive(Debug, Clone)]
+pub struct CallInfo {
+    pub request_id: String,
+    pub principal: Principal,
+    /// Region from the credential scope (or the default).
+    pub region: String,
+    pub source_ip: String,
+    pub user_agent: String,
+    pub model: &'static ServiceModel,
+    pub operation: &'static OperationDef,
+    /// The request document in CloudTrail form (`None`: no parameters).
+    pub request_parameters: Option<Value>,
+    pub received_ms: i64,
+}
+
+/// The error type of transaction closures: an AWS error or a storage failure.
+#[derive(Debug)]
+pub struct Failure(pub ApiError);
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "storage failure");
+        Failure(ApiError::internal())
+    }
+}
+
+impl From<ApiError> for Failure {
+    fn from(e: ApiError) -> Self {
+        Failure(e)
+    }
+}
+
+/// The authenticated, authorized call a handler serves.
+pub struct Call {
+    info: CallInfo,
+    env: Arc<Env>,
+    recorded: AtomicBool,
+}
+
+impl Call {
+    pub fn new(info: CallInfo, env: Arc<Env>) -> Self {
+        Self {
+            info,
+            env,
+            recorded: AtomicBool::new(false),
+        }
+    }
+
+    pub fn info(&self) -> &CallInfo {
+        &self.info
+    }
+
+    pub fn principal(&self) -> &Principal {
+        &self.info.principal
+    }
+
+    /// The caller's account.
+    pub fn account_id(&self) -> &str {
+        self.info.principal.account_id()
+    }
+
+    pub fn request_id(&self) -> &str {
+        &self.info.request_id
+    }
+
+    pub fn env(&self) -> &Arc<Env> {
+        &self.env
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.env.clock.now_millis()
+    }
+
+    pub fn ids(&self) -> &dyn Ids {
+        self.env.ids.as_ref()
+    }
+
+    /// Whether the call's audit record has already been written (by [`Call::write`]).
+    pub fn recorded(&self) -> bool {
+        self.recorded.load(Ordering::SeqCst)
+    }
+
+    /// The audit event for this call with the given outcome.
+    pub fn audit_event(
+        &self,
+        response_elements: Option<Value>,
+        error: Option<&ApiError>,
+    ) -> AuditEvent {
+        let region = if self.info.model.global {
+            String::from("us-east-1")
+        } else {
+            self.info.region.clone()
+        };
+        AuditEvent {
+            event_time_ms: self.info.received_ms,
+            event_id: self.env.ids.uuid(),
+            request_id: self.info.request_id.clone(),
+            principal: self.info.principal.clone(),
+            event_source: self.info.model.event_source.to_owned(),
+            event_name: self.info.operation.name.to_owned(),
+            aws_region: region,
+            source_ip: self.info.source_ip.clone(),
+            user_agent: self.info.user_agent.clone(),
+            request_parameters: self.info.request_parameters.clone(),
+            response_elements: if self.info.operation.read_only {
+                None
+            } else {
+                response_elements
+            },
+            error_code: error.map(|e| e.code.to_string()),
+            error_message: error.map(|e| e.message.clone()),
+            read_only: self.info.operation.read_only,
+            event_type: String::from("AwsApiCall"),
+            management_event: true,
+            recipient_account_id: self.info.principal.account_id().to_owned(),
+            resources: Vec::new(),
+        }
+    }
+
+    /// A read-only snapshot transaction.
+    pub async fn read<R, F>(&self, f: F) -> Result<R, ApiError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut dyn Tx) -> Result<R, Failure> + Send + 'static,
+    {
+        self.env.store.read(f).await.map_err(|Failure(e)| e)
+    }
+
+    /// A read-write transaction that also commits this call's CloudTrail record: the
+    /// mutation and its record are durable together or not at all. The closure may run more
+    /// than once (the store retries serialization conflicts), so it must not consume state.
+    pub async fn write<R, F>(&self, mut f: F) -> Result<R, ApiError>
+    where
+        R: Serialize + Send + 'static,
+        F: FnMut(&mut dyn Tx) -> Result<R, Failure> + Send + 'static,
+    {
+        let draft = self.audit_event(None, None);
+        let audit = Arc::clone(&self.env.audit);
+        let model = self.info.model;
+        let output_shape = self.info.operation.output;
+        let read_only = self.info.operation.read_only;
+        let result = self
+            .env
+            .store
+            .write(move |tx| {
+                let out = f(tx)?;
+                let mut event = draft.clone();
+                if !read_only && let Some(shape) = output_shape {
+                    let doc =
+                        serde_json::to_value(&out).map_err(|_| Failure(ApiError::internal()))?;
+                    event.response_elements =
+                        cairn_wire::trail::to_trail_document(model, shape, &doc);
+                }
+                audit.record_in(tx, &event)?;
+                Ok(out)
+            })
+            .await;
+        match result {
+            Ok(out) => {
+                self.recorded.store(true, Ordering::SeqCst);
+                Ok(out)
+            }
+            Err(Failure(e)) => Err(e),
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! Accounts, their root users and access keys, in the store.
+//!
+//! Spaces: `iam.acct` (account id → [`Account`]), `iam.email` (lower-cased email → account
+//! id, for uniqueness), `iam.akey` (access key id → [`AccessKey`]).
+
+use crate::seal::Sealer;
+use cairn_core::{Ids, Principal};
+use cairn_store::{StoreError, Tx};
+use serde::{Deserialize, Serialize};
+
+const ACCOUNTS: &str = "iam.acct";
+const EMAILS: &str = "iam.email";
+const KEYS: &str = "iam.akey";
+
+/// Stored-format version of the records below.
+const FORMAT: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub v: u32,
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub created_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind")]
+pub enum KeyOwner {
+    Root,
+    User {
+        user_name: String,
+        user_id: String,
+        path: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessKey {
+    pub v: u32,
+    pub access_key_id: String,
+    pub account_id: String,
+    pub owner: KeyOwner,
+    /// Sealed secret access key.
+    pub secret: String,
+    pub active: bool,
+    pub created_ms: i64,
+}
+
+/// A freshly minted key pair, shown once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Credentials {
+    pub account_id: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub email: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("an account with email {0} already exists")]
+    EmailTaken(String),
+    #[error("account {0} already exists")]
+    IdTaken(String),
+    #[error("could not seal the secret")]
+    Seal,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Backend(format!("corrupt {what} record"))
+}
+
+pub fn get_account(tx: &mut dyn Tx, id: &str) -> Result<Option<Account>, StoreError> {
+    match tx.get(ACCOUNTS, id.as_bytes())? {
+        Some(raw) => serde_json::from_slice(&raw)
+            .map(Some)
+            .map_err(|_| corrupt("account")),
+        None => Ok(None),
+    }
+}
+
+pub fn list_accounts(tx: &mut dyn Tx) -> Result<Vec<Account>, StoreError> {
+    tx.scan_prefix(ACCOUNTS, b"", false, usize::MAX)?
+        .into_iter()
+        .map(|(_, v)| serde_json::from_slice(&v).map_err(|_| corrupt("account")))
+        .collect()
+}
+
+/// Creates a standalone account with a root user and one root access key.
+pub fn create_account(
+    tx: &mut dyn Tx,
+    ids: &dyn Ids,
+    sealer: &Sealer,
+    now_ms: i64,
+    email: &str,
+    name: &str,
+    fixed_id: Option<&str>,
+) -> Result<(Account, Credentials), AccountError> {
+    let email_key = email.to_lowercase();
+    if tx.get(EMAILS, email_key.as_bytes())?.is_some() {
+        return Err(AccountError::EmailTaken(email.to_owned()));
+    }
+    let id = match fixed_id {
+        Some(id) => {
+            if tx.get(ACCOUNTS, id.as_bytes())?.is_some() {
+                return Err(AccountError::IdTaken(id.to_owned()));
+            }
+            id.to_owned()
+        }
+        None => loop {
+            // AWS account ids are 12 digits and never start with 0 in practice.
+            let candidate = format!(
+                "{}{}",
+                1 + ids.digits(1).parse::<u8>().unwrap_or(0) % 9,
+                ids.digits(11)
+            );
+            if tx.get(ACCOUNTS, candidate.as_bytes())?.is_none() {
+                break candidate;
+            }
+        },
+    };
+    let account = Account {
+        v: FORMAT,
+        id: id.clone(),
+        email: email.to_owned(),
+        name: name.to_owned(),
+        created_ms: now_ms,
+    };
+    let raw = serde_json::to_vec(&account).map_err(|_| corrupt("account"))?;
+    tx.put(ACCOUNTS, id.as_bytes(), &raw)?;
+    tx.put(EMAILS, email_key.as_bytes(), id.as_bytes())?;
+    let creds = create_access_key(tx, ids, sealer, now_ms, &id, KeyOwner::Root, "AKIA")?;
+    Ok((
+        account,
+        Credentials {
+            account_id: id,
+            access_key_id: creds.0,
+            secret_access_key: creds.1,
+            email: email.to_owned(),
+        },
+    ))
+}
+
+/// Mints an access key for `owner`; returns (access key id, secret).
+pub fn create_access_key(
+    tx: &mut dyn Tx,
+    ids: &dyn Ids,
+    sealer: &Sealer,
+    now_ms: i64,
+    account_id: &str,
+    owner: KeyOwner,
+    prefix: &str,
+) -> Result<(String, String), AccountError> {
+    let access_key_id = loop {
+        let candidate = format!("{prefix}{}", ids.upper_alnum(16));
+        if tx.get(KEYS, candidate.as_bytes())?.is_none() {
+            break candidate;
+        }
+    };
+    let secret = ids.secret();
+    let mut nonce = [0u8; 12];
+    ids.fill(&mut nonce);
+    let sealed = sealer.seal(&secret, nonce).ok_or(AccountError::Seal)?;
+    let key = AccessKey {
+        v: FORMAT,
+        access_key_id: access_key_id.clone(),
+        account_id: account_id.to_owned(),
+        owner,
+        secret: sealed,
+        active: true,
+        created_ms: now_ms,
+    };
+    let raw = serde_json::to_vec(&key).map_err(|_| corrupt("access key"))?;
+    tx.put(KEYS, access_key_id.as_bytes(), &raw)?;
+    Ok((access_key_id, secret))
+}
+
+/// Resolves an access key id to its secret and principal; `None` if unknown or inactive.
+pub fn resolve_access_key(
+    tx: &mut dyn Tx,
+    sealer: &Sealer,
+    access_key_id: &str,
+) -> Result<Option<(String, Principal)>, StoreError> {
+    let Some(raw) = tx.get(KEYS, access_key_id.as_bytes())? else {
+        return Ok(None);
+    };
+    let key: AccessKey = serde_json::from_slice(&raw).map_err(|_| corrupt("access key"))?;
+    if !key.active {
+        return Ok(None);
+    }
+    let Some(secret) = sealer.open(&key.secret) else {
+        return Err(StoreError::Backend(String::from(
+            "cannot unseal an access key: wrong master key for this database?",
+        )));
+    };
+    let principal = match key.owner {
+        KeyOwner::Root => Principal::Root {
+            account_id: key.account_id,
+            access_key_id: key.access_key_id,
+        },
+        KeyOwner::User {
+            user_name,
+            user_id,
+            path,
+        } => Principal::IamUser {
+            account_id: key.account_id,
+            user_name,
+            user_id,
+            path,
+            access_key_id: key.access_key_id,
+        },
+    };
+    Ok(Some((secret, principal)))
+}

@@ -1,0 +1,116 @@
+//! Application state and the axum router.
+
+use crate::metrics::Metrics;
+use crate::services::Services;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use cairn_core::{Env, Principal};
+use cairn_iam::Sealer;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+
+/// Server settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `--dev`: any well-formed SigV4 credentials act as the bootstrap account's root, and
+    /// signatures are not checked.
+    pub dev: bool,
+    /// The bootstrap (future management) account.
+    pub bootstrap_account_id: String,
+    /// Region assumed when a request carries none.
+    pub default_region: String,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+    /// How long a resolved access key is trusted before it is read again.
+    pub credential_cache_ms: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            dev: false,
+            bootstrap_account_id: String::new(),
+            default_region: String::from("us-east-1"),
+            max_body_bytes: 8 * 1024 * 1024,
+            credential_cache_ms: 5_000,
+        }
+    }
+}
+
+/// A resolved access key.
+#[derive(Clone)]
+pub(crate) struct CachedKey {
+    pub secret: String,
+    pub principal: Principal,
+    pub fetched_ms: i64,
+}
+
+/// Everything the pipeline needs.
+pub struct App {
+    pub env: Arc<Env>,
+    pub sealer: Sealer,
+    pub config: Config,
+    pub services: Services,
+    pub metrics: Metrics,
+    pub(crate) signing_keys: cairn_sigv4::SigningKeyCache,
+    pub(crate) keys: RwLock<HashMap<String, CachedKey>>,
+    ready: AtomicBool,
+}
+
+impl App {
+    pub fn new(env: Arc<Env>, sealer: Sealer, config: Config, services: Services) -> Arc<Self> {
+        Arc::new(Self {
+            env,
+            sealer,
+            config,
+            services,
+            metrics: Metrics::new(),
+            signing_keys: cairn_sigv4::SigningKeyCache::default(),
+            keys: RwLock::new(HashMap::new()),
+            ready: AtomicBool::new(true),
+        })
+    }
+
+    /// Marks the server as draining (`/readyz` answers 503).
+    pub fn set_ready(&self, ready: bool) {
+        self.ready.store(ready, Ordering::SeqCst);
+    }
+}
+
+/// The router: health endpoints, and every other request into the AWS pipeline.
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .fallback(crate::pipeline::entry)
+        .with_state(app)
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(app): State<Arc<App>>) -> Response {
+    if !app.ready.load(Ordering::SeqCst) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "draining\n").into_response();
+    }
+    let store = app.env.store.clone();
+    match store.read(|tx| tx.get("meta", b"ping").map(|_| ())).await {
+        Ok(()) => "ready\n".into_response(),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response(),
+    }
+}
+
+async fn metrics(State(app): State<Arc<App>>) -> Response {
+    let mut resp = app.metrics.render().into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
+    resp
+}

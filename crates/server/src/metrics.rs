@@ -1,0 +1,96 @@
+//! Prometheus counters: requests and errors per operation, lock-free on the hot path.
+
+use crate::services::SERVICES;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub struct Metrics {
+    offsets: Vec<usize>,
+    requests: Vec<AtomicU64>,
+    errors: Vec<AtomicU64>,
+    pub auth_failures: AtomicU64,
+    pub unrouted: AtomicU64,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut offsets = Vec::new();
+        let mut total = 0;
+        for (model, _) in SERVICES {
+            offsets.push(total);
+            total += model.operations.len();
+        }
+        Self {
+            offsets,
+            requests: (0..total).map(|_| AtomicU64::new(0)).collect(),
+            errors: (0..total).map(|_| AtomicU64::new(0)).collect(),
+            auth_failures: AtomicU64::new(0),
+            unrouted: AtomicU64::new(0),
+        }
+    }
+
+    fn slot(&self, service: usize, op: usize) -> Option<usize> {
+        self.offsets.get(service).map(|o| o + op)
+    }
+
+    pub fn count(&self, service: usize, op: usize, error: bool) {
+        if let Some(i) = self.slot(service, op) {
+            if let Some(c) = self.requests.get(i) {
+                c.fetch_add(1, Ordering::Relaxed);
+            }
+            if error && let Some(c) = self.errors.get(i) {
+                c.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        s.push_str("# HELP cairn_requests_total AWS API requests handled, by operation.\n# TYPE cairn_requests_total counter\n");
+        let mut errors = String::from(
+            "# HELP cairn_request_errors_total AWS API requests answered with an error, by operation.\n# TYPE cairn_request_errors_total counter\n",
+        );
+        for (si, (model, _)) in SERVICES.iter().enumerate() {
+            for (oi, op) in model.operations.iter().enumerate() {
+                let Some(i) = self.slot(si, oi) else { continue };
+                let r = self
+                    .requests
+                    .get(i)
+                    .map_or(0, |c| c.load(Ordering::Relaxed));
+                if r == 0 {
+                    continue;
+                }
+                let e = self.errors.get(i).map_or(0, |c| c.load(Ordering::Relaxed));
+                let _ = writeln!(
+                    s,
+                    "cairn_requests_total{{service=\"{}\",operation=\"{}\"}} {r}",
+                    model.module, op.name
+                );
+                let _ = writeln!(
+                    errors,
+                    "cairn_request_errors_total{{service=\"{}\",operation=\"{}\"}} {e}",
+                    model.module, op.name
+                );
+            }
+        }
+        s.push_str(&errors);
+        let _ = writeln!(
+            s,
+            "# HELP cairn_auth_failures_total Requests rejected by authentication.\n# TYPE cairn_auth_failures_total counter\ncairn_auth_failures_total {}",
+            self.auth_failures.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            s,
+            "# HELP cairn_unrouted_total Requests that matched no operation.\n# TYPE cairn_unrouted_total counter\ncairn_unrouted_total {}",
+            self.unrouted.load(Ordering::Relaxed)
+        );
+        s
+    }
+}

@@ -1,0 +1,578 @@
+//! The one pipeline every AWS API request goes through.
+//!
+//! ```text
+//! route ─▶ authenticate ─▶ parse+validate ─▶ authorize ─▶ handle ─▶ audit ─▶ serialize
+//! ```
+//!
+//! Authentication runs before parsing so that every failure from validation on is recorded
+//! in CloudTrail with the caller's identity, as AWS records them. Requests that fail
+//! authentication have no trustworthy identity and are not recorded (AWS does not record
+//! them either); they are counted in `/metrics`.
+
+use crate::app::{App, CachedKey};
+use crate::services::{SERVICES, Svc};
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts};
+use axum::response::Response;
+use cairn_core::{Call, CallInfo, Principal};
+use cairn_sigv4::SigErrorKind;
+use cairn_wire::model::{Location, OperationDef, Protocol, ServiceModel, Shape};
+use cairn_wire::{ApiError, CommonError, json, query, trail, validate};
+use serde_json::{Map, Value};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// A request matched to an operation.
+struct Routed {
+    index: usize,
+    model: &'static ServiceModel,
+    svc: Svc,
+    op: &'static OperationDef,
+    op_index: usize,
+    /// awsQuery parameters (body and query string).
+    form: Option<Vec<(String, String)>>,
+}
+
+/// The axum fallback: every request that is not a health or metrics probe.
+pub async fn entry(State(app): State<Arc<App>>, req: Request) -> Response {
+    let request_id = app.env.ids.uuid();
+    let source_ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| String::from("127.0.0.1"), |c| c.0.ip().to_string());
+    let (parts, body) = req.into_parts();
+    let body = match axum::body::to_bytes(body, app.config.max_body_bytes).await {
+        Ok(b) => b,
+        Err(_) => {
+            let err = CommonError::Serialization(String::from(
+                "The request body is too large or could not be read.",
+            ))
+            .to_api_error(Protocol::Json);
+            return error_response(None, Protocol::Json, &err, &request_id);
+        }
+    };
+    let routed = match route(&parts, &body) {
+        Ok(r) => r,
+        Err((protocol, err)) => {
+            app.metrics
+                .unrouted
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return error_response(None, protocol, &err, &request_id);
+        }
+    };
+    let (response, error) = handle(&app, &parts, &body, &routed, request_id, source_ip).await;
+    app.metrics.count(routed.index, routed.op_index, error);
+    response
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Finds the service and operation a request is for.
+fn route(parts: &Parts, body: &Bytes) -> Result<Routed, (Protocol, ApiError)> {
+    let found = |model: &'static ServiceModel, svc: Svc, index: usize, name: &str| {
+        // Operations are sorted by name in the generated tables.
+        model
+            .operations
+            .binary_search_by(|o| o.name.cmp(name))
+            .ok()
+            .and_then(|i| model.operations.get(i).map(|op| (i, op)))
+            .map(|(op_index, op)| Routed {
+                index,
+                model,
+                svc,
+                op,
+                op_index,
+                form: None,
+            })
+    };
+    // awsJson: X-Amz-Target.
+    if let Some(target) = header_str(&parts.headers, "x-amz-target") {
+        let unknown = || {
+            (
+                Protocol::Json,
+                CommonError::UnknownOperation(String::new()).to_api_error(Protocol::Json),
+            )
+        };
+        let (prefix, name) = json::split_target(target).ok_or_else(unknown)?;
+        for (index, (model, svc)) in SERVICES.iter().enumerate() {
+            if model.protocol == Protocol::Json && model.target_prefix == prefix {
+                return found(model, *svc, index, name).ok_or_else(unknown);
+            }
+        }
+        return Err(unknown());
+    }
+    // awsQuery: Action in the form body or the query string.
+    let content_type = header_str(&parts.headers, "content-type").unwrap_or("");
+    let query_string = parts.uri.query().unwrap_or("");
+    let is_form = content_type.starts_with("application/x-www-form-urlencoded");
+    if is_form || query_string.contains("Action=") {
+        let mut params = query::parse_form(query_string.as_bytes());
+        if is_form {
+            params.extend(query::parse_form(body));
+        }
+        let action = params
+            .iter()
+            .find(|(k, _)| k == "Action")
+            .map(|(_, v)| v.clone());
+        let Some(action) = action else {
+            return Err((
+                Protocol::Query,
+                CommonError::MissingAction.to_api_error(Protocol::Query),
+            ));
+        };
+        let version = params
+            .iter()
+            .find(|(k, _)| k == "Version")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        let scope_service = signing_service(parts);
+        let candidates = SERVICES
+            .iter()
+            .enumerate()
+            .filter(|(_, (m, _))| m.protocol == Protocol::Query);
+        let mut fallback = None;
+        for (index, (model, svc)) in candidates {
+            if let Some(mut r) = found(model, *svc, index, &action) {
+                if scope_service.as_deref() == Some(model.signing_name)
+                    || (!version.is_empty() && version == model.api_version)
+                {
+                    r.form = Some(params);
+                    return Ok(r);
+                }
+                if fallback.is_none() {
+                    fallback = Some(r);
+                }
+            }
+        }
+        return match fallback {
+            Some(mut r) => {
+                r.form = Some(params);
+                Ok(r)
+            }
+            None => Err((
+                Protocol::Query,
+                CommonError::UnknownOperation(format!(
+                    "Could not find operation {action} for version {version}"
+                ))
+                .to_api_error(Protocol::Query),
+            )),
+        };
+    }
+    // restJson1: method + path.
+    let path = parts.uri.path();
+    for (index, (model, svc)) in SERVICES.iter().enumerate() {
+        if model.protocol != Protocol::RestJson {
+            continue;
+        }
+        for (op_index, op) in model.operations.iter().enumerate() {
+            let (op_path, op_query) = op
+                .request_uri
+                .split_once('?')
+                .unwrap_or((op.request_uri, ""));
+            if op.http_method == parts.method.as_str()
+                && op_path == path
+                && (op_query.is_empty() || query_string.split('&').any(|p| p == op_query))
+            {
+                return Ok(Routed {
+                    index,
+                    model,
+                    svc: *svc,
+                    op,
+                    op_index,
+                    form: None,
+                });
+            }
+        }
+    }
+    let mut err =
+        CommonError::UnknownOperation(format!("No AWS operation matches {} {path}", parts.method))
+            .to_api_error(Protocol::Json);
+    err.status = 404;
+    Err((Protocol::Json, err))
+}
+
+/// The service named in the credential scope, if the request is signed.
+fn signing_service(parts: &Parts) -> Option<String> {
+    let cred = header_str(&parts.headers, "authorization")
+        .and_then(|a| a.split("Credential=").nth(1))
+        .map(str::to_owned)
+        .or_else(|| {
+            parts.uri.query().and_then(|q| {
+                query::parse_form(q.as_bytes())
+                    .into_iter()
+                    .find(|(k, _)| k == "X-Amz-Credential")
+                    .map(|(_, v)| v)
+            })
+        })?;
+    cred.split(['/', ',']).nth(3).map(str::to_owned)
+}
+
+fn sig_error(kind: SigErrorKind, message: &str) -> CommonError {
+    let m = message.to_owned();
+    match kind {
+        SigErrorKind::MissingAuthenticationToken => CommonError::MissingAuthenticationToken(m),
+        SigErrorKind::IncompleteSignature | SigErrorKind::InvalidArgument => {
+            CommonError::IncompleteSignature(m)
+        }
+        SigErrorKind::SignatureDoesNotMatch | SigErrorKind::XAmzContentSha256Mismatch => {
+            CommonError::SignatureDoesNotMatch(m)
+        }
+        SigErrorKind::RequestExpired => CommonError::RequestExpired(m),
+    }
+}
+
+const INVALID_TOKEN: &str = "The security token included in the request is invalid.";
+
+/// Authenticates the request: who is calling, and the region they signed for.
+async fn authenticate(
+    app: &App,
+    parts: &Parts,
+    body: &Bytes,
+    routed: &Routed,
+) -> Result<(Principal, String), ApiError> {
+    let protocol = routed.model.protocol;
+    if routed.op.no_auth {
+        return Ok((Principal::Anonymous, app.config.default_region.clone()));
+    }
+    let headers: Vec<(&str, &[u8])> = parts
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_bytes()))
+        .collect();
+    let sreq = cairn_sigv4::Request {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query().unwrap_or(""),
+        headers: &headers,
+        body,
+    };
+    let fail = |e: cairn_sigv4::SigError| sig_error(e.kind(), e.message()).to_api_error(protocol);
+    let parsed = cairn_sigv4::parse(&sreq).map_err(fail)?;
+    let region = parsed.region.clone();
+    if app.config.dev {
+        return Ok((
+            Principal::Root {
+                account_id: app.config.bootstrap_account_id.clone(),
+                access_key_id: parsed.access_key_id.clone(),
+            },
+            region,
+        ));
+    }
+    cairn_sigv4::check_scope(&parsed, &parsed.region, routed.model.signing_name).map_err(fail)?;
+    let key = resolve_key(app, &parsed.access_key_id).await?;
+    let Some(key) = key else {
+        return Err(
+            CommonError::InvalidClientTokenId(INVALID_TOKEN.to_owned()).to_api_error(protocol)
+        );
+    };
+    if parsed.security_token.is_some() && !matches!(key.principal, Principal::AssumedRole { .. }) {
+        return Err(
+            CommonError::InvalidClientTokenId(INVALID_TOKEN.to_owned()).to_api_error(protocol)
+        );
+    }
+    let signing_key = app.signing_keys.signing_key_for(&parsed, &key.secret);
+    let opts = cairn_sigv4::VerifyOptions::default();
+    cairn_sigv4::verify_with_signing_key(
+        &sreq,
+        &parsed,
+        &signing_key,
+        app.env.clock.now_secs(),
+        &opts,
+    )
+    .map_err(fail)?;
+    Ok((key.principal, region))
+}
+
+async fn resolve_key(app: &App, access_key_id: &str) -> Result<Option<CachedKey>, ApiError> {
+    let now = app.env.clock.now_millis();
+    if let Ok(cache) = app.keys.read()
+        && let Some(hit) = cache.get(access_key_id)
+        && now - hit.fetched_ms < app.config.credential_cache_ms
+    {
+        return Ok(Some(hit.clone()));
+    }
+    let sealer = app.sealer.clone();
+    let akid = access_key_id.to_owned();
+    let found = app
+        .env
+        .store
+        .read(move |tx| cairn_iam::accounts::resolve_access_key(tx, &sealer, &akid))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "access key lookup failed");
+            ApiError::internal()
+        })?;
+    let Some((secret, principal)) = found else {
+        return Ok(None);
+    };
+    let entry = CachedKey {
+        secret,
+        principal,
+        fetched_ms: now,
+    };
+    if let Ok(mut cache) = app.keys.write() {
+        if cache.len() > 10_000 {
+            cache.clear();
+        }
+        cache.insert(access_key_id.to_owned(), entry.clone());
+    }
+    Ok(Some(entry))
+}
+
+/// Parses the request into the awsJson input document for the operation.
+fn parse_input(parts: &Parts, body: &Bytes, routed: &Routed) -> Result<Value, ApiError> {
+    let model = routed.model;
+    let Some(shape) = routed.op.input else {
+        return Ok(Value::Object(Map::new()));
+    };
+    match model.protocol {
+        Protocol::Json => json::parse_body(body),
+        Protocol::Query => {
+            let params = routed.form.as_deref().unwrap_or(&[]);
+            query::params_to_value(model, shape, params)
+                .map_err(|m| validate::mismatch_to_error(Protocol::Query, &m))
+        }
+        Protocol::RestJson => {
+            let mut doc = match model.shape(shape) {
+                Some(Shape::Structure(st))
+                    if st.members.iter().any(|m| m.location == Location::Body) =>
+                {
+                    json::parse_body(body)?
+                }
+                _ => Value::Object(Map::new()),
+            };
+            if let (Some(Shape::Structure(st)), Value::Object(fields)) =
+                (model.shape(shape), &mut doc)
+            {
+                let qs = query::parse_form(parts.uri.query().unwrap_or("").as_bytes());
+                for member in st.members {
+                    let raw = match member.location {
+                        Location::QueryString => qs
+                            .iter()
+                            .find(|(k, _)| k == member.wire_name())
+                            .map(|(_, v)| v.clone()),
+                        Location::Header => {
+                            header_str(&parts.headers, member.wire_name()).map(str::to_owned)
+                        }
+                        _ => None,
+                    };
+                    if let Some(raw) = raw {
+                        let value = match model.shape(member.shape) {
+                            Some(Shape::Integer(_) | Shape::Long(_)) => {
+                                raw.parse::<i64>().map(Value::from).map_err(|_| {
+                                    CommonError::Serialization(format!(
+                                        "Invalid number for {}",
+                                        member.name
+                                    ))
+                                    .to_api_error(Protocol::RestJson)
+                                })?
+                            }
+                            Some(Shape::Boolean) => Value::Bool(raw == "true"),
+                            _ => Value::String(raw),
+                        };
+                        fields.insert(member.name.to_owned(), value);
+                    }
+                }
+            }
+            Ok(doc)
+        }
+    }
+}
+
+/// Runs the pipeline from authentication on; returns the response and whether it is an error.
+async fn handle(
+    app: &Arc<App>,
+    parts: &Parts,
+    body: &Bytes,
+    routed: &Routed,
+    request_id: String,
+    source_ip: String,
+) -> (Response, bool) {
+    let model = routed.model;
+    let protocol = model.protocol;
+    // Authenticate.
+    let (principal, region) = match authenticate(app, parts, body, routed).await {
+        Ok(p) => p,
+        Err(err) => {
+            app.metrics
+                .auth_failures
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return (
+                error_response(Some(model), protocol, &err, &request_id),
+                true,
+            );
+        }
+    };
+    // Parse.
+    let parsed = parse_input(parts, body, routed);
+    let request_parameters = match (&parsed, routed.op.input) {
+        (Ok(doc), Some(shape)) => trail::to_trail_document(model, shape, doc),
+        _ => None,
+    };
+    let info = CallInfo {
+        request_id: request_id.clone(),
+        principal,
+        region,
+        source_ip,
+        user_agent: header_str(&parts.headers, "user-agent")
+            .unwrap_or("")
+            .to_owned(),
+        model,
+        operation: routed.op,
+        request_parameters,
+        received_ms: app.env.clock.now_millis(),
+    };
+    let call = Call::new(info, Arc::clone(&app.env));
+    let result = run(app, &call, routed, parsed).await;
+    // Audit.
+    let event = match &result {
+        Ok(doc) => {
+            let response_elements = routed
+                .op
+                .output
+                .and_then(|s| trail::to_trail_document(model, s, doc));
+            call.audit_event(response_elements, None)
+        }
+        Err(err) => call.audit_event(None, Some(err)),
+    };
+    if !call.recorded()
+        && let Err(e) = app.env.audit.record(event).await
+    {
+        // The call's effects (if any) are committed; failing to record a read or a failure
+        // must not turn into a lost response, but it is an operational alarm.
+        tracing::error!(error = %e, request_id = %request_id, "could not record the CloudTrail event");
+    }
+    // Serialize.
+    match result {
+        Ok(doc) => (success_response(model, routed.op, &doc, &request_id), false),
+        Err(err) => (
+            error_response(Some(model), protocol, &err, &request_id),
+            true,
+        ),
+    }
+}
+
+/// Validate, authorize, handle.
+async fn run(
+    app: &App,
+    call: &Call,
+    routed: &Routed,
+    parsed: Result<Value, ApiError>,
+) -> Result<Value, ApiError> {
+    let model = routed.model;
+    let input = parsed?;
+    if let Some(shape) = routed.op.input {
+        match validate::validate(model, shape, &input) {
+            Err(m) => return Err(validate::mismatch_to_error(model.protocol, &m)),
+            Ok(v) if !v.is_empty() => {
+                return Err(validate::violations_to_error(
+                    model.validation,
+                    model.protocol,
+                    &v,
+                ));
+            }
+            Ok(_) => {}
+        }
+    }
+    crate::authz::authorize(call.principal(), model, routed.op, &input)?;
+    app.services
+        .dispatch(routed.svc, call, routed.op.name, input)
+        .await
+}
+
+fn with_request_id(mut resp: Response, request_id: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        resp.headers_mut().insert("x-amzn-requestid", v);
+    }
+    resp
+}
+
+fn respond(
+    status: StatusCode,
+    content_type: &'static str,
+    body: Vec<u8>,
+    request_id: &str,
+) -> Response {
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    with_request_id(resp, request_id)
+}
+
+fn success_response(
+    model: &ServiceModel,
+    op: &OperationDef,
+    doc: &Value,
+    request_id: &str,
+) -> Response {
+    match model.protocol {
+        Protocol::Json => respond(
+            StatusCode::OK,
+            json::content_type(model),
+            serde_json::to_vec(doc).unwrap_or_else(|_| b"{}".to_vec()),
+            request_id,
+        ),
+        Protocol::Query => {
+            let xml = query::response_xml(
+                model,
+                op.name,
+                op.result_wrapper,
+                op.output.map(|s| (s, doc)),
+                request_id,
+            );
+            respond(StatusCode::OK, "text/xml", xml.into_bytes(), request_id)
+        }
+        Protocol::RestJson => {
+            let status = StatusCode::from_u16(op.response_code).unwrap_or(StatusCode::OK);
+            respond(
+                status,
+                "application/json",
+                serde_json::to_vec(doc).unwrap_or_else(|_| b"{}".to_vec()),
+                request_id,
+            )
+        }
+    }
+}
+
+/// An AWS-shaped error in the protocol's form. Never HTML, never a panic.
+pub fn error_response(
+    model: Option<&ServiceModel>,
+    protocol: Protocol,
+    err: &ApiError,
+    request_id: &str,
+) -> Response {
+    let status = StatusCode::from_u16(err.status).unwrap_or(StatusCode::BAD_REQUEST);
+    match protocol {
+        Protocol::Json => respond(
+            status,
+            "application/x-amz-json-1.1",
+            json::error_body(err),
+            request_id,
+        ),
+        Protocol::Query => {
+            let ns = model.map_or("", |m| m.xml_namespace);
+            respond(
+                status,
+                "text/xml",
+                query::error_xml(ns, err, request_id).into_bytes(),
+                request_id,
+            )
+        }
+        Protocol::RestJson => {
+            let mut resp = respond(
+                status,
+                "application/json",
+                json::error_body(err),
+                request_id,
+            );
+            if let Ok(v) = HeaderValue::from_str(&err.code) {
+                resp.headers_mut().insert("x-amzn-errortype", v);
+            }
+            resp
+        }
+    }
+}

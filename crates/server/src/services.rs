@@ -1,0 +1,99 @@
+//! The table of served APIs and the dispatch into them.
+
+use cairn_api::{
+    cloudtrail, cloudtrail_data, iam, identitystore, organizations, sso, sso_admin, sso_oidc, sts,
+};
+use cairn_core::Call;
+use cairn_wire::ApiError;
+use cairn_wire::model::ServiceModel;
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Svc {
+    Organizations,
+    Sts,
+    CloudTrail,
+    Iam,
+    SsoAdmin,
+    IdentityStore,
+    SsoPortal,
+    SsoOidc,
+    CloudTrailData,
+}
+
+/// Every API Cairn routes, with its model table.
+pub static SERVICES: &[(&ServiceModel, Svc)] = &[
+    (&organizations::MODEL, Svc::Organizations),
+    (&sts::MODEL, Svc::Sts),
+    (&cloudtrail::MODEL, Svc::CloudTrail),
+    (&iam::MODEL, Svc::Iam),
+    (&sso_admin::MODEL, Svc::SsoAdmin),
+    (&identitystore::MODEL, Svc::IdentityStore),
+    (&sso::MODEL, Svc::SsoPortal),
+    (&sso_oidc::MODEL, Svc::SsoOidc),
+    (&cloudtrail_data::MODEL, Svc::CloudTrailData),
+];
+
+/// APIs routed but not served yet: every operation answers AWS-shaped "not implemented".
+#[derive(Debug, Default)]
+pub struct NotYetServed;
+
+impl iam::Iam for NotYetServed {
+    type Context = Call;
+}
+impl sso_admin::SsoAdmin for NotYetServed {
+    type Context = Call;
+}
+impl identitystore::IdentityStore for NotYetServed {
+    type Context = Call;
+}
+impl sso::SsoPortal for NotYetServed {
+    type Context = Call;
+}
+impl sso_oidc::SsoOidc for NotYetServed {
+    type Context = Call;
+}
+impl cloudtrail_data::CloudTrailData for NotYetServed {
+    type Context = Call;
+}
+
+/// The service implementations.
+#[derive(Default)]
+pub struct Services {
+    pub organizations: cairn_organizations::OrganizationsService,
+    pub sts: cairn_iam::StsService,
+    pub cloudtrail: cairn_trail::CloudTrailService,
+    pub rest: NotYetServed,
+}
+
+macro_rules! route {
+    ($module:ident, $svc:expr, $call:expr, $name:expr, $input:expr) => {
+        match $module::Operation::from_name($name) {
+            Some(op) => $module::dispatch($svc, $call, op, $input).await,
+            None => Err(ApiError::internal()),
+        }
+    };
+}
+
+impl Services {
+    /// Runs the operation. Only the pipeline calls this, with a call it authorized.
+    pub(crate) async fn dispatch(
+        &self,
+        svc: Svc,
+        call: &Call,
+        op: &str,
+        input: Value,
+    ) -> Result<Value, ApiError> {
+        match svc {
+            Svc::Organizations => route!(organizations, &self.organizations, call, op, input),
+            Svc::Sts => route!(sts, &self.sts, call, op, input),
+            Svc::CloudTrail => route!(cloudtrail, &self.cloudtrail, call, op, input),
+            Svc::Iam => route!(iam, &self.rest, call, op, input),
+            Svc::SsoAdmin => route!(sso_admin, &self.rest, call, op, input),
+            Svc::IdentityStore => route!(identitystore, &self.rest, call, op, input),
+            Svc::SsoPortal => route!(sso, &self.rest, call, op, input),
+            Svc::SsoOidc => route!(sso_oidc, &self.rest, call, op, input),
+            Svc::CloudTrailData => route!(cloudtrail_data, &self.rest, call, op, input),
+        }
+    }
+}

@@ -1,0 +1,693 @@
+//! The CloudTrail record: an [`AuditEvent`] rendered in AWS's exact JSON shape and field order.
+//!
+//! One serializer ([`Record`]) serves both uses: [`to_record`] builds a `serde_json::Value`
+//! (preserve_order keeps the field order), and [`write_record`] streams the same bytes
+//! straight into a buffer for the recording hot path, without an intermediate `Value`.
+//!
+//! Field order follows AWS's own records:
+//! `eventVersion, userIdentity, eventTime, eventSource, eventName, awsRegion, sourceIPAddress,
+//! userAgent, [errorCode, errorMessage], requestParameters, responseElements, requestID,
+//! eventID, readOnly, [resources], eventType, managementEvent, recipientAccountId,
+//! eventCategory`. `tlsDetails` is omitted (Cairn does not terminate TLS itself).
+
+use cairn_core::call::AuditResource;
+use cairn_core::{AuditEvent, Principal};
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
+use serde_json::Value;
+use std::fmt;
+
+/// The `eventVersion` Cairn writes.
+///
+/// AWS currently writes `"1.11"`, but everything 1.09–1.11 added (Identity Center
+/// `onBehalfOf` / `credentialId` / `inScopeOf`, network-activity events, `eventContext`
+/// enrichment) is either not emitted by Cairn yet or not documented precisely enough to
+/// reproduce. 1.08 is the newest version whose complete field set we emit and can verify
+/// against published samples, and every consumer that reads 1.11 reads 1.08. Bump it when
+/// the first newer field is emitted.
+pub const EVENT_VERSION: &str = "1.08";
+
+/// `eventCategory` of every event Cairn records today.
+pub const EVENT_CATEGORY_MANAGEMENT: &str = "Management";
+
+/// The record for `event` as a JSON value (field order preserved).
+pub fn to_record(event: &AuditEvent) -> Value {
+    serde_json::to_value(Record(event)).unwrap_or(Value::Null)
+}
+
+/// Appends the record for `event`, compact JSON, to `out`.
+pub fn write_record(event: &AuditEvent, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+    serde_json::to_writer(out, &Record(event))
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` (UTC, whole seconds), CloudTrail's `eventTime` format.
+pub fn format_event_time(millis: i64) -> String {
+    IsoSeconds(millis).to_string()
+}
+
+/// The `Username` LookupEvents reports and filters on: `root` for the root user, the user
+/// name for an IAM user, the session name for a role session; none for anonymous calls.
+pub fn lookup_username(principal: &Principal) -> Option<&str> {
+    match principal {
+        Principal::Root { .. } => Some("root"),
+        Principal::IamUser { user_name, .. } => Some(user_name),
+        Principal::AssumedRole { session_name, .. } => Some(session_name),
+        Principal::Anonymous => None,
+    }
+}
+
+/// Serializes an [`AuditEvent`] as a CloudTrail record.
+#[derive(Debug, Clone, Copy)]
+pub struct Record<'a>(pub &'a AuditEvent);
+
+impl Serialize for Record<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let e = self.0;
+        let mut m = serializer.serialize_map(None)?;
+        m.serialize_entry("eventVersion", EVENT_VERSION)?;
+        m.serialize_entry(
+            "userIdentity",
+            &UserIdentity {
+                principal: &e.principal,
+                recipient_account_id: &e.recipient_account_id,
+            },
+        )?;
+        m.serialize_entry("eventTime", &IsoSeconds(e.event_time_ms))?;
+        m.serialize_entry("eventSource", &e.event_source)?;
+        m.serialize_entry("eventName", &e.event_name)?;
+        m.serialize_entry("awsRegion", &e.aws_region)?;
+        m.serialize_entry("sourceIPAddress", &e.source_ip)?;
+        m.serialize_entry("userAgent", &e.user_agent)?;
+        if let Some(code) = &e.error_code {
+            m.serialize_entry("errorCode", code)?;
+        }
+        if let Some(message) = &e.error_message {
+            m.serialize_entry("errorMessage", message)?;
+        }
+        m.serialize_entry("requestParameters", &e.request_parameters)?;
+        m.serialize_entry("responseElements", &e.response_elements)?;
+        m.serialize_entry("requestID", &e.request_id)?;
+        m.serialize_entry("eventID", &e.event_id)?;
+        m.serialize_entry("readOnly", &e.read_only)?;
+        if !e.resources.is_empty() {
+            m.serialize_entry("resources", &Resources(&e.resources))?;
+        }
+        m.serialize_entry("eventType", &e.event_type)?;
+        m.serialize_entry("managementEvent", &e.management_event)?;
+        m.serialize_entry("recipientAccountId", &e.recipient_account_id)?;
+        m.serialize_entry("eventCategory", EVENT_CATEGORY_MANAGEMENT)?;
+        m.end()
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ`, written without an intermediate `String` by `collect_str`.
+#[derive(Debug, Clone, Copy)]
+struct IsoSeconds(i64);
+
+impl fmt::Display for IsoSeconds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let dt = time::OffsetDateTime::from_unix_timestamp(self.0.div_euclid(1000))
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            dt.year(),
+            u8::from(dt.month()),
+            dt.day(),
+            dt.hour(),
+            dt.minute(),
+            dt.second()
+        )
+    }
+}
+
+impl Serialize for IsoSeconds {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// `arn:aws:iam::<acct>:role<path><name>`, `/` when the path is empty.
+struct RoleArn<'a> {
+    account_id: &'a str,
+    path: &'a str,
+    name: &'a str,
+}
+
+impl fmt::Display for RoleArn<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = if self.path.is_empty() { "/" } else { self.path };
+        write!(
+            f,
+            "arn:aws:iam::{}:role{}{}",
+            self.account_id, path, self.name
+        )
+    }
+}
+
+impl Serialize for RoleArn<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// Any `Display` value serialized as a string without allocating.
+struct Shown<T>(T);
+
+impl<T: fmt::Display> Serialize for Shown<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
+}
+
+struct UserIdentity<'a> {
+    principal: &'a Principal,
+    recipient_account_id: &'a str,
+}
+
+impl Serialize for UserIdentity<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut m = serializer.serialize_map(None)?;
+        match self.principal {
+            Principal::Root {
+                account_id,
+                access_key_id,
+            } => {
+                m.serialize_entry("type", "Root")?;
+                m.serialize_entry("principalId", account_id)?;
+                m.serialize_entry(
+                    "arn",
+                    &Shown(format_args!("arn:aws:iam::{account_id}:root")),
+                )?;
+                m.serialize_entry("accountId", account_id)?;
+                m.serialize_entry("accessKeyId", access_key_id)?;
+            }
+            Principal::IamUser {
+                account_id,
+                user_name,
+                user_id,
+                path,
+                access_key_id,
+            } => {
+                let path = if path.is_empty() { "/" } else { path.as_str() };
+                m.serialize_entry("type", "IAMUser")?;
+                m.serialize_entry("principalId", user_id)?;
+                m.serialize_entry(
+                    "arn",
+                    &Shown(format_args!(
+                        "arn:aws:iam::{account_id}:user{path}{user_name}"
+                    )),
+                )?;
+                m.serialize_entry("accountId", account_id)?;
+                m.serialize_entry("accessKeyId", access_key_id)?;
+                m.serialize_entry("userName", user_name)?;
+            }
+            Principal::AssumedRole {
+                account_id,
+                role_name,
+                role_id,
+                role_path,
+                session_name,
+                access_key_id,
+                issued_at_ms,
+                mfa_authenticated,
+                source_identity,
+            } => {
+                m.serialize_entry("type", "AssumedRole")?;
+                m.serialize_entry(
+                    "principalId",
+                    &Shown(format_args!("{role_id}:{session_name}")),
+                )?;
+                m.serialize_entry(
+                    "arn",
+                    &Shown(format_args!(
+                        "arn:aws:sts::{account_id}:assumed-role/{role_name}/{session_name}"
+                    )),
+                )?;
+                m.serialize_entry("accountId", account_id)?;
+                m.serialize_entry("accessKeyId", access_key_id)?;
+                m.serialize_entry(
+                    "sessionContext",
+                    &SessionContext {
+                        account_id,
+                        role_name,
+                        role_id,
+                        role_path,
+                        issued_at_ms: *issued_at_ms,
+                        mfa_authenticated: *mfa_authenticated,
+                        source_identity: source_identity.as_deref(),
+                    },
+                )?;
+            }
+            Principal::Anonymous => {
+                // AWS writes `Unknown` for callers it cannot attribute to an IAM identity
+                // (unsigned portal / OIDC calls).
+                m.serialize_entry("type", "Unknown")?;
+                m.serialize_entry("principalId", "")?;
+                m.serialize_entry("arn", "")?;
+                if !self.recipient_account_id.is_empty() {
+                    m.serialize_entry("accountId", self.recipient_account_id)?;
+                }
+                m.serialize_entry("accessKeyId", "")?;
+            }
+        }
+        m.end()
+    }
+}
+
+struct SessionContext<'a> {
+    account_id: &'a str,
+    role_name: &'a str,
+    role_id: &'a str,
+    role_path: &'a str,
+    issued_at_ms: i64,
+    mfa_authenticated: bool,
+    source_identity: Option<&'a str>,
+}
+
+impl Serialize for SessionContext<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut m = serializer.serialize_map(None)?;
+        m.serialize_entry("sessionIssuer", &SessionIssuer(self))?;
+        m.serialize_entry("webIdFederationData", &EmptyObject)?;
+        m.serialize_entry(
+            "attributes",
+            &SessionAttributes {
+                creation_date: IsoSeconds(self.issued_at_ms),
+                mfa_authenticated: self.mfa_authenticated,
+            },
+        )?;
+        if let Some(source_identity) = self.source_identity {
+            m.serialize_entry("sourceIdentity", source_identity)?;
+        }
+        m.end()
+    }
+}
+
+struct SessionIssuer<'a, 'b>(&'a SessionContext<'b>);
+
+impl Serialize for SessionIssuer<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let c = self.0;
+        let mut m = serializer.serialize_map(None)?;
+        m.serialize_entry("type", "Role")?;
+        m.serialize_entry("principalId", c.role_id)?;
+        m.serialize_entry(
+            "arn",
+            &RoleArn {
+                account_id: c.account_id,
+                path: c.role_path,
+                name: c.role_name,
+            },
+        )?;
+        m.serialize_entry("accountId", c.account_id)?;
+        m.serialize_entry("userName", c.role_name)?;
+        m.end()
+    }
+}
+
+struct SessionAttributes {
+    creation_date: IsoSeconds,
+    mfa_authenticated: bool,
+}
+
+impl Serialize for SessionAttributes {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut m = serializer.serialize_map(None)?;
+        m.serialize_entry("creationDate", &self.creation_date)?;
+        m.serialize_entry(
+            "mfaAuthenticated",
+            if self.mfa_authenticated {
+                "true"
+            } else {
+                "false"
+            },
+        )?;
+        m.end()
+    }
+}
+
+struct EmptyObject;
+
+impl Serialize for EmptyObject {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_map(Some(0))?.end()
+    }
+}
+
+struct Resources<'a>(&'a [AuditResource]);
+
+impl Serialize for Resources<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for r in self.0 {
+            seq.serialize_element(&ResourceEntry(r))?;
+        }
+        seq.end()
+    }
+}
+
+struct ResourceEntry<'a>(&'a AuditResource);
+
+impl Serialize for ResourceEntry<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut m = serializer.serialize_map(None)?;
+        m.serialize_entry("accountId", &self.0.account_id)?;
+        m.serialize_entry("type", &self.0.resource_type)?;
+        m.serialize_entry("ARN", &self.0.arn)?;
+        m.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )]
+
+    use super::*;
+    use serde_json::json;
+
+    const ACCT: &str = "123456789012";
+    /// 2024-02-03T04:05:06.789Z
+    const T: i64 = 1_706_933_106_789;
+
+    fn base(principal: Principal) -> AuditEvent {
+        AuditEvent {
+            event_time_ms: T,
+            event_id: "6c4a1b9e-3f5d-4e2a-9b7c-0d1e2f3a4b5c".to_owned(),
+            request_id: "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0".to_owned(),
+            principal,
+            event_source: "organizations.amazonaws.com".to_owned(),
+            event_name: "DescribeOrganization".to_owned(),
+            aws_region: "us-east-1".to_owned(),
+            source_ip: "203.0.113.7".to_owned(),
+            user_agent: "aws-cli/2.15.0".to_owned(),
+            request_parameters: None,
+            response_elements: None,
+            error_code: None,
+            error_message: None,
+            read_only: true,
+            event_type: "AwsApiCall".to_owned(),
+            management_event: true,
+            recipient_account_id: ACCT.to_owned(),
+            resources: Vec::new(),
+        }
+    }
+
+    /// Compact JSON of the record, checked to equal the streamed bytes.
+    fn render(e: &AuditEvent) -> String {
+        let via_value = serde_json::to_string(&to_record(e)).unwrap();
+        let mut streamed = Vec::new();
+        write_record(e, &mut streamed).unwrap();
+        assert_eq!(String::from_utf8(streamed).unwrap(), via_value);
+        via_value
+    }
+
+    /// Golden text: whitespace-insensitive but order-sensitive.
+    fn golden(text: &str) -> String {
+        let v: Value = serde_json::from_str(text).unwrap();
+        serde_json::to_string(&v).unwrap()
+    }
+
+    #[test]
+    fn root_record() {
+        let e = base(Principal::Root {
+            account_id: ACCT.to_owned(),
+            access_key_id: "AKIAIOSFODNN7EXAMPLE".to_owned(),
+        });
+        let want = golden(
+            r#"{
+            "eventVersion": "1.08",
+            "userIdentity": {
+                "type": "Root",
+                "principalId": "123456789012",
+                "arn": "arn:aws:iam::123456789012:root",
+                "accountId": "123456789012",
+                "accessKeyId": "AKIAIOSFODNN7EXAMPLE"
+            },
+            "eventTime": "2024-02-03T04:05:06Z",
+            "eventSource": "organizations.amazonaws.com",
+            "eventName": "DescribeOrganization",
+            "awsRegion": "us-east-1",
+            "sourceIPAddress": "203.0.113.7",
+            "userAgent": "aws-cli/2.15.0",
+            "requestParameters": null,
+            "responseElements": null,
+            "requestID": "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+            "eventID": "6c4a1b9e-3f5d-4e2a-9b7c-0d1e2f3a4b5c",
+            "readOnly": true,
+            "eventType": "AwsApiCall",
+            "managementEvent": true,
+            "recipientAccountId": "123456789012",
+            "eventCategory": "Management"
+        }"#,
+        );
+        assert_eq!(render(&e), want);
+    }
+
+    #[test]
+    fn iam_user_record_with_resources_and_parameters() {
+        let mut e = base(Principal::IamUser {
+            account_id: ACCT.to_owned(),
+            user_name: "Alice".to_owned(),
+            user_id: "AIDAJ45Q7YFFAREXAMPLE".to_owned(),
+            path: "/ops/".to_owned(),
+            access_key_id: "AKIAI44QH8DHBEXAMPLE".to_owned(),
+        });
+        e.event_name = "CreateOrganizationalUnit".to_owned();
+        e.read_only = false;
+        e.request_parameters = Some(json!({"parentId": "r-ab12", "name": "Prod"}));
+        e.response_elements =
+            Some(json!({"organizationalUnit": {"id": "ou-ab12-34cd56ef", "name": "Prod"}}));
+        e.resources = vec![AuditResource {
+            arn: "arn:aws:organizations::123456789012:ou/o-abc/ou-ab12-34cd56ef".to_owned(),
+            account_id: ACCT.to_owned(),
+            resource_type: "AWS::Organizations::OrganizationalUnit".to_owned(),
+        }];
+        let want = golden(
+            r#"{
+            "eventVersion": "1.08",
+            "userIdentity": {
+                "type": "IAMUser",
+                "principalId": "AIDAJ45Q7YFFAREXAMPLE",
+                "arn": "arn:aws:iam::123456789012:user/ops/Alice",
+                "accountId": "123456789012",
+                "accessKeyId": "AKIAI44QH8DHBEXAMPLE",
+                "userName": "Alice"
+            },
+            "eventTime": "2024-02-03T04:05:06Z",
+            "eventSource": "organizations.amazonaws.com",
+            "eventName": "CreateOrganizationalUnit",
+            "awsRegion": "us-east-1",
+            "sourceIPAddress": "203.0.113.7",
+            "userAgent": "aws-cli/2.15.0",
+            "requestParameters": {"parentId": "r-ab12", "name": "Prod"},
+            "responseElements": {"organizationalUnit": {"id": "ou-ab12-34cd56ef", "name": "Prod"}},
+            "requestID": "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+            "eventID": "6c4a1b9e-3f5d-4e2a-9b7c-0d1e2f3a4b5c",
+            "readOnly": false,
+            "resources": [{
+                "accountId": "123456789012",
+                "type": "AWS::Organizations::OrganizationalUnit",
+                "ARN": "arn:aws:organizations::123456789012:ou/o-abc/ou-ab12-34cd56ef"
+            }],
+            "eventType": "AwsApiCall",
+            "managementEvent": true,
+            "recipientAccountId": "123456789012",
+            "eventCategory": "Management"
+        }"#,
+        );
+        assert_eq!(render(&e), want);
+    }
+
+    #[test]
+    fn iam_user_with_empty_path_gets_slash() {
+        let e = base(Principal::IamUser {
+            account_id: ACCT.to_owned(),
+            user_name: "Bob".to_owned(),
+            user_id: "AIDAEXAMPLEBOB".to_owned(),
+            path: String::new(),
+            access_key_id: "AKIAEXAMPLEBOB".to_owned(),
+        });
+        let v = to_record(&e);
+        assert_eq!(
+            v["userIdentity"]["arn"],
+            "arn:aws:iam::123456789012:user/Bob"
+        );
+    }
+
+    #[test]
+    fn assumed_role_record() {
+        let e = base(Principal::AssumedRole {
+            account_id: ACCT.to_owned(),
+            role_name: "AWSReservedSSO_Admin_0123456789abcdef".to_owned(),
+            role_id: "AROAIDPPEZS35WEXAMPLE".to_owned(),
+            role_path: "/aws-reserved/sso.amazonaws.com/".to_owned(),
+            session_name: "alice".to_owned(),
+            access_key_id: "ASIAIOSFODNN7EXAMPLE".to_owned(),
+            issued_at_ms: 1_706_932_000_000,
+            mfa_authenticated: false,
+            source_identity: None,
+        });
+        let want = golden(
+            r#"{
+            "eventVersion": "1.08",
+            "userIdentity": {
+                "type": "AssumedRole",
+                "principalId": "AROAIDPPEZS35WEXAMPLE:alice",
+                "arn": "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_0123456789abcdef/alice",
+                "accountId": "123456789012",
+                "accessKeyId": "ASIAIOSFODNN7EXAMPLE",
+                "sessionContext": {
+                    "sessionIssuer": {
+                        "type": "Role",
+                        "principalId": "AROAIDPPEZS35WEXAMPLE",
+                        "arn": "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123456789abcdef",
+                        "accountId": "123456789012",
+                        "userName": "AWSReservedSSO_Admin_0123456789abcdef"
+                    },
+                    "webIdFederationData": {},
+                    "attributes": {
+                        "creationDate": "2024-02-03T03:46:40Z",
+                        "mfaAuthenticated": "false"
+                    }
+                }
+            },
+            "eventTime": "2024-02-03T04:05:06Z",
+            "eventSource": "organizations.amazonaws.com",
+            "eventName": "DescribeOrganization",
+            "awsRegion": "us-east-1",
+            "sourceIPAddress": "203.0.113.7",
+            "userAgent": "aws-cli/2.15.0",
+            "requestParameters": null,
+            "responseElements": null,
+            "requestID": "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+            "eventID": "6c4a1b9e-3f5d-4e2a-9b7c-0d1e2f3a4b5c",
+            "readOnly": true,
+            "eventType": "AwsApiCall",
+            "managementEvent": true,
+            "recipientAccountId": "123456789012",
+            "eventCategory": "Management"
+        }"#,
+        );
+        assert_eq!(render(&e), want);
+    }
+
+    #[test]
+    fn assumed_role_with_source_identity_mfa_and_default_path() {
+        let e = base(Principal::AssumedRole {
+            account_id: ACCT.to_owned(),
+            role_name: "Deployer".to_owned(),
+            role_id: "AROAEXAMPLEDEPLOYER".to_owned(),
+            role_path: "/".to_owned(),
+            session_name: "ci-42".to_owned(),
+            access_key_id: "ASIAEXAMPLE".to_owned(),
+            issued_at_ms: 0,
+            mfa_authenticated: true,
+            source_identity: Some("alice@example.com".to_owned()),
+        });
+        let want = golden(
+            r#"{
+                "sessionIssuer": {
+                    "type": "Role",
+                    "principalId": "AROAEXAMPLEDEPLOYER",
+                    "arn": "arn:aws:iam::123456789012:role/Deployer",
+                    "accountId": "123456789012",
+                    "userName": "Deployer"
+                },
+                "webIdFederationData": {},
+                "attributes": {"creationDate": "1970-01-01T00:00:00Z", "mfaAuthenticated": "true"},
+                "sourceIdentity": "alice@example.com"
+            }"#,
+        );
+        let v = to_record(&e);
+        assert_eq!(
+            serde_json::to_string(&v["userIdentity"]["sessionContext"]).unwrap(),
+            want
+        );
+    }
+
+    #[test]
+    fn anonymous_record_is_unknown() {
+        let mut e = base(Principal::Anonymous);
+        e.event_source = "sso.amazonaws.com".to_owned();
+        e.event_name = "ListAccounts".to_owned();
+        let v = to_record(&e);
+        let want = golden(
+            r#"{"type": "Unknown", "principalId": "", "arn": "", "accountId": "123456789012", "accessKeyId": ""}"#,
+        );
+        assert_eq!(serde_json::to_string(&v["userIdentity"]).unwrap(), want);
+        e.recipient_account_id = String::new();
+        let v = to_record(&e);
+        let want =
+            golden(r#"{"type": "Unknown", "principalId": "", "arn": "", "accessKeyId": ""}"#);
+        assert_eq!(serde_json::to_string(&v["userIdentity"]).unwrap(), want);
+    }
+
+    #[test]
+    fn failed_call_record() {
+        let mut e = base(Principal::Root {
+            account_id: ACCT.to_owned(),
+            access_key_id: "AKIAIOSFODNN7EXAMPLE".to_owned(),
+        });
+        e.event_source = "cloudtrail.amazonaws.com".to_owned();
+        e.event_name = "UpdateTrail".to_owned();
+        e.read_only = false;
+        e.request_parameters = Some(json!({"name": "myTrail2"}));
+        e.error_code = Some("TrailNotFoundException".to_owned());
+        e.error_message = Some("Unknown trail: myTrail2 for the user: 123456789012".to_owned());
+        let want = golden(
+            r#"{
+            "eventVersion": "1.08",
+            "userIdentity": {
+                "type": "Root",
+                "principalId": "123456789012",
+                "arn": "arn:aws:iam::123456789012:root",
+                "accountId": "123456789012",
+                "accessKeyId": "AKIAIOSFODNN7EXAMPLE"
+            },
+            "eventTime": "2024-02-03T04:05:06Z",
+            "eventSource": "cloudtrail.amazonaws.com",
+            "eventName": "UpdateTrail",
+            "awsRegion": "us-east-1",
+            "sourceIPAddress": "203.0.113.7",
+            "userAgent": "aws-cli/2.15.0",
+            "errorCode": "TrailNotFoundException",
+            "errorMessage": "Unknown trail: myTrail2 for the user: 123456789012",
+            "requestParameters": {"name": "myTrail2"},
+            "responseElements": null,
+            "requestID": "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+            "eventID": "6c4a1b9e-3f5d-4e2a-9b7c-0d1e2f3a4b5c",
+            "readOnly": false,
+            "eventType": "AwsApiCall",
+            "managementEvent": true,
+            "recipientAccountId": "123456789012",
+            "eventCategory": "Management"
+        }"#,
+        );
+        assert_eq!(render(&e), want);
+    }
+
+    #[test]
+    fn event_time_format() {
+        assert_eq!(format_event_time(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_event_time(T), "2024-02-03T04:05:06Z");
+        assert_eq!(format_event_time(-1), "1969-12-31T23:59:59Z");
+        // Out of `time`'s range: falls back to the epoch rather than failing.
+        assert_eq!(format_event_time(i64::MAX), "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn usernames_for_lookup() {
+        let root = Principal::Root {
+            account_id: ACCT.to_owned(),
+            access_key_id: "AKIA".to_owned(),
+        };
+        assert_eq!(lookup_username(&root), Some("root"));
+        assert_eq!(lookup_username(&Principal::Anonymous), None);
+    }
+}
