@@ -3,8 +3,8 @@
 
 use crate::cli::{Common, ServeOpts, SignupOpts};
 use cairn_core::{Env, RandomIds, SystemClock};
-use cairn_iam::accounts::{self, AccountError, Credentials};
 use cairn_iam::Sealer;
+use cairn_iam::accounts::{self, AccountError, Credentials};
 use cairn_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 use std::io::Write as _;
@@ -38,9 +38,13 @@ fn write_private(path: &Path, contents: &[u8]) -> Result<(), String> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts.open(path).map_err(|e| format!("writing {}: {e}", path.display()))?;
-    f.write_all(contents).map_err(|e| format!("writing {}: {e}", path.display()))?;
-    f.sync_all().map_err(|e| format!("writing {}: {e}", path.display()))
+    let mut f = opts
+        .open(path)
+        .map_err(|e| format!("writing {}: {e}", path.display()))?;
+    f.write_all(contents)
+        .map_err(|e| format!("writing {}: {e}", path.display()))?;
+    f.sync_all()
+        .map_err(|e| format!("writing {}: {e}", path.display()))
 }
 
 /// The 32-byte key that seals secrets at rest: `CAIRN_MASTER_KEY` (64 hex digits; every node
@@ -55,7 +59,8 @@ fn master_key(data_dir: &Path) -> Result<[u8; 32], String> {
         }
         for (i, b) in out.iter_mut().enumerate() {
             let pair = s.get(i * 2..i * 2 + 2).ok_or("bad master key")?;
-            *b = u8::from_str_radix(pair, 16).map_err(|_| String::from("the master key must be hex"))?;
+            *b = u8::from_str_radix(pair, 16)
+                .map_err(|_| String::from("the master key must be hex"))?;
         }
         Ok(out)
     };
@@ -89,7 +94,11 @@ fn open_store(common: &Common) -> Result<Store, String> {
 }
 
 /// Creates the bootstrap account on an empty store; returns its root credentials either way.
-fn ensure_bootstrap(store: &Store, sealer: &Sealer, opts: &ServeOpts) -> Result<(Credentials, bool), String> {
+fn ensure_bootstrap(
+    store: &Store,
+    sealer: &Sealer,
+    opts: &ServeOpts,
+) -> Result<(Credentials, bool), String> {
     let sealer = sealer.clone();
     let email = opts.email.clone();
     let fixed = opts.account_id.clone();
@@ -98,10 +107,13 @@ fn ensure_bootstrap(store: &Store, sealer: &Sealer, opts: &ServeOpts) -> Result<
             if let Some(raw) = tx.get(META, BOOTSTRAP_KEY)? {
                 let rec: BootstrapRecord = serde_json::from_slice(&raw)
                     .map_err(|_| StoreError::Backend(String::from("corrupt bootstrap record")))?;
-                let account = accounts::get_account(tx, &rec.account_id)?
-                    .ok_or_else(|| StoreError::Backend(String::from("bootstrap account missing")))?;
+                let account = accounts::get_account(tx, &rec.account_id)?.ok_or_else(|| {
+                    StoreError::Backend(String::from("bootstrap account missing"))
+                })?;
                 let (secret, _) = accounts::resolve_access_key(tx, &sealer, &rec.access_key_id)?
-                    .ok_or_else(|| StoreError::Backend(String::from("bootstrap access key missing")))?;
+                    .ok_or_else(|| {
+                        StoreError::Backend(String::from("bootstrap access key missing"))
+                    })?;
                 return Ok((
                     Credentials {
                         account_id: rec.account_id,
@@ -126,7 +138,8 @@ fn ensure_bootstrap(store: &Store, sealer: &Sealer, opts: &ServeOpts) -> Result<
                 account_id: creds.account_id.clone(),
                 access_key_id: creds.access_key_id.clone(),
             };
-            let raw = serde_json::to_vec(&rec).map_err(|_| StoreError::Backend(String::from("encoding")))?;
+            let raw = serde_json::to_vec(&rec)
+                .map_err(|_| StoreError::Backend(String::from("encoding")))?;
             tx.put(META, BOOTSTRAP_KEY, &raw)?;
             Ok((creds, true))
         })
@@ -136,8 +149,14 @@ fn ensure_bootstrap(store: &Store, sealer: &Sealer, opts: &ServeOpts) -> Result<
 fn init_logging(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = if json { builder.json().try_init() } else { builder.try_init() };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 pub fn serve(opts: ServeOpts) -> Result<(), String> {
@@ -156,10 +175,12 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
         let text = serde_json::to_vec_pretty(&creds).map_err(|e| e.to_string())?;
         write_private(&creds_path, &text)?;
     }
-    let addr: SocketAddr = opts
-        .listen
-        .parse()
-        .map_err(|_| format!("--listen must be an address like 127.0.0.1:4566, got {:?}", opts.listen))?;
+    let addr: SocketAddr = opts.listen.parse().map_err(|_| {
+        format!(
+            "--listen must be an address like 127.0.0.1:4566, got {:?}",
+            opts.listen
+        )
+    })?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -244,7 +265,8 @@ pub fn signup(opts: SignupOpts) -> Result<(), String> {
     let name = opts.name.clone();
     let creds = store
         .write_blocking(move |tx| -> Result<Credentials, AccountError> {
-            accounts::create_account(tx, &RandomIds, &sealer, now_ms(), &email, &name, None).map(|(_, c)| c)
+            accounts::create_account(tx, &RandomIds, &sealer, now_ms(), &email, &name, None)
+                .map(|(_, c)| c)
         })
         .map_err(|e| format!("signup: {e}"))?;
     let text = serde_json::to_string_pretty(&creds).map_err(|e| e.to_string())?;

@@ -68,13 +68,27 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             flags.push((name.to_owned(), Some(v.clone())));
         }
     }
-    let get = |k: &str| flags.iter().rev().find(|(n, _)| n == k).and_then(|(_, v)| v.clone());
+    let get = |k: &str| {
+        flags
+            .iter()
+            .rev()
+            .find(|(n, _)| n == k)
+            .and_then(|(_, v)| v.clone())
+    };
     let has = |k: &str| flags.iter().any(|(n, _)| n == k);
     if has("help") || cmd == "help" || cmd == "--help" || cmd == "-h" {
         return Ok(Command::Help);
     }
     let known: &[&str] = match cmd.as_str() {
-        "serve" => &["listen", "data-dir", "database-url", "account-id", "email", "dev", "log-format"],
+        "serve" => &[
+            "listen",
+            "data-dir",
+            "database-url",
+            "account-id",
+            "email",
+            "dev",
+            "log-format",
+        ],
         "signup" => &["email", "name", "data-dir", "database-url"],
         other => return Err(format!("unknown command {other:?}")),
     };
@@ -82,7 +96,11 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         return Err(format!("unknown option --{bad} for {cmd}"));
     }
     let common = Common {
-        data_dir: PathBuf::from(get("data-dir").or_else(|| env("CAIRN_DATA_DIR")).unwrap_or_else(|| String::from("./cairn-data"))),
+        data_dir: PathBuf::from(
+            get("data-dir")
+                .or_else(|| env("CAIRN_DATA_DIR"))
+                .unwrap_or_else(|| String::from("./cairn-data")),
+        ),
         database_url: get("database-url").or_else(|| env("CAIRN_DATABASE_URL")),
     };
     match cmd.as_str() {
@@ -96,11 +114,15 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             let json_logs = match get("log-format").as_deref() {
                 None | Some("text") => false,
                 Some("json") => true,
-                Some(other) => return Err(format!("--log-format must be text or json, got {other:?}")),
+                Some(other) => {
+                    return Err(format!("--log-format must be text or json, got {other:?}"));
+                }
             };
             Ok(Command::Serve(ServeOpts {
                 common,
-                listen: get("listen").or_else(|| env("CAIRN_LISTEN")).unwrap_or_else(|| String::from("127.0.0.1:4566")),
+                listen: get("listen")
+                    .or_else(|| env("CAIRN_LISTEN"))
+                    .unwrap_or_else(|| String::from("127.0.0.1:4566")),
                 account_id,
                 email: get("email").unwrap_or_else(|| String::from("admin@cairn.local")),
                 dev: has("dev"),
