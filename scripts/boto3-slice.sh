@@ -9,7 +9,8 @@ if [ ! -x "$venv/bin/python" ]; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check boto3
 fi
 cargo build --quiet -p cairn --manifest-path "$root/Cargo.toml"
-bin="$root/target/debug/cairn"
+bin="${CARGO_TARGET_DIR:-$root/target}/debug/cairn"
+[ -x "$bin" ] || { echo "boto3-slice: no cairn binary at $bin" >&2; exit 1; }
 data="$(mktemp -d)"
 log="$data/server.log"
 "$bin" serve --listen 127.0.0.1:0 --data-dir "$data" >"$data/stdout" 2>"$log" &
@@ -19,6 +20,6 @@ for _ in $(seq 1 100); do
   grep -q "listening on" "$data/stdout" 2>/dev/null && break
   sleep 0.1
 done
-endpoint="$(grep -o 'http://[0-9.:]*' "$data/stdout" | head -n 1)"
-[ -n "$endpoint" ] || { echo "cairn did not start"; cat "$log"; exit 1; }
+endpoint="$(grep -o 'http://[0-9.:]*' "$data/stdout" | head -n 1 || true)"
+[ -n "$endpoint" ] || { echo "boto3-slice: cairn did not start" >&2; cat "$log" >&2; exit 1; }
 "$venv/bin/python" "$root/scripts/boto3_slice.py" "$endpoint" "$data/root-credentials.json"

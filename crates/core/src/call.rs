@@ -160,7 +160,7 @@ impl Call {
         };
         AuditEvent {
             event_time_ms: self.info.received_ms,
-            event_id: self.env.ids.uuid(),
+            event_id: self.env.ids.uuid_v7(self.info.received_ms),
             request_id: self.info.request_id.clone(),
             principal: self.info.principal.clone(),
             event_source: self.info.model.event_source.to_owned(),

@@ -101,6 +101,9 @@ struct Query {
     query_tag: [u8; 32],
     /// The window is empty: answer nothing.
     empty: bool,
+    /// `EventId` lookups read the one record the ID names: its primary key is derived from
+    /// the ID (time-ordered UUID), and there is no index to scan.
+    event_id: Option<String>,
 }
 
 impl Query {
@@ -214,6 +217,7 @@ impl Query {
             max_results,
             query_tag,
             empty: oldest > newest,
+            event_id: (tag == Tag::EventId).then(|| value.to_owned()),
         }))
     }
 
@@ -223,6 +227,9 @@ impl Query {
                 events: Some(Vec::new()),
                 next_token: None,
             });
+        }
+        if let Some(id) = &self.event_id {
+            return self.run_event_id(tx, id);
         }
         let scan = Scan {
             start: if self.start_inclusive {
@@ -270,6 +277,35 @@ impl Query {
         Ok(LookupEventsResponse {
             events: Some(events),
             next_token,
+        })
+    }
+}
+
+impl Query {
+    fn run_event_id(&self, tx: &mut dyn Tx, id: &str) -> Result<LookupEventsResponse, StoreError> {
+        let mut events = Vec::new();
+        if let Some(ms) = cairn_core::uuid_v7_millis(id) {
+            let mut key = Vec::with_capacity(layout::TIME_LEN + id.len());
+            layout::push_time_key(&mut key, ms, id);
+            let in_window = self.start.get(self.prefix.len()..).is_some_and(|newest| {
+                key.as_slice() >= newest
+                    && self
+                        .end
+                        .as_deref()
+                        .and_then(|e| e.get(self.prefix.len()..))
+                        .is_none_or(|oldest| key.as_slice() < oldest)
+            });
+            if in_window
+                && let Some(value) = tx.get(EVENTS, &key)?
+                && let Ok(stored) = StoredEvent::decode(&value)
+                && stored.recipient_account_id == self.account
+            {
+                events.push(to_api_event(&stored));
+            }
+        }
+        Ok(LookupEventsResponse {
+            events: Some(events),
+            next_token: None,
         })
     }
 }

@@ -342,7 +342,6 @@ async fn every_lookup_attribute() {
 
     use LookupAttributeKey as K;
     let cases: &[(K, &str, &[&str])] = &[
-        (K::EventId, "b", &["b"]),
         (K::EventId, "zzz", &[]),
         (K::EventName, "ListAccounts", &["d", "b"]),
         (K::EventName, "List", &[]),
@@ -371,11 +370,14 @@ async fn every_lookup_attribute() {
     }
 
     // Anonymous calls have neither username nor access key.
-    let resp = f.lookup(by(K::EventId, "d")).await.unwrap();
+    let resp = f
+        .lookup(by(K::EventSource, "sso.amazonaws.com"))
+        .await
+        .unwrap();
     let ev = &resp.events.unwrap()[0];
     assert_eq!(ev.username, None);
     assert_eq!(ev.access_key_id, None);
-    let resp = f.lookup(by(K::EventId, "c")).await.unwrap();
+    let resp = f.lookup(by(K::AccessKeyId, "ASIABOB")).await.unwrap();
     let ev = &resp.events.unwrap()[0];
     assert_eq!(ev.username.as_deref(), Some("bob"));
     assert_eq!(ev.event_source.as_deref(), Some("cloudtrail.amazonaws.com"));
@@ -662,4 +664,28 @@ async fn work_is_bounded_by_max_results() {
     }
     assert_eq!(total, 300);
     assert_eq!(pages, 6);
+}
+
+#[tokio::test]
+async fn event_id_lookup_reads_the_record_the_id_names() {
+    use cairn_core::Ids;
+    let f = fixture();
+    let ids = cairn_core::SeededIds::new(3);
+    let t = NOW - 2000;
+    let id = ids.uuid_v7(t);
+    let e = event(t, &id, "ListAccounts", true);
+    let other_time = ids.uuid_v7(t + 1);
+    f.put(vec![e]).await;
+    use LookupAttributeKey as K;
+    assert_eq!(f.ids(by(K::EventId, &id)).await, [id.as_str()]);
+    // Same shape, no such event; an ID of another kind; an event outside the window.
+    assert!(f.ids(by(K::EventId, &other_time)).await.is_empty());
+    assert!(
+        f.ids(by(K::EventId, "6f9619ff-8b86-4011-b42d-00c04fc964ff"))
+            .await
+            .is_empty()
+    );
+    let mut req = by(K::EventId, &id);
+    req.end_time = Some(Timestamp::from_millis(t - 5000));
+    assert!(f.ids(req).await.is_empty());
 }
