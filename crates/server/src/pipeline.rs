@@ -98,7 +98,17 @@ fn route(parts: &Parts, body: &Bytes) -> Result<Routed, (Protocol, ApiError)> {
         };
         let (prefix, name) = json::split_target(target).ok_or_else(unknown)?;
         for (index, (model, svc)) in SERVICES.iter().enumerate() {
-            if model.protocol == Protocol::Json && model.target_prefix == prefix {
+            // botocore writes CloudTrail's prefix in full
+            // (`com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101`); Smithy-built SDKs
+            // send only its last segment. AWS accepts both.
+            let short = model
+                .target_prefix
+                .rsplit('.')
+                .next()
+                .unwrap_or(model.target_prefix);
+            if model.protocol == Protocol::Json
+                && (model.target_prefix == prefix || short == prefix)
+            {
                 return found(model, *svc, index, name).ok_or_else(unknown);
             }
         }
@@ -509,6 +519,9 @@ fn success_response(
     doc: &Value,
     request_id: &str,
 ) -> Response {
+    // An operation without output answers `{}`, never `null`.
+    let empty = Value::Object(Map::new());
+    let doc = if doc.is_null() { &empty } else { doc };
     match model.protocol {
         Protocol::Json => respond(
             StatusCode::OK,

@@ -44,6 +44,8 @@ use crate::{Job, JobId, KvPair, Scan, StoreError, Tx, now_ms, panic_error, sql_l
 const MAX_BATCH: usize = 256;
 /// Read connections per file database.
 const READERS: usize = 4;
+/// Read connections borrowed by async reads to run on the calling thread.
+const INLINE_READERS: usize = 4;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const STATEMENT_CACHE: usize = 64;
 
@@ -265,6 +267,10 @@ struct Shared {
     sender: Option<mpsc::Sender<Msg>>,
     writer: Option<JoinHandle<()>>,
     readers: Option<Readers>,
+    /// Read connections an async `read` borrows to run on the calling thread: a point read
+    /// then costs no thread hand-off (two futex round trips, the largest cost of a small read
+    /// under load). When none is free, the read goes to the reader threads as before.
+    inline: Mutex<Vec<Connection>>,
 }
 
 impl Drop for Shared {
@@ -272,6 +278,9 @@ impl Drop for Shared {
         // Close readers first, then let the writer drain its queue and close the last
         // connection (which checkpoints and removes the WAL).
         self.readers = None;
+        if let Ok(mut inline) = self.inline.lock() {
+            inline.clear();
+        }
         self.sender = None;
         if let Some(handle) = self.writer.take() {
             join_unless_self(handle);
@@ -399,23 +408,32 @@ impl SqliteStore {
                 .map_err(|e| StoreError::Backend(format!("spawning an sqlite reader: {e}")))?;
             readers.threads.push(thread);
         }
-        Self::start(conn, Some(readers))
+        let mut inline = Vec::with_capacity(INLINE_READERS);
+        for _ in 0..INLINE_READERS {
+            inline.push(open_reader(path)?);
+        }
+        Self::start(conn, Some(readers), inline)
     }
 
     pub(crate) fn open_memory(list: &[Migration]) -> Result<SqliteStore, StoreError> {
         let conn = Connection::open_in_memory().map_err(sq)?;
         configure(&conn)?;
         migrate_conn(&conn, list)?;
-        Self::start(conn, None)
+        Self::start(conn, None, Vec::new())
     }
 
-    fn start(conn: Connection, readers: Option<Readers>) -> Result<SqliteStore, StoreError> {
+    fn start(
+        conn: Connection,
+        readers: Option<Readers>,
+        inline: Vec<Connection>,
+    ) -> Result<SqliteStore, StoreError> {
         let (sender, receiver) = mpsc::channel();
         // From here on, `Shared`'s drop stops whatever was started.
         let mut shared = Shared {
             sender: Some(sender),
             writer: None,
             readers,
+            inline: Mutex::new(inline),
         };
         let writer = std::thread::Builder::new()
             .name("cairn-sqlite-writer".to_owned())
@@ -548,6 +566,17 @@ impl SqliteStore {
         R: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
+        let borrowed = self.shared.inline.lock().ok().and_then(|mut pool| pool.pop());
+        if let Some(conn) = borrowed {
+            let out = run_read(&conn, f);
+            // A connection left inside a transaction (a failed ROLLBACK) is not reused.
+            if conn.is_autocommit()
+                && let Ok(mut pool) = self.shared.inline.lock()
+            {
+                pool.push(conn);
+            }
+            return out;
+        }
         self.on_read_conn(move |conn| run_read(conn, f)).await?
     }
 

@@ -142,11 +142,13 @@ impl CommonError {
                     ("SignatureDoesNotMatch", 403, m.clone())
                 }
             }
+            // STS and IAM answer an expired signature with SignatureDoesNotMatch (403),
+            // "Signature expired: …", as users of the real services report it.
             Self::RequestExpired(m) => {
                 if json {
                     ("InvalidSignatureException", 400, m.clone())
                 } else {
-                    ("RequestExpired", 400, m.clone())
+                    ("SignatureDoesNotMatch", 403, m.clone())
                 }
             }
             Self::InvalidClientTokenId(m) => {

@@ -1,0 +1,19 @@
+//! Integration tests of the foundation: the real `cairn` binary, started as a subprocess on
+//! its own temporary data directory, driven by the official AWS SDKs for Rust and by raw,
+//! `aws-sigv4`-signed HTTP requests.
+//!
+//! One test binary on purpose (link time matters on 2 cores); each area is a module.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod audit;
+mod auth;
+mod bad_requests;
+mod common;
+mod crash;
+mod slice;
