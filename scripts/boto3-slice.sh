@@ -13,7 +13,12 @@ bin="${CARGO_TARGET_DIR:-$root/target}/debug/cairn"
 [ -x "$bin" ] || { echo "boto3-slice: no cairn binary at $bin" >&2; exit 1; }
 data="$(mktemp -d)"
 log="$data/server.log"
-"$bin" serve --listen 127.0.0.1:0 --data-dir "$data" >"$data/stdout" 2>"$log" &
+extra=()
+if [ -n "${CAIRN_DATABASE_URL:-}" ]; then
+  echo "boto3-slice: store at ${CAIRN_DATABASE_URL%%\?*}"
+  extra=(--database-url "$CAIRN_DATABASE_URL")
+fi
+"$bin" serve --listen 127.0.0.1:0 --data-dir "$data" "${extra[@]}" >"$data/stdout" 2>"$log" &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$data"' EXIT
 for _ in $(seq 1 100); do
