@@ -227,11 +227,86 @@ impl Encoded {
 
     /// Writes the record and its index entries.
     pub fn put(&self, tx: &mut dyn cairn_store::Tx) -> Result<(), StoreError> {
-        tx.put(EVENTS, &self.key, &self.value)?;
-        for k in self.index_keys() {
-            tx.put(INDEX, k, &[])?;
+        put_batch(tx, std::slice::from_ref(self))
+    }
+
+    /// The event's time (ms), from its key.
+    fn time_ms(&self) -> i64 {
+        let inv = self
+            .key
+            .get(..TIME_LEN)
+            .and_then(|b| <[u8; TIME_LEN]>::try_from(b).ok())
+            .map_or(u64::MAX, u64::from_be_bytes);
+        i64::try_from(u64::MAX - inv).unwrap_or(0)
+    }
+}
+
+/// Format byte of an index row holding a list of time-keys (see [`put_batch`]).
+pub const POSTING_V2: u8 = 2;
+
+/// Writes records and their index entries. Index entries are grouped: the events of one
+/// batch that share an index prefix (account, attribute, value) and the same second become
+/// ONE index row — key `prefix ‖ newest time-key`, value `02 ‖ (u16 length ‖ time-key)*`
+/// in key order — instead of one row per event. A read-only batch of hundreds of similar
+/// calls then costs a handful of index rows. An index row whose value is empty is a
+/// single-event row whose time-key is the key's suffix (the first layout).
+pub fn put_batch(tx: &mut dyn cairn_store::Tx, events: &[Encoded]) -> Result<(), StoreError> {
+    use std::collections::BTreeMap;
+    let mut groups: BTreeMap<(&[u8], i64), Vec<&[u8]>> = BTreeMap::new();
+    for e in events {
+        tx.put(EVENTS, &e.key, &e.value)?;
+        let second = e.time_ms().div_euclid(1000);
+        for k in e.index_keys() {
+            let prefix = k
+                .get(..k.len().saturating_sub(e.key.len()))
+                .unwrap_or_default();
+            groups.entry((prefix, second)).or_default().push(&e.key);
         }
-        Ok(())
+    }
+    let mut row_key = Vec::new();
+    let mut value = Vec::new();
+    for ((prefix, _), mut keys) in groups {
+        keys.sort_unstable();
+        keys.dedup();
+        let Some(newest) = keys.first() else { continue };
+        row_key.clear();
+        row_key.extend_from_slice(prefix);
+        row_key.extend_from_slice(newest);
+        value.clear();
+        value.push(POSTING_V2);
+        for k in &keys {
+            let len = u16::try_from(k.len())
+                .map_err(|_| StoreError::Backend("CloudTrail event key too long".to_owned()))?;
+            value.extend_from_slice(&len.to_be_bytes());
+            value.extend_from_slice(k);
+        }
+        tx.put(INDEX, &row_key, &value)?;
+    }
+    Ok(())
+}
+
+/// The time-keys an index row lists; `suffix` is the row key without its prefix.
+pub fn posting_entries<'a>(
+    suffix: &'a [u8],
+    value: &'a [u8],
+) -> Result<Vec<&'a [u8]>, DecodeError> {
+    match value.split_first() {
+        None => Ok(vec![suffix]),
+        Some((&POSTING_V2, mut rest)) => {
+            let mut out = Vec::new();
+            while !rest.is_empty() {
+                let (len, tail) = rest.split_at_checked(2).ok_or(DecodeError::Corrupt)?;
+                let len = usize::from(u16::from_be_bytes([
+                    len.first().copied().unwrap_or(0),
+                    len.get(1).copied().unwrap_or(0),
+                ]));
+                let (k, tail) = tail.split_at_checked(len).ok_or(DecodeError::Corrupt)?;
+                out.push(k);
+                rest = tail;
+            }
+            Ok(out)
+        }
+        Some((&v, _)) => Err(DecodeError::UnknownVersion(v)),
     }
 }
 

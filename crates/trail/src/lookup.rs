@@ -231,27 +231,11 @@ impl Query {
         if let Some(id) = &self.event_id {
             return self.run_event_id(tx, id);
         }
-        let scan = Scan {
-            start: if self.start_inclusive {
-                Bound::Included(&self.start)
-            } else {
-                Bound::Excluded(&self.start)
-            },
-            end: self
-                .end
-                .as_deref()
-                .map_or(Bound::Unbounded, Bound::Excluded),
-            reverse: false,
-            limit: self.max_results.saturating_add(1),
-        };
-        let rows = tx.scan(INDEX, &scan)?;
-        let more = rows.len() > self.max_results;
-        let mut events = Vec::with_capacity(rows.len().min(self.max_results));
+        let keys = self.matching_keys(tx)?;
+        let more = keys.len() > self.max_results;
+        let mut events = Vec::with_capacity(keys.len().min(self.max_results));
         let mut last: Option<&[u8]> = None;
-        for (key, _) in rows.iter().take(self.max_results) {
-            let Some(time_key) = key.get(self.prefix.len()..) else {
-                continue;
-            };
+        for time_key in keys.iter().take(self.max_results) {
             last = Some(time_key);
             let Some(value) = tx.get(EVENTS, time_key)? else {
                 tracing::warn!("CloudTrail index entry without its record; skipped");
@@ -278,6 +262,98 @@ impl Query {
             events: Some(events),
             next_token,
         })
+    }
+}
+
+impl Query {
+    /// The first `max_results + 1` time-keys in the window, newest first.
+    ///
+    /// Index rows list several events (see `layout::put_batch`): a row's key carries its
+    /// newest event, and all its events fall in the same second. So the scan starts one
+    /// second before the window (to catch rows that straddle its start) and merges: a
+    /// candidate is final once the scan has passed it, because every later row only holds
+    /// keys at or after its own key.
+    fn matching_keys(&self, tx: &mut dyn Tx) -> Result<Vec<Vec<u8>>, StoreError> {
+        use std::collections::BTreeSet;
+        let want = self.max_results.saturating_add(1);
+        let start_suffix = self.start.get(self.prefix.len()..).unwrap_or_default();
+        let end_suffix = self.end.as_deref().and_then(|e| e.get(self.prefix.len()..));
+        let in_window = |k: &[u8]| {
+            let after_start = if self.start_inclusive {
+                k >= start_suffix
+            } else {
+                k > start_suffix
+            };
+            after_start && end_suffix.is_none_or(|e| k < e)
+        };
+        // Rows that may hold keys of the window's first second begin up to a second earlier.
+        let start_time = start_suffix
+            .get(..layout::TIME_LEN)
+            .and_then(|b| <[u8; layout::TIME_LEN]>::try_from(b).ok())
+            .map_or(0, u64::from_be_bytes);
+        let mut cursor = self.prefix.clone();
+        cursor.extend_from_slice(&start_time.saturating_sub(1000).to_be_bytes());
+        let mut cursor_inclusive = true;
+        let mut candidates: BTreeSet<Vec<u8>> = BTreeSet::new();
+        let mut out: Vec<Vec<u8>> = Vec::new();
+        const CHUNK: usize = 64;
+        'scan: loop {
+            let scan = Scan {
+                start: if cursor_inclusive {
+                    Bound::Included(&cursor)
+                } else {
+                    Bound::Excluded(&cursor)
+                },
+                end: self
+                    .end
+                    .as_deref()
+                    .map_or(Bound::Unbounded, Bound::Excluded),
+                reverse: false,
+                limit: CHUNK,
+            };
+            let rows = tx.scan(INDEX, &scan)?;
+            let exhausted = rows.len() < CHUNK;
+            for (key, value) in &rows {
+                let Some(row_suffix) = key.get(self.prefix.len()..) else {
+                    continue;
+                };
+                while let Some(first) = candidates.first() {
+                    if first.as_slice() >= row_suffix {
+                        break;
+                    }
+                    if let Some(k) = candidates.pop_first() {
+                        out.push(k);
+                    }
+                    if out.len() >= want {
+                        break 'scan;
+                    }
+                }
+                match layout::posting_entries(row_suffix, value) {
+                    Ok(entries) => {
+                        for k in entries {
+                            if in_window(k) {
+                                candidates.insert(k.to_vec());
+                            }
+                        }
+                    }
+                    Err(err) => tracing::warn!(?err, "undecodable CloudTrail index row; skipped"),
+                }
+            }
+            match rows.last() {
+                Some((k, _)) if !exhausted => {
+                    cursor.clone_from(k);
+                    cursor_inclusive = false;
+                }
+                _ => break,
+            }
+        }
+        while out.len() < want {
+            match candidates.pop_first() {
+                Some(k) => out.push(k),
+                None => break,
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -35,7 +35,7 @@ use tokio::sync::{mpsc, oneshot};
 /// The longest a queued read-only record waits before its batch is written.
 pub const BATCH_WINDOW: Duration = Duration::from_millis(5);
 /// The most records written in one batch transaction.
-pub const MAX_BATCH: usize = 256;
+pub const MAX_BATCH: usize = 1024;
 /// Queued records beyond which `record` waits for the batcher.
 pub const QUEUE_CAPACITY: usize = 4096;
 /// Pause before the one retry of a failed batch.
@@ -190,10 +190,7 @@ async fn commit(store: &Store, batch: Vec<Encoded>, lost: &AtomicU64) {
     let batch = Arc::new(batch);
     let attempt = |batch: Arc<Vec<Encoded>>| {
         store.write(move |tx: &mut dyn Tx| -> Result<(), StoreError> {
-            for e in batch.iter() {
-                e.put(tx)?;
-            }
-            Ok(())
+            crate::layout::put_batch(tx, &batch)
         })
     };
     let Err(first) = attempt(Arc::clone(&batch)).await else {
