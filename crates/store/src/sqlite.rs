@@ -568,7 +568,12 @@ impl SqliteStore {
         R: Send + 'static,
         E: From<StoreError> + Send + 'static,
     {
-        let borrowed = self.shared.inline.lock().ok().and_then(|mut pool| pool.pop());
+        let borrowed = self
+            .shared
+            .inline
+            .lock()
+            .ok()
+            .and_then(|mut pool| pool.pop());
         if let Some(conn) = borrowed {
             let out = run_read(&conn, f);
             // A connection left inside a transaction (a failed ROLLBACK) is not reused.
