@@ -7,7 +7,9 @@ use serde_json::{Map, Value};
 
 pub const HIDDEN: &str = "HIDDEN_DUE_TO_SECURITY_REASONS";
 
-fn lower_first(s: &str) -> String {
+/// `CreateOrganization` → `createOrganization`: member names as CloudTrail and Coral
+/// validation messages write them.
+pub fn lower_first(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
         Some(f) => f.to_lowercase().chain(c).collect(),

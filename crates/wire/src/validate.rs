@@ -6,6 +6,7 @@
 
 use crate::error::{ApiError, CommonError, ErrorShape};
 use crate::model::{Protocol, ServiceModel, Shape, ShapeId};
+use crate::trail::lower_first;
 use serde_json::Value;
 
 /// How a service reports invalid input.
@@ -58,14 +59,6 @@ pub fn validate(
     let mut out = Vec::new();
     walk(model, shape, value, &mut String::new(), false, &mut out)?;
     Ok(out)
-}
-
-fn lower_first(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_lowercase().chain(c).collect(),
-        None => String::new(),
-    }
 }
 
 fn render(value: &Value) -> String {
