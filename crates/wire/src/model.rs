@@ -62,11 +62,13 @@ impl ServiceModel {
             .and_then(|i| self.operations.get(i))
     }
 
+    /// The compiled pattern, matching the whole value: AWS checks the model's (mostly
+    /// unanchored) patterns with a full match, so `[\w+=,.@-]+` rejects `bad name`.
     pub fn pattern(&self, idx: u16) -> Option<&regex::Regex> {
         let compiled = self.compiled_patterns.get_or_init(|| {
             self.patterns
                 .iter()
-                .map(|p| regex::Regex::new(&java_to_rust_regex(p)).ok())
+                .map(|p| regex::Regex::new(&format!("^(?:{})$", java_to_rust_regex(p))).ok())
                 .collect()
         });
         compiled.get(usize::from(idx)).and_then(Option::as_ref)

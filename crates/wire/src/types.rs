@@ -77,7 +77,9 @@ impl Timestamp {
         }
         let dt =
             time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()?;
-        let millis = i64::try_from(dt.unix_timestamp_nanos() / 1_000_000).ok()?;
+        // Floor, not truncation towards zero: sub-millisecond digits are cut the same way
+        // before 1970 as after.
+        let millis = i64::try_from(dt.unix_timestamp_nanos().div_euclid(1_000_000)).ok()?;
         Some(Self { millis })
     }
 

@@ -1,0 +1,18 @@
+//! Unit tests of the wire layer against small hand-built models and the generated ones.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod error;
+mod fixture;
+mod json;
+mod model;
+mod query;
+mod real;
+mod trail;
+mod types;
+mod validate;
+mod xml;
