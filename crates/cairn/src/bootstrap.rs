@@ -203,6 +203,12 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
             .await
             .map_err(|e| format!("listening on {addr}: {e}"))?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
+        // Request/response traffic: send each response at once, never wait for an ACK.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "could not set TCP_NODELAY");
+            }
+        });
         tracing::info!(
             listen = %local,
             account_id = %creds.account_id,
