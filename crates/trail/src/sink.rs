@@ -163,15 +163,17 @@ async fn run_batcher(store: Store, mut queue: mpsc::Receiver<Msg>, lost: Arc<Ato
     let mut waiters = Vec::new();
     while let Some(first) = queue.recv().await {
         let mut batch = Vec::with_capacity(16);
-        let mut commit_now = absorb(first, &mut batch, &mut waiters);
-        let deadline = tokio::time::Instant::now() + BATCH_WINDOW;
-        while !commit_now && batch.len() < MAX_BATCH {
-            tokio::select! {
-                msg = queue.recv() => match msg {
-                    Some(msg) => commit_now = absorb(msg, &mut batch, &mut waiters),
-                    None => break,
-                },
-                () = tokio::time::sleep_until(deadline) => break,
+        // Sleep out the window instead of waking for every record (one wake-up per batch,
+        // not per call), then take what has queued.
+        if !absorb(first, &mut batch, &mut waiters) {
+            tokio::time::sleep(BATCH_WINDOW).await;
+        }
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(msg) => {
+                    absorb(msg, &mut batch, &mut waiters);
+                }
+                Err(_) => break,
             }
         }
         commit(&store, batch, &lost).await;
