@@ -56,6 +56,21 @@ pub trait AuditSink: Send + Sync + 'static {
     fn record(&self, event: AuditEvent) -> BoxFuture<'_, Result<(), StoreError>>;
 }
 
+/// CloudTrail's `responseElements` for an output document: `None` for read-only calls (AWS
+/// records none) and for operations without output.
+fn response_elements(
+    model: &ServiceModel,
+    operation: &OperationDef,
+    output: &Value,
+) -> Option<Value> {
+    if operation.read_only {
+        return None;
+    }
+    operation
+        .output
+        .and_then(|shape| cairn_wire::trail::to_trail_document(model, shape, output))
+}
+
 /// Shared services for every call.
 pub struct Env {
     pub store: Store,
@@ -184,6 +199,14 @@ impl Call {
         }
     }
 
+    /// The audit event of a successful call whose output document is `output`.
+    pub fn success_event(&self, output: &Value) -> AuditEvent {
+        self.audit_event(
+            response_elements(self.info.model, self.info.operation, output),
+            None,
+        )
+    }
+
     /// A read-only snapshot transaction.
     pub async fn read<R, F>(&self, f: F) -> Result<R, ApiError>
     where
@@ -204,19 +227,17 @@ impl Call {
         let draft = self.audit_event(None, None);
         let audit = Arc::clone(&self.env.audit);
         let model = self.info.model;
-        let output_shape = self.info.operation.output;
-        let read_only = self.info.operation.read_only;
+        let operation = self.info.operation;
         let result = self
             .env
             .store
             .write(move |tx| {
                 let out = f(tx)?;
                 let mut event = draft.clone();
-                if !read_only && let Some(shape) = output_shape {
+                if !operation.read_only && operation.output.is_some() {
                     let doc =
                         serde_json::to_value(&out).map_err(|_| Failure(ApiError::internal()))?;
-                    event.response_elements =
-                        cairn_wire::trail::to_trail_document(model, shape, &doc);
+                    event.response_elements = response_elements(model, operation, &doc);
                 }
                 audit.record_in(tx, &event)?;
                 Ok(out)

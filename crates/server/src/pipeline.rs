@@ -437,23 +437,17 @@ async fn handle(
     };
     let call = Call::new(info, Arc::clone(&app.env));
     let result = run(app, &call, routed, parsed).await;
-    // Audit.
-    let event = match &result {
-        Ok(doc) => {
-            let response_elements = routed
-                .op
-                .output
-                .and_then(|s| trail::to_trail_document(model, s, doc));
-            call.audit_event(response_elements, None)
+    // Audit, unless `Call::write` already committed the record with the mutation.
+    if !call.recorded() {
+        let event = match &result {
+            Ok(doc) => call.success_event(doc),
+            Err(err) => call.audit_event(None, Some(err)),
+        };
+        if let Err(e) = app.env.audit.record(event).await {
+            // The call's effects (if any) are committed; failing to record a read or a failure
+            // must not turn into a lost response, but it is an operational alarm.
+            tracing::error!(error = %e, request_id = %request_id, "could not record the CloudTrail event");
         }
-        Err(err) => call.audit_event(None, Some(err)),
-    };
-    if !call.recorded()
-        && let Err(e) = app.env.audit.record(event).await
-    {
-        // The call's effects (if any) are committed; failing to record a read or a failure
-        // must not turn into a lost response, but it is an operational alarm.
-        tracing::error!(error = %e, request_id = %request_id, "could not record the CloudTrail event");
     }
     // Serialize.
     match result {
