@@ -198,7 +198,18 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
             bootstrap_account_id: creds.account_id.clone(),
             ..cairn_server::Config::default()
         };
-        let app = cairn_server::App::new(env, sealer, config, cairn_server::services::Services::default());
+        let services = cairn_server::services::Services {
+            sts: cairn_iam::StsService::new(sealer.clone()),
+            iam: cairn_iam::IamService::with_sealer(sealer.clone()),
+            ..cairn_server::services::Services::default()
+        };
+        // CreateAccount jobs left over by an earlier process, and Organizations' mail.
+        let org_jobs = cairn_organizations::spawn_job_runner(
+            Arc::clone(&env),
+            opts.common.data_dir.clone(),
+            sealer.clone(),
+        );
+        let app = cairn_server::App::new(env, sealer, config, services);
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| format!("listening on {addr}: {e}"))?;
@@ -237,6 +248,7 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
         })
         .await
         .map_err(|e| format!("serving: {e}"))?;
+        org_jobs.stop();
         recorder.flush().await;
         tracing::info!("stopped");
         Ok::<(), String>(())

@@ -3,14 +3,20 @@
 //! * `cairn serve` — run the server (see `--help`).
 //! * `cairn signup --email E --name N` — create another standalone account and print its
 //!   root credentials.
+//! * `cairn policy simulate FILE` — decide a request against given policies, offline
+//!   (`policy_cmd`).
 
 mod bootstrap;
 mod cli;
+mod policy_cmd;
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(("policy", rest)) = args.split_first().map(|(c, r)| (c.as_str(), r)) {
+        return policy_cmd::main(rest);
+    }
     let cmd = match cli::parse(&args) {
         Ok(c) => c,
         Err(msg) => {

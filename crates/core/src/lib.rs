@@ -17,4 +17,4 @@ pub mod principal;
 pub use call::{AuditEvent, AuditSink, Call, CallInfo, Env, Failure};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use ids::{Ids, RandomIds, SeededIds, format_uuid, uuid_v7_millis};
-pub use principal::Principal;
+pub use principal::{Principal, Session};

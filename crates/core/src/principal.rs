@@ -1,6 +1,34 @@
 //! The authenticated caller.
 
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// What temporary credentials carry besides the identity they act as.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// When the credentials were issued (epoch millis): `aws:TokenIssueTime`.
+    pub issued_at_ms: i64,
+    /// When they stop working (epoch millis).
+    pub expires_ms: i64,
+    pub mfa_authenticated: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_identity: Option<String>,
+    /// The inline session policy (`Policy` of `AssumeRole`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// Managed session policies (`PolicyArns`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policy_arns: Vec<String>,
+    /// Session tags, keys as given (`aws:PrincipalTag/…`; they override the role's tags).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<(String, String)>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transitive_tag_keys: Vec<String>,
+    /// Set when the session was made by `AssumeRole` called with role-session credentials
+    /// (role chaining: at most one hour).
+    #[serde(default)]
+    pub chained: bool,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type")]
@@ -9,6 +37,9 @@ pub enum Principal {
     Root {
         account_id: String,
         access_key_id: String,
+        /// Temporary credentials (`sts:GetSessionToken`); `None` for the long-term key.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session: Option<Arc<Session>>,
     },
     /// An IAM user.
     IamUser {
@@ -18,6 +49,9 @@ pub enum Principal {
         user_id: String,
         path: String,
         access_key_id: String,
+        /// Temporary credentials (`sts:GetSessionToken`); `None` for a long-term key.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session: Option<Arc<Session>>,
     },
     /// A role session (`sts:AssumeRole`, Identity Center).
     AssumedRole {
@@ -29,10 +63,7 @@ pub enum Principal {
         session_name: String,
         /// `ASIA…`
         access_key_id: String,
-        /// When the session was issued (epoch millis).
-        issued_at_ms: i64,
-        mfa_authenticated: bool,
-        source_identity: Option<String>,
+        session: Arc<Session>,
     },
     /// An unsigned call (the portal and OIDC operations that AWS serves without SigV4).
     Anonymous,
@@ -90,6 +121,15 @@ impl Principal {
                 ..
             } => format!("{role_id}:{session_name}"),
             Self::Anonymous => String::new(),
+        }
+    }
+
+    /// The temporary-credential session the caller signs with, if any.
+    pub fn session(&self) -> Option<&Session> {
+        match self {
+            Self::Root { session, .. } | Self::IamUser { session, .. } => session.as_deref(),
+            Self::AssumedRole { session, .. } => Some(session),
+            Self::Anonymous => None,
         }
     }
 

@@ -200,6 +200,7 @@ pub fn resolve_access_key(
         KeyOwner::Root => Principal::Root {
             account_id: key.account_id,
             access_key_id: key.access_key_id,
+            session: None,
         },
         KeyOwner::User {
             user_name,
@@ -211,7 +212,45 @@ pub fn resolve_access_key(
             user_id,
             path,
             access_key_id: key.access_key_id,
+            session: None,
         },
     };
     Ok(Some((secret, principal)))
+}
+
+/// The stored access key record.
+pub fn get_access_key(
+    tx: &mut dyn Tx,
+    access_key_id: &str,
+) -> Result<Option<AccessKey>, StoreError> {
+    match tx.get(KEYS, access_key_id.as_bytes())? {
+        Some(raw) => serde_json::from_slice(&raw)
+            .map(Some)
+            .map_err(|_| corrupt("access key")),
+        None => Ok(None),
+    }
+}
+
+/// Replaces an access key record (status, owner after a rename).
+pub fn put_access_key(tx: &mut dyn Tx, key: &AccessKey) -> Result<(), StoreError> {
+    let raw = serde_json::to_vec(key).map_err(|_| corrupt("access key"))?;
+    tx.put(KEYS, key.access_key_id.as_bytes(), &raw)
+}
+
+/// Deletes an access key; `true` if it existed.
+pub fn delete_access_key(tx: &mut dyn Tx, access_key_id: &str) -> Result<bool, StoreError> {
+    tx.delete(KEYS, access_key_id.as_bytes())
+}
+
+/// The root user's access keys of `account`, by id. Root keys have no per-user index, so this
+/// reads every key (root key management is rare).
+pub fn root_access_keys(tx: &mut dyn Tx, account_id: &str) -> Result<Vec<AccessKey>, StoreError> {
+    let mut out = Vec::new();
+    for (_, raw) in tx.scan_prefix(KEYS, b"", false, usize::MAX)? {
+        let key: AccessKey = serde_json::from_slice(&raw).map_err(|_| corrupt("access key"))?;
+        if key.account_id == account_id && key.owner == KeyOwner::Root {
+            out.push(key);
+        }
+    }
+    Ok(out)
 }

@@ -1,14 +1,37 @@
-//! Accounts and credentials — the part of IAM every other service stands on — and the STS
-//! slice (`GetCallerIdentity`).
+//! Accounts and credentials — the part of IAM every other service stands on — the IAM API
+//! (users, groups, roles, inline and managed policies, access keys) and the STS slice
+//! (`GetCallerIdentity`).
 //!
 //! Secret access keys must be kept in a recoverable form (SigV4 verification needs the
 //! secret itself), so they are sealed with ChaCha20-Poly1305 under a master key the binary
 //! keeps in the data directory (mode 0600): a copy of the database alone does not leak them.
+//!
+//! [`authz`] is what the authorizer and other services read: the policies of a principal
+//! (parsed once, cached), roles and trust policies, managed policies by ARN.
 
 pub mod accounts;
+pub mod authz;
+mod common;
+mod groups;
+mod keys;
+mod managed;
+mod policies;
+mod records;
+mod roles;
 pub mod seal;
+mod service;
+pub mod simulate;
 pub mod sts;
+mod users;
 
 pub use accounts::{AccessKey, Account, Credentials, KeyOwner};
+pub use authz::{
+    EntityKind, IdentityPolicies, RoleInfo, bump_generation, create_role_in, entity_path,
+    generation, managed_policy, principal_policy_documents, role_by_name, role_identity,
+    user_identity,
+};
 pub use seal::Sealer;
+pub use service::IamService;
 pub use sts::StsService;
+#[cfg(test)]
+mod tests;

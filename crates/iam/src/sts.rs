@@ -1,12 +1,216 @@
-//! The STS slice served so far.
+//! AWS Security Token Service: `GetCallerIdentity`, `AssumeRole`, `GetSessionToken`, and the
+//! temporary credentials they mint.
+//!
+//! Temporary credentials are stateless: the session token *is* the session — the access key
+//! id, secret, identity and [`Session`] (expiry, session policies, tags, source identity)
+//! sealed with ChaCha20-Poly1305 under the master key. Verifying a request signed with them
+//! opens the token ([`open_session_token`]); nothing is stored, so minting credentials writes
+//! only the call's CloudTrail record, and a token cannot be altered or forged without the key.
+//! Like AWS, sessions cannot be revoked individually; they expire (15 minutes to 36 hours).
+//!
+//! `AssumeRole` is authorized before the handler runs (the caller's policies *and* the role's
+//! trust policy; see the server's authorize step); the handler applies STS's own rules:
+//! duration limits, role chaining, session policies, session tags and source identity.
 
-use cairn_api::sts::{Sts, types};
-use cairn_core::Call;
-use cairn_wire::ApiError;
+use crate::seal::Sealer;
+use cairn_api::sts::{Error, Sts, types};
+use cairn_core::{Call, Principal, Session};
+use cairn_wire::{ApiError, CommonError, ErrorShape, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// Bytes of a session token that encrypt the fixed fields; reported as 100% of nothing in
+/// particular — AWS's packed-size percentage counts session policies and tags against 2,048.
+const PACKED_LIMIT: usize = 2048;
+/// AWS: at most 50 session tags, 10 managed session policies.
+const MAX_TAGS: usize = 50;
+const MAX_POLICY_ARNS: usize = 10;
 
 /// AWS Security Token Service.
 #[derive(Debug, Default)]
-pub struct StsService;
+pub struct StsService {
+    sealer: Option<Sealer>,
+}
+
+impl StsService {
+    /// The service, sealing session tokens with `sealer` (the master key's).
+    pub fn new(sealer: Sealer) -> Self {
+        Self {
+            sealer: Some(sealer),
+        }
+    }
+}
+
+/// Who temporary credentials act as.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "t")]
+enum TokenWho {
+    Root,
+    User {
+        name: String,
+        id: String,
+        path: String,
+    },
+    Role {
+        name: String,
+        id: String,
+        path: String,
+        session: String,
+    },
+}
+
+/// The sealed content of a session token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct TokenBody {
+    v: u32,
+    /// The access key id the token belongs to (`ASIA…`).
+    k: String,
+    /// The secret access key.
+    s: String,
+    /// The account.
+    a: String,
+    who: TokenWho,
+    session: Session,
+}
+
+/// Why a session token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenError {
+    /// Not a token Cairn issued, or issued for another access key.
+    Invalid,
+    Expired,
+}
+
+/// Opens a session token presented with `access_key_id`: the secret to verify the signature
+/// with and the principal the credentials act as.
+pub fn open_session_token(
+    sealer: &Sealer,
+    token: &str,
+    access_key_id: &str,
+    now_ms: i64,
+) -> Result<(String, Principal), TokenError> {
+    let plain = sealer.open(token).ok_or(TokenError::Invalid)?;
+    let body: TokenBody = serde_json::from_str(&plain).map_err(|_| TokenError::Invalid)?;
+    if body.v != 1 || body.k != access_key_id {
+        return Err(TokenError::Invalid);
+    }
+    if now_ms >= body.session.expires_ms {
+        return Err(TokenError::Expired);
+    }
+    let session = Arc::new(body.session);
+    let principal = match body.who {
+        TokenWho::Root => Principal::Root {
+            account_id: body.a,
+            access_key_id: body.k,
+            session: Some(session),
+        },
+        TokenWho::User { name, id, path } => Principal::IamUser {
+            account_id: body.a,
+            user_name: name,
+            user_id: id,
+            path,
+            access_key_id: body.k,
+            session: Some(session),
+        },
+        TokenWho::Role {
+            name,
+            id,
+            path,
+            session: session_name,
+        } => Principal::AssumedRole {
+            account_id: body.a,
+            role_name: name,
+            role_id: id,
+            role_path: path,
+            session_name,
+            access_key_id: body.k,
+            session,
+        },
+    };
+    Ok((body.s, principal))
+}
+
+fn validation(message: impl Into<String>) -> ApiError {
+    ApiError::new(
+        ErrorShape {
+            code: "ValidationError",
+            status: 400,
+            sender_fault: true,
+            message_key: "Message",
+        },
+        message,
+    )
+}
+
+fn access_denied(message: impl Into<String>) -> ApiError {
+    CommonError::AccessDenied(message.into()).to_api_error(cairn_wire::model::Protocol::Query)
+}
+
+fn invalid_parameter(message: impl Into<String>) -> ApiError {
+    ApiError::new(
+        ErrorShape {
+            code: "InvalidParameterValue",
+            status: 400,
+            sender_fault: true,
+            message_key: "Message",
+        },
+        message,
+    )
+}
+
+/// Characters of a policy document that count against the packed size (whitespace does not).
+fn packed_chars(doc: &str) -> usize {
+    doc.chars().filter(|c| !c.is_whitespace()).count()
+}
+
+/// Mints credentials: a fresh `ASIA…` key and secret, sealed into the token with `who`.
+fn mint(
+    sealer: Option<&Sealer>,
+    ctx: &Call,
+    account: &str,
+    who: TokenWho,
+    session: Session,
+) -> Result<types::Credentials, ApiError> {
+    let sealer = sealer.ok_or_else(|| {
+        tracing::error!("STS has no sealer: session tokens cannot be issued");
+        ApiError::internal()
+    })?;
+    let ids = ctx.ids();
+    let access_key_id = format!("ASIA{}", ids.upper_alnum(16));
+    let secret = ids.secret();
+    let expires_ms = session.expires_ms;
+    let body = TokenBody {
+        v: 1,
+        k: access_key_id.clone(),
+        s: secret.clone(),
+        a: account.to_owned(),
+        who,
+        session,
+    };
+    let plain = serde_json::to_string(&body).map_err(|_| ApiError::internal())?;
+    let mut nonce = [0u8; 12];
+    ids.fill(&mut nonce);
+    let token = sealer.seal(&plain, nonce).ok_or_else(ApiError::internal)?;
+    Ok(types::Credentials {
+        access_key_id,
+        expiration: Timestamp::from_millis(expires_ms - expires_ms.rem_euclid(1000)),
+        secret_access_key: secret,
+        session_token: token,
+    })
+}
+
+/// MFA devices do not exist in Cairn yet: a request that names one cannot be satisfied.
+fn check_mfa(serial: Option<&str>, code: Option<&str>) -> Result<bool, ApiError> {
+    match (serial, code) {
+        (None, None) => Ok(false),
+        (Some(_), None) => Err(access_denied(
+            "MultiFactorAuthentication failed, must provide both MFA serial number and one time pass code.",
+        )),
+        _ => Err(access_denied(
+            "MultiFactorAuthentication failed with invalid MFA one time pass code.",
+        )),
+    }
+}
 
 impl Sts for StsService {
     type Context = Call;
@@ -22,5 +226,330 @@ impl Sts for StsService {
             arn: Some(p.arn()),
             user_id: Some(p.user_id()),
         })
+    }
+
+    async fn assume_role(
+        &self,
+        ctx: &Call,
+        input: types::AssumeRoleRequest,
+    ) -> Result<types::AssumeRoleResponse, ApiError> {
+        let caller = ctx.principal().clone();
+        if caller.is_root() {
+            return Err(access_denied("Roles may not be assumed by root accounts."));
+        }
+        let caller_arn = caller.arn();
+        let not_authorized = || {
+            access_denied(format!(
+                "User: {caller_arn} is not authorized to perform: sts:AssumeRole on resource: {}",
+                input.role_arn
+            ))
+        };
+        let Some((role_account, role_name)) = parse_role_arn(&input.role_arn) else {
+            return Err(validation(format!("{} is invalid", input.role_arn)));
+        };
+        let (ra, rn) = (role_account.to_owned(), role_name.to_owned());
+        let arns: Vec<String> = input
+            .policy_arns
+            .iter()
+            .flatten()
+            .filter_map(|d| d.arn.clone())
+            .collect();
+        if arns.len() > MAX_POLICY_ARNS {
+            return Err(validation(format!(
+                "1 validation error detected: Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to {MAX_POLICY_ARNS}"
+            )));
+        }
+        let arns2 = arns.clone();
+        let (role, missing) = ctx
+            .read(move |tx| {
+                let role = crate::authz::role_by_name(tx, &ra, &rn)?;
+                let mut missing = None;
+                for arn in &arns2 {
+                    if crate::authz::managed_policy(tx, arn)?.is_none() {
+                        missing = Some(arn.clone());
+                        break;
+                    }
+                }
+                Ok((role, missing))
+            })
+            .await?;
+        // A role that does not exist is reported as AWS does: not authorized.
+        let role = role.ok_or_else(not_authorized)?;
+        if let Some(arn) = missing {
+            return Err(ApiError::new(
+                Error::MalformedPolicyDocumentException,
+                format!("Policy {arn} does not exist or is not attachable."),
+            ));
+        }
+        // Duration: the role's maximum, or one hour when chaining roles.
+        let caller_session = caller.session().cloned();
+        let chained = matches!(caller, Principal::AssumedRole { .. });
+        let duration = i64::from(input.duration_seconds.unwrap_or(3600));
+        if chained && duration > 3600 {
+            return Err(validation(
+                "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
+            ));
+        }
+        if duration > role.max_session_duration_s {
+            return Err(validation(
+                "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+            ));
+        }
+        // Session policy.
+        let mut packed = 0usize;
+        if let Some(doc) = &input.policy {
+            cairn_policy::Policy::parse("", doc, cairn_policy::PolicyKind::Identity)
+                .map_err(|e| ApiError::new(Error::MalformedPolicyDocumentException, e.message()))?;
+            packed += packed_chars(doc);
+        }
+        packed += arns.iter().map(|a| a.len()).sum::<usize>();
+        // Session tags: the caller's transitive tags carry over and cannot be overridden.
+        let mut tags: Vec<(String, String)> = Vec::new();
+        let mut transitive: Vec<String> = Vec::new();
+        if let Some(s) = &caller_session
+            && chained
+        {
+            for key in &s.transitive_tag_keys {
+                if let Some((k, v)) = s.tags.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)) {
+                    tags.push((k.clone(), v.clone()));
+                    transitive.push(k.clone());
+                }
+            }
+        }
+        let new_tags = input.tags.clone().unwrap_or_default();
+        if new_tags.len() > MAX_TAGS {
+            return Err(validation(format!(
+                "1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to {MAX_TAGS}"
+            )));
+        }
+        for t in &new_tags {
+            if tags.iter().any(|(k, _)| k.eq_ignore_ascii_case(&t.key)) {
+                let inherited = transitive.iter().any(|k| k.eq_ignore_ascii_case(&t.key));
+                return Err(invalid_parameter(if inherited {
+                    format!("Cannot override transitive session tag: {}", t.key)
+                } else {
+                    format!(
+                        "Duplicate tag keys found. Please note that Tag keys are case insensitive. Duplicate key: {}",
+                        t.key
+                    )
+                }));
+            }
+            tags.push((t.key.clone(), t.value.clone()));
+            packed += t.key.len() + t.value.len();
+        }
+        for key in input.transitive_tag_keys.iter().flatten() {
+            if !new_tags.iter().any(|t| t.key.eq_ignore_ascii_case(key)) {
+                return Err(invalid_parameter(format!(
+                    "The specified transitive tag key must be included in the requested tags: {key}"
+                )));
+            }
+            if !transitive.iter().any(|k| k.eq_ignore_ascii_case(key)) {
+                transitive.push(key.clone());
+            }
+        }
+        let packed_percent = (packed * 100).div_ceil(PACKED_LIMIT);
+        if packed_percent > 100 {
+            return Err(ApiError::new(
+                Error::PackedPolicyTooLargeException,
+                format!(
+                    "Packed size of consumed policies and tags exceeds the limit: {packed_percent}%"
+                ),
+            ));
+        }
+        // Source identity: once set in a chain of sessions it cannot change.
+        let inherited_source = caller_session
+            .as_ref()
+            .and_then(|s| s.source_identity.clone());
+        let source_identity = match (&inherited_source, &input.source_identity) {
+            (Some(old), Some(new)) if old != new => {
+                return Err(access_denied(format!(
+                    "User: {caller_arn} is not authorized to perform: sts:SetSourceIdentity on resource: {}: the source identity of the calling session ({old}) cannot be changed",
+                    input.role_arn
+                )));
+            }
+            (Some(old), _) => Some(old.clone()),
+            (None, new) => new.clone(),
+        };
+        let mfa = check_mfa(input.serial_number.as_deref(), input.token_code.as_deref())?
+            || caller_session.as_ref().is_some_and(|s| s.mfa_authenticated);
+        let now = ctx.now_ms();
+        let session = Session {
+            issued_at_ms: now,
+            expires_ms: now + duration * 1000,
+            mfa_authenticated: mfa,
+            source_identity: source_identity.clone(),
+            policy: input.policy.clone(),
+            policy_arns: arns,
+            tags,
+            transitive_tag_keys: transitive,
+            chained,
+        };
+        let who = TokenWho::Role {
+            name: role.name.clone(),
+            id: role.role_id.clone(),
+            path: role.path.clone(),
+            session: input.role_session_name.clone(),
+        };
+        let credentials = mint(self.sealer.as_ref(), ctx, &role.account_id, who, session)?;
+        let with_packed = input.policy.is_some()
+            || input.policy_arns.as_ref().is_some_and(|a| !a.is_empty())
+            || !new_tags.is_empty();
+        Ok(types::AssumeRoleResponse {
+            assumed_role_user: Some(types::AssumedRoleUser {
+                arn: format!(
+                    "arn:aws:sts::{}:assumed-role/{}/{}",
+                    role.account_id, role.name, input.role_session_name
+                ),
+                assumed_role_id: format!("{}:{}", role.role_id, input.role_session_name),
+            }),
+            credentials: Some(credentials),
+            packed_policy_size: with_packed
+                .then(|| i32::try_from(packed_percent).unwrap_or(i32::MAX)),
+            session_token_size: None,
+            session_token_utilization: None,
+            source_identity,
+        })
+    }
+
+    async fn get_session_token(
+        &self,
+        ctx: &Call,
+        input: types::GetSessionTokenRequest,
+    ) -> Result<types::GetSessionTokenResponse, ApiError> {
+        let caller = ctx.principal().clone();
+        if caller.session().is_some() || matches!(caller, Principal::AssumedRole { .. }) {
+            return Err(access_denied(
+                "Cannot call GetSessionToken with session credentials",
+            ));
+        }
+        let mfa = check_mfa(input.serial_number.as_deref(), input.token_code.as_deref())?;
+        let requested = i64::from(input.duration_seconds.unwrap_or(43_200));
+        // Root sessions are limited to one hour (longer requests get one hour).
+        let duration = if caller.is_root() {
+            requested.min(3600)
+        } else {
+            requested
+        };
+        let now = ctx.now_ms();
+        let session = Session {
+            issued_at_ms: now,
+            expires_ms: now + duration * 1000,
+            mfa_authenticated: mfa,
+            ..Session::default()
+        };
+        let (account, who) = match &caller {
+            Principal::Root { account_id, .. } => (account_id.clone(), TokenWho::Root),
+            Principal::IamUser {
+                account_id,
+                user_name,
+                user_id,
+                path,
+                ..
+            } => (
+                account_id.clone(),
+                TokenWho::User {
+                    name: user_name.clone(),
+                    id: user_id.clone(),
+                    path: path.clone(),
+                },
+            ),
+            _ => {
+                return Err(access_denied(
+                    "Cannot call GetSessionToken with session credentials",
+                ));
+            }
+        };
+        let credentials = mint(self.sealer.as_ref(), ctx, &account, who, session)?;
+        Ok(types::GetSessionTokenResponse {
+            credentials: Some(credentials),
+            session_token_size: None,
+            session_token_utilization: None,
+        })
+    }
+}
+
+/// `arn:aws:iam::<12 digits>:role/<path/><name>` → (account, name).
+fn parse_role_arn(arn: &str) -> Option<(&str, &str)> {
+    let rest = arn.strip_prefix("arn:aws:iam::")?;
+    let (account, resource) = rest.split_once(':')?;
+    let path_and_name = resource.strip_prefix("role/")?;
+    let name = path_and_name.rsplit('/').next()?;
+    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) && !name.is_empty())
+        .then_some((account, name))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+    use super::*;
+
+    fn body(expires_ms: i64) -> TokenBody {
+        TokenBody {
+            v: 1,
+            k: "ASIAEXAMPLEEXAMPLE12".into(),
+            s: "secret".into(),
+            a: "111122223333".into(),
+            who: TokenWho::Role {
+                name: "Admin".into(),
+                id: "AROAEXAMPLEEXAMPLE123".into(),
+                path: "/".into(),
+                session: "s".into(),
+            },
+            session: Session {
+                issued_at_ms: 0,
+                expires_ms,
+                policy: Some("{}".into()),
+                ..Session::default()
+            },
+        }
+    }
+
+    #[test]
+    fn tokens_open_only_for_their_key_and_before_expiry() {
+        let sealer = Sealer::new(&[3u8; 32]);
+        let token = sealer
+            .seal(&serde_json::to_string(&body(10_000)).unwrap(), [9u8; 12])
+            .unwrap();
+        let (secret, p) =
+            open_session_token(&sealer, &token, "ASIAEXAMPLEEXAMPLE12", 9_999).unwrap();
+        assert_eq!(secret, "secret");
+        assert_eq!(p.arn(), "arn:aws:sts::111122223333:assumed-role/Admin/s");
+        assert_eq!(p.session().unwrap().policy.as_deref(), Some("{}"));
+        assert_eq!(
+            open_session_token(&sealer, &token, "ASIAEXAMPLEEXAMPLE12", 10_000).unwrap_err(),
+            TokenError::Expired
+        );
+        assert_eq!(
+            open_session_token(&sealer, &token, "ASIAOTHER", 0).unwrap_err(),
+            TokenError::Invalid
+        );
+        let other = Sealer::new(&[4u8; 32]);
+        assert_eq!(
+            open_session_token(&other, &token, "ASIAEXAMPLEEXAMPLE12", 0).unwrap_err(),
+            TokenError::Invalid
+        );
+        let mut tampered = token.clone().into_bytes();
+        tampered[20] ^= 1;
+        assert_eq!(
+            open_session_token(
+                &sealer,
+                &String::from_utf8(tampered).unwrap(),
+                "ASIAEXAMPLEEXAMPLE12",
+                0
+            )
+            .unwrap_err(),
+            TokenError::Invalid
+        );
+    }
+
+    #[test]
+    fn role_arns() {
+        assert_eq!(
+            parse_role_arn("arn:aws:iam::111122223333:role/ops/Admin"),
+            Some(("111122223333", "Admin"))
+        );
+        assert_eq!(parse_role_arn("arn:aws:iam::1:role/x"), None);
+        assert_eq!(parse_role_arn("arn:aws:iam::111122223333:user/x"), None);
     }
 }

@@ -425,6 +425,17 @@ fn scan<'p>(
 /// Whether a statement applies to the request, and how its `Principal` (if any) names the
 /// caller.
 fn statement_match<'p>(s: &'p Statement, env: &Env<'_, 'p>) -> Option<Grant> {
+    let grant = statement_target(s, env)?;
+    if !s.conditions.iter().all(|c| env.memo.eval(c, env.ctx)) {
+        return None;
+    }
+    Some(grant)
+}
+
+/// Whether a statement's action, resource and principal elements match the request
+/// (conditions aside).
+#[inline]
+fn statement_target<'p>(s: &'p Statement, env: &Env<'_, 'p>) -> Option<Grant> {
     if s.actions.service_mask & env.service_bit == 0 {
         return None;
     }
@@ -441,14 +452,58 @@ fn statement_match<'p>(s: &'p Statement, env: &Env<'_, 'p>) -> Option<Grant> {
     {
         return None;
     }
-    let grant = match &s.principals {
-        Some(p) => principal_match(p, &env.principal)?,
-        None => Grant::Indirect,
-    };
-    if !s.conditions.iter().all(|c| env.memo.eval(c, env.ctx)) {
-        return None;
+    match &s.principals {
+        Some(p) => principal_match(p, &env.principal),
+        None => Some(Grant::Indirect),
     }
-    Some(grant)
+}
+
+/// How one statement relates to a request (see [`explain`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatementMatch<'p> {
+    /// Position in the policy's `Statement` list (0-based).
+    pub index: usize,
+    pub statement: &'p Statement,
+    /// Its action, resource and principal elements match the request.
+    pub applies: bool,
+    /// It applies and all its conditions hold: it allows or denies the request.
+    pub matches: bool,
+}
+
+/// How each statement of `policy` relates to `request`, in document order — for simulators
+/// that report every matching statement and the condition keys the applicable statements
+/// test. [`evaluate`] decides; this only describes, one policy at a time.
+pub fn explain<'p>(request: &Request<'_>, policy: &'p Policy) -> Vec<StatementMatch<'p>> {
+    let lowered = LowerAction::new(request.action);
+    let action = ActionRef::new(lowered.as_str());
+    let env = Env {
+        service_bit: action.service_bit(),
+        action,
+        resource: request.resource,
+        split: ArnSplit::new(request.resource),
+        principal: request.principal,
+        ctx: request.context,
+        memo: Memo::new(),
+    };
+    policy
+        .statements()
+        .iter()
+        .enumerate()
+        .map(|(index, statement)| {
+            let applies = statement_target(statement, &env).is_some();
+            let matches = applies
+                && statement
+                    .conditions
+                    .iter()
+                    .all(|c| env.memo.eval(c, env.ctx));
+            StatementMatch {
+                index,
+                statement,
+                applies,
+                matches,
+            }
+        })
+        .collect()
 }
 
 /// `Resource`: some pattern matches (a pattern with an unresolvable variable matches

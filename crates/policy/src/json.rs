@@ -60,6 +60,63 @@ impl Json {
     }
 }
 
+impl Json {
+    /// The value as compact JSON text, members in their original order; numbers keep the
+    /// text they were read with.
+    pub(crate) fn to_text(&self) -> String {
+        let mut out = String::new();
+        self.write_text(&mut out);
+        out
+    }
+
+    fn write_text(&self, out: &mut String) {
+        match self {
+            Json::Null => out.push_str("null"),
+            Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Json::Number(n) => out.push_str(n),
+            Json::String(s) => write_string(s, out),
+            Json::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    item.write_text(out);
+                }
+                out.push(']');
+            }
+            Json::Object(members) => {
+                out.push('{');
+                for (i, (name, value)) in members.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write_string(name, out);
+                    out.push(':');
+                    value.write_text(out);
+                }
+                out.push('}');
+            }
+        }
+    }
+}
+
+fn write_string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
 impl<'de> Deserialize<'de> for Json {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_any(JsonVisitor)
@@ -160,6 +217,14 @@ mod tests {
         assert!(parse(r#"{"a": 1, "a": 2}"#).is_err());
         assert!(parse(r#"{"x": [{"a": 1, "a": 1}]}"#).is_err());
         assert!(parse(r#"{"a": 1, "A": 2}"#).is_ok());
+    }
+
+    #[test]
+    fn to_text_round_trips() {
+        let text = r#"{"b":[1,-2.5,true,null],"a":"q\"\\\n\u0001é"}"#;
+        let v = parse(text).unwrap();
+        assert_eq!(v.to_text(), text);
+        assert_eq!(parse(&v.to_text()).unwrap(), v);
     }
 
     #[test]

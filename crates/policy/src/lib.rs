@@ -62,6 +62,13 @@
 //! ARN condition values; a variable without a value makes its `Resource` entry match nothing,
 //! makes a `NotResource` statement not apply, and makes a condition false.
 //!
+//! # Simulation
+//! [`explain`] describes how each statement of one policy relates to a request (applies,
+//! matches), and [`statement_spans`] finds each statement's `{`…`}` line/column in its text —
+//! computed on demand, so parsing and evaluation pay nothing for them; IAM's policy simulator
+//! reports both. [`simulate`] is the engine of `cairn policy simulate`: one JSON document
+//! holding a request and the policies of every layer, answered as JSON.
+//!
 //! # Performance
 //! `cargo bench -p cairn-policy --bench decision` decides an Organizations request against 5
 //! SCP levels × 3 SCPs × 10 statements (most with conditions) plus 3 identity policies and
@@ -76,11 +83,14 @@ mod eval;
 mod json;
 mod parse;
 mod pattern;
+mod position;
 mod scalar;
+pub mod simulate;
 
 pub use condition::Condition;
 pub use context::Context;
 pub use decision::{Decision, DecisionEffect, Layer, Reason, ReasonKind, StatementRef};
 pub use error::ParseError;
-pub use eval::{Policies, Principal, PrincipalType, Request, evaluate};
+pub use eval::{Policies, Principal, PrincipalType, Request, StatementMatch, evaluate, explain};
 pub use parse::{Effect, Policy, PolicyKind, Statement, Version};
+pub use position::{StatementSpan, TextPosition, statement_spans};

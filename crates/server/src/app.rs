@@ -47,6 +47,8 @@ pub(crate) struct CachedKey {
     pub secret: String,
     pub principal: Principal,
     pub fetched_ms: i64,
+    /// [`cairn_iam::generation`] when fetched.
+    pub generation: u64,
 }
 
 /// Everything the pipeline needs.
@@ -58,6 +60,7 @@ pub struct App {
     pub metrics: Metrics,
     pub(crate) signing_keys: cairn_sigv4::SigningKeyCache,
     pub(crate) keys: RwLock<HashMap<String, CachedKey>>,
+    pub(crate) authz: crate::authz::AuthzCache,
     ready: AtomicBool,
 }
 
@@ -71,6 +74,7 @@ impl App {
             metrics: Metrics::new(),
             signing_keys: cairn_sigv4::SigningKeyCache::default(),
             keys: RwLock::new(HashMap::new()),
+            authz: crate::authz::AuthzCache::default(),
             ready: AtomicBool::new(true),
         })
     }

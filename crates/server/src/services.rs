@@ -38,9 +38,6 @@ pub static SERVICES: &[(&ServiceModel, Svc)] = &[
 #[derive(Debug, Default)]
 pub struct NotYetServed;
 
-impl iam::Iam for NotYetServed {
-    type Context = Call;
-}
 impl sso_admin::SsoAdmin for NotYetServed {
     type Context = Call;
 }
@@ -62,6 +59,7 @@ impl cloudtrail_data::CloudTrailData for NotYetServed {
 pub struct Services {
     pub organizations: cairn_organizations::OrganizationsService,
     pub sts: cairn_iam::StsService,
+    pub iam: cairn_iam::IamService,
     pub cloudtrail: cairn_trail::CloudTrailService,
     pub rest: NotYetServed,
 }
@@ -88,7 +86,7 @@ impl Services {
             Svc::Organizations => route!(organizations, &self.organizations, call, op, input),
             Svc::Sts => route!(sts, &self.sts, call, op, input),
             Svc::CloudTrail => route!(cloudtrail, &self.cloudtrail, call, op, input),
-            Svc::Iam => route!(iam, &self.rest, call, op, input),
+            Svc::Iam => route!(iam, &self.iam, call, op, input),
             Svc::SsoAdmin => route!(sso_admin, &self.rest, call, op, input),
             Svc::IdentityStore => route!(identitystore, &self.rest, call, op, input),
             Svc::SsoPortal => route!(sso, &self.rest, call, op, input),

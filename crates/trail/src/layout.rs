@@ -426,6 +426,7 @@ mod tests {
                 user_id: "AIDAX".to_owned(),
                 path: "/".to_owned(),
                 access_key_id: "AKIAX".to_owned(),
+                session: None,
             },
             event_source: "organizations.amazonaws.com".to_owned(),
             event_name: "TagResource".to_owned(),

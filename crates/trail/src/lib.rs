@@ -33,6 +33,7 @@ mod test_support {
             principal: Principal::Root {
                 account_id: ACCT.to_owned(),
                 access_key_id: "AKIAROOTEXAMPLE".to_owned(),
+                session: None,
             },
             event_source: "organizations.amazonaws.com".to_owned(),
             event_name: name.to_owned(),

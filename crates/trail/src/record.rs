@@ -172,6 +172,7 @@ impl Serialize for UserIdentity<'_> {
             Principal::Root {
                 account_id,
                 access_key_id,
+                session,
             } => {
                 m.serialize_entry("type", "Root")?;
                 m.serialize_entry("principalId", account_id)?;
@@ -181,6 +182,9 @@ impl Serialize for UserIdentity<'_> {
                 )?;
                 m.serialize_entry("accountId", account_id)?;
                 m.serialize_entry("accessKeyId", access_key_id)?;
+                if let Some(session) = session {
+                    m.serialize_entry("sessionContext", &UserSessionContext(session))?;
+                }
             }
             Principal::IamUser {
                 account_id,
@@ -188,6 +192,7 @@ impl Serialize for UserIdentity<'_> {
                 user_id,
                 path,
                 access_key_id,
+                session,
             } => {
                 let path = if path.is_empty() { "/" } else { path.as_str() };
                 m.serialize_entry("type", "IAMUser")?;
@@ -201,6 +206,9 @@ impl Serialize for UserIdentity<'_> {
                 m.serialize_entry("accountId", account_id)?;
                 m.serialize_entry("accessKeyId", access_key_id)?;
                 m.serialize_entry("userName", user_name)?;
+                if let Some(session) = session {
+                    m.serialize_entry("sessionContext", &UserSessionContext(session))?;
+                }
             }
             Principal::AssumedRole {
                 account_id,
@@ -209,9 +217,7 @@ impl Serialize for UserIdentity<'_> {
                 role_path,
                 session_name,
                 access_key_id,
-                issued_at_ms,
-                mfa_authenticated,
-                source_identity,
+                session,
             } => {
                 m.serialize_entry("type", "AssumedRole")?;
                 m.serialize_entry(
@@ -233,9 +239,9 @@ impl Serialize for UserIdentity<'_> {
                         role_name,
                         role_id,
                         role_path,
-                        issued_at_ms: *issued_at_ms,
-                        mfa_authenticated: *mfa_authenticated,
-                        source_identity: source_identity.as_deref(),
+                        issued_at_ms: session.issued_at_ms,
+                        mfa_authenticated: session.mfa_authenticated,
+                        source_identity: session.source_identity.as_deref(),
                     },
                 )?;
             }
@@ -280,6 +286,26 @@ impl Serialize for SessionContext<'_> {
         if let Some(source_identity) = self.source_identity {
             m.serialize_entry("sourceIdentity", source_identity)?;
         }
+        m.end()
+    }
+}
+
+/// The `sessionContext` of an IAM user or root user signing with `GetSessionToken`
+/// credentials: no issuer, just the attributes.
+struct UserSessionContext<'a>(&'a cairn_core::Session);
+
+impl Serialize for UserSessionContext<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut m = serializer.serialize_map(None)?;
+        m.serialize_entry("sessionIssuer", &EmptyObject)?;
+        m.serialize_entry("webIdFederationData", &EmptyObject)?;
+        m.serialize_entry(
+            "attributes",
+            &SessionAttributes {
+                creation_date: IsoSeconds(self.0.issued_at_ms),
+                mfa_authenticated: self.0.mfa_authenticated,
+            },
+        )?;
         m.end()
     }
 }
@@ -418,6 +444,7 @@ mod tests {
         let e = base(Principal::Root {
             account_id: ACCT.to_owned(),
             access_key_id: "AKIAIOSFODNN7EXAMPLE".to_owned(),
+            session: None,
         });
         let want = golden(
             r#"{
@@ -457,6 +484,7 @@ mod tests {
             user_id: "AIDAJ45Q7YFFAREXAMPLE".to_owned(),
             path: "/ops/".to_owned(),
             access_key_id: "AKIAI44QH8DHBEXAMPLE".to_owned(),
+            session: None,
         });
         e.event_name = "CreateOrganizationalUnit".to_owned();
         e.read_only = false;
@@ -512,6 +540,7 @@ mod tests {
             user_id: "AIDAEXAMPLEBOB".to_owned(),
             path: String::new(),
             access_key_id: "AKIAEXAMPLEBOB".to_owned(),
+            session: None,
         });
         let v = to_record(&e);
         assert_eq!(
@@ -529,9 +558,12 @@ mod tests {
             role_path: "/aws-reserved/sso.amazonaws.com/".to_owned(),
             session_name: "alice".to_owned(),
             access_key_id: "ASIAIOSFODNN7EXAMPLE".to_owned(),
-            issued_at_ms: 1_706_932_000_000,
-            mfa_authenticated: false,
-            source_identity: None,
+            session: std::sync::Arc::new(cairn_core::Session {
+                issued_at_ms: 1_706_932_000_000,
+                mfa_authenticated: false,
+                source_identity: None,
+                ..Default::default()
+            }),
         });
         let want = golden(
             r#"{
@@ -586,9 +618,12 @@ mod tests {
             role_path: "/".to_owned(),
             session_name: "ci-42".to_owned(),
             access_key_id: "ASIAEXAMPLE".to_owned(),
-            issued_at_ms: 0,
-            mfa_authenticated: true,
-            source_identity: Some("alice@example.com".to_owned()),
+            session: std::sync::Arc::new(cairn_core::Session {
+                issued_at_ms: 0,
+                mfa_authenticated: true,
+                source_identity: Some("alice@example.com".to_owned()),
+                ..Default::default()
+            }),
         });
         let want = golden(
             r#"{
@@ -633,6 +668,7 @@ mod tests {
         let mut e = base(Principal::Root {
             account_id: ACCT.to_owned(),
             access_key_id: "AKIAIOSFODNN7EXAMPLE".to_owned(),
+            session: None,
         });
         e.event_source = "cloudtrail.amazonaws.com".to_owned();
         e.event_name = "UpdateTrail".to_owned();
@@ -686,6 +722,7 @@ mod tests {
         let root = Principal::Root {
             account_id: ACCT.to_owned(),
             access_key_id: "AKIA".to_owned(),
+            session: None,
         };
         assert_eq!(lookup_username(&root), Some("root"));
         assert_eq!(lookup_username(&Principal::Anonymous), None);

@@ -29,7 +29,7 @@ macro_rules! sdk_builder {
             .credentials_provider(Credentials::new(
                 who.akid.clone(),
                 who.secret.clone(),
-                None,
+                who.token.clone(),
                 None,
                 "cairn-it",
             ))
@@ -136,6 +136,11 @@ impl Server {
     /// Starts `cairn serve --listen 127.0.0.1:0 --data-dir <dir>/data <extra…>` and waits for
     /// its "listening on http://127.0.0.1:<port>" line.
     pub fn start(dir: &TempDir, extra: &[&str]) -> Server {
+        Server::start_with_env(dir, extra, &[])
+    }
+
+    /// [`Server::start`] with extra environment variables for the server process.
+    pub fn start_with_env(dir: &TempDir, extra: &[&str], envs: &[(&str, &str)]) -> Server {
         static STARTS: AtomicUsize = AtomicUsize::new(0);
         let data_dir = dir.path().join("data");
         let log = dir.path().join(format!(
@@ -154,6 +159,8 @@ impl Server {
             .env_remove("CAIRN_DATABASE_URL")
             .env_remove("CAIRN_DATA_DIR")
             .env_remove("CAIRN_LISTEN")
+            .env_remove("CAIRN_SMTP_URL")
+            .envs(envs.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log_file));
@@ -287,6 +294,8 @@ pub struct Who {
     pub secret: String,
     /// Sign as if the clock showed this time.
     pub time: Option<SystemTime>,
+    /// The session token of temporary credentials.
+    pub token: Option<String>,
 }
 
 impl Who {
@@ -295,6 +304,15 @@ impl Who {
             akid: akid.to_owned(),
             secret: secret.to_owned(),
             time: None,
+            token: None,
+        }
+    }
+
+    /// Temporary credentials.
+    pub fn session(akid: &str, secret: &str, token: &str) -> Self {
+        Who {
+            token: Some(token.to_owned()),
+            ..Who::new(akid, secret)
         }
     }
 
@@ -742,5 +760,18 @@ pub fn send(port: u16, raw: &Raw) -> Resp {
         status,
         headers,
         body,
+    }
+}
+
+// ------------------------------------------------------------------------------------ IAM
+
+impl Server {
+    /// An IAM client with the bootstrap root credentials.
+    pub fn iam(&self) -> aws_sdk_iam::Client {
+        self.iam_as(&self.root())
+    }
+
+    pub fn iam_as(&self, who: &Who) -> aws_sdk_iam::Client {
+        aws_sdk_iam::Client::from_conf(sdk_builder!(aws_sdk_iam, &self.endpoint, who).build())
     }
 }

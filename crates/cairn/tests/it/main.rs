@@ -13,7 +13,12 @@
 
 mod audit;
 mod auth;
+mod authz;
 mod bad_requests;
 mod common;
 mod crash;
+mod iam;
+mod orgs_accounts;
+mod orgs_delegation;
+mod orgs_policies;
 mod slice;

@@ -50,6 +50,7 @@ fn root(account: &str) -> Principal {
     Principal::Root {
         account_id: account.to_owned(),
         access_key_id: "AKIAROOTEXAMPLE".to_owned(),
+        session: None,
     }
 }
 
@@ -329,6 +330,7 @@ async fn every_lookup_attribute() {
         user_id: "AIDAALICE".to_owned(),
         path: "/".to_owned(),
         access_key_id: "AKIAALICE".to_owned(),
+        session: None,
     };
     let mut c = event(NOW - 2000, "c", "LookupEvents", true);
     c.event_source = "cloudtrail.amazonaws.com".to_owned();
@@ -339,9 +341,12 @@ async fn every_lookup_attribute() {
         role_path: "/".to_owned(),
         session_name: "bob".to_owned(),
         access_key_id: "ASIABOB".to_owned(),
-        issued_at_ms: NOW - DAY,
-        mfa_authenticated: false,
-        source_identity: None,
+        session: std::sync::Arc::new(cairn_core::Session {
+            issued_at_ms: NOW - DAY,
+            mfa_authenticated: false,
+            source_identity: None,
+            ..Default::default()
+        }),
     };
     c.resources = vec![AuditResource {
         arn: "arn:aws:cloudtrail:us-east-1:111122223333:trail/main".to_owned(),

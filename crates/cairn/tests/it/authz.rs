@@ -1,0 +1,435 @@
+//! Authorization end to end: IAM users and roles made with the IAM SDK, their calls decided
+//! by the policy engine, denials answered with AWS's text and recorded in CloudTrail, and
+//! `sts:AssumeRole` / `sts:GetSessionToken` credentials carrying their permissions.
+
+use crate::common::{AUDIT_POLL, Server, TempDir, Who, attr, err_info, ok};
+use aws_sdk_cloudtrail::types::LookupAttributeKey;
+use serde_json::Value;
+use std::time::Instant;
+
+const ACCOUNT: &str = "210987654321";
+
+async fn user_with_key(server: &Server, name: &str, policy: &str) -> Who {
+    let iam = server.iam();
+    ok("CreateUser", iam.create_user().user_name(name).send().await);
+    ok(
+        "PutUserPolicy",
+        iam.put_user_policy()
+            .user_name(name)
+            .policy_name("inline")
+            .policy_document(policy)
+            .send()
+            .await,
+    );
+    let key = ok(
+        "CreateAccessKey",
+        iam.create_access_key().user_name(name).send().await,
+    );
+    let key = key.access_key().expect("an access key");
+    Who::new(key.access_key_id(), key.secret_access_key())
+}
+
+fn session_who(creds: &aws_sdk_sts::types::Credentials) -> Who {
+    Who::session(
+        creds.access_key_id(),
+        creds.secret_access_key(),
+        creds.session_token(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policies_decide_every_call() {
+    let dir = TempDir::new("authz");
+    let server = Server::start(&dir, &["--account-id", ACCOUNT]);
+    let org = ok(
+        "CreateOrganization",
+        server.orgs().create_organization().send().await,
+    );
+    let org_id = org.organization().and_then(|o| o.id()).unwrap().to_owned();
+    let roots = ok("ListRoots", server.orgs().list_roots().send().await);
+    let root_id = roots.roots()[0].id().unwrap().to_owned();
+
+    // A user who may only describe.
+    let reader = user_with_key(
+        &server,
+        "reader",
+        r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Action":"organizations:Describe*","Resource":"*"},
+            {"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}"#,
+    )
+    .await;
+    ok(
+        "DescribeOrganization as reader",
+        server.orgs_as(&reader).describe_organization().send().await,
+    );
+    let e = err_info(
+        server
+            .orgs_as(&reader)
+            .create_organizational_unit()
+            .parent_id(&root_id)
+            .name("Denied")
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "AccessDeniedException");
+    assert_eq!(
+        e.message,
+        format!(
+            "User: arn:aws:iam::{ACCOUNT}:user/reader is not authorized to perform: \
+             organizations:CreateOrganizationalUnit on resource: \
+             arn:aws:organizations::{ACCOUNT}:root/{org_id}/{root_id} because no \
+             identity-based policy allows the organizations:CreateOrganizationalUnit action"
+        )
+    );
+    // An action without resource-level permissions names no resource.
+    let e = err_info(server.orgs_as(&reader).list_accounts().send().await);
+    assert_eq!(e.code, "AccessDeniedException");
+    assert_eq!(
+        e.message,
+        format!(
+            "User: arn:aws:iam::{ACCOUNT}:user/reader is not authorized to perform: \
+             organizations:ListAccounts because no identity-based policy allows the \
+             organizations:ListAccounts action"
+        )
+    );
+    // IAM's own calls are authorized too (awsQuery: AccessDenied, 403).
+    let e = err_info(server.iam_as(&reader).list_users().send().await);
+    assert_eq!(e.code, "AccessDenied");
+    // GetCallerIdentity needs no permission.
+    let me = ok(
+        "GetCallerIdentity as reader",
+        server.sts_as(&reader).get_caller_identity().send().await,
+    );
+    assert_eq!(
+        me.arn(),
+        Some(format!("arn:aws:iam::{ACCOUNT}:user/reader").as_str())
+    );
+
+    // The denial is in CloudTrail with the caller's identity.
+    let deadline = Instant::now() + AUDIT_POLL;
+    let event = loop {
+        let found = ok(
+            "LookupEvents",
+            server
+                .cloudtrail()
+                .lookup_events()
+                .lookup_attributes(attr(
+                    LookupAttributeKey::EventName,
+                    "CreateOrganizationalUnit",
+                ))
+                .send()
+                .await,
+        );
+        if let Some(e) = found.events().first() {
+            break e.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no CloudTrail record of the denial"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let record: Value = serde_json::from_str(event.cloud_trail_event().unwrap()).unwrap();
+    assert_eq!(record["errorCode"], "AccessDeniedException");
+    assert_eq!(record["userIdentity"]["type"], "IAMUser");
+    assert_eq!(record["userIdentity"]["userName"], "reader");
+    assert!(
+        record["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("because no identity-based policy allows")
+    );
+
+    // Roles: one trusting only another user, one trusting the account.
+    let iam = server.iam();
+    ok(
+        "CreateRole Guarded",
+        iam.create_role()
+            .role_name("Guarded")
+            .assume_role_policy_document(format!(
+                r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow",
+                    "Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:user/someone-else"}},
+                    "Action":"sts:AssumeRole"}}}}"#
+            ))
+            .send()
+            .await,
+    );
+    let e = err_info(
+        server
+            .sts_as(&reader)
+            .assume_role()
+            .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/Guarded"))
+            .role_session_name("try")
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "AccessDenied");
+    assert_eq!(
+        e.message,
+        format!(
+            "User: arn:aws:iam::{ACCOUNT}:user/reader is not authorized to perform: \
+             sts:AssumeRole on resource: arn:aws:iam::{ACCOUNT}:role/Guarded"
+        )
+    );
+    // A role that does not exist is refused the same way.
+    let e = err_info(
+        server
+            .sts_as(&reader)
+            .assume_role()
+            .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/Nope"))
+            .role_session_name("try")
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "AccessDenied");
+
+    ok(
+        "CreateRole OrgAdmin",
+        iam.create_role()
+            .role_name("OrgAdmin")
+            .path("/ops/")
+            .assume_role_policy_document(format!(
+                r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow",
+                    "Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},
+                    "Action":"sts:AssumeRole"}}}}"#
+            ))
+            .send()
+            .await,
+    );
+    ok(
+        "PutRolePolicy",
+        iam.put_role_policy()
+            .role_name("OrgAdmin")
+            .policy_name("org")
+            .policy_document(
+                r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"organizations:*","Resource":"*"}}"#,
+            )
+            .send()
+            .await,
+    );
+    let role_arn = format!("arn:aws:iam::{ACCOUNT}:role/ops/OrgAdmin");
+
+    // The role's permissions come with its credentials.
+    let assumed = ok(
+        "AssumeRole",
+        server
+            .sts_as(&reader)
+            .assume_role()
+            .role_arn(&role_arn)
+            .role_session_name("full")
+            .send()
+            .await,
+    );
+    let user = assumed.assumed_role_user().unwrap();
+    assert_eq!(
+        user.arn(),
+        format!("arn:aws:sts::{ACCOUNT}:assumed-role/OrgAdmin/full")
+    );
+    assert!(user.assumed_role_id().starts_with("AROA"));
+    assert!(user.assumed_role_id().ends_with(":full"));
+    let creds = assumed.credentials().unwrap();
+    assert!(creds.access_key_id().starts_with("ASIA"));
+    let full = session_who(creds);
+    let me = ok(
+        "GetCallerIdentity as the role",
+        server.sts_as(&full).get_caller_identity().send().await,
+    );
+    assert_eq!(
+        me.arn(),
+        Some(format!("arn:aws:sts::{ACCOUNT}:assumed-role/OrgAdmin/full").as_str())
+    );
+    assert_eq!(me.user_id(), Some(user.assumed_role_id()));
+    ok(
+        "ListRoots as the role",
+        server.orgs_as(&full).list_roots().send().await,
+    );
+
+    // A session policy narrows the session.
+    let narrowed = ok(
+        "AssumeRole with a session policy",
+        server
+            .sts_as(&reader)
+            .assume_role()
+            .role_arn(&role_arn)
+            .role_session_name("narrow")
+            .policy(
+                r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"organizations:DescribeOrganization","Resource":"*"}}"#,
+            )
+            .send()
+            .await,
+    );
+    let narrow = session_who(narrowed.credentials().unwrap());
+    ok(
+        "DescribeOrganization in the narrowed session",
+        server.orgs_as(&narrow).describe_organization().send().await,
+    );
+    let e = err_info(server.orgs_as(&narrow).list_roots().send().await);
+    assert_eq!(e.code, "AccessDeniedException");
+    assert_eq!(
+        e.message,
+        format!(
+            "User: arn:aws:sts::{ACCOUNT}:assumed-role/OrgAdmin/narrow is not authorized to \
+             perform: organizations:ListRoots because no session policy allows the \
+             organizations:ListRoots action"
+        )
+    );
+
+    // STS's own limits.
+    let e = err_info(
+        server
+            .sts_as(&reader)
+            .assume_role()
+            .role_arn(&role_arn)
+            .role_session_name("long")
+            .duration_seconds(7200)
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "ValidationError");
+    let e = err_info(
+        server
+            .sts_as(&reader)
+            .assume_role()
+            .role_arn(&role_arn)
+            .role_session_name("bad")
+            .policy(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow"}}"#)
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "MalformedPolicyDocument");
+    let e = err_info(
+        server
+            .sts()
+            .assume_role()
+            .role_arn(&role_arn)
+            .role_session_name("root")
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "AccessDenied");
+    assert_eq!(e.message, "Roles may not be assumed by root accounts.");
+
+    // GetSessionToken: the same user, temporarily; no IAM without MFA.
+    let token = ok(
+        "GetSessionToken",
+        server.sts_as(&reader).get_session_token().send().await,
+    );
+    let temp = session_who(token.credentials().unwrap());
+    let me = ok(
+        "GetCallerIdentity with session credentials",
+        server.sts_as(&temp).get_caller_identity().send().await,
+    );
+    assert_eq!(
+        me.arn(),
+        Some(format!("arn:aws:iam::{ACCOUNT}:user/reader").as_str())
+    );
+    ok(
+        "DescribeOrganization with session credentials",
+        server.orgs_as(&temp).describe_organization().send().await,
+    );
+    let e = err_info(server.iam_as(&temp).list_users().send().await);
+    assert_eq!(e.code, "InvalidClientTokenId");
+    let e = err_info(server.sts_as(&temp).get_session_token().send().await);
+    assert_eq!(e.code, "AccessDenied");
+
+    // A forged token is refused.
+    let forged = Who::session(
+        creds.access_key_id(),
+        creds.secret_access_key(),
+        "AAAAforgedAAAA",
+    );
+    let e = err_info(server.sts_as(&forged).get_caller_identity().send().await);
+    assert_eq!(e.code, "InvalidClientTokenId");
+
+    // Simulation: the principal's own policies, and custom ones.
+    let sim = ok(
+        "SimulatePrincipalPolicy",
+        iam.simulate_principal_policy()
+            .policy_source_arn(format!("arn:aws:iam::{ACCOUNT}:user/reader"))
+            .action_names("organizations:DescribeOrganization")
+            .action_names("organizations:CreateOrganizationalUnit")
+            .send()
+            .await,
+    );
+    let decisions: Vec<(String, String)> = sim
+        .evaluation_results()
+        .iter()
+        .map(|r| {
+            (
+                r.eval_action_name().to_owned(),
+                r.eval_decision().as_str().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        decisions,
+        vec![
+            (
+                "organizations:DescribeOrganization".to_owned(),
+                "allowed".to_owned()
+            ),
+            (
+                "organizations:CreateOrganizationalUnit".to_owned(),
+                "implicitDeny".to_owned()
+            ),
+        ]
+    );
+    let allowed = &sim.evaluation_results()[0];
+    let matched = &allowed.matched_statements()[0];
+    assert_eq!(matched.source_policy_id(), Some("inline"));
+    let sim = ok(
+        "SimulateCustomPolicy",
+        iam.simulate_custom_policy()
+            .policy_input_list(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:*","Resource":"*"},{"Effect":"Deny","Action":"iam:DeleteUser","Resource":"*"}]}"#,
+            )
+            .action_names("iam:CreateUser")
+            .action_names("iam:DeleteUser")
+            .send()
+            .await,
+    );
+    let decisions: Vec<&str> = sim
+        .evaluation_results()
+        .iter()
+        .map(|r| r.eval_decision().as_str())
+        .collect();
+    assert_eq!(decisions, vec!["allowed", "explicitDeny"]);
+    let e = err_info(
+        iam.simulate_custom_policy()
+            .policy_input_list(r#"{"Statement":"nope"}"#)
+            .action_names("iam:CreateUser")
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "MalformedPolicyDocument");
+
+    // Deleting the user's key stops it at once.
+    let keys = ok(
+        "ListAccessKeys",
+        iam.list_access_keys().user_name("reader").send().await,
+    );
+    for k in keys.access_key_metadata() {
+        ok(
+            "DeleteAccessKey",
+            iam.delete_access_key()
+                .user_name("reader")
+                .access_key_id(k.access_key_id().unwrap())
+                .send()
+                .await,
+        );
+    }
+    let e = err_info(server.sts_as(&reader).get_caller_identity().send().await);
+    assert_eq!(e.code, "InvalidClientTokenId");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_mode_skips_authorization() {
+    let dir = TempDir::new("authz-dev");
+    let server = Server::start(&dir, &["--dev"]);
+    // Any credentials act as the bootstrap root: nothing is denied.
+    let anyone = Who::new("AKIAANYTHINGATALL000", "whatever");
+    ok(
+        "CreateOrganization in --dev",
+        server.orgs_as(&anyone).create_organization().send().await,
+    );
+}

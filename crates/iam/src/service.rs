@@ -1,0 +1,969 @@
+//! The IAM API handlers: each runs its logic (in the entity modules) inside one store
+//! transaction; mutations bump the IAM [`generation`](crate::authz::generation) once committed.
+
+use crate::authz::bump_generation;
+use crate::common::Ctx;
+use crate::records::EntityKind;
+use crate::seal::Sealer;
+use crate::{groups, keys, policies, roles, users};
+use cairn_api::iam::{Iam, types};
+use cairn_core::Call;
+use cairn_wire::ApiError;
+
+/// AWS Identity and Access Management: users, groups, roles, inline and managed policies,
+/// access keys.
+#[derive(Debug, Default)]
+pub struct IamService {
+    sealer: Option<Sealer>,
+}
+
+impl IamService {
+    /// A service that seals new secret access keys with `sealer` (the master key's). Without
+    /// one ([`Default`], for tests of other services) `CreateAccessKey` fails.
+    pub fn with_sealer(sealer: Sealer) -> Self {
+        Self {
+            sealer: Some(sealer),
+        }
+    }
+
+    fn sealer(&self) -> Option<Sealer> {
+        self.sealer.clone()
+    }
+}
+
+/// A mutation: the logic runs in a write transaction (with the call's CloudTrail record);
+/// the IAM generation moves once it committed.
+macro_rules! mutate {
+    ($call:expr, $input:expr, |$tx:ident, $c:ident, $i:ident| $body:expr) => {{
+        let $c = Ctx::of($call);
+        let $i = $input;
+        let out = $call.write(move |$tx| $body).await?;
+        bump_generation();
+        Ok(out)
+    }};
+}
+
+/// A read: the logic runs on a read-only snapshot.
+macro_rules! query {
+    ($call:expr, $input:expr, |$tx:ident, $c:ident, $i:ident| $body:expr) => {{
+        let $c = Ctx::of($call);
+        let $i = $input;
+        $call.read(move |$tx| $body).await
+    }};
+}
+
+impl Iam for IamService {
+    type Context = Call;
+
+    async fn create_user(
+        &self,
+        ctx: &Call,
+        input: types::CreateUserRequest,
+    ) -> Result<types::CreateUserResponse, ApiError> {
+        mutate!(ctx, input, |tx, c, input_| users::create_user(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn get_user(
+        &self,
+        ctx: &Call,
+        input: types::GetUserRequest,
+    ) -> Result<types::GetUserResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| users::get_user(tx, &c, &input_))
+    }
+
+    async fn list_users(
+        &self,
+        ctx: &Call,
+        input: types::ListUsersRequest,
+    ) -> Result<types::ListUsersResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| users::list_users(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn update_user(
+        &self,
+        ctx: &Call,
+        input: types::UpdateUserRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| users::update_user(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn delete_user(
+        &self,
+        ctx: &Call,
+        input: types::DeleteUserRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| users::delete_user(
+            tx,
+            &c,
+            &input_.user_name
+        ))
+    }
+
+    async fn tag_user(&self, ctx: &Call, input: types::TagUserRequest) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| users::tag_user(
+            tx,
+            &c,
+            &input_.user_name,
+            &input_.tags
+        ))
+    }
+
+    async fn untag_user(&self, ctx: &Call, input: types::UntagUserRequest) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| users::untag_user(
+            tx,
+            &c,
+            &input_.user_name,
+            &input_.tag_keys
+        ))
+    }
+
+    async fn list_user_tags(
+        &self,
+        ctx: &Call,
+        input: types::ListUserTagsRequest,
+    ) -> Result<types::ListUserTagsResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| users::list_user_tags(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn put_user_permissions_boundary(
+        &self,
+        ctx: &Call,
+        input: types::PutUserPermissionsBoundaryRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| users::set_user_boundary(
+            tx,
+            &c,
+            &input_.user_name,
+            Some(&input_.permissions_boundary)
+        ))
+    }
+
+    async fn delete_user_permissions_boundary(
+        &self,
+        ctx: &Call,
+        input: types::DeleteUserPermissionsBoundaryRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| users::set_user_boundary(
+            tx,
+            &c,
+            &input_.user_name,
+            None
+        ))
+    }
+
+    async fn create_group(
+        &self,
+        ctx: &Call,
+        input: types::CreateGroupRequest,
+    ) -> Result<types::CreateGroupResponse, ApiError> {
+        mutate!(ctx, input, |tx, c, input_| groups::create_group(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn get_group(
+        &self,
+        ctx: &Call,
+        input: types::GetGroupRequest,
+    ) -> Result<types::GetGroupResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| groups::get_group(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn list_groups(
+        &self,
+        ctx: &Call,
+        input: types::ListGroupsRequest,
+    ) -> Result<types::ListGroupsResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| groups::list_groups(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn update_group(
+        &self,
+        ctx: &Call,
+        input: types::UpdateGroupRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| groups::update_group(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn delete_group(
+        &self,
+        ctx: &Call,
+        input: types::DeleteGroupRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| groups::delete_group(
+            tx,
+            &c,
+            &input_.group_name
+        ))
+    }
+
+    async fn add_user_to_group(
+        &self,
+        ctx: &Call,
+        input: types::AddUserToGroupRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| groups::add_user_to_group(
+            tx,
+            &c,
+            &input_.group_name,
+            &input_.user_name
+        ))
+    }
+
+    async fn remove_user_from_group(
+        &self,
+        ctx: &Call,
+        input: types::RemoveUserFromGroupRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| groups::remove_user_from_group(
+            tx,
+            &c,
+            &input_.group_name,
+            &input_.user_name
+        ))
+    }
+
+    async fn list_groups_for_user(
+        &self,
+        ctx: &Call,
+        input: types::ListGroupsForUserRequest,
+    ) -> Result<types::ListGroupsForUserResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| groups::list_groups_for_user(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn create_role(
+        &self,
+        ctx: &Call,
+        input: types::CreateRoleRequest,
+    ) -> Result<types::CreateRoleResponse, ApiError> {
+        mutate!(ctx, input, |tx, c, input_| roles::create_role(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn get_role(
+        &self,
+        ctx: &Call,
+        input: types::GetRoleRequest,
+    ) -> Result<types::GetRoleResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| roles::get_role(
+            tx,
+            &c,
+            &input_.role_name
+        ))
+    }
+
+    async fn list_roles(
+        &self,
+        ctx: &Call,
+        input: types::ListRolesRequest,
+    ) -> Result<types::ListRolesResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| roles::list_roles(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn update_role(
+        &self,
+        ctx: &Call,
+        input: types::UpdateRoleRequest,
+    ) -> Result<types::UpdateRoleResponse, ApiError> {
+        mutate!(ctx, input, |tx, c, input_| roles::update_role(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn update_role_description(
+        &self,
+        ctx: &Call,
+        input: types::UpdateRoleDescriptionRequest,
+    ) -> Result<types::UpdateRoleDescriptionResponse, ApiError> {
+        mutate!(ctx, input, |tx, c, input_| roles::update_role_description(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn update_assume_role_policy(
+        &self,
+        ctx: &Call,
+        input: types::UpdateAssumeRolePolicyRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(
+            ctx,
+            input,
+            |tx, c, input_| roles::update_assume_role_policy(
+                tx,
+                &c,
+                &input_.role_name,
+                &input_.policy_document
+            )
+        )
+    }
+
+    async fn delete_role(
+        &self,
+        ctx: &Call,
+        input: types::DeleteRoleRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| roles::delete_role(
+            tx,
+            &c,
+            &input_.role_name
+        ))
+    }
+
+    async fn tag_role(&self, ctx: &Call, input: types::TagRoleRequest) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| roles::tag_role(
+            tx,
+            &c,
+            &input_.role_name,
+            &input_.tags
+        ))
+    }
+
+    async fn untag_role(&self, ctx: &Call, input: types::UntagRoleRequest) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| roles::untag_role(
+            tx,
+            &c,
+            &input_.role_name,
+            &input_.tag_keys
+        ))
+    }
+
+    async fn list_role_tags(
+        &self,
+        ctx: &Call,
+        input: types::ListRoleTagsRequest,
+    ) -> Result<types::ListRoleTagsResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| roles::list_role_tags(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn put_role_permissions_boundary(
+        &self,
+        ctx: &Call,
+        input: types::PutRolePermissionsBoundaryRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| roles::set_role_boundary(
+            tx,
+            &c,
+            &input_.role_name,
+            Some(&input_.permissions_boundary)
+        ))
+    }
+
+    async fn delete_role_permissions_boundary(
+        &self,
+        ctx: &Call,
+        input: types::DeleteRolePermissionsBoundaryRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| roles::set_role_boundary(
+            tx,
+            &c,
+            &input_.role_name,
+            None
+        ))
+    }
+
+    async fn put_user_policy(
+        &self,
+        ctx: &Call,
+        input: types::PutUserPolicyRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| policies::put_inline(
+            tx,
+            &c,
+            EntityKind::User,
+            &input_.user_name,
+            &input_.policy_name,
+            &input_.policy_document
+        ))
+    }
+
+    async fn get_user_policy(
+        &self,
+        ctx: &Call,
+        input: types::GetUserPolicyRequest,
+    ) -> Result<types::GetUserPolicyResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| policies::get_inline(
+            tx,
+            &c,
+            EntityKind::User,
+            &input_.user_name,
+            &input_.policy_name
+        )
+        .map(
+            |(entity, policy_name, policy_document)| types::GetUserPolicyResponse {
+                user_name: entity,
+                policy_name,
+                policy_document
+            }
+        ))
+    }
+
+    async fn delete_user_policy(
+        &self,
+        ctx: &Call,
+        input: types::DeleteUserPolicyRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| policies::delete_inline(
+            tx,
+            &c,
+            EntityKind::User,
+            &input_.user_name,
+            &input_.policy_name
+        ))
+    }
+
+    async fn list_user_policies(
+        &self,
+        ctx: &Call,
+        input: types::ListUserPoliciesRequest,
+    ) -> Result<types::ListUserPoliciesResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| policies::list_inline(
+            tx,
+            &c,
+            EntityKind::User,
+            &input_.user_name,
+            input_.marker.as_deref(),
+            input_.max_items
+        )
+        .map(|page| types::ListUserPoliciesResponse {
+            is_truncated: page.truncated(),
+            marker: page.marker,
+            policy_names: page.items
+        }))
+    }
+
+    async fn attach_user_policy(
+        &self,
+        ctx: &Call,
+        input: types::AttachUserPolicyRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| policies::attach(
+            tx,
+            &c,
+            EntityKind::User,
+            &input_.user_name,
+            &input_.policy_arn
+        ))
+    }
+
+    async fn detach_user_policy(
+        &self,
+        ctx: &Call,
+        input: types::DetachUserPolicyRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| policies::detach(
+            tx,
+            &c,
+            EntityKind::User,
+            &input_.user_name,
+            &input_.policy_arn
+        ))
+    }
+
+    async fn list_attached_user_policies(
+        &self,
+        ctx: &Call,
+        input: types::ListAttachedUserPoliciesRequest,
+    ) -> Result<types::ListAttachedUserPoliciesResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| policies::list_attached(
+            tx,
+            &c,
+            EntityKind::User,
+            &input_.user_name,
+            input_.path_prefix.as_deref(),
+            input_.marker.as_deref(),
+            input_.max_items
+        )
+        .map(|page| types::ListAttachedUserPoliciesResponse {
+            is_truncated: page.truncated(),
+            marker: page.marker,
+            attached_policies: Some(page.items)
+        }))
+    }
+
+    async fn put_group_policy(
+        &self,
+        ctx: &Call,
+        input: types::PutGroupPolicyRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| policies::put_inline(
+            tx,
+            &c,
+            EntityKind::Group,
+            &input_.group_name,
+            &input_.policy_name,
+            &input_.policy_document
+        ))
+    }
+
+    async fn get_group_policy(
+        &self,
+        ctx: &Call,
+        input: types::GetGroupPolicyRequest,
+    ) -> Result<types::GetGroupPolicyResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| policies::get_inline(
+            tx,
+            &c,
+            EntityKind::Group,
+            &input_.group_name,
+            &input_.policy_name
+        )
+        .map(
+            |(entity, policy_name, policy_document)| types::GetGroupPolicyResponse {
+                group_name: entity,
+                policy_name,
+                policy_document
+            }
+        ))
+    }
+
+    async fn delete_group_policy(
+        &self,
+        ctx: &Call,
+        input: types::DeleteGroupPolicyRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| policies::delete_inline(
+            tx,
+            &c,
+            EntityKind::Group,
+            &input_.group_name,
+            &input_.policy_name
+        ))
+    }
+
+    async fn list_group_policies(
+        &self,
+        ctx: &Call,
+        input: types::ListGroupPoliciesRequest,
+    ) -> Result<types::ListGroupPoliciesResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| policies::list_inline(
+            tx,
+            &c,
+            EntityKind::Group,
+            &input_.group_name,
+            input_.marker.as_deref(),
+            input_.max_items
+        )
+        .map(|page| types::ListGroupPoliciesResponse {
+            is_truncated: page.truncated(),
+            marker: page.marker,
+            policy_names: page.items
+        }))
+    }
+
+    async fn attach_group_policy(
+        &self,
+        ctx: &Call,
+        input: types::AttachGroupPolicyRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| policies::attach(
+            tx,
+            &c,
+            EntityKind::Group,
+            &input_.group_name,
+            &input_.policy_arn
+        ))
+    }
+
+    async fn detach_group_policy(
+        &self,
+        ctx: &Call,
+        input: types::DetachGroupPolicyRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| policies::detach(
+            tx,
+            &c,
+            EntityKind::Group,
+            &input_.group_name,
+            &input_.policy_arn
+        ))
+    }
+
+    async fn list_attached_group_policies(
+        &self,
+        ctx: &Call,
+        input: types::ListAttachedGroupPoliciesRequest,
+    ) -> Result<types::ListAttachedGroupPoliciesResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| policies::list_attached(
+            tx,
+            &c,
+            EntityKind::Group,
+            &input_.group_name,
+            input_.path_prefix.as_deref(),
+            input_.marker.as_deref(),
+            input_.max_items
+        )
+        .map(|page| types::ListAttachedGroupPoliciesResponse {
+            is_truncated: page.truncated(),
+            marker: page.marker,
+            attached_policies: Some(page.items)
+        }))
+    }
+
+    async fn put_role_policy(
+        &self,
+        ctx: &Call,
+        input: types::PutRolePolicyRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| policies::put_inline(
+            tx,
+            &c,
+            EntityKind::Role,
+            &input_.role_name,
+            &input_.policy_name,
+            &input_.policy_document
+        ))
+    }
+
+    async fn get_role_policy(
+        &self,
+        ctx: &Call,
+        input: types::GetRolePolicyRequest,
+    ) -> Result<types::GetRolePolicyResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| policies::get_inline(
+            tx,
+            &c,
+            EntityKind::Role,
+            &input_.role_name,
+            &input_.policy_name
+        )
+        .map(
+            |(entity, policy_name, policy_document)| types::GetRolePolicyResponse {
+                role_name: entity,
+                policy_name,
+                policy_document
+            }
+        ))
+    }
+
+    async fn delete_role_policy(
+        &self,
+        ctx: &Call,
+        input: types::DeleteRolePolicyRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| policies::delete_inline(
+            tx,
+            &c,
+            EntityKind::Role,
+            &input_.role_name,
+            &input_.policy_name
+        ))
+    }
+
+    async fn list_role_policies(
+        &self,
+        ctx: &Call,
+        input: types::ListRolePoliciesRequest,
+    ) -> Result<types::ListRolePoliciesResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| policies::list_inline(
+            tx,
+            &c,
+            EntityKind::Role,
+            &input_.role_name,
+            input_.marker.as_deref(),
+            input_.max_items
+        )
+        .map(|page| types::ListRolePoliciesResponse {
+            is_truncated: page.truncated(),
+            marker: page.marker,
+            policy_names: page.items
+        }))
+    }
+
+    async fn attach_role_policy(
+        &self,
+        ctx: &Call,
+        input: types::AttachRolePolicyRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| policies::attach(
+            tx,
+            &c,
+            EntityKind::Role,
+            &input_.role_name,
+            &input_.policy_arn
+        ))
+    }
+
+    async fn detach_role_policy(
+        &self,
+        ctx: &Call,
+        input: types::DetachRolePolicyRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| policies::detach(
+            tx,
+            &c,
+            EntityKind::Role,
+            &input_.role_name,
+            &input_.policy_arn
+        ))
+    }
+
+    async fn list_attached_role_policies(
+        &self,
+        ctx: &Call,
+        input: types::ListAttachedRolePoliciesRequest,
+    ) -> Result<types::ListAttachedRolePoliciesResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| policies::list_attached(
+            tx,
+            &c,
+            EntityKind::Role,
+            &input_.role_name,
+            input_.path_prefix.as_deref(),
+            input_.marker.as_deref(),
+            input_.max_items
+        )
+        .map(|page| types::ListAttachedRolePoliciesResponse {
+            is_truncated: page.truncated(),
+            marker: page.marker,
+            attached_policies: Some(page.items)
+        }))
+    }
+
+    async fn create_policy(
+        &self,
+        ctx: &Call,
+        input: types::CreatePolicyRequest,
+    ) -> Result<types::CreatePolicyResponse, ApiError> {
+        mutate!(ctx, input, |tx, c, input_| policies::create_policy(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn get_policy(
+        &self,
+        ctx: &Call,
+        input: types::GetPolicyRequest,
+    ) -> Result<types::GetPolicyResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| policies::get_policy(
+            tx,
+            &c,
+            &input_.policy_arn
+        ))
+    }
+
+    async fn delete_policy(
+        &self,
+        ctx: &Call,
+        input: types::DeletePolicyRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| policies::delete_policy(
+            tx,
+            &c,
+            &input_.policy_arn
+        ))
+    }
+
+    async fn list_policies(
+        &self,
+        ctx: &Call,
+        input: types::ListPoliciesRequest,
+    ) -> Result<types::ListPoliciesResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| policies::list_policies(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn create_policy_version(
+        &self,
+        ctx: &Call,
+        input: types::CreatePolicyVersionRequest,
+    ) -> Result<types::CreatePolicyVersionResponse, ApiError> {
+        mutate!(ctx, input, |tx, c, input_| policies::create_policy_version(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn get_policy_version(
+        &self,
+        ctx: &Call,
+        input: types::GetPolicyVersionRequest,
+    ) -> Result<types::GetPolicyVersionResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| policies::get_policy_version(
+            tx,
+            &c,
+            &input_.policy_arn,
+            &input_.version_id
+        ))
+    }
+
+    async fn list_policy_versions(
+        &self,
+        ctx: &Call,
+        input: types::ListPolicyVersionsRequest,
+    ) -> Result<types::ListPolicyVersionsResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| policies::list_policy_versions(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn delete_policy_version(
+        &self,
+        ctx: &Call,
+        input: types::DeletePolicyVersionRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| policies::delete_policy_version(
+            tx,
+            &c,
+            &input_.policy_arn,
+            &input_.version_id
+        ))
+    }
+
+    async fn set_default_policy_version(
+        &self,
+        ctx: &Call,
+        input: types::SetDefaultPolicyVersionRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| {
+            policies::set_default_policy_version(tx, &c, &input_.policy_arn, &input_.version_id)
+        })
+    }
+
+    async fn list_entities_for_policy(
+        &self,
+        ctx: &Call,
+        input: types::ListEntitiesForPolicyRequest,
+    ) -> Result<types::ListEntitiesForPolicyResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| {
+            policies::list_entities_for_policy(tx, &c, &input_)
+        })
+    }
+
+    async fn tag_policy(&self, ctx: &Call, input: types::TagPolicyRequest) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| policies::tag_policy(
+            tx,
+            &c,
+            &input_.policy_arn,
+            &input_.tags
+        ))
+    }
+
+    async fn untag_policy(
+        &self,
+        ctx: &Call,
+        input: types::UntagPolicyRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| policies::untag_policy(
+            tx,
+            &c,
+            &input_.policy_arn,
+            &input_.tag_keys
+        ))
+    }
+
+    async fn list_policy_tags(
+        &self,
+        ctx: &Call,
+        input: types::ListPolicyTagsRequest,
+    ) -> Result<types::ListPolicyTagsResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| policies::list_policy_tags(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn create_access_key(
+        &self,
+        ctx: &Call,
+        input: types::CreateAccessKeyRequest,
+    ) -> Result<types::CreateAccessKeyResponse, ApiError> {
+        let sealer = self.sealer();
+        mutate!(ctx, input, |tx, c, input_| keys::create_access_key(
+            tx,
+            &c,
+            sealer.as_ref(),
+            input_.user_name.as_deref()
+        ))
+    }
+
+    async fn list_access_keys(
+        &self,
+        ctx: &Call,
+        input: types::ListAccessKeysRequest,
+    ) -> Result<types::ListAccessKeysResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| keys::list_access_keys(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn update_access_key(
+        &self,
+        ctx: &Call,
+        input: types::UpdateAccessKeyRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| keys::update_access_key(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn delete_access_key(
+        &self,
+        ctx: &Call,
+        input: types::DeleteAccessKeyRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| keys::delete_access_key(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn get_access_key_last_used(
+        &self,
+        ctx: &Call,
+        input: types::GetAccessKeyLastUsedRequest,
+    ) -> Result<types::GetAccessKeyLastUsedResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| keys::get_access_key_last_used(
+            tx,
+            &c,
+            &input_.access_key_id
+        ))
+    }
+
+    async fn simulate_custom_policy(
+        &self,
+        _ctx: &Call,
+        input: types::SimulateCustomPolicyRequest,
+    ) -> Result<types::SimulatePolicyResponse, ApiError> {
+        crate::simulate::simulate_custom(&input)
+    }
+
+    async fn simulate_principal_policy(
+        &self,
+        ctx: &Call,
+        input: types::SimulatePrincipalPolicyRequest,
+    ) -> Result<types::SimulatePolicyResponse, ApiError> {
+        let account = ctx.account_id().to_owned();
+        let source = input.policy_source_arn.clone();
+        let documents = ctx
+            .read(move |tx| {
+                crate::authz::principal_policy_documents(tx, &account, &source)
+                    .map_err(cairn_core::Failure::from)
+            })
+            .await?;
+        let Some(documents) = documents else {
+            return Err(ApiError::new(
+                cairn_api::iam::Error::NoSuchEntityException,
+                format!("The principal {} cannot be found.", input.policy_source_arn),
+            ));
+        };
+        crate::simulate::simulate_principal(&input, documents)
+    }
+}

@@ -1,0 +1,104 @@
+//! What the authorize step needs from Organizations: where an account sits in its
+//! organization (for `aws:PrincipalOrgID` / `aws:PrincipalOrgPaths` and the resource ARNs of
+//! Organizations calls) and the SCPs that apply along that path.
+
+use crate::model::{self, NodeKind};
+use cairn_core::Failure;
+use cairn_policy::{Policy, PolicyKind};
+use cairn_store::{StoreError, Tx};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// Bumped after every committed change to an organization's membership, structure,
+/// policies, attachments or enabled policy types; caches of [`OrgContext`] compare it.
+pub fn generation() -> u64 {
+    GENERATION.load(Ordering::Acquire)
+}
+
+/// Call after (never before) the transaction that changed the organization committed.
+pub fn bump_generation() {
+    GENERATION.fetch_add(1, Ordering::AcqRel);
+}
+
+/// An account's place in its organization.
+#[derive(Debug, Clone)]
+pub struct OrgContext {
+    pub org_id: String,
+    pub management_account_id: String,
+    /// `aws:PrincipalOrgPaths` / `aws:ResourceOrgPaths` form: `o-…/r-…/ou-…/` (trailing `/`).
+    pub path: String,
+    /// SCPs by level, root first and the account last. Empty when SCPs do not apply: the
+    /// management account, or an organization without the SCP policy type enabled.
+    pub scp_levels: Vec<Vec<Arc<Policy>>>,
+}
+
+fn from_failure(f: Failure) -> StoreError {
+    StoreError::Backend(format!("organization lookup: {}", f.0))
+}
+
+/// Parsed SCPs, by policy id and content hash (a policy is parsed once per content).
+fn parsed_scp(id_arn: &str, content: &str) -> Option<Arc<Policy>> {
+    type Cache = Mutex<HashMap<(String, [u8; 32]), Arc<Policy>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let hash: [u8; 32] = Sha256::digest(content.as_bytes()).into();
+    let key = (id_arn.to_owned(), hash);
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Ok(map) = cache.lock()
+        && let Some(p) = map.get(&key)
+    {
+        return Some(Arc::clone(p));
+    }
+    // Stored SCPs were validated when created; one that no longer parses (a stricter
+    // parser after an upgrade) is skipped, which can only remove an Allow or a Deny from its
+    // level — logged so the operator sees it.
+    let policy = match Policy::parse(id_arn, content, PolicyKind::ServiceControl) {
+        Ok(p) => Arc::new(p),
+        Err(e) => {
+            tracing::error!(policy = id_arn, error = %e.detail(), "stored SCP does not parse");
+            return None;
+        }
+    };
+    if let Ok(mut map) = cache.lock() {
+        if map.len() > 10_000 {
+            map.clear();
+        }
+        map.insert(key, Arc::clone(&policy));
+    }
+    Some(policy)
+}
+
+/// The context of `account_id`, `None` when it belongs to no organization.
+pub fn context(tx: &mut dyn Tx, account_id: &str) -> Result<Option<OrgContext>, StoreError> {
+    let Some(org) = model::org_of(tx, account_id).map_err(from_failure)? else {
+        return Ok(None);
+    };
+    let path = model::org_path(tx, &org, account_id).map_err(from_failure)?;
+    let mut scp_levels = Vec::new();
+    if org.management_account_id != account_id && org.type_enabled("SERVICE_CONTROL_POLICY") {
+        let nodes = model::path_to(tx, &org, account_id).map_err(from_failure)?;
+        for node in nodes {
+            if NodeKind::of(&node).is_none() {
+                continue;
+            }
+            let mut level = Vec::new();
+            for p in model::attached_of_type(tx, &org, &node, "SERVICE_CONTROL_POLICY")
+                .map_err(from_failure)?
+            {
+                if let Some(parsed) = parsed_scp(&p.arn(&org), &p.content) {
+                    level.push(parsed);
+                }
+            }
+            scp_levels.push(level);
+        }
+    }
+    Ok(Some(OrgContext {
+        path,
+        org_id: org.id,
+        management_account_id: org.management_account_id,
+        scp_levels,
+    }))
+}

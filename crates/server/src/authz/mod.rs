@@ -1,0 +1,1049 @@
+//! The authorize step: every signed AWS API call is decided by the IAM policy engine
+//! (`cairn-policy`) before its handler runs, table-driven by the authorization catalogue.
+//!
+//! For one call:
+//! 1. The catalogue entry of the operation gives the IAM action, the resources (ARN
+//!    templates and where each variable comes from) and the condition keys fed by the input.
+//!    Calls IAM never authorizes (unsigned portal/OIDC calls; `sts:GetCallerIdentity`,
+//!    `sts:GetSessionToken`) pass.
+//! 2. The facts are gathered: the principal's identity policies and permissions boundary
+//!    (cached per principal, invalidated by [`cairn_iam::generation`]), its account's place in
+//!    its organization and the SCPs along that path (cached per account, invalidated by
+//!    [`cairn_organizations::authz::generation`]), the session policies of temporary
+//!    credentials, the resource ARNs (from the input, the organization, or the store), and
+//!    the resource-based policy where the action has one (a role's trust policy for
+//!    `sts:AssumeRole`). Warm caches and an input that names its resources make this free of
+//!    store reads; otherwise it is one read-only snapshot.
+//! 3. The request context carries the global condition keys (aws-facts §5.5) and the
+//!    catalogue's `condition_sources`.
+//! 4. Each (action, resource) pair — the operation's own and the `also_requires` actions whose
+//!    input member is present — must be allowed. The first denial answers with the service's
+//!    AccessDenied shape and AWS's message, and the pipeline records it in CloudTrail.
+//!
+//! Caches are per process: with several Cairn processes on one PostgreSQL database, a change
+//! made through another process is seen after at most `credential_cache_ms`.
+
+pub(crate) mod catalogue;
+
+use crate::app::App;
+use cairn_core::{Call, Principal, Session};
+use cairn_iam::IdentityPolicies;
+use cairn_organizations::authz::OrgContext;
+use cairn_policy::{
+    Context, Decision, DecisionEffect, Policies, Policy, PolicyKind, PrincipalType, Request,
+};
+use cairn_store::{StoreError, Tx};
+use cairn_wire::model::Protocol;
+use cairn_wire::{ApiError, CommonError};
+use catalogue::{Catalogue, OpAuth, ResourceSpec, Source};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, RwLock};
+
+/// Entries kept per cache before it is cleared wholesale (a crude bound; entries are cheap
+/// to rebuild).
+const CACHE_LIMIT: usize = 10_000;
+
+#[derive(Clone)]
+struct Cached<T> {
+    generation: u64,
+    fetched_ms: i64,
+    value: Option<Arc<T>>,
+}
+
+/// Per-process caches of what authorization reads from the store.
+#[derive(Default)]
+pub struct AuthzCache {
+    identities: RwLock<HashMap<String, Cached<IdentityPolicies>>>,
+    orgs: RwLock<HashMap<String, Cached<OrgContext>>>,
+    session_policies: RwLock<HashMap<String, Arc<Policy>>>,
+}
+
+fn cache_get<T>(
+    map: &RwLock<HashMap<String, Cached<T>>>,
+    key: &str,
+    generation: u64,
+    now_ms: i64,
+    ttl_ms: i64,
+) -> Option<Option<Arc<T>>> {
+    let guard = map.read().ok()?;
+    let hit = guard.get(key)?;
+    (hit.generation == generation && now_ms - hit.fetched_ms < ttl_ms).then(|| hit.value.clone())
+}
+
+fn cache_put<T>(
+    map: &RwLock<HashMap<String, Cached<T>>>,
+    key: String,
+    generation: u64,
+    now_ms: i64,
+    value: Option<Arc<T>>,
+) {
+    if let Ok(mut guard) = map.write() {
+        if guard.len() >= CACHE_LIMIT {
+            guard.clear();
+        }
+        guard.insert(
+            key,
+            Cached {
+                generation,
+                fetched_ms: now_ms,
+                value,
+            },
+        );
+    }
+}
+
+/// The principal as the store knows it: whose identity policies apply.
+#[derive(Clone)]
+enum Subject {
+    Root,
+    User { account: String, name: String },
+    Role { account: String, name: String },
+}
+
+impl Subject {
+    fn of(p: &Principal) -> Subject {
+        match p {
+            Principal::IamUser {
+                account_id,
+                user_name,
+                ..
+            } => Subject::User {
+                account: account_id.clone(),
+                name: user_name.clone(),
+            },
+            Principal::AssumedRole {
+                account_id,
+                role_name,
+                ..
+            } => Subject::Role {
+                account: account_id.clone(),
+                name: role_name.clone(),
+            },
+            Principal::Root { .. } | Principal::Anonymous => Subject::Root,
+        }
+    }
+
+    fn cache_key(&self) -> Option<String> {
+        match self {
+            Subject::Root => None,
+            Subject::User { account, name } => Some(format!("u/{account}/{}", name.to_lowercase())),
+            Subject::Role { account, name } => Some(format!("r/{account}/{}", name.to_lowercase())),
+        }
+    }
+
+    fn load(&self, tx: &mut dyn Tx) -> Result<Option<IdentityPolicies>, StoreError> {
+        match self {
+            Subject::Root => Ok(None),
+            Subject::User { account, name } => cairn_iam::user_identity(tx, account, name),
+            Subject::Role { account, name } => cairn_iam::role_identity(tx, account, name),
+        }
+    }
+}
+
+/// One question for the engine.
+struct Check {
+    action: String,
+    resource: String,
+    /// The resource's owner when it differs from the caller (cross-account).
+    resource_account: Option<String>,
+    resource_policy: Option<Arc<Policy>>,
+    /// `sts:AssumeRole`-like: the trust policy must allow by itself too.
+    trust: bool,
+}
+
+/// What one decision needs.
+struct Facts {
+    identity: Option<Arc<IdentityPolicies>>,
+    org: Option<Arc<OrgContext>>,
+    session: Vec<Arc<Policy>>,
+    checks: Vec<Check>,
+}
+
+/// Decides whether the call may proceed.
+pub(crate) async fn authorize(
+    app: &App,
+    call: &Call,
+    service: usize,
+    op_index: usize,
+    input: &Value,
+) -> Result<(), ApiError> {
+    if app.config.dev {
+        return Ok(());
+    }
+    let principal = call.principal();
+    if matches!(principal, Principal::Anonymous) {
+        // Only operations the model marks unauthenticated get this far unsigned.
+        return Ok(());
+    }
+    let protocol = call.info().model.protocol;
+    temporary_credential_limits(
+        principal,
+        call.info().model.signing_name,
+        call.info().operation.name,
+        protocol,
+    )?;
+    let Some(op) = Catalogue::get().op(service, op_index) else {
+        tracing::error!(
+            operation = call.info().operation.name,
+            "no authorization catalogue entry; refusing"
+        );
+        return Err(ApiError::internal());
+    };
+    let Some(action) = op.action.as_deref() else {
+        return Ok(());
+    };
+    if !op.policy_checked {
+        return Ok(());
+    }
+    let facts = gather(app, call, service, op, action, input).await?;
+    if root_unrestricted(principal, &facts) {
+        // The root user has every permission in its own account; only SCPs, RCPs and a
+        // resource policy (none of which apply here) could restrict it.
+        return Ok(());
+    }
+    let context = build_context(app, call, &facts, op, input);
+    decide(principal, &facts, &context, protocol)
+}
+
+fn root_unrestricted(principal: &Principal, facts: &Facts) -> bool {
+    principal.is_root()
+        && facts.session.is_empty()
+        && facts.org.as_ref().is_none_or(|o| {
+            o.scp_levels.is_empty() || o.management_account_id == principal.account_id()
+        })
+        && facts
+            .checks
+            .iter()
+            .all(|c| c.resource_policy.is_none() && !c.trust && c.resource_account.is_none())
+}
+
+/// What temporary credentials from `sts:GetSessionToken` may not do (IAM UG, "Comparing
+/// the AWS STS API operations"): call IAM without MFA, or STS other than `AssumeRole` and
+/// `GetCallerIdentity`.
+fn temporary_credential_limits(
+    principal: &Principal,
+    signing_name: &str,
+    operation: &str,
+    protocol: Protocol,
+) -> Result<(), ApiError> {
+    let session = match principal {
+        Principal::Root { session, .. } | Principal::IamUser { session, .. } => session.as_deref(),
+        _ => None,
+    };
+    let Some(session) = session else {
+        return Ok(());
+    };
+    if signing_name == "iam" && !session.mfa_authenticated {
+        return Err(CommonError::InvalidClientTokenId(String::from(
+            "The security token included in the request is invalid",
+        ))
+        .to_api_error(protocol));
+    }
+    if signing_name == "sts" && !matches!(operation, "AssumeRole" | "GetCallerIdentity") {
+        return Err(CommonError::AccessDenied(format!(
+            "Cannot call {operation} with session credentials"
+        ))
+        .to_api_error(protocol));
+    }
+    Ok(())
+}
+
+/// Whether building the resources of `op` for this input needs the store.
+fn needs_store(op: &OpAuth, action: &str) -> bool {
+    let spec_needs = |r: &ResourceSpec| {
+        r.vars.iter().any(|(var, sources)| {
+            sources.iter().any(|s| matches!(s, Source::Store))
+                || (var.ends_with("NameWithPath")
+                    && sources
+                        .iter()
+                        .any(|s| matches!(s, Source::Member(_) | Source::Caller)))
+        })
+    };
+    op.resources.iter().any(spec_needs)
+        || op
+            .also
+            .iter()
+            .filter_map(|a| a.resources.as_ref())
+            .flatten()
+            .any(spec_needs)
+        || has_resource_policy(action)
+}
+
+fn has_resource_policy(action: &str) -> bool {
+    action.eq_ignore_ascii_case("sts:AssumeRole")
+}
+
+async fn gather(
+    app: &App,
+    call: &Call,
+    service_index: usize,
+    op: &'static OpAuth,
+    action: &str,
+    input: &Value,
+) -> Result<Facts, ApiError> {
+    let principal = call.principal();
+    let now = app.env.clock.now_millis();
+    let ttl = app.config.credential_cache_ms;
+    let subject = Subject::of(principal);
+    let iam_gen = cairn_iam::generation();
+    let org_gen = cairn_organizations::authz::generation();
+    let account = principal.account_id().to_owned();
+
+    let cached_identity = match subject.cache_key() {
+        None => Some(None),
+        Some(k) => cache_get(&app.authz.identities, &k, iam_gen, now, ttl),
+    };
+    let cached_org = cache_get(&app.authz.orgs, &account, org_gen, now, ttl);
+    let session = principal.session().cloned();
+    let session_arns = session.as_ref().is_some_and(|s| !s.policy_arns.is_empty());
+
+    let store_needed = cached_identity.is_none()
+        || cached_org.is_none()
+        || session_arns
+        || needs_store(op, action);
+
+    let (identity, org, managed_session, checks) = if store_needed {
+        let subject2 = subject.clone();
+        let account2 = account.clone();
+        let need_identity = cached_identity.is_none();
+        let need_org = cached_org.is_none();
+        let arns = session
+            .as_ref()
+            .map(|s| s.policy_arns.clone())
+            .unwrap_or_default();
+        let principal2 = principal.clone();
+        let input2 = input.clone();
+        let region = call.info().region.clone();
+        let action2 = action.to_owned();
+        let known_org = cached_org.clone().flatten();
+        let (identity, org, managed, checks) = app
+            .env
+            .store
+            .read(move |tx| -> Result<_, StoreError> {
+                let identity = if need_identity {
+                    Some(subject2.load(tx)?.map(Arc::new))
+                } else {
+                    None
+                };
+                let org = if need_org {
+                    Some(cairn_organizations::authz::context(tx, &account2)?.map(Arc::new))
+                } else {
+                    None
+                };
+                let org_now = org.clone().flatten().or(known_org);
+                let mut managed = Vec::new();
+                for arn in &arns {
+                    if let Some(p) = cairn_iam::managed_policy(tx, arn)? {
+                        managed.push(p);
+                    }
+                }
+                let tmpl = Catalogue::get()
+                    .services
+                    .get(service_index)
+                    .map(|s| s.templates.as_slice())
+                    .unwrap_or(&[]);
+                let mut resolver = Resolver {
+                    tx: Some(tx),
+                    principal: &principal2,
+                    region: &region,
+                    org: org_now.as_deref(),
+                    templates: tmpl,
+                };
+                let checks = resolver.checks(op, &action2, &input2)?;
+                Ok((identity, org, managed, checks))
+            })
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "authorization lookup failed");
+                ApiError::internal()
+            })?;
+        (identity, org, managed, checks)
+    } else {
+        let org_now = cached_org.clone().flatten();
+        let tmpl = Catalogue::get()
+            .services
+            .get(service_index)
+            .map(|s| s.templates.as_slice())
+            .unwrap_or(&[]);
+        let region = call.info().region.clone();
+        let mut resolver = Resolver {
+            tx: None,
+            principal,
+            region: &region,
+            org: org_now.as_deref(),
+            templates: tmpl,
+        };
+        let checks = resolver.checks(op, action, input).map_err(|e| {
+            tracing::error!(error = %e, "authorization lookup failed");
+            ApiError::internal()
+        })?;
+        (None, None, Vec::new(), checks)
+    };
+
+    let identity = match (cached_identity, identity) {
+        (Some(hit), _) => hit,
+        (None, Some(loaded)) => {
+            if let Some(k) = subject.cache_key() {
+                cache_put(&app.authz.identities, k, iam_gen, now, loaded.clone());
+            }
+            loaded
+        }
+        (None, None) => None,
+    };
+    let org = match (cached_org, org) {
+        (Some(hit), _) => hit,
+        (None, Some(loaded)) => {
+            cache_put(&app.authz.orgs, account, org_gen, now, loaded.clone());
+            loaded
+        }
+        (None, None) => None,
+    };
+    let mut session_policies = Vec::new();
+    if let Some(s) = &session
+        && let Some(doc) = &s.policy
+    {
+        session_policies.push(session_policy(app, doc)?);
+    }
+    session_policies.extend(managed_session);
+    Ok(Facts {
+        identity,
+        org,
+        session: session_policies,
+        checks,
+    })
+}
+
+/// A session's inline policy, parsed once per distinct document.
+fn session_policy(app: &App, doc: &str) -> Result<Arc<Policy>, ApiError> {
+    if let Ok(map) = app.authz.session_policies.read()
+        && let Some(p) = map.get(doc)
+    {
+        return Ok(Arc::clone(p));
+    }
+    // Validated when the session was issued; a failure here means the token was forged
+    // around the validation, which the seal makes impossible — refuse rather than allow.
+    let parsed = Policy::parse("", doc, PolicyKind::Identity).map_err(|_| ApiError::internal())?;
+    let parsed = Arc::new(parsed);
+    if let Ok(mut map) = app.authz.session_policies.write() {
+        if map.len() >= CACHE_LIMIT {
+            map.clear();
+        }
+        map.insert(doc.to_owned(), Arc::clone(&parsed));
+    }
+    Ok(parsed)
+}
+
+/// Builds the resource ARNs of a call.
+struct Resolver<'a, 't> {
+    tx: Option<&'t mut dyn Tx>,
+    principal: &'a Principal,
+    region: &'a str,
+    org: Option<&'a OrgContext>,
+    /// The service's resource ARN templates (for `arn:<member>` variables).
+    templates: &'a [String],
+}
+
+impl Resolver<'_, '_> {
+    fn checks(
+        &mut self,
+        op: &OpAuth,
+        action: &str,
+        input: &Value,
+    ) -> Result<Vec<Check>, StoreError> {
+        let mut checks = Vec::new();
+        let own = self.resources(&op.resources, action, input)?;
+        self.push_checks(&mut checks, action, own.clone())?;
+        for also in &op.also {
+            if member_values(input, &also.when).is_empty() {
+                continue;
+            }
+            let arns = match &also.resources {
+                Some(specs) => self.resources(specs, &also.action, input)?,
+                None => own.clone(),
+            };
+            self.push_checks(&mut checks, &also.action, arns)?;
+        }
+        Ok(checks)
+    }
+
+    fn push_checks(
+        &mut self,
+        checks: &mut Vec<Check>,
+        action: &str,
+        arns: Vec<String>,
+    ) -> Result<(), StoreError> {
+        let arns = if arns.is_empty() {
+            vec![String::from("*")]
+        } else {
+            arns
+        };
+        for arn in arns {
+            let mut check = Check {
+                action: action.to_owned(),
+                resource: arn,
+                resource_account: None,
+                resource_policy: None,
+                trust: false,
+            };
+            if has_resource_policy(action)
+                && let Some((account, name)) = role_of(&check.resource)
+            {
+                check.trust = true;
+                check.resource_account = Some(account.to_owned());
+                if let Some(tx) = self.tx.as_deref_mut()
+                    && let Some(role) = cairn_iam::role_by_name(tx, account, name)?
+                {
+                    check.resource_policy = Some(role.trust_policy);
+                }
+            }
+            checks.push(check);
+        }
+        Ok(())
+    }
+
+    /// The ARNs the specs name for this input. A spec whose member is absent (and that has
+    /// no fallback) names nothing; an ID whose form belongs to another type (`ou-` for a root
+    /// entry) skips the spec.
+    fn resources(
+        &mut self,
+        specs: &[ResourceSpec],
+        action: &str,
+        input: &Value,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut out = Vec::new();
+        let service = action.split(':').next().unwrap_or("");
+        'spec: for spec in specs {
+            if let Some(member) = &spec.whole_arn {
+                out.extend(member_values(input, member));
+                continue;
+            }
+            // Values per variable; at most one variable may be multi-valued (`A[]`).
+            let mut values: Vec<(String, Vec<String>)> = Vec::new();
+            for (var, sources) in &spec.vars {
+                let mut got: Option<Vec<String>> = None;
+                for source in sources {
+                    match source {
+                        Source::Member(path) => {
+                            let mut vs = member_values(input, path);
+                            if vs.is_empty() {
+                                continue;
+                            }
+                            if spec.accepts_arn {
+                                vs = vs
+                                    .into_iter()
+                                    .map(|v| {
+                                        if v.starts_with("arn:") {
+                                            catalogue::extract(&spec.template, &v, var).unwrap_or(v)
+                                        } else {
+                                            v
+                                        }
+                                    })
+                                    .collect();
+                            }
+                            // The ID's form picks the resource type.
+                            let prefix = catalogue::prefix_before(&spec.template, var);
+                            if let Some(p) = prefix
+                                && !vs.iter().all(|v| v.starts_with(p))
+                            {
+                                continue 'spec;
+                            }
+                            if var == "AccountId"
+                                && service == "organizations"
+                                && !vs
+                                    .iter()
+                                    .all(|v| v.len() == 12 && v.bytes().all(|b| b.is_ascii_digit()))
+                            {
+                                continue 'spec;
+                            }
+                            if var.ends_with("NameWithPath") {
+                                let path = spec
+                                    .path_member
+                                    .as_deref()
+                                    .and_then(|m| member_values(input, m).into_iter().next());
+                                let mut with_path = Vec::new();
+                                for name in vs {
+                                    let p = match &path {
+                                        Some(p) => p.clone(),
+                                        None => self.entity_path(var, &name)?,
+                                    };
+                                    with_path.push(format!("{}{name}", normalize_path(&p)));
+                                }
+                                vs = with_path;
+                            }
+                            got = Some(vs);
+                        }
+                        Source::Context => {
+                            if var == "OrganizationId" {
+                                got = self.org.map(|o| vec![o.org_id.clone()]);
+                            }
+                        }
+                        Source::Store => {
+                            got = self.store_value(var, input)?.map(|v| vec![v]);
+                        }
+                        Source::Caller => got = self.caller_value(var).map(|v| vec![v]),
+                        Source::New | Source::Wildcard => got = Some(vec![String::from("*")]),
+                        Source::ArnOf(member) => {
+                            got = member_values(input, member)
+                                .into_iter()
+                                .next()
+                                .and_then(|arn| {
+                                    self.templates
+                                        .iter()
+                                        .find_map(|t| catalogue::extract(t, &arn, var))
+                                })
+                                .map(|v| vec![v]);
+                        }
+                    }
+                    if got.is_some() {
+                        break;
+                    }
+                }
+                match got {
+                    Some(v) => values.push((var.clone(), v)),
+                    None if sources.iter().any(|s| matches!(s, Source::Member(_)))
+                        && !sources.iter().any(|s| !matches!(s, Source::Member(_))) =>
+                    {
+                        if spec.default_caller {
+                            match self.caller_value(var) {
+                                Some(v) => values.push((var.clone(), vec![v])),
+                                None => values.push((var.clone(), vec![String::from("*")])),
+                            }
+                        } else {
+                            // The request does not name this resource.
+                            continue 'spec;
+                        }
+                    }
+                    None => values.push((var.clone(), vec![String::from("*")])),
+                }
+            }
+            let owner = self.owner_account(service);
+            let multi = values
+                .iter()
+                .find(|(_, v)| v.len() > 1)
+                .map(|(k, v)| (k.clone(), v.clone()));
+            let fill_one = |pick: Option<(&str, &str)>| {
+                catalogue::fill(&spec.template, |var| match var {
+                    "Partition" => Some(String::from("aws")),
+                    "Region" => Some(self.region.to_owned()),
+                    _ => {
+                        if let Some((k, v)) = pick
+                            && k == var
+                        {
+                            return Some(v.to_owned());
+                        }
+                        match values.iter().find(|(k, _)| k == var) {
+                            Some((_, v)) => v.first().cloned(),
+                            None if var == "Account" => Some(owner.clone()),
+                            None => None,
+                        }
+                    }
+                })
+            };
+            match multi {
+                Some((k, vs)) => {
+                    for v in &vs {
+                        out.push(fill_one(Some((&k, v))));
+                    }
+                }
+                None => out.push(fill_one(None)),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The account owning resources of `service`: the management account for Organizations,
+    /// the caller's account otherwise.
+    fn owner_account(&self, service: &str) -> String {
+        match (service, self.org) {
+            ("organizations", Some(org)) => org.management_account_id.clone(),
+            _ => self.principal.account_id().to_owned(),
+        }
+    }
+
+    fn entity_path(&mut self, var: &str, name: &str) -> Result<String, StoreError> {
+        let kind = match var {
+            "UserNameWithPath" => cairn_iam::EntityKind::User,
+            "GroupNameWithPath" => cairn_iam::EntityKind::Group,
+            "RoleNameWithPath" => cairn_iam::EntityKind::Role,
+            _ => return Ok(String::from("/")),
+        };
+        let account = self.principal.account_id().to_owned();
+        match self.tx.as_deref_mut() {
+            Some(tx) => Ok(cairn_iam::entity_path(tx, &account, kind, name)?
+                .unwrap_or_else(|| String::from("/"))),
+            None => Ok(String::from("/")),
+        }
+    }
+
+    /// `store`-resolved variables that Cairn can resolve so far; others are checked as `*`.
+    fn store_value(&mut self, var: &str, _input: &Value) -> Result<Option<String>, StoreError> {
+        match var {
+            "OrganizationId" => Ok(self.org.map(|o| o.org_id.clone())),
+            _ => Ok(None),
+        }
+    }
+
+    fn caller_value(&self, var: &str) -> Option<String> {
+        match (var, self.principal) {
+            (
+                "UserNameWithPath",
+                Principal::IamUser {
+                    user_name, path, ..
+                },
+            ) => Some(format!("{}{user_name}", normalize_path(path))),
+            ("AccountId", p) => Some(p.account_id().to_owned()),
+            _ => None,
+        }
+    }
+}
+
+fn normalize_path(p: &str) -> String {
+    if p.is_empty() {
+        String::from("/")
+    } else {
+        p.to_owned()
+    }
+}
+
+/// `arn:aws:iam::<account>:role/<path/><name>` → (account, name).
+fn role_of(arn: &str) -> Option<(&str, &str)> {
+    let rest = arn.strip_prefix("arn:aws:iam::")?;
+    let (account, resource) = rest.split_once(':')?;
+    let path_and_name = resource.strip_prefix("role/")?;
+    let name = path_and_name.rsplit('/').next()?;
+    (!account.is_empty() && !name.is_empty()).then_some((account, name))
+}
+
+/// The string values at `path` in the input (`A`, `A.B`, `A[]`, `A[].B`).
+fn member_values(input: &Value, path: &str) -> Vec<String> {
+    let mut current = vec![input];
+    for part in path.split('.') {
+        let (name, each) = match part.strip_suffix("[]") {
+            Some(n) => (n, true),
+            None => (part, false),
+        };
+        let mut next = Vec::new();
+        for v in current {
+            if let Some(child) = v.get(name) {
+                if each {
+                    if let Some(items) = child.as_array() {
+                        next.extend(items.iter());
+                    }
+                } else {
+                    next.push(child);
+                }
+            }
+        }
+        current = next;
+    }
+    current
+        .into_iter()
+        .filter_map(|v| match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The global condition keys and the catalogue's input-fed keys.
+fn build_context(app: &App, call: &Call, facts: &Facts, op: &OpAuth, input: &Value) -> Context {
+    let info = call.info();
+    let principal = &info.principal;
+    let mut c = Context::new();
+    let account = principal.account_id();
+    c.insert("aws:PrincipalAccount", account);
+    let (kind, principal_arn) = match principal {
+        Principal::Root { account_id, .. } => {
+            ("Account", format!("arn:aws:iam::{account_id}:root"))
+        }
+        Principal::IamUser { .. } => ("User", principal.arn()),
+        Principal::AssumedRole {
+            account_id,
+            role_name,
+            role_path,
+            ..
+        } => (
+            "AssumedRole",
+            format!(
+                "arn:aws:iam::{account_id}:role{}{role_name}",
+                normalize_path(role_path)
+            ),
+        ),
+        Principal::Anonymous => ("Anonymous", String::new()),
+    };
+    c.insert("aws:PrincipalType", kind);
+    c.insert("aws:PrincipalArn", principal_arn);
+    c.insert("aws:userid", principal.user_id());
+    if let Principal::IamUser { user_name, .. } = principal {
+        c.insert("aws:username", user_name.clone());
+    }
+    let region = if info.model.global {
+        "us-east-1"
+    } else {
+        info.region.as_str()
+    };
+    c.insert("aws:RequestedRegion", region);
+    c.insert("aws:SourceIp", info.source_ip.clone());
+    // AWS's API endpoints are HTTPS-only, so AWS always evaluates `true`; Cairn answers the
+    // same so that guardrails denying insecure transport behave as they do on AWS (terminate
+    // TLS in front of Cairn in production).
+    c.insert("aws:SecureTransport", "true");
+    let now = app.env.clock.now_millis();
+    c.insert("aws:CurrentTime", iso_seconds(now));
+    c.insert("aws:EpochTime", (now.div_euclid(1000)).to_string());
+    c.insert("aws:UserAgent", info.user_agent.clone());
+    if let Some(org) = &facts.org {
+        c.insert("aws:PrincipalOrgID", org.org_id.clone());
+        c.insert_multi("aws:PrincipalOrgPaths", [org.path.clone()]);
+    }
+    let mut tags: Vec<(String, String)> = facts
+        .identity
+        .as_ref()
+        .map(|i| i.tags.clone())
+        .unwrap_or_default();
+    if let Some(session) = principal.session() {
+        session_keys(&mut c, session, now);
+        // Session tags override the entity's tags of the same key (case-insensitively).
+        for (k, v) in &session.tags {
+            tags.retain(|(tk, _)| !tk.eq_ignore_ascii_case(k));
+            tags.push((k.clone(), v.clone()));
+        }
+    }
+    for (k, v) in tags {
+        c.insert(&format!("aws:PrincipalTag/{k}"), v);
+    }
+    for (key, path) in &op.condition_sources {
+        if let Some(prefix) = key.strip_suffix("${TagKey}") {
+            // A list of {Key, Value} pairs.
+            if let Some(items) = input.get(path.as_str()).and_then(Value::as_array) {
+                for item in items {
+                    let k = item
+                        .get("Key")
+                        .or_else(|| item.get("key"))
+                        .and_then(Value::as_str);
+                    let v = item
+                        .get("Value")
+                        .or_else(|| item.get("value"))
+                        .and_then(Value::as_str);
+                    if let (Some(k), Some(v)) = (k, v) {
+                        c.insert(&format!("{prefix}{k}"), v);
+                    }
+                }
+            }
+            continue;
+        }
+        let values = member_values(input, path);
+        if values.is_empty() {
+            continue;
+        }
+        if path.contains("[]") || input.get(path.as_str()).is_some_and(Value::is_array) {
+            c.insert_multi(key, values);
+        } else if let Some(v) = values.into_iter().next() {
+            c.insert(key, v);
+        }
+    }
+    // aws:ResourceAccount / aws:ResourceOrgID / aws:ResourceOrgPaths: Cairn's resources
+    // belong to the caller's account, or (Organizations) to the management account.
+    let resource_account = match (info.model.signing_name, &facts.org) {
+        ("organizations", Some(org)) => org.management_account_id.clone(),
+        _ => account.to_owned(),
+    };
+    if let Some(org) = &facts.org {
+        c.insert("aws:ResourceOrgID", org.org_id.clone());
+        if resource_account == account {
+            c.insert_multi("aws:ResourceOrgPaths", [org.path.clone()]);
+        }
+    }
+    c.insert("aws:ResourceAccount", resource_account);
+    c
+}
+
+fn session_keys(c: &mut Context, s: &Session, now_ms: i64) {
+    c.insert("aws:TokenIssueTime", iso_seconds(s.issued_at_ms));
+    c.insert(
+        "aws:MultiFactorAuthPresent",
+        if s.mfa_authenticated { "true" } else { "false" },
+    );
+    if s.mfa_authenticated {
+        c.insert(
+            "aws:MultiFactorAuthAge",
+            ((now_ms - s.issued_at_ms).max(0) / 1000).to_string(),
+        );
+    }
+    if let Some(si) = &s.source_identity {
+        c.insert("aws:SourceIdentity", si.clone());
+    }
+}
+
+fn iso_seconds(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    match time::OffsetDateTime::from_unix_timestamp(secs) {
+        Ok(t) => format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        ),
+        Err(_) => secs.to_string(),
+    }
+}
+
+/// The engine's view of the caller.
+fn engine_principal<'a>(
+    p: &'a Principal,
+    arn: &'a str,
+    role_arn: &'a str,
+) -> cairn_policy::Principal<'a> {
+    let account = p.account_id();
+    match p {
+        Principal::Root { .. } => cairn_policy::Principal::new(PrincipalType::Root, arn, account),
+        Principal::IamUser { .. } => {
+            cairn_policy::Principal::new(PrincipalType::User, arn, account)
+        }
+        Principal::AssumedRole { .. } => {
+            cairn_policy::Principal::new(PrincipalType::AssumedRole, arn, account)
+                .with_role_arn(role_arn)
+        }
+        Principal::Anonymous => {
+            cairn_policy::Principal::new(PrincipalType::Anonymous, arn, account)
+        }
+    }
+}
+
+/// `Allow * on *`, for the trust-policy check. `None` cannot happen (the literal parses); the
+/// check then fails closed.
+fn allow_all() -> Option<&'static Policy> {
+    static ALLOW: OnceLock<Option<Policy>> = OnceLock::new();
+    ALLOW
+        .get_or_init(|| {
+            Policy::parse(
+                "",
+                r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#,
+                PolicyKind::Identity,
+            )
+            .ok()
+        })
+        .as_ref()
+}
+
+fn decide(
+    principal: &Principal,
+    facts: &Facts,
+    context: &Context,
+    protocol: Protocol,
+) -> Result<(), ApiError> {
+    let arn = principal.arn();
+    let role_arn = match principal {
+        Principal::AssumedRole {
+            account_id,
+            role_name,
+            role_path,
+            ..
+        } => format!(
+            "arn:aws:iam::{account_id}:role{}{role_name}",
+            normalize_path(role_path)
+        ),
+        _ => String::new(),
+    };
+    let who = engine_principal(principal, &arn, &role_arn);
+    let service_linked = matches!(principal, Principal::AssumedRole { role_path, .. } if role_path.starts_with("/aws-service-role/"));
+    let identity: Vec<&Policy> = facts
+        .identity
+        .as_ref()
+        .map(|i| i.policies.iter().map(|p| p.as_ref()).collect())
+        .unwrap_or_default();
+    let boundary = facts.identity.as_ref().and_then(|i| i.boundary.as_deref());
+    let scp_levels: Vec<Vec<&Policy>> = match (&facts.org, service_linked) {
+        (Some(org), false) if org.management_account_id != principal.account_id() => org
+            .scp_levels
+            .iter()
+            .map(|level| level.iter().map(|p| p.as_ref()).collect())
+            .collect(),
+        _ => Vec::new(),
+    };
+    let session: Vec<&Policy> = facts.session.iter().map(|p| p.as_ref()).collect();
+    for check in &facts.checks {
+        let request = Request {
+            principal: who,
+            action: &check.action,
+            resource: &check.resource,
+            resource_account: check.resource_account.as_deref(),
+            context,
+        };
+        let policies = Policies {
+            identity: identity.clone(),
+            scp_levels: scp_levels.clone(),
+            rcp_levels: Vec::new(),
+            resource: check.resource_policy.as_deref(),
+            boundary,
+            session: session.clone(),
+        };
+        let decision = cairn_policy::evaluate(&request, &policies);
+        if !decision.is_allowed() {
+            return Err(denied(
+                &decision,
+                &arn,
+                &check.action,
+                &check.resource,
+                protocol,
+            ));
+        }
+        if check.trust {
+            // A role's trust policy must itself allow the caller, even in the same account
+            // (where an identity policy would otherwise suffice): evaluate it as if
+            // cross-account, with the identity side granted.
+            let trust_ok = check
+                .resource_policy
+                .as_deref()
+                .zip(allow_all())
+                .is_some_and(|(trust, allow)| {
+                    let request = Request {
+                        resource_account: Some(if principal.account_id() == "000000000000" {
+                            "000000000001"
+                        } else {
+                            "000000000000"
+                        }),
+                        ..request
+                    };
+                    let policies = Policies {
+                        identity: vec![allow],
+                        resource: Some(trust),
+                        ..Policies::default()
+                    };
+                    cairn_policy::evaluate(&request, &policies).is_allowed()
+                });
+            if !trust_ok {
+                return Err(CommonError::AccessDenied(format!(
+                    "User: {arn} is not authorized to perform: {} on resource: {}",
+                    check.action, check.resource
+                ))
+                .to_api_error(protocol));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn denied(
+    decision: &Decision<'_>,
+    principal_arn: &str,
+    action: &str,
+    resource: &str,
+    protocol: Protocol,
+) -> ApiError {
+    let mut message = decision.access_denied_message(principal_arn, action, resource);
+    if resource == "*" {
+        // AWS names no resource for actions without resource-level permissions.
+        message = message.replacen(" on resource: *", "", 1);
+    }
+    if decision.effect == DecisionEffect::Allowed {
+        message = format!("User: {principal_arn} is not authorized to perform: {action}");
+    }
+    CommonError::AccessDenied(message).to_api_error(protocol)
+}
