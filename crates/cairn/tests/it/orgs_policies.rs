@@ -518,7 +518,7 @@ async fn ous_policies_tags_and_scp_enforcement() {
         &orgs,
         "guard",
         r#"{"Version":"2012-10-17","Statement":[
-            {"Effect":"Deny","Action":["iam:CreateUser","organizations:DescribeOrganization"],"Resource":"*"}]}"#,
+            {"Effect":"Deny","Action":["iam:CreateUser","organizations:DescribeOrganization","organizations:CreateOrganizationalUnit"],"Resource":"*"}]}"#,
     )
     .await;
     ok(
@@ -607,6 +607,34 @@ async fn ous_policies_tags_and_scp_enforcement() {
         e.message
             .contains("with an explicit deny in a service control policy"),
         "{e:?}"
+    );
+    // The issue's case: an SCP denying organizations:CreateOrganizationalUnit stops the
+    // member account's administrator (the SCP decides before Organizations' own
+    // management-account check) and not the management account.
+    let e = err_info(
+        server
+            .orgs_as(&member_who)
+            .create_organizational_unit()
+            .parent_id(&root_id)
+            .name("from-member")
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "AccessDeniedException", "{e:?}");
+    assert!(
+        e.message.contains("organizations:CreateOrganizationalUnit")
+            && e.message.ends_with(&format!(
+                "with an explicit deny in a service control policy: {guard_arn}"
+            )),
+        "{e:?}"
+    );
+    ok(
+        "CreateOrganizationalUnit as the management account",
+        orgs.create_organizational_unit()
+            .parent_id(&root_id)
+            .name("from-management")
+            .send()
+            .await,
     );
     // The management account is not affected by SCPs.
     ok(

@@ -223,6 +223,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let fx = fixture();
+    // Statement positions (SimulateCustomPolicy's StartPosition/EndPosition) are computed by
+    // their own pass over the text: it must not panic either, and for a policy that parses
+    // it must find one span per statement.
+    let spans = cairn_policy::statement_spans(text);
     for kind in KINDS {
         match Policy::parse("arn:aws:iam::111122223333:policy/fuzz", text, kind) {
             Ok(policy) => {
@@ -238,6 +242,13 @@ fuzz_target!(|data: &[u8]| {
                     for c in s.conditions() {
                         let _ = (c.operator_name(), c.key_name());
                     }
+                }
+                if let Some(spans) = &spans {
+                    assert_eq!(
+                        spans.len(),
+                        policy.statements().len(),
+                        "one span per statement"
+                    );
                 }
                 evaluate_everywhere(&policy, fx);
             }
