@@ -433,3 +433,105 @@ async fn dev_mode_skips_authorization() {
         server.orgs_as(&anyone).create_organization().send().await,
     );
 }
+
+/// Resource ARNs and condition keys that come from the stored resource: `AttachPolicy` is
+/// checked against the policy's ARN (its type lower-cased in the path) with
+/// `organizations:PolicyType` set to the stored policy's type.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_policy_type_feeds_arn_and_condition() {
+    let dir = TempDir::new("authz-stored");
+    let server = Server::start(&dir, &["--account-id", ACCOUNT]);
+    let orgs = server.orgs();
+    let org = ok(
+        "CreateOrganization",
+        orgs.create_organization().send().await,
+    );
+    let org_id = org.organization().and_then(|o| o.id()).unwrap().to_owned();
+    let root_id = ok("ListRoots", orgs.list_roots().send().await).roots()[0]
+        .id()
+        .unwrap()
+        .to_owned();
+    use aws_sdk_organizations::types::PolicyType;
+    for t in [PolicyType::ServiceControlPolicy, PolicyType::TagPolicy] {
+        ok(
+            "EnablePolicyType",
+            orgs.enable_policy_type()
+                .root_id(&root_id)
+                .policy_type(t)
+                .send()
+                .await,
+        );
+    }
+    let scp = ok(
+        "CreatePolicy SCP",
+        orgs.create_policy()
+            .name("scp")
+            .description("d")
+            .r#type(PolicyType::ServiceControlPolicy)
+            .content(r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#)
+            .send()
+            .await,
+    );
+    let scp_id = scp
+        .policy()
+        .unwrap()
+        .policy_summary()
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_owned();
+    let tag = ok(
+        "CreatePolicy tag",
+        orgs.create_policy()
+            .name("tags")
+            .description("d")
+            .r#type(PolicyType::TagPolicy)
+            .content(r#"{"tags":{"costcenter":{"tag_key":{"@@assign":"CostCenter"}}}}"#)
+            .send()
+            .await,
+    );
+    let tag_id = tag
+        .policy()
+        .unwrap()
+        .policy_summary()
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_owned();
+    let tagger = user_with_key(
+        &server,
+        "tagger",
+        r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"organizations:AttachPolicy","Resource":"*",
+            "Condition":{"StringEquals":{"organizations:PolicyType":"TAG_POLICY"}}}}"#,
+    )
+    .await;
+    let e = err_info(
+        server
+            .orgs_as(&tagger)
+            .attach_policy()
+            .policy_id(&scp_id)
+            .target_id(&root_id)
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "AccessDeniedException");
+    assert_eq!(
+        e.message,
+        format!(
+            "User: arn:aws:iam::{ACCOUNT}:user/tagger is not authorized to perform: \
+             organizations:AttachPolicy on resource: \
+             arn:aws:organizations::{ACCOUNT}:policy/{org_id}/service_control_policy/{scp_id} \
+             because no identity-based policy allows the organizations:AttachPolicy action"
+        )
+    );
+    ok(
+        "AttachPolicy of a tag policy",
+        server
+            .orgs_as(&tagger)
+            .attach_policy()
+            .policy_id(&tag_id)
+            .target_id(&root_id)
+            .send()
+            .await,
+    );
+}

@@ -66,6 +66,8 @@ struct OperationJson {
     #[serde(default)]
     resources: Vec<ResourceJson>,
     #[serde(default)]
+    condition_keys: Vec<String>,
+    #[serde(default)]
     condition_sources: BTreeMap<String, String>,
     #[serde(default)]
     also_requires: Vec<AlsoJson>,
@@ -153,8 +155,15 @@ pub struct OpAuth {
     pub resources: Vec<ResourceSpec>,
     /// Condition key → input member path.
     pub condition_sources: Vec<(String, String)>,
+    /// Condition keys whose value is read from the stored resource the request names
+    /// (those Cairn resolves: [`STORED_KEYS`]).
+    pub stored_keys: Vec<String>,
     pub also: Vec<Also>,
 }
+
+/// Action condition keys Cairn reads from the stored resource when the input does not
+/// carry them.
+pub const STORED_KEYS: &[&str] = &["organizations:PolicyType"];
 
 /// One service's entries, by operation index of its model, and its resource ARN templates.
 #[derive(Debug, Default)]
@@ -231,6 +240,12 @@ fn build_op(file: &FileJson, o: &OperationJson) -> OpAuth {
             .condition_sources
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        stored_keys: o
+            .condition_keys
+            .iter()
+            .filter(|k| STORED_KEYS.contains(&k.as_str()) && !o.condition_sources.contains_key(*k))
+            .cloned()
             .collect(),
         also: o
             .also_requires

@@ -158,6 +158,9 @@ struct Facts {
     org: Option<Arc<OrgContext>>,
     session: Vec<Arc<Policy>>,
     checks: Vec<Check>,
+    /// Condition keys read from the stored resource (`organizations:PolicyType` of the
+    /// policy an `AttachPolicy` names).
+    stored: Vec<(String, String)>,
 }
 
 /// Decides whether the call may proceed.
@@ -260,7 +263,8 @@ fn needs_store(op: &OpAuth, action: &str) -> bool {
                         .any(|s| matches!(s, Source::Member(_) | Source::Caller)))
         })
     };
-    op.resources.iter().any(spec_needs)
+    !op.stored_keys.is_empty()
+        || op.resources.iter().any(spec_needs)
         || op
             .also
             .iter()
@@ -351,7 +355,8 @@ async fn gather(
                     templates: tmpl,
                 };
                 let checks = resolver.checks(op, &action2, &input2)?;
-                Ok((identity, org, managed, checks))
+                let stored = resolver.stored_keys(op, &input2)?;
+                Ok((identity, org, managed, (checks, stored)))
             })
             .await
             .map_err(|e| {
@@ -378,8 +383,9 @@ async fn gather(
             tracing::error!(error = %e, "authorization lookup failed");
             ApiError::internal()
         })?;
-        (None, None, Vec::new(), checks)
+        (None, None, Vec::new(), (checks, Vec::new()))
     };
+    let (checks, stored) = checks;
 
     let identity = match (cached_identity, identity) {
         (Some(hit), _) => hit,
@@ -411,6 +417,7 @@ async fn gather(
         org,
         session: session_policies,
         checks,
+        stored,
     })
 }
 
@@ -677,11 +684,54 @@ impl Resolver<'_, '_> {
     }
 
     /// `store`-resolved variables that Cairn can resolve so far; others are checked as `*`.
-    fn store_value(&mut self, var: &str, _input: &Value) -> Result<Option<String>, StoreError> {
+    fn store_value(&mut self, var: &str, input: &Value) -> Result<Option<String>, StoreError> {
         match var {
             "OrganizationId" => Ok(self.org.map(|o| o.org_id.clone())),
+            "PolicyType" => Ok(self
+                .named_policy_type(input)?
+                .map(|t| t.to_ascii_lowercase())),
             _ => Ok(None),
         }
+    }
+
+    /// The type (`SERVICE_CONTROL_POLICY`, …) of the Organizations policy the input names
+    /// (`PolicyId`, or a `ResourceId` that is a policy ID).
+    fn named_policy_type(&mut self, input: &Value) -> Result<Option<String>, StoreError> {
+        let id = ["PolicyId", "ResourceId"]
+            .iter()
+            .find_map(|m| input.get(*m).and_then(Value::as_str))
+            .filter(|id| id.starts_with("p-"))
+            .map(str::to_owned);
+        let (Some(id), Some(tx)) = (id, self.tx.as_deref_mut()) else {
+            return Ok(None);
+        };
+        let account = self.principal.account_id().to_owned();
+        let found = (|| {
+            let org = cairn_organizations::org_of(tx, &account)?;
+            match org {
+                Some(org) => cairn_organizations::model::get_policy(tx, &org, &id),
+                None => Ok(None),
+            }
+        })()
+        .map_err(|f| StoreError::Backend(format!("policy lookup: {}", f.0)))?;
+        Ok(found.map(|p| p.policy_type))
+    }
+
+    /// Values of the operation's stored-resource condition keys.
+    fn stored_keys(
+        &mut self,
+        op: &OpAuth,
+        input: &Value,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let mut out = Vec::new();
+        for key in &op.stored_keys {
+            if key == "organizations:PolicyType"
+                && let Some(t) = self.named_policy_type(input)?
+            {
+                out.push((key.clone(), t));
+            }
+        }
+        Ok(out)
     }
 
     fn caller_value(&self, var: &str) -> Option<String> {
@@ -844,6 +894,9 @@ fn build_context(app: &App, call: &Call, facts: &Facts, op: &OpAuth, input: &Val
         } else if let Some(v) = values.into_iter().next() {
             c.insert(key, v);
         }
+    }
+    for (k, v) in &facts.stored {
+        c.insert(k, v.clone());
     }
     // aws:ResourceAccount / aws:ResourceOrgID / aws:ResourceOrgPaths: Cairn's resources
     // belong to the caller's account, or (Organizations) to the management account.
