@@ -266,6 +266,19 @@ fn insert(tx: &mut dyn Tx, rec: &HsRec) -> Result<(), Failure> {
 }
 
 /// Every handshake of an organization (stored ones of this module's shape).
+/// Cancels every open handshake an organization sent (the organization is being deleted:
+/// nobody can join it any more).
+pub(crate) fn cancel_open_for_org(tx: &mut dyn Tx, org_id: &str, now: i64) -> Result<(), Failure> {
+    for mut rec in of_org(tx, org_id)? {
+        if rec.open_at(now) {
+            rec.state = String::from("CANCELED");
+            rec.finished_ms = Some(now);
+            save(tx, &rec)?;
+        }
+    }
+    Ok(())
+}
+
 fn of_org(tx: &mut dyn Tx, org_id: &str) -> Result<Vec<HsRec>, Failure> {
     let mut out = Vec::new();
     for id in model::scan_ids(tx, HANDSHAKES_BY_ORG, &format!("{org_id}/"))? {
@@ -502,6 +515,7 @@ fn answer(
         let org = org.ok_or_else(not_found)?;
         match rec.action.as_str() {
             "INVITE" => join(tx, &org, &rec, caller, now)?,
+            "TRANSFER_RESPONSIBILITY" => crate::transfers::check_accept(tx, &rec, now)?,
             "ENABLE_ALL_FEATURES" => {
                 let waiting = of_org(tx, &org.id)?.into_iter().any(|h| {
                     h.parent.as_deref() == Some(rec.id.as_str()) && h.state_at(now).0 != "ACCEPTED"

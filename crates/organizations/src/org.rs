@@ -102,9 +102,16 @@ pub(crate) async fn list_roots(
 
 pub(crate) async fn delete_organization(ctx: &Call) -> Result<(), ApiError> {
     let account_id = ctx.account_id().to_owned();
+    let now = ctx.now_ms();
     ctx.write(move |tx| {
         let org = require_org(tx, &account_id)?;
         require_management(&org, &account_id)?;
+        if crate::transfers::has_active_transfer(tx, &account_id, now)? {
+            return Err(model::constraint(
+                "ACTIVE_RESPONSIBILITY_TRANSFER_PROCESS",
+                "You can't delete an organization that has an active responsibility transfer.",
+            ));
+        }
         let members = model::scan_ids(tx, model::ACCOUNTS, &format!("{}/", org.id))?;
         if members.iter().any(|m| *m != account_id) {
             return Err(Failure(ApiError::new(
@@ -132,6 +139,9 @@ pub(crate) async fn delete_organization(ctx: &Call) -> Result<(), ApiError> {
             }
         }
         tx.delete(model::RESOURCE_POLICY, org.id.as_bytes())?;
+        // Open invitations die with the organization (they stay visible, CANCELED, for the
+        // usual 30 days).
+        crate::handshakes::cancel_open_for_org(tx, &org.id, now)?;
         tx.delete(MEMBERS, account_id.as_bytes())?;
         tx.delete(ORGS, org.id.as_bytes())?;
         Ok(())
