@@ -64,6 +64,10 @@ pub struct LevelResult {
     pub other_cpu_pct: f64,
     /// Bytes the server wrote to storage per 200 answer (from /proc/<pid>/io), if readable.
     pub server_write_bytes_per_ok: Option<f64>,
+    /// Requests sent over the whole level, warm-up included (what the CPU figures cover).
+    pub requests_total: u64,
+    /// Server CPU time per request over the whole level (warm-up included), in µs.
+    pub server_cpu_us_per_request: f64,
 }
 
 #[derive(Default)]
@@ -75,6 +79,7 @@ struct WorkerStats {
     reconnects: u64,
     first_error: Option<String>,
     finished: Option<Instant>,
+    sent: u64,
 }
 
 fn snippet(body: &[u8]) -> String {
@@ -179,6 +184,7 @@ async fn worker(
         }
     }
     stats.finished = Some(Instant::now());
+    stats.sent = sent;
     Ok(stats)
 }
 
@@ -236,6 +242,7 @@ pub async fn run_level(
     let mut errors_status = 0;
     let mut errors_io = 0;
     let mut reconnects = 0;
+    let mut requests_total = 0;
     let mut statuses: BTreeMap<u16, u64> = BTreeMap::new();
     let mut first_error = None;
     let mut last = warm_end;
@@ -245,6 +252,7 @@ pub async fn run_level(
         errors_status += stats.errors_status;
         errors_io += stats.errors_io;
         reconnects += stats.reconnects;
+        requests_total += stats.sent;
         for (status, n) in stats.statuses {
             *statuses.entry(status).or_default() += n;
         }
@@ -288,6 +296,8 @@ pub async fn run_level(
         client_cpu_pct: 100.0 * client_cpu / wall,
         other_cpu_pct: (100.0 * (machine_cpu - server_cpu - client_cpu) / wall).max(0.0),
         server_write_bytes_per_ok: written.map(|w| w as f64 / (ok.max(1)) as f64),
+        requests_total,
+        server_cpu_us_per_request: 1e6 * server_cpu / requests_total.max(1) as f64,
     })
 }
 

@@ -5,6 +5,7 @@
 
 mod http;
 mod load;
+mod orgs;
 mod proc;
 mod server;
 mod sign;
@@ -23,6 +24,7 @@ pub type Error = Box<dyn std::error::Error + Send + Sync>;
 pub type Result<T> = std::result::Result<T, Error>;
 
 const USAGE: &str = "usage: cairn-bench [options]
+       cairn-bench orgs [options]   (Organizations benchmark; `cairn-bench orgs --help`)
 
   --cairn PATH         cairn binary (default target/release/cairn); `none` skips Cairn
   --moto PATH|auto     moto_server to compare with; `auto` creates target/moto-venv and
@@ -596,8 +598,33 @@ fn run(args: &Args) -> Result<()> {
     Ok(())
 }
 
+fn orgs_main(raw: &[String]) -> std::process::ExitCode {
+    let args = match orgs::parse_args(raw) {
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            println!("{}", orgs::USAGE);
+            return std::process::ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("cairn-bench orgs: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match orgs::run(&args) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cairn-bench orgs: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> std::process::ExitCode {
-    let args = match parse_args(std::env::args().skip(1).collect()) {
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(("orgs", rest)) = raw.split_first().map(|(a, r)| (a.as_str(), r)) {
+        return orgs_main(rest);
+    }
+    let args = match parse_args(raw) {
         Ok(Some(a)) => a,
         Ok(None) => {
             println!("{USAGE}");

@@ -67,8 +67,19 @@ fn wait_ready(
 /// Starts `cairn serve` on a free loopback port with `data_dir`, and times it until
 /// `GET /readyz` answers 200.
 pub fn start_cairn(binary: &Path, data_dir: &Path, log: &Path) -> Result<Running> {
+    start_cairn_with_env(binary, data_dir, log, &[])
+}
+
+/// [`start_cairn`] with extra environment variables for the server.
+pub fn start_cairn_with_env(
+    binary: &Path,
+    data_dir: &Path,
+    log: &Path,
+    env: &[(&str, &str)],
+) -> Result<Running> {
     let addr = free_addr()?;
     let mut cmd = Command::new(binary);
+    cmd.envs(env.iter().copied());
     cmd.arg("serve")
         .arg("--listen")
         .arg(addr.to_string())

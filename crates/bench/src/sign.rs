@@ -1,4 +1,5 @@
-//! Serialised, SigV4-signed AWS JSON 1.1 requests, signed with the official `aws-sigv4` signer.
+//! Serialised, SigV4-signed `POST /` requests (awsJson 1.1 with `X-Amz-Target`, or awsQuery
+//! form bodies), signed with the official `aws-sigv4` signer, optionally with a session token.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -13,6 +14,58 @@ pub const REGION: &str = "us-east-1";
 pub const SERVICE: &str = "organizations";
 pub const DESCRIBE_ORGANIZATION: &str = "AWSOrganizationsV20161128.DescribeOrganization";
 pub const CREATE_ORGANIZATION: &str = "AWSOrganizationsV20161128.CreateOrganization";
+/// Content type of awsJson 1.1 requests.
+pub const JSON_CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+/// Content type of awsQuery requests.
+pub const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded; charset=utf-8";
+
+/// Credentials to sign with; `session_token` for temporary (STS) credentials, sent as
+/// `X-Amz-Security-Token`.
+#[derive(Debug, Clone)]
+pub struct Creds {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: Option<String>,
+}
+
+impl Creds {
+    pub fn long_term(access_key_id: &str, secret_access_key: &str) -> Self {
+        Self {
+            access_key_id: access_key_id.to_owned(),
+            secret_access_key: secret_access_key.to_owned(),
+            session_token: None,
+        }
+    }
+}
+
+/// What a request is: the signing service, its content type and (awsJson) its target.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub service: &'static str,
+    pub content_type: &'static str,
+    /// `X-Amz-Target`; `None` for awsQuery.
+    pub target: Option<String>,
+}
+
+impl Endpoint {
+    /// An Organizations (awsJson 1.1) operation, by name (`ListAccounts`).
+    pub fn organizations(operation: &str) -> Self {
+        Self {
+            service: SERVICE,
+            content_type: JSON_CONTENT_TYPE,
+            target: Some(format!("AWSOrganizationsV20161128.{operation}")),
+        }
+    }
+
+    /// An awsQuery service (`iam`, `sts`): the action is in the form body.
+    pub fn query(service: &'static str) -> Self {
+        Self {
+            service,
+            content_type: FORM_CONTENT_TYPE,
+            target: None,
+        }
+    }
+}
 
 /// How often requests are signed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -40,7 +93,7 @@ impl SignMode {
 pub struct Signer {
     identity: Identity,
     host: String,
-    target: String,
+    endpoint: Endpoint,
     body: Vec<u8>,
     mode: SignMode,
     cached: Option<(u64, Vec<u8>)>,
@@ -55,12 +108,39 @@ impl Signer {
         body: &[u8],
         mode: SignMode,
     ) -> Self {
-        let identity: Identity =
-            Credentials::new(access_key_id, secret_access_key, None, None, "cairn-bench").into();
+        Self::for_endpoint(
+            &Creds::long_term(access_key_id, secret_access_key),
+            host,
+            Endpoint {
+                service: SERVICE,
+                content_type: JSON_CONTENT_TYPE,
+                target: Some(target.to_owned()),
+            },
+            body,
+            mode,
+        )
+    }
+
+    /// A signer for any endpoint, with long-term or temporary credentials.
+    pub fn for_endpoint(
+        creds: &Creds,
+        host: String,
+        endpoint: Endpoint,
+        body: &[u8],
+        mode: SignMode,
+    ) -> Self {
+        let identity: Identity = Credentials::new(
+            creds.access_key_id.as_str(),
+            creds.secret_access_key.as_str(),
+            creds.session_token.clone(),
+            None,
+            "cairn-bench",
+        )
+        .into();
         Self {
             identity,
             host,
-            target: target.to_owned(),
+            endpoint,
             body: body.to_vec(),
             mode,
             cached: None,
@@ -86,16 +166,18 @@ impl Signer {
 
     fn build(&self, time: SystemTime) -> Result<Vec<u8>> {
         let length = self.body.len().to_string();
-        let headers = [
+        let mut headers = vec![
             ("host", self.host.as_str()),
-            ("content-type", "application/x-amz-json-1.1"),
-            ("x-amz-target", self.target.as_str()),
-            ("content-length", length.as_str()),
+            ("content-type", self.endpoint.content_type),
         ];
+        if let Some(target) = &self.endpoint.target {
+            headers.push(("x-amz-target", target.as_str()));
+        }
+        headers.push(("content-length", length.as_str()));
         let params = v4::SigningParams::builder()
             .identity(&self.identity)
             .region(REGION)
-            .name(SERVICE)
+            .name(self.endpoint.service)
             .time(time)
             .settings(SigningSettings::default())
             .build()?
@@ -174,6 +256,32 @@ mod tests {
             "authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20231114/us-east-1/organizations/aws4_request"
         ));
         assert!(req.ends_with("\r\n\r\n{}"));
+    }
+
+    #[test]
+    fn query_requests_with_a_session_token() {
+        let creds = Creds {
+            access_key_id: String::from("ASIAEXAMPLE"),
+            secret_access_key: String::from("secret"),
+            session_token: Some(String::from("token/with+chars=")),
+        };
+        let mut s = Signer::for_endpoint(
+            &creds,
+            String::from("127.0.0.1:9"),
+            Endpoint::query("sts"),
+            b"Action=GetCallerIdentity&Version=2011-06-15",
+            SignMode::PerRequest,
+        );
+        let t = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let req = text(s.request(t).unwrap());
+        assert!(req.contains("content-type: application/x-www-form-urlencoded; charset=utf-8\r\n"));
+        assert!(!req.contains("x-amz-target"));
+        assert!(req.contains("x-amz-security-token: token/with+chars=\r\n"));
+        assert!(req.contains("/20231114/us-east-1/sts/aws4_request"));
+        assert!(req.contains(
+            "SignedHeaders=content-length;content-type;host;x-amz-date;x-amz-security-token"
+        ));
+        assert!(req.ends_with("\r\n\r\nAction=GetCallerIdentity&Version=2011-06-15"));
     }
 
     #[test]

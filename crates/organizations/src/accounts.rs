@@ -765,12 +765,12 @@ pub(crate) async fn list_accounts(
             input.next_token.as_deref(),
             input.max_results,
         )?;
-        let recs: Vec<AccountRec> = model::scan_json(tx, ACCOUNTS, &format!("{}/", org.id))?;
-        let (recs, next_token) = page.apply(recs, |r| r.id.clone());
+        // A bounded scan per page: a full listing reads each account once.
+        let (recs, next_token) = page.scan::<AccountRec>(tx, ACCOUNTS, &format!("{}/", org.id))?;
         Ok(types::ListAccountsResponse {
             accounts: Some(
                 recs.into_iter()
-                    .map(|r| effective(r, now).to_api(&org))
+                    .map(|(_, r)| effective(r, now).to_api(&org))
                     .collect(),
             ),
             next_token,

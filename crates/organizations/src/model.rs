@@ -869,13 +869,56 @@ impl Page {
             return (out, None);
         }
         out.truncate(self.max);
-        let next = out.last().map(|last| {
-            let resume = key(last);
-            let mut raw = token_tag(&self.binding, resume.as_bytes()).to_vec();
-            raw.extend_from_slice(resume.as_bytes());
-            B64.encode(raw)
-        });
+        let next = out.last().map(|last| self.token_for(&key(last)));
         (out, next)
+    }
+
+    fn token_for(&self, resume: &str) -> String {
+        let mut raw = token_tag(&self.binding, resume.as_bytes()).to_vec();
+        raw.extend_from_slice(resume.as_bytes());
+        B64.encode(raw)
+    }
+
+    /// One page read straight from the store: the records under `prefix` (keys
+    /// `<prefix><id>`, ascending) after the token's resume ID, with a bounded scan — a page
+    /// costs one page of reads however long the listing is. Returns `(id, record)` pairs and
+    /// the next token.
+    #[allow(clippy::type_complexity)]
+    pub fn scan<T: DeserializeOwned>(
+        &self,
+        tx: &mut dyn Tx,
+        space: &str,
+        prefix: &str,
+    ) -> Result<(Vec<(String, T)>, Option<String>), Failure> {
+        let start_key = match &self.after {
+            Some(after) => format!("{prefix}{after}"),
+            None => prefix.to_owned(),
+        };
+        let end = cairn_store::prefix_successor(prefix.as_bytes());
+        let scan = cairn_store::Scan {
+            start: match &self.after {
+                Some(_) => cairn_store::Bound::Excluded(start_key.as_bytes()),
+                None => cairn_store::Bound::Included(start_key.as_bytes()),
+            },
+            end: end
+                .as_deref()
+                .map_or(cairn_store::Bound::Unbounded, cairn_store::Bound::Excluded),
+            reverse: false,
+            limit: self.max.saturating_add(1),
+        };
+        let mut out = Vec::new();
+        for (k, v) in tx.scan(space, &scan)? {
+            let k = String::from_utf8(k).map_err(|_| corrupt(space))?;
+            let id = k.get(prefix.len()..).unwrap_or_default().to_owned();
+            let rec: T = serde_json::from_slice(&v).map_err(|_| corrupt(space))?;
+            out.push((id, rec));
+        }
+        if out.len() <= self.max {
+            return Ok((out, None));
+        }
+        out.truncate(self.max);
+        let next = out.last().map(|(id, _)| self.token_for(id));
+        Ok((out, next))
     }
 }
 
@@ -897,6 +940,40 @@ mod tests {
         assert!(more.is_none());
         assert!(Page::new("ListAccounts/222".into(), Some(&next), None).is_err());
         assert!(Page::new("ListAccounts/111".into(), Some("garbage"), None).is_err());
+    }
+
+    #[test]
+    fn store_pages_read_one_page_at_a_time() {
+        let store = cairn_store::Store::open_sqlite_memory().unwrap();
+        store
+            .write_blocking(|tx| -> Result<(), Failure> {
+                for i in 0..45 {
+                    put_json(tx, ACCOUNTS, &format!("o-1/{i:012}"), &i)?;
+                }
+                put_json(tx, ACCOUNTS, "o-2/000000000000", &-1)?;
+                Ok(())
+            })
+            .unwrap();
+        let mut seen = Vec::new();
+        let mut token: Option<String> = None;
+        let mut pages = 0;
+        loop {
+            let t = token.clone();
+            let (items, next) = store
+                .read_blocking(move |tx| -> Result<_, Failure> {
+                    let page = Page::new("ListAccounts/x".into(), t.as_deref(), Some(20))?;
+                    page.scan::<i32>(tx, ACCOUNTS, "o-1/")
+                })
+                .unwrap();
+            pages += 1;
+            seen.extend(items.into_iter().map(|(_, v)| v));
+            match next {
+                Some(n) => token = Some(n),
+                None => break,
+            }
+        }
+        assert_eq!(pages, 3);
+        assert_eq!(seen, (0..45).collect::<Vec<i32>>());
     }
 
     #[test]
