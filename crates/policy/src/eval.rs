@@ -433,8 +433,9 @@ fn statement_match<'p>(s: &'p Statement, env: &Env<'_, 'p>) -> Option<Grant> {
 }
 
 /// Whether a statement's action, resource and principal elements match the request
-/// (conditions aside).
-#[inline]
+/// (conditions aside). Always inlined: the decision benchmark's p50 is 2.0 µs with a call
+/// here per statement, 1.6 µs without.
+#[inline(always)]
 fn statement_target<'p>(s: &'p Statement, env: &Env<'_, 'p>) -> Option<Grant> {
     if s.actions.service_mask & env.service_bit == 0 {
         return None;
