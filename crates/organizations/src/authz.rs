@@ -34,14 +34,17 @@ pub struct OrgContext {
     /// SCPs by level, root first and the account last. Empty when SCPs do not apply: the
     /// management account, or an organization without the SCP policy type enabled.
     pub scp_levels: Vec<Vec<Arc<Policy>>>,
+    /// RCPs by level, for resources this account owns; empty likewise (the management
+    /// account, or RCPs not enabled).
+    pub rcp_levels: Vec<Vec<Arc<Policy>>>,
 }
 
 fn from_failure(f: Failure) -> StoreError {
     StoreError::Backend(format!("organization lookup: {}", f.0))
 }
 
-/// Parsed SCPs, by policy id and content hash (a policy is parsed once per content).
-fn parsed_scp(id_arn: &str, content: &str) -> Option<Arc<Policy>> {
+/// Parsed SCPs and RCPs, by policy id and content hash (a policy is parsed once per content).
+fn parsed_scp(id_arn: &str, content: &str, kind: PolicyKind) -> Option<Arc<Policy>> {
     type Cache = Mutex<HashMap<(String, [u8; 32]), Arc<Policy>>>;
     static CACHE: OnceLock<Cache> = OnceLock::new();
     let hash: [u8; 32] = Sha256::digest(content.as_bytes()).into();
@@ -55,7 +58,7 @@ fn parsed_scp(id_arn: &str, content: &str) -> Option<Arc<Policy>> {
     // Stored SCPs were validated when created; one that no longer parses (a stricter
     // parser after an upgrade) is skipped, which can only remove an Allow or a Deny from its
     // level — logged so the operator sees it.
-    let policy = match Policy::parse(id_arn, content, PolicyKind::ServiceControl) {
+    let policy = match Policy::parse(id_arn, content, kind) {
         Ok(p) => Arc::new(p),
         Err(e) => {
             tracing::error!(policy = id_arn, error = %e.detail(), "stored SCP does not parse");
@@ -77,22 +80,35 @@ pub fn context(tx: &mut dyn Tx, account_id: &str) -> Result<Option<OrgContext>, 
         return Ok(None);
     };
     let path = model::org_path(tx, &org, account_id).map_err(from_failure)?;
+    let member = org.management_account_id != account_id;
     let mut scp_levels = Vec::new();
-    if org.management_account_id != account_id && org.type_enabled("SERVICE_CONTROL_POLICY") {
-        let nodes = model::path_to(tx, &org, account_id).map_err(from_failure)?;
-        for node in nodes {
+    let mut rcp_levels = Vec::new();
+    for (policy_type, kind, levels) in [
+        (
+            "SERVICE_CONTROL_POLICY",
+            PolicyKind::ServiceControl,
+            &mut scp_levels,
+        ),
+        (
+            "RESOURCE_CONTROL_POLICY",
+            PolicyKind::ResourceControl,
+            &mut rcp_levels,
+        ),
+    ] {
+        if !member || !org.type_enabled(policy_type) {
+            continue;
+        }
+        for node in model::path_to(tx, &org, account_id).map_err(from_failure)? {
             if NodeKind::of(&node).is_none() {
                 continue;
             }
             let mut level = Vec::new();
-            for p in model::attached_of_type(tx, &org, &node, "SERVICE_CONTROL_POLICY")
-                .map_err(from_failure)?
-            {
-                if let Some(parsed) = parsed_scp(&p.arn(&org), &p.content) {
+            for p in model::attached_of_type(tx, &org, &node, policy_type).map_err(from_failure)? {
+                if let Some(parsed) = parsed_scp(&p.arn(&org), &p.content, kind) {
                     level.push(parsed);
                 }
             }
-            scp_levels.push(level);
+            levels.push(level);
         }
     }
     Ok(Some(OrgContext {
@@ -100,5 +116,6 @@ pub fn context(tx: &mut dyn Tx, account_id: &str) -> Result<Option<OrgContext>, 
         org_id: org.id,
         management_account_id: org.management_account_id,
         scp_levels,
+        rcp_levels,
     }))
 }

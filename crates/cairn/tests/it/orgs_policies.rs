@@ -669,6 +669,87 @@ async fn ous_policies_tags_and_scp_enforcement() {
             .await,
     );
 
+    // ---- RCPs guard the member account's roles (STS is in RCP scope): a deny on
+    // sts:AssumeRole in an RCP on the member's OU stops even the management account's
+    // administrator, whom the role's trust policy allows.
+    ok(
+        "EnablePolicyType RCP",
+        orgs.enable_policy_type()
+            .root_id(&root_id)
+            .policy_type(PolicyType::ResourceControlPolicy)
+            .send()
+            .await,
+    );
+    let fence = ok(
+        "CreatePolicy RCP",
+        orgs.create_policy()
+            .name("fence")
+            .description("no role assumption")
+            .r#type(PolicyType::ResourceControlPolicy)
+            .content(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"sts:AssumeRole","Resource":"*","Condition":{"StringNotLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/breakglass"}}}]}"#,
+            )
+            .send()
+            .await,
+    )
+    .policy()
+    .unwrap()
+    .policy_summary()
+    .unwrap()
+    .clone();
+    ok(
+        "AttachPolicy RCP",
+        orgs.attach_policy()
+            .policy_id(fence.id().unwrap())
+            .target_id(&ou1)
+            .send()
+            .await,
+    );
+    let member_role = format!("arn:aws:iam::{member}:role/OrganizationAccountAccessRole");
+    let e = err_info(
+        server
+            .sts_as(&admin)
+            .assume_role()
+            .role_arn(&member_role)
+            .role_session_name("fenced")
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "AccessDenied", "{e:?}");
+    assert!(
+        e.message.ends_with(&format!(
+            "with an explicit deny in a resource control policy: {}",
+            fence.arn().unwrap()
+        )),
+        "{e:?}"
+    );
+    ok(
+        "DetachPolicy RCP",
+        orgs.detach_policy()
+            .policy_id(fence.id().unwrap())
+            .target_id(&ou1)
+            .send()
+            .await,
+    );
+    ok(
+        "AssumeRole after the RCP is detached",
+        server
+            .sts_as(&admin)
+            .assume_role()
+            .role_arn(&member_role)
+            .role_session_name("open")
+            .send()
+            .await,
+    );
+    ok(
+        "DisablePolicyType RCP",
+        orgs.disable_policy_type()
+            .root_id(&root_id)
+            .policy_type(PolicyType::ResourceControlPolicy)
+            .send()
+            .await,
+    );
+
     // ---- effective tag policy: root and OU merged for the member account
     ok(
         "EnablePolicyType TAG_POLICY",

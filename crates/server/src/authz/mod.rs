@@ -150,6 +150,9 @@ struct Check {
     resource_policy: Option<Arc<Policy>>,
     /// `sts:AssumeRole`-like: the trust policy must allow by itself too.
     trust: bool,
+    /// The RCP levels of the resource's account, when RCPs apply to it (a member account
+    /// with RCPs enabled, and a service RCPs cover — of Cairn's, STS).
+    rcp_levels: Vec<Vec<Arc<Policy>>>,
 }
 
 /// What one decision needs.
@@ -215,10 +218,12 @@ fn root_unrestricted(principal: &Principal, facts: &Facts) -> bool {
         && facts.org.as_ref().is_none_or(|o| {
             o.scp_levels.is_empty() || o.management_account_id == principal.account_id()
         })
-        && facts
-            .checks
-            .iter()
-            .all(|c| c.resource_policy.is_none() && !c.trust && c.resource_account.is_none())
+        && facts.checks.iter().all(|c| {
+            c.resource_policy.is_none()
+                && !c.trust
+                && c.resource_account.is_none()
+                && c.rcp_levels.is_empty()
+        })
 }
 
 /// What temporary credentials from `sts:GetSessionToken` may not do (IAM UG, "Comparing
@@ -492,16 +497,22 @@ impl Resolver<'_, '_> {
                 resource_account: None,
                 resource_policy: None,
                 trust: false,
+                rcp_levels: Vec::new(),
             };
             if has_resource_policy(action)
                 && let Some((account, name)) = role_of(&check.resource)
             {
                 check.trust = true;
                 check.resource_account = Some(account.to_owned());
-                if let Some(tx) = self.tx.as_deref_mut()
-                    && let Some(role) = cairn_iam::role_by_name(tx, account, name)?
-                {
-                    check.resource_policy = Some(role.trust_policy);
+                if let Some(tx) = self.tx.as_deref_mut() {
+                    if let Some(role) = cairn_iam::role_by_name(tx, account, name)? {
+                        check.resource_policy = Some(role.trust_policy);
+                    }
+                    // RCPs cover STS: a role in a member account is guarded by its
+                    // account's RCPs.
+                    if let Some(ctx) = cairn_organizations::authz::context(tx, account)? {
+                        check.rcp_levels = ctx.rcp_levels;
+                    }
                 }
             }
             checks.push(check);
@@ -1029,10 +1040,15 @@ fn decide(
             resource_account: check.resource_account.as_deref(),
             context,
         };
+        let rcp_levels: Vec<Vec<&Policy>> = check
+            .rcp_levels
+            .iter()
+            .map(|level| level.iter().map(|p| p.as_ref()).collect())
+            .collect();
         let policies = Policies {
             identity: identity.clone(),
             scp_levels: scp_levels.clone(),
-            rcp_levels: Vec::new(),
+            rcp_levels,
             resource: check.resource_policy.as_deref(),
             boundary,
             session: session.clone(),
