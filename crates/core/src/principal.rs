@@ -110,6 +110,28 @@ impl Principal {
         }
     }
 
+    /// The role a role session belongs to (`arn:aws:iam::…:role/<path>/<name>`): what
+    /// `aws:PrincipalArn` holds and resource policies may name. `None` for other callers.
+    pub fn role_arn(&self) -> Option<String> {
+        match self {
+            Self::AssumedRole {
+                account_id,
+                role_name,
+                role_path,
+                ..
+            } => {
+                let path = if role_path.is_empty() { "/" } else { role_path };
+                Some(format!("arn:aws:iam::{account_id}:role{path}{role_name}"))
+            }
+            _ => None,
+        }
+    }
+
+    /// `aws:PrincipalArn`: the role's ARN for role sessions, the caller's ARN otherwise.
+    pub fn principal_arn(&self) -> String {
+        self.role_arn().unwrap_or_else(|| self.arn())
+    }
+
     /// `aws:userid` / `GetCallerIdentity.UserId`.
     pub fn user_id(&self) -> String {
         match self {

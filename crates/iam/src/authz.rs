@@ -53,9 +53,10 @@ fn hash_of(document: &str) -> u64 {
     h.finish()
 }
 
-/// The parsed form of a stored document, from the cache when possible. `None` (logged) if the
-/// document no longer parses — stored documents were validated when written.
-pub(crate) fn parsed(id: &str, document: &str, kind: PolicyKind) -> Option<Arc<Policy>> {
+/// The parsed form of a stored document, from the process-wide cache when possible (keyed by
+/// kind, id and document). `None` (logged) if the document no longer parses — stored documents
+/// were validated when written. Organizations' SCPs and RCPs are cached here too.
+pub fn parsed(id: &str, document: &str, kind: PolicyKind) -> Option<Arc<Policy>> {
     let key = (kind, id.to_owned(), hash_of(document));
     if let Ok(cache) = CACHE.lock()
         && let Some(hit) = cache.get(&key)

@@ -469,7 +469,7 @@ impl Sts for StsService {
 }
 
 /// `arn:aws:iam::<12 digits>:role/<path/><name>` → (account, name).
-fn parse_role_arn(arn: &str) -> Option<(&str, &str)> {
+pub fn parse_role_arn(arn: &str) -> Option<(&str, &str)> {
     let rest = arn.strip_prefix("arn:aws:iam::")?;
     let (account, resource) = rest.split_once(':')?;
     let path_and_name = resource.strip_prefix("role/")?;

@@ -36,8 +36,7 @@ use crate::handshakes;
 use crate::mail;
 use crate::model::{
     self, ACCOUNTS, AccountRec, CREATE_REQUESTS, CREATE_REQUESTS_BY_ORG, FORMAT, MEMBERS, NodeKind,
-    Org, Page, constraint, invalid_input, require_management, require_management_or_delegated,
-    require_org,
+    Org, Page, constraint, require_management, require_management_or_delegated, require_org,
 };
 use cairn_api::organizations::{Error, types};
 use cairn_core::{AuditEvent, AuditSink, Call, Env, Failure, Ids, Principal};
@@ -64,8 +63,6 @@ const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 pub const CREATED_WAIT_MS: i64 = 7 * DAY_MS;
 /// The closure quota's window.
 const CLOSE_WINDOW_MS: i64 = 30 * DAY_MS;
-/// Tags per resource (AWS).
-const MAX_TAGS: usize = 50;
 
 // ----------------------------------------------------------------------------- records
 
@@ -129,32 +126,15 @@ fn account_not_found() -> Failure {
     ))
 }
 
-/// Checks a request's tags as AWS does; returns them as pairs.
+/// Checks a request's tags as AWS does ([`crate::tags::check_new_tags`]); returns them as
+/// pairs.
 pub(crate) fn tag_pairs(tags: Option<&[types::Tag]>) -> Result<Vec<(String, String)>, Failure> {
     let tags = tags.unwrap_or_default();
-    if tags.len() > MAX_TAGS {
-        return Err(constraint(
-            "MAX_TAG_LIMIT_EXCEEDED",
-            "You have exceeded the number of tags allowed on this resource.",
-        ));
-    }
-    let mut out: Vec<(String, String)> = Vec::with_capacity(tags.len());
-    for t in tags {
-        if t.key.to_ascii_lowercase().starts_with("aws:") {
-            return Err(invalid_input(
-                "INVALID_SYSTEM_TAGS_PARAMETER",
-                "You provided a tag key with the reserved prefix aws:.",
-            ));
-        }
-        if out.iter().any(|(k, _)| *k == t.key) {
-            return Err(invalid_input(
-                "DUPLICATE_TAG_KEY",
-                "You provided a list of tags with duplicate tag keys.",
-            ));
-        }
-        out.push((t.key.clone(), t.value.clone()));
-    }
-    Ok(out)
+    crate::tags::check_new_tags(tags)?;
+    Ok(tags
+        .iter()
+        .map(|t| (t.key.clone(), t.value.clone()))
+        .collect())
 }
 
 /// The account as it reads at `now_ms`: a `PENDING_CLOSURE` account is `SUSPENDED` once

@@ -6,10 +6,8 @@ use crate::model::{self, NodeKind};
 use cairn_core::Failure;
 use cairn_policy::{Policy, PolicyKind};
 use cairn_store::{StoreError, Tx};
-use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
 
 static GENERATION: AtomicU64 = AtomicU64::new(0);
 
@@ -43,37 +41,6 @@ fn from_failure(f: Failure) -> StoreError {
     StoreError::Backend(format!("organization lookup: {}", f.0))
 }
 
-/// Parsed SCPs and RCPs, by policy id and content hash (a policy is parsed once per content).
-fn parsed_scp(id_arn: &str, content: &str, kind: PolicyKind) -> Option<Arc<Policy>> {
-    type Cache = Mutex<HashMap<(String, [u8; 32]), Arc<Policy>>>;
-    static CACHE: OnceLock<Cache> = OnceLock::new();
-    let hash: [u8; 32] = Sha256::digest(content.as_bytes()).into();
-    let key = (id_arn.to_owned(), hash);
-    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-    if let Ok(map) = cache.lock()
-        && let Some(p) = map.get(&key)
-    {
-        return Some(Arc::clone(p));
-    }
-    // Stored SCPs were validated when created; one that no longer parses (a stricter
-    // parser after an upgrade) is skipped, which can only remove an Allow or a Deny from its
-    // level — logged so the operator sees it.
-    let policy = match Policy::parse(id_arn, content, kind) {
-        Ok(p) => Arc::new(p),
-        Err(e) => {
-            tracing::error!(policy = id_arn, error = %e.detail(), "stored SCP does not parse");
-            return None;
-        }
-    };
-    if let Ok(mut map) = cache.lock() {
-        if map.len() > 10_000 {
-            map.clear();
-        }
-        map.insert(key, Arc::clone(&policy));
-    }
-    Some(policy)
-}
-
 /// The context of `account_id`, `None` when it belongs to no organization.
 pub fn context(tx: &mut dyn Tx, account_id: &str) -> Result<Option<OrgContext>, StoreError> {
     let Some(org) = model::org_of(tx, account_id).map_err(from_failure)? else {
@@ -104,7 +71,7 @@ pub fn context(tx: &mut dyn Tx, account_id: &str) -> Result<Option<OrgContext>, 
             }
             let mut level = Vec::new();
             for p in model::attached_of_type(tx, &org, &node, policy_type).map_err(from_failure)? {
-                if let Some(parsed) = parsed_scp(&p.arn(&org), &p.content, kind) {
+                if let Some(parsed) = cairn_iam::authz::parsed(&p.arn(&org), &p.content, kind) {
                     level.push(parsed);
                 }
             }

@@ -573,9 +573,6 @@ pub(crate) async fn list_delegated_services_for_account(
 /// maximum length of `Content`).
 const RESOURCE_POLICY_MAX_CHARS: usize = 40_000;
 
-/// Tags one resource may carry.
-const MAX_TAGS: usize = 50;
-
 /// The operations a delegation policy may grant: every read-only one, and the management
 /// of policies (AWS: "delegate policy management … any Organizations read-only action").
 fn delegable(op: &str) -> bool {
@@ -698,32 +695,6 @@ fn unsupported_action(action: &str) -> Failure {
     )
 }
 
-/// AWS's checks on tags given at creation: no duplicate keys, no `aws:` keys, at most 50.
-pub(crate) fn check_new_tags(tags: &[types::Tag]) -> Result<(), Failure> {
-    let mut seen = std::collections::BTreeSet::new();
-    for t in tags {
-        if !seen.insert(t.key.as_str()) {
-            return Err(invalid_input(
-                "DUPLICATE_TAG_KEY",
-                "Tag keys must be unique among the tags attached to the same entity.",
-            ));
-        }
-        if t.key.to_ascii_lowercase().starts_with("aws:") {
-            return Err(invalid_input(
-                "INVALID_SYSTEM_TAGS_PARAMETER",
-                "You specified a tag key that is a system tag. You can't add, edit, or delete system tag keys because they're reserved for AWS use.",
-            ));
-        }
-    }
-    if tags.len() > MAX_TAGS {
-        return Err(constraint(
-            "MAX_TAG_LIMIT_EXCEEDED",
-            "You have exceeded the number of tags allowed on this resource.",
-        ));
-    }
-    Ok(())
-}
-
 fn not_found() -> Failure {
     Failure(ApiError::new(
         Error::ResourcePolicyNotFoundException,
@@ -760,7 +731,7 @@ pub(crate) async fn put_resource_policy(
             .map_err(|e| bad_json(e.message()))?;
         check_delegation_policy(&input.content)?;
         let tags = input.tags.clone().unwrap_or_default();
-        check_new_tags(&tags)?;
+        crate::tags::check_new_tags(&tags)?;
         let rec = ResourcePolicyRec {
             v: FORMAT,
             id,

@@ -54,6 +54,20 @@ pub(crate) fn check_request_tags<'a>(
     Ok(())
 }
 
+/// Tags given on a call that creates something (an OU, a policy, an invitation, an
+/// account request, the resource policy, a transfer): the request checks and the limit of
+/// tags one resource may carry.
+pub(crate) fn check_new_tags(tags: &[types::Tag]) -> Result<(), Failure> {
+    check_request_tags(tags.iter().map(|t| t.key.as_str()))?;
+    if tags.len() > MAX_TAGS {
+        return Err(model::constraint(
+            "MAX_TAG_LIMIT_EXCEEDED",
+            "You have exceeded the number of tags allowed on this resource.",
+        ));
+    }
+    Ok(())
+}
+
 /// Writes `tags` on `resource` (which exists), enforcing the per-resource limit.
 pub(crate) fn put_tags(
     tx: &mut dyn Tx,

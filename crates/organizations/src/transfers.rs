@@ -64,12 +64,12 @@
 //! `WITHDRAWN` is the transfer's own. [`check_accept`] holds the checks AWS makes when the
 //! invitation is accepted, for the handshakes module to call.
 
-use crate::delegation::check_new_tags;
 use crate::handshakes::{self, HsRec};
 use crate::model::{
     self, FORMAT, HANDSHAKES, HANDSHAKES_BY_ACCOUNT, HANDSHAKES_BY_ORG, Org, Page, TRANSFERS,
     invalid_input, require_management, require_org,
 };
+use crate::tags::check_new_tags;
 use cairn_api::organizations::{Error, types};
 use cairn_core::{Call, Failure};
 use cairn_store::Tx;

@@ -52,10 +52,7 @@ fn raw_reason(server: &Server, op: &str, body: &str) -> (String, String) {
     )
 }
 
-async fn await_status(
-    orgs: &aws_sdk_organizations::Client,
-    car_id: &str,
-) -> (CreateAccountStatus, Duration) {
+async fn await_status(orgs: &aws_sdk_organizations::Client, car_id: &str) -> CreateAccountStatus {
     let start = Instant::now();
     loop {
         let out = ok(
@@ -67,7 +64,7 @@ async fn await_status(
         );
         let st = out.create_account_status().unwrap().clone();
         if st.state() != Some(&CreateAccountState::InProgress) {
-            return (st, start.elapsed());
+            return st;
         }
         assert!(
             start.elapsed() < Duration::from_secs(15),
@@ -132,7 +129,6 @@ async fn create_account_and_the_account_operations() {
         .to_owned();
 
     // CreateAccount answers IN_PROGRESS without an account ID; the job finishes it.
-    let mut latencies = Vec::new();
     let mut created = Vec::new();
     for i in 0..3 {
         let out = ok(
@@ -155,7 +151,7 @@ async fn create_account_and_the_account_operations() {
         assert!(st.account_id().is_none(), "{st:?}");
         let car = st.id().unwrap().to_owned();
         assert!(car.starts_with("car-"), "{car}");
-        let (done, took) = await_status(&orgs, &car).await;
+        let done = await_status(&orgs, &car).await;
         assert_eq!(
             done.state(),
             Some(&CreateAccountState::Succeeded),
@@ -164,16 +160,8 @@ async fn create_account_and_the_account_operations() {
         assert!(done.completed_timestamp().is_some());
         let id = done.account_id().unwrap().to_owned();
         assert_eq!(id.len(), 12);
-        latencies.push(took);
         created.push((car, id));
     }
-    latencies.sort();
-    eprintln!("CreateAccount → SUCCEEDED latencies: {latencies:?}");
-    assert!(
-        latencies[1] <= Duration::from_millis(500),
-        "median CreateAccount latency {:?}",
-        latencies[1]
-    );
     let (car0, acct0) = created[0].clone();
 
     // The same email again fails asynchronously.
@@ -185,7 +173,7 @@ async fn create_account_and_the_account_operations() {
             .send()
             .await,
     );
-    let (failed, _) = await_status(&orgs, dup.create_account_status().unwrap().id().unwrap()).await;
+    let failed = await_status(&orgs, dup.create_account_status().unwrap().id().unwrap()).await;
     assert_eq!(failed.state(), Some(&CreateAccountState::Failed));
     assert_eq!(
         failed.failure_reason(),
@@ -887,7 +875,7 @@ async fn emails_reach_a_real_smtp_server() {
             .send()
             .await,
     );
-    let (st, _) = await_status(&orgs, out.create_account_status().unwrap().id().unwrap()).await;
+    let st = await_status(&orgs, out.create_account_status().unwrap().id().unwrap()).await;
     assert_eq!(st.state(), Some(&CreateAccountState::Succeeded), "{st:?}");
     ok(
         "InviteAccountToOrganization",

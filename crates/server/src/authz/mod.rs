@@ -38,7 +38,7 @@ use cairn_wire::{ApiError, CommonError};
 use catalogue::{Catalogue, OpAuth, ResourceSpec, Source};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, RwLock};
 
 /// Entries kept per cache before it is cleared wholesale (a crude bound; entries are cheap
 /// to rebuild).
@@ -347,21 +347,17 @@ async fn gather(
                         managed.push(p);
                     }
                 }
-                let tmpl = Catalogue::get()
-                    .services
-                    .get(service_index)
-                    .map(|s| s.templates.as_slice())
-                    .unwrap_or(&[]);
-                let mut resolver = Resolver {
-                    tx: Some(tx),
-                    principal: &principal2,
-                    region: &region,
-                    org: org_now.as_deref(),
-                    templates: tmpl,
-                };
-                let checks = resolver.checks(op, &action2, &input2)?;
-                let stored = resolver.stored_keys(op, &input2)?;
-                Ok((identity, org, managed, (checks, stored)))
+                let resolved = resolve(
+                    Some(tx),
+                    &principal2,
+                    &region,
+                    org_now.as_deref(),
+                    service_index,
+                    op,
+                    &action2,
+                    &input2,
+                )?;
+                Ok((identity, org, managed, resolved))
             })
             .await
             .map_err(|e| {
@@ -371,24 +367,21 @@ async fn gather(
         (identity, org, managed, checks)
     } else {
         let org_now = cached_org.clone().flatten();
-        let tmpl = Catalogue::get()
-            .services
-            .get(service_index)
-            .map(|s| s.templates.as_slice())
-            .unwrap_or(&[]);
-        let region = call.info().region.clone();
-        let mut resolver = Resolver {
-            tx: None,
+        let resolved = resolve(
+            None,
             principal,
-            region: &region,
-            org: org_now.as_deref(),
-            templates: tmpl,
-        };
-        let checks = resolver.checks(op, action, input).map_err(|e| {
+            &call.info().region,
+            org_now.as_deref(),
+            service_index,
+            op,
+            action,
+            input,
+        )
+        .map_err(|e| {
             tracing::error!(error = %e, "authorization lookup failed");
             ApiError::internal()
         })?;
-        (None, None, Vec::new(), (checks, Vec::new()))
+        (None, None, Vec::new(), resolved)
     };
     let (checks, stored) = checks;
 
@@ -446,6 +439,37 @@ fn session_policy(app: &App, doc: &str) -> Result<Arc<Policy>, ApiError> {
     Ok(parsed)
 }
 
+/// The resource checks and the stored-resource condition keys of a call. `tx` is `None`
+/// when [`needs_store`] found that the input and the caches suffice.
+#[allow(clippy::too_many_arguments)]
+fn resolve(
+    tx: Option<&mut dyn Tx>,
+    principal: &Principal,
+    region: &str,
+    org: Option<&OrgContext>,
+    service_index: usize,
+    op: &OpAuth,
+    action: &str,
+    input: &Value,
+) -> Result<(Vec<Check>, Vec<(String, String)>), StoreError> {
+    let templates = Catalogue::get()
+        .services
+        .get(service_index)
+        .map(|s| s.templates.as_slice())
+        .unwrap_or(&[]);
+    let mut resolver = Resolver {
+        tx,
+        principal,
+        region,
+        org,
+        templates,
+    };
+    Ok((
+        resolver.checks(op, action, input)?,
+        resolver.stored_keys(op, input)?,
+    ))
+}
+
 /// Builds the resource ARNs of a call.
 struct Resolver<'a, 't> {
     tx: Option<&'t mut dyn Tx>,
@@ -500,7 +524,7 @@ impl Resolver<'_, '_> {
                 rcp_levels: Vec::new(),
             };
             if has_resource_policy(action)
-                && let Some((account, name)) = role_of(&check.resource)
+                && let Some((account, name)) = cairn_iam::sts::parse_role_arn(&check.resource)
             {
                 check.trust = true;
                 check.resource_account = Some(account.to_owned());
@@ -767,15 +791,6 @@ fn normalize_path(p: &str) -> String {
     }
 }
 
-/// `arn:aws:iam::<account>:role/<path/><name>` → (account, name).
-fn role_of(arn: &str) -> Option<(&str, &str)> {
-    let rest = arn.strip_prefix("arn:aws:iam::")?;
-    let (account, resource) = rest.split_once(':')?;
-    let path_and_name = resource.strip_prefix("role/")?;
-    let name = path_and_name.rsplit('/').next()?;
-    (!account.is_empty() && !name.is_empty()).then_some((account, name))
-}
-
 /// The string values at `path` in the input (`A`, `A.B`, `A[]`, `A[].B`).
 fn member_values(input: &Value, path: &str) -> Vec<String> {
     let mut current = vec![input];
@@ -816,25 +831,13 @@ fn build_context(app: &App, call: &Call, facts: &Facts, op: &OpAuth, input: &Val
     let mut c = Context::new();
     let account = principal.account_id();
     c.insert("aws:PrincipalAccount", account);
-    let (kind, principal_arn) = match principal {
-        Principal::Root { account_id, .. } => {
-            ("Account", format!("arn:aws:iam::{account_id}:root"))
-        }
-        Principal::IamUser { .. } => ("User", principal.arn()),
-        Principal::AssumedRole {
-            account_id,
-            role_name,
-            role_path,
-            ..
-        } => (
-            "AssumedRole",
-            format!(
-                "arn:aws:iam::{account_id}:role{}{role_name}",
-                normalize_path(role_path)
-            ),
-        ),
-        Principal::Anonymous => ("Anonymous", String::new()),
+    let kind = match principal {
+        Principal::Root { .. } => "Account",
+        Principal::IamUser { .. } => "User",
+        Principal::AssumedRole { .. } => "AssumedRole",
+        Principal::Anonymous => "Anonymous",
     };
+    let principal_arn = principal.principal_arn();
     c.insert("aws:PrincipalType", kind);
     c.insert("aws:PrincipalArn", principal_arn);
     c.insert("aws:userid", principal.user_id());
@@ -980,22 +983,6 @@ fn engine_principal<'a>(
     }
 }
 
-/// `Allow * on *`, for the trust-policy check. `None` cannot happen (the literal parses); the
-/// check then fails closed.
-fn allow_all() -> Option<&'static Policy> {
-    static ALLOW: OnceLock<Option<Policy>> = OnceLock::new();
-    ALLOW
-        .get_or_init(|| {
-            Policy::parse(
-                "",
-                r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#,
-                PolicyKind::Identity,
-            )
-            .ok()
-        })
-        .as_ref()
-}
-
 fn decide(
     principal: &Principal,
     facts: &Facts,
@@ -1003,18 +990,7 @@ fn decide(
     protocol: Protocol,
 ) -> Result<(), ApiError> {
     let arn = principal.arn();
-    let role_arn = match principal {
-        Principal::AssumedRole {
-            account_id,
-            role_name,
-            role_path,
-            ..
-        } => format!(
-            "arn:aws:iam::{account_id}:role{}{role_name}",
-            normalize_path(role_path)
-        ),
-        _ => String::new(),
-    };
+    let role_arn = principal.role_arn().unwrap_or_default();
     let who = engine_principal(principal, &arn, &role_arn);
     let service_linked = matches!(principal, Principal::AssumedRole { role_path, .. } if role_path.starts_with("/aws-service-role/"));
     let identity: Vec<&Policy> = facts
@@ -1065,28 +1041,13 @@ fn decide(
         }
         if check.trust {
             // A role's trust policy must itself allow the caller, even in the same account
-            // (where an identity policy would otherwise suffice): evaluate it as if
-            // cross-account, with the identity side granted.
-            let trust_ok = check
-                .resource_policy
-                .as_deref()
-                .zip(allow_all())
-                .is_some_and(|(trust, allow)| {
-                    let request = Request {
-                        resource_account: Some(if principal.account_id() == "000000000000" {
-                            "000000000001"
-                        } else {
-                            "000000000000"
-                        }),
-                        ..request
-                    };
-                    let policies = Policies {
-                        identity: vec![allow],
-                        resource: Some(trust),
-                        ..Policies::default()
-                    };
-                    cairn_policy::evaluate(&request, &policies).is_allowed()
-                });
+            // (where an identity policy would otherwise suffice): one of its Allow
+            // statements must match. Its denies were weighed by the evaluation above.
+            let trust_ok = check.resource_policy.as_deref().is_some_and(|trust| {
+                cairn_policy::explain(&request, trust)
+                    .iter()
+                    .any(|m| m.matches && m.statement.effect() == cairn_policy::Effect::Allow)
+            });
             if !trust_ok {
                 return Err(CommonError::AccessDenied(format!(
                     "User: {arn} is not authorized to perform: {} on resource: {}",
