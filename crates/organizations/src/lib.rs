@@ -29,7 +29,9 @@ use cairn_wire::ApiError;
 
 /// AWS Organizations.
 #[derive(Debug, Default)]
-pub struct OrganizationsService;
+pub struct OrganizationsService {
+    orgs: org::OrgCache,
+}
 
 impl Organizations for OrganizationsService {
     type Context = Call;
@@ -46,7 +48,7 @@ impl Organizations for OrganizationsService {
         &self,
         ctx: &Call,
     ) -> Result<types::DescribeOrganizationResponse, ApiError> {
-        org::describe_organization(ctx).await
+        org::describe_organization(ctx, &self.orgs).await
     }
     async fn delete_organization(&self, ctx: &Call) -> Result<(), ApiError> {
         org::delete_organization(ctx).await

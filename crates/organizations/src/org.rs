@@ -9,6 +9,8 @@ use crate::model::{
 use cairn_api::organizations::{Error, types};
 use cairn_core::{Call, Failure};
 use cairn_wire::ApiError;
+use std::collections::HashMap;
+use std::sync::RwLock;
 
 pub(crate) async fn create_organization(
     ctx: &Call,
@@ -64,17 +66,63 @@ pub(crate) async fn create_organization(
     .inspect(|_| authz::bump_generation())
 }
 
+/// `DescribeOrganization` answers by member account, so the hottest read of the service
+/// needs no store transaction.
+///
+/// An entry is valid while [`authz::generation`] has not moved since it was read: every
+/// handler that changes an organization bumps it after its commit. Only for the embedded
+/// SQLite store, which one process owns: with PostgreSQL several processes may share the
+/// data, and their writes do not bump this process's generation, so every call reads the
+/// store there.
+#[derive(Debug, Default)]
+pub(crate) struct OrgCache {
+    entries: RwLock<HashMap<String, (u64, types::Organization)>>,
+}
+
+/// Entries kept before the cache is cleared wholesale (they are cheap to rebuild).
+const ORG_CACHE_LIMIT: usize = 10_000;
+
+impl OrgCache {
+    fn get(&self, account_id: &str, generation: u64) -> Option<types::Organization> {
+        let entries = self.entries.read().ok()?;
+        let (at, org) = entries.get(account_id)?;
+        (*at == generation).then(|| org.clone())
+    }
+
+    fn put(&self, account_id: &str, generation: u64, org: &types::Organization) {
+        if let Ok(mut entries) = self.entries.write() {
+            if entries.len() >= ORG_CACHE_LIMIT {
+                entries.clear();
+            }
+            entries.insert(account_id.to_owned(), (generation, org.clone()));
+        }
+    }
+}
+
 pub(crate) async fn describe_organization(
     ctx: &Call,
+    cache: &OrgCache,
 ) -> Result<types::DescribeOrganizationResponse, ApiError> {
     let account_id = ctx.account_id().to_owned();
-    ctx.read(move |tx| {
-        let org = require_org(tx, &account_id)?;
-        Ok(types::DescribeOrganizationResponse {
-            organization: Some(org.to_api()),
-        })
+    let cacheable = ctx.env().store.backend_name() == "sqlite";
+    // Read before the store: a change committed after this point bumps it past `generation`,
+    // so what is cached below under `generation` can never outlive that change.
+    let generation = authz::generation();
+    if cacheable && let Some(organization) = cache.get(&account_id, generation) {
+        return Ok(types::DescribeOrganizationResponse {
+            organization: Some(organization),
+        });
+    }
+    let key = account_id.clone();
+    let organization = ctx
+        .read(move |tx| Ok(require_org(tx, &key)?.to_api()))
+        .await?;
+    if cacheable {
+        cache.put(&account_id, generation, &organization);
+    }
+    Ok(types::DescribeOrganizationResponse {
+        organization: Some(organization),
     })
-    .await
 }
 
 pub(crate) async fn list_roots(

@@ -149,6 +149,12 @@ async fn slice_with_the_sdks() {
         .expect("Organization.Id")
         .to_owned();
     assert_ne!(new_id, org_id, "a re-created organization has a fresh id");
+    // DescribeOrganization answers from a cache: it must follow the change at once.
+    let described = ok(
+        "DescribeOrganization (2nd)",
+        orgs.describe_organization().send().await,
+    );
+    assert_eq!(described.organization(), again.organization());
 
     assert!(late_failures.is_empty(), "{}", late_failures.join("\n"));
 }
