@@ -27,7 +27,8 @@ pub(crate) struct Migration {
 pub(crate) const SCHEMA_VERSION_DDL: &str = "CREATE TABLE IF NOT EXISTS schema_version (\
      version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
 
-pub(crate) static SQLITE: &[Migration] = &[Migration {
+pub(crate) static SQLITE: &[Migration] = &[
+Migration {
     version: 1,
     name: "kv and jobs",
     sql: "
@@ -49,12 +50,34 @@ pub(crate) static SQLITE: &[Migration] = &[Migration {
         );
         CREATE INDEX jobs_run_at ON jobs (run_at);
     ",
+},
+Migration {
+    version: 2,
+    name: "kv values out of the key b-tree",
+    // A WITHOUT ROWID table is one index b-tree whose interior cells carry whole rows: with
+    // CloudTrail records (~1 KiB) as values, interior pages held about two cells each and
+    // every leaf split copied a record upwards. Measured on a store of 213,000 records: 27,501
+    // interior pages for 55,372 leaves, leaves 61% full. A rowid table appends values in
+    // order (full pages, 8-byte interior cells); the unique index holds only (space, key).
+    sql: "
+        CREATE TABLE kv_rows (
+            id INTEGER PRIMARY KEY,
+            space TEXT NOT NULL,
+            key BLOB NOT NULL,
+            value BLOB NOT NULL
+        );
+        INSERT INTO kv_rows (space, key, value) SELECT space, key, value FROM kv ORDER BY space, key;
+        DROP TABLE kv;
+        ALTER TABLE kv_rows RENAME TO kv;
+        CREATE UNIQUE INDEX kv_space_key ON kv (space, key);
+    ",
 }];
 
-pub(crate) static POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    name: "kv and jobs",
-    sql: r#"
+pub(crate) static POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "kv and jobs",
+        sql: r#"
         CREATE TABLE kv (
             space TEXT COLLATE "C" NOT NULL,
             key BYTEA NOT NULL,
@@ -75,7 +98,14 @@ pub(crate) static POSTGRES: &[Migration] = &[Migration {
         -- no snapshot) so that retries serialize among themselves and always make progress.
         CREATE TABLE write_lock (id INT);
     "#,
-}];
+    },
+    Migration {
+        version: 2,
+        name: "kv values out of the key b-tree",
+        // Nothing to do: PostgreSQL keeps rows in the heap, out of the primary-key index, already.
+        sql: "SELECT 1",
+    },
+];
 
 const fn latest(list: &[Migration]) -> i64 {
     match list.last() {

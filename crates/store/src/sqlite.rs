@@ -308,8 +308,9 @@ pub(crate) struct SqliteStore {
 
 fn configure(conn: &Connection) -> Result<(), StoreError> {
     conn.busy_timeout(BUSY_TIMEOUT).map_err(sq)?;
-    // 2 MiB page cache per connection (negative = KiB); the writer raises its own. Many
-    // connections share the OS page cache, so large private caches mostly cost RSS.
+    // 2 MiB page cache per connection (negative = KiB), the writer's too: its working set
+    // is the right edge of the kv table and the paths to where keys are inserted, and a
+    // larger private cache mostly costs RSS (the OS page cache holds the rest).
     conn.pragma_update(None, "cache_size", -2048).map_err(sq)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(())
@@ -381,7 +382,6 @@ impl SqliteStore {
         // Checkpoint every ~32 MiB of WAL instead of SQLite's 4 MiB default: hot pages (index
         // leaves that every audit batch touches) are rewritten many times between checkpoints
         // but copied into the database once, which cut write volume under load.
-        conn.pragma_update(None, "cache_size", -8192).map_err(sq)?;
         conn.pragma_update(None, "wal_autocheckpoint", 8000)
             .map_err(sq)?;
         // Truncate the WAL back to this size after checkpoints instead of keeping its peak size.

@@ -1061,7 +1061,7 @@ async fn concurrent_claims_are_disjoint(fx: &Fixture) {
 
 async fn migrations_fresh_db_is_latest(fx: &Fixture) {
     assert_eq!(fx.store.schema_version().unwrap(), fx.latest());
-    assert_eq!(fx.latest(), 1);
+    assert_eq!(fx.latest(), 2);
 }
 
 async fn migrations_reopen_is_noop_and_keeps_data(fx: &Fixture) {
@@ -1080,7 +1080,7 @@ async fn migrations_reopen_is_noop_and_keeps_data(fx: &Fixture) {
     assert_eq!(get(&fx.store, "d", b"k").await.unwrap(), b"v");
 }
 
-static SQLITE_PLUS_V2: &[Migration] = &[
+static SQLITE_PLUS_V3: &[Migration] = &[
     Migration {
         version: 1,
         name: "kv and jobs",
@@ -1088,12 +1088,17 @@ static SQLITE_PLUS_V2: &[Migration] = &[
     },
     Migration {
         version: 2,
+        name: "kv values out of the key b-tree",
+        sql: "",
+    },
+    Migration {
+        version: 3,
         name: "test extra table",
         sql: "CREATE TABLE test_extra (id INTEGER PRIMARY KEY); INSERT INTO test_extra VALUES (7);",
     },
 ];
 
-static POSTGRES_PLUS_V2: &[Migration] = &[
+static POSTGRES_PLUS_V3: &[Migration] = &[
     Migration {
         version: 1,
         name: "kv and jobs",
@@ -1101,6 +1106,11 @@ static POSTGRES_PLUS_V2: &[Migration] = &[
     },
     Migration {
         version: 2,
+        name: "kv values out of the key b-tree",
+        sql: "",
+    },
+    Migration {
+        version: 3,
         name: "test extra table",
         sql: "CREATE TABLE test_extra (id INTEGER PRIMARY KEY); INSERT INTO test_extra VALUES (7);",
     },
@@ -1109,24 +1119,24 @@ static POSTGRES_PLUS_V2: &[Migration] = &[
 async fn migrations_upgrade_to_new_version(fx: &Fixture) {
     put(&fx.store, "d", b"k", b"v").await;
     let list = if fx.kind == Kind::Postgres {
-        POSTGRES_PLUS_V2
+        POSTGRES_PLUS_V3
     } else {
-        SQLITE_PLUS_V2
+        SQLITE_PLUS_V3
     };
     let Some(upgraded) = fx.reopen_with(list) else {
         return;
     };
     let upgraded = upgraded.unwrap();
-    assert_eq!(upgraded.schema_version().unwrap(), 2);
+    assert_eq!(upgraded.schema_version().unwrap(), 3);
     assert_eq!(get(&upgraded, "d", b"k").await.unwrap(), b"v");
-    // v2 ran exactly once: reopening with the same list is a no-op (the insert would clash).
+    // v3 ran exactly once: reopening with the same list is a no-op (the insert would clash).
     drop(fx.reopen_with(list).unwrap().unwrap());
     assert_eq!(fx.scalar("SELECT COUNT(*) FROM test_extra"), 1);
-    // The released binary (knows only v1) now refuses the database.
+    // The released binary (knows only v2) now refuses the database.
     match fx.reopen() {
         Some(Err(StoreError::SchemaTooNew {
-            found: 2,
-            supported: 1,
+            found: 3,
+            supported: 2,
         })) => {}
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
@@ -1194,6 +1204,60 @@ fn migration_lists_are_dense_and_aligned() {
         migrate::pending(migrate::SQLITE, 5),
         Err(StoreError::SchemaTooNew { found: 5, .. })
     ));
+}
+
+#[test]
+fn sqlite_v1_database_upgrades_to_rowid_kv_keeping_everything() {
+    let dir = TempDir::new();
+    let path = dir.0.join("v1.db");
+    let v1 = migrate::SQLITE.get(..1).unwrap();
+    let big = vec![7u8; 3000];
+    {
+        let old = crate::sqlite::SqliteStore::open_file(&path, v1)
+            .map(|s| Store::from_backend(Backend::Sqlite(s)))
+            .unwrap();
+        assert_eq!(old.schema_version().unwrap(), 1);
+        let big = big.clone();
+        old.write_blocking(move |tx| {
+            for i in 0..300u32 {
+                tx.put("a", &i.to_be_bytes(), &big)?;
+            }
+            tx.put("b", b"k", b"v")?;
+            tx.enqueue_job("j", b"p", 5)
+        })
+        .unwrap();
+    }
+    let store = Store::open(path.to_str().unwrap()).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 2);
+    let (rows, n, v, jobs) = store
+        .read_blocking(|tx| {
+            let rows = tx.scan("a", &Scan::all().rev().limit(3))?;
+            Ok::<_, StoreError>((
+                rows,
+                tx.count("a", b"")?,
+                tx.get("b", b"k")?,
+                tx.count("none", b"")?,
+            ))
+        })
+        .unwrap();
+    assert_eq!(n, 300);
+    assert_eq!(v.as_deref(), Some(&b"v"[..]));
+    assert_eq!(jobs, 0);
+    let keys: Vec<Vec<u8>> = rows.iter().map(|(k, _)| k.clone()).collect();
+    assert_eq!(
+        keys,
+        [299u32, 298, 297]
+            .map(|i| i.to_be_bytes().to_vec())
+            .to_vec()
+    );
+    assert!(rows.iter().all(|(_, value)| *value == big));
+    // Upserts still replace in place (the unique index is the conflict target).
+    store.write_blocking(|tx| tx.put("b", b"k", b"w")).unwrap();
+    let v = store.read_blocking(|tx| tx.get("b", b"k")).unwrap();
+    assert_eq!(v.as_deref(), Some(&b"w"[..]));
+    assert_eq!(store.read_blocking(|tx| tx.count("b", b"")).unwrap(), 1);
+    let claimed = store.claim_jobs_blocking(&["j"], i64::MAX / 2, 1000, 10);
+    assert_eq!(claimed.unwrap().len(), 1, "the job table is untouched");
 }
 
 #[test]
