@@ -181,7 +181,8 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
             opts.listen
         )
     })?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // Background work only: requests are served on the front's own threads.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("starting the runtime: {e}"))?;
@@ -214,12 +215,11 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
             .await
             .map_err(|e| format!("listening on {addr}: {e}"))?;
         let local = listener.local_addr().map_err(|e| e.to_string())?;
-        // Request/response traffic: send each response at once, never wait for an ACK.
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "could not set TCP_NODELAY");
-            }
-        });
+        let shutdown_app = Arc::clone(&app);
+        let front = crate::front::Front::start(
+            &cairn_server::router(app),
+            crate::front::default_threads(),
+        )?;
         tracing::info!(
             listen = %local,
             account_id = %creds.account_id,
@@ -236,18 +236,14 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
         if opts.dev {
             println!("--dev: signatures are NOT checked; any credentials act as the bootstrap account's root.");
         }
-        let shutdown_app = Arc::clone(&app);
-        axum::serve(
-            listener,
-            cairn_server::router(app).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            shutdown_app.set_ready(false);
-            tracing::info!("shutting down: draining requests");
-        })
-        .await
-        .map_err(|e| format!("serving: {e}"))?;
+        front
+            .serve(listener, async move {
+                shutdown_signal().await;
+                shutdown_app.set_ready(false);
+                tracing::info!("shutting down: draining requests");
+            })
+            .await
+            .map_err(|e| format!("serving: {e}"))?;
         org_jobs.stop();
         recorder.flush().await;
         tracing::info!("stopped");

@@ -8,6 +8,7 @@
 
 mod bootstrap;
 mod cli;
+mod front;
 mod policy_cmd;
 
 use std::process::ExitCode;
