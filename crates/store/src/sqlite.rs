@@ -48,6 +48,8 @@ const READERS: usize = 4;
 const INLINE_READERS: usize = 4;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const STATEMENT_CACHE: usize = 64;
+/// Page size of new database files.
+pub(crate) const PAGE_SIZE: i64 = 16 * 1024;
 
 fn sq(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(format!("sqlite: {e}"))
@@ -368,6 +370,12 @@ impl SqliteStore {
     pub(crate) fn open_file(path: &Path, list: &[Migration]) -> Result<SqliteStore, StoreError> {
         let conn = Connection::open(path).map_err(sq)?;
         configure(&conn)?;
+        // 16 KiB pages for a new database (SQLite ignores this once the file has a header, so
+        // an existing database keeps its page size). The audit trail appends ~200 records per
+        // group commit: larger pages cut the WAL frames (and their write and checkpoint
+        // system calls) per record by four.
+        conn.pragma_update(None, "page_size", PAGE_SIZE)
+            .map_err(sq)?;
         let mode: String = conn
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
             .map_err(sq)?;

@@ -1212,6 +1212,11 @@ fn sqlite_v1_database_upgrades_to_rowid_kv_keeping_everything() {
     let path = dir.0.join("v1.db");
     let v1 = migrate::SQLITE.get(..1).unwrap();
     let big = vec![7u8; 3000];
+    // Created as earlier versions did: 4 KiB pages.
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch("PRAGMA page_size = 4096; PRAGMA journal_mode = WAL;")
+        .unwrap();
     {
         let old = crate::sqlite::SqliteStore::open_file(&path, v1)
             .map(|s| Store::from_backend(Backend::Sqlite(s)))
@@ -1229,6 +1234,17 @@ fn sqlite_v1_database_upgrades_to_rowid_kv_keeping_everything() {
     }
     let store = Store::open(path.to_str().unwrap()).unwrap();
     assert_eq!(store.schema_version().unwrap(), 2);
+    let page_size = |p: &std::path::Path| -> i64 {
+        rusqlite::Connection::open(p)
+            .unwrap()
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+            .unwrap()
+    };
+    // An existing file keeps its page size; a new one gets 16 KiB pages.
+    let fresh = dir.0.join("fresh.db");
+    drop(Store::open(fresh.to_str().unwrap()).unwrap());
+    assert_eq!(page_size(&fresh), crate::sqlite::PAGE_SIZE);
+    assert_eq!(page_size(&path), 4096);
     let (rows, n, v, jobs) = store
         .read_blocking(|tx| {
             let rows = tx.scan("a", &Scan::all().rev().limit(3))?;

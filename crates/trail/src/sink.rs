@@ -33,7 +33,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 /// The longest a queued read-only record waits before its batch is written.
-pub const BATCH_WINDOW: Duration = Duration::from_millis(5);
+pub const BATCH_WINDOW: Duration = Duration::from_millis(10);
 /// The most records written in one batch transaction.
 pub const MAX_BATCH: usize = 1024;
 /// Queued records beyond which `record` waits for the batcher.
