@@ -50,6 +50,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const STATEMENT_CACHE: usize = 64;
 /// Page size of new database files.
 pub(crate) const PAGE_SIZE: i64 = 16 * 1024;
+/// WAL size (in bytes, whatever the page size) after which a commit checkpoints.
+const AUTOCHECKPOINT_BYTES: i64 = 32 * 1024 * 1024;
 
 fn sq(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(format!("sqlite: {e}"))
@@ -390,8 +392,15 @@ impl SqliteStore {
         // Checkpoint every ~32 MiB of WAL instead of SQLite's 4 MiB default: hot pages (index
         // leaves that every audit batch touches) are rewritten many times between checkpoints
         // but copied into the database once, which cut write volume under load.
-        conn.pragma_update(None, "wal_autocheckpoint", 8000)
+        let page_size: i64 = conn
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
             .map_err(sq)?;
+        conn.pragma_update(
+            None,
+            "wal_autocheckpoint",
+            AUTOCHECKPOINT_BYTES / page_size.max(512),
+        )
+        .map_err(sq)?;
         // Truncate the WAL back to this size after checkpoints instead of keeping its peak size.
         conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)
             .map_err(sq)?;
