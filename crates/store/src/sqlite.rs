@@ -50,8 +50,10 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const STATEMENT_CACHE: usize = 64;
 /// Page size of new database files.
 pub(crate) const PAGE_SIZE: i64 = 16 * 1024;
-/// WAL size (in bytes, whatever the page size) after which a commit checkpoints.
+/// WAL size (in bytes, whatever the page size) after which the checkpointer runs.
 const AUTOCHECKPOINT_BYTES: i64 = 32 * 1024 * 1024;
+/// Size the WAL file is truncated back to after a checkpoint.
+const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 
 fn sq(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(format!("sqlite: {e}"))
@@ -275,18 +277,71 @@ struct Shared {
     /// then costs no thread hand-off (two futex round trips, the largest cost of a small read
     /// under load). When none is free, the read goes to the reader threads as before.
     inline: Mutex<Vec<Connection>>,
+    checkpointer: Option<Checkpointer>,
 }
 
 impl Drop for Shared {
     fn drop(&mut self) {
-        // Close readers first, then let the writer drain its queue and close the last
-        // connection (which checkpoints and removes the WAL).
+        // Close readers and the checkpointer first, then let the writer drain its queue and
+        // close the last connection (which checkpoints and removes the WAL).
         self.readers = None;
         if let Ok(mut inline) = self.inline.lock() {
             inline.clear();
         }
+        self.checkpointer = None;
         self.sender = None;
         if let Some(handle) = self.writer.take() {
+            join_unless_self(handle);
+        }
+    }
+}
+
+/// The thread that checkpoints the WAL when the writer's hook nudges it.
+struct Checkpointer {
+    nudge: mpsc::SyncSender<()>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    fn start(path: &Path) -> Result<Checkpointer, StoreError> {
+        let conn = Connection::open(path).map_err(sq)?;
+        configure(&conn)?;
+        conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)
+            .map_err(sq)?;
+        let (nudge, nudged) = mpsc::sync_channel::<()>(1);
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("cairn-sqlite-checkpointer".to_owned())
+            .spawn(move || {
+                while nudged.recv().is_ok() {
+                    if stopped.load(std::sync::atomic::Ordering::Acquire) {
+                        break;
+                    }
+                    // PASSIVE: copies what no reader still needs, never waits for anyone.
+                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                    {
+                        tracing::warn!(error = %e, "sqlite: checkpoint failed");
+                    }
+                }
+            })
+            .map_err(|e| StoreError::Backend(format!("spawning the sqlite checkpointer: {e}")))?;
+        Ok(Checkpointer {
+            nudge,
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Release);
+        // The writer's hook holds another sender, so wake the thread rather than wait for
+        // the channel to close; a full channel wakes it just as well.
+        let _ = self.nudge.try_send(());
+        if let Some(handle) = self.thread.take() {
             join_unless_self(handle);
         }
     }
@@ -389,22 +444,38 @@ impl SqliteStore {
         }
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(sq)?;
-        // Checkpoint every ~32 MiB of WAL instead of SQLite's 4 MiB default: hot pages (index
-        // leaves that every audit batch touches) are rewritten many times between checkpoints
-        // but copied into the database once, which cut write volume under load.
+        // Truncate the WAL back to this size after checkpoints instead of keeping its peak size.
+        conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)
+            .map_err(sq)?;
+        migrate_conn(&conn, list)?;
+        // Checkpoint every ~32 MiB of WAL instead of SQLite's 4 MiB default (hot pages, such
+        // as index leaves every audit batch touches, are rewritten many times between
+        // checkpoints but copied into the database once), and on a thread of its own: an
+        // inline checkpoint stalled the writer, and every caller queued behind it, for tens of
+        // milliseconds. The writer checkpoints itself only if that thread falls far behind.
         let page_size: i64 = conn
             .query_row("PRAGMA page_size", [], |r| r.get(0))
             .map_err(sq)?;
-        conn.pragma_update(
-            None,
-            "wal_autocheckpoint",
-            AUTOCHECKPOINT_BYTES / page_size.max(512),
-        )
+        let frames = AUTOCHECKPOINT_BYTES / page_size.max(512);
+        let checkpointer = Checkpointer::start(path)?;
+        let nudge = checkpointer.nudge.clone();
+        let mut conn = conn;
+        conn.wal_hook(Some(
+            move |wal: &mut rusqlite::hooks::Wal, pages: std::ffi::c_int| {
+                let pages = i64::from(pages);
+                if pages >= frames.saturating_mul(4) {
+                    wal.checkpoint_v2(rusqlite::wal::CheckpointMode::PASSIVE)
+                        .map(|_| ())
+                } else {
+                    if pages >= frames {
+                        // Full: a nudge is already pending.
+                        let _ = nudge.try_send(());
+                    }
+                    Ok(())
+                }
+            },
+        ))
         .map_err(sq)?;
-        // Truncate the WAL back to this size after checkpoints instead of keeping its peak size.
-        conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)
-            .map_err(sq)?;
-        migrate_conn(&conn, list)?;
         let queue = Arc::new(ReadQueue {
             state: Mutex::new(ReadQueueState {
                 jobs: VecDeque::new(),
@@ -431,20 +502,21 @@ impl SqliteStore {
         for _ in 0..INLINE_READERS {
             inline.push(open_reader(path)?);
         }
-        Self::start(conn, Some(readers), inline)
+        Self::start(conn, Some(readers), inline, Some(checkpointer))
     }
 
     pub(crate) fn open_memory(list: &[Migration]) -> Result<SqliteStore, StoreError> {
         let conn = Connection::open_in_memory().map_err(sq)?;
         configure(&conn)?;
         migrate_conn(&conn, list)?;
-        Self::start(conn, None, Vec::new())
+        Self::start(conn, None, Vec::new(), None)
     }
 
     fn start(
         conn: Connection,
         readers: Option<Readers>,
         inline: Vec<Connection>,
+        checkpointer: Option<Checkpointer>,
     ) -> Result<SqliteStore, StoreError> {
         let (sender, receiver) = mpsc::channel();
         // From here on, `Shared`'s drop stops whatever was started.
@@ -453,6 +525,7 @@ impl SqliteStore {
             writer: None,
             readers,
             inline: Mutex::new(inline),
+            checkpointer,
         };
         let writer = std::thread::Builder::new()
             .name("cairn-sqlite-writer".to_owned())

@@ -1277,6 +1277,38 @@ fn sqlite_v1_database_upgrades_to_rowid_kv_keeping_everything() {
 }
 
 #[test]
+fn sqlite_checkpoints_on_its_own_thread() {
+    let dir = TempDir::new();
+    let path = dir.0.join("checkpoint.db");
+    let store = Store::open(path.to_str().unwrap()).unwrap();
+    // 36 MiB through the WAL: past the checkpointer's 32 MiB, far below the 128 MiB at which
+    // the writer would checkpoint by itself.
+    let chunk = vec![3u8; 64 * 1024];
+    for batch in 0..12u32 {
+        let chunk = chunk.clone();
+        store
+            .write_blocking(move |tx| {
+                for i in 0..48u32 {
+                    tx.put("big", &(batch * 100 + i).to_be_bytes(), &chunk)?;
+                }
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+    }
+    // Only a checkpoint moves pages from the WAL into the database file.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::fs::metadata(&path).unwrap().len() < 30 * 1024 * 1024 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the WAL was not checkpointed into {}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(store.read_blocking(|tx| tx.count("big", b"")).unwrap(), 576);
+}
+
+#[test]
 fn prefix_successor_handles_ff() {
     use crate::prefix_successor as ps;
     assert_eq!(ps(b""), None);
