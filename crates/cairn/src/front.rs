@@ -23,6 +23,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tower::Service as _;
 
+/// How long a shutdown waits for a connection to finish the request it is in.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The request threads.
 pub struct Front {
     senders: Vec<mpsc::UnboundedSender<(std::net::TcpStream, SocketAddr)>>,
@@ -138,7 +141,13 @@ async fn request_thread(
                 None => break,
             },
             // Reap finished connections as we go, so the set does not grow.
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            Some(done) = connections.join_next(), if !connections.is_empty() => {
+                if let Err(e) = done
+                    && e.is_panic()
+                {
+                    tracing::error!("a connection task panicked");
+                }
+            }
             _ = stop.wait_for(|s| *s) => break,
         }
     }
@@ -167,9 +176,12 @@ async fn connection(
         }
         _ = stop.wait_for(|s| *s) => {}
     }
-    // Finish the request in flight, then close.
+    // Finish the request in flight, then close; a client that never completes its request
+    // does not hold the shutdown up for longer than `DRAIN_TIMEOUT`.
     conn.as_mut().graceful_shutdown();
-    if let Err(e) = conn.await {
-        tracing::trace!(error = %e, "connection ended with an error");
+    match tokio::time::timeout(DRAIN_TIMEOUT, conn).await {
+        Ok(Err(e)) => tracing::trace!(error = %e, "connection ended with an error"),
+        Ok(Ok(())) => {}
+        Err(_) => tracing::warn!(%addr, "connection still busy at shutdown; closed"),
     }
 }
