@@ -16,20 +16,20 @@ use cairn_policy::{Policy, PolicyKind};
 use cairn_store::{StoreError, Tx};
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
-static GENERATION: AtomicU64 = AtomicU64::new(0);
+static GENERATION: cairn_core::Generation = cairn_core::Generation::new();
 
 /// Bumped (after commit) by every committed IAM mutation; caches of what follows compare it.
+/// See [`cairn_core::generation`].
 pub fn generation() -> u64 {
-    GENERATION.load(Ordering::SeqCst)
+    GENERATION.get()
 }
 
 /// Marks IAM state as changed. Call it after `Call::write` (or any transaction that changed
 /// IAM entities, e.g. one that used [`create_role_in`]) returned `Ok`.
 pub fn bump_generation() {
-    GENERATION.fetch_add(1, Ordering::SeqCst);
+    GENERATION.bump();
 }
 
 // ---------------------------------------------------------------------------- parse cache

@@ -7,19 +7,19 @@ use cairn_core::Failure;
 use cairn_policy::{Policy, PolicyKind};
 use cairn_store::{StoreError, Tx};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-static GENERATION: AtomicU64 = AtomicU64::new(0);
+static GENERATION: cairn_core::Generation = cairn_core::Generation::new();
 
 /// Bumped after every committed change to an organization's membership, structure,
-/// policies, attachments or enabled policy types; caches of [`OrgContext`] compare it.
+/// policies, attachments or enabled policy types; caches of [`OrgContext`] (and
+/// `DescribeOrganization`'s) compare it. See [`cairn_core::generation`].
 pub fn generation() -> u64 {
-    GENERATION.load(Ordering::Acquire)
+    GENERATION.get()
 }
 
 /// Call after (never before) the transaction that changed the organization committed.
 pub fn bump_generation() {
-    GENERATION.fetch_add(1, Ordering::AcqRel);
+    GENERATION.bump();
 }
 
 /// An account's place in its organization.
