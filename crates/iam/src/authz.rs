@@ -186,6 +186,38 @@ pub fn role_identity(
     }))
 }
 
+// ---------------------------------------------------------------------------- resource tags
+
+/// The IAM user or role an ARN names: `(account, "user" | "role", name)`.
+fn tag_target(arn: &str) -> Option<(&str, &str, &str)> {
+    let rest = arn.strip_prefix("arn:aws:iam::")?;
+    let (account, resource) = rest.split_once(':')?;
+    let (kind, path_and_name) = resource.split_once('/')?;
+    let name = path_and_name.rsplit('/').next()?;
+    (matches!(kind, "user" | "role") && !name.is_empty() && !name.contains('*'))
+        .then_some((account, kind, name))
+}
+
+/// Whether `arn` names an IAM resource that carries tags (a user or a role).
+pub fn is_taggable(arn: &str) -> bool {
+    tag_target(arn).is_some()
+}
+
+/// The tags of the IAM user or role `arn` names, for `aws:ResourceTag/*` and
+/// `iam:ResourceTag/*`; `None` for other ARNs and for entities that do not exist.
+pub fn resource_tags(
+    tx: &mut dyn Tx,
+    arn: &str,
+) -> Result<Option<Vec<(String, String)>>, StoreError> {
+    let Some((account, kind, name)) = tag_target(arn) else {
+        return Ok(None);
+    };
+    Ok(match kind {
+        "user" => records::user(tx, account, name)?.map(|u| u.tags),
+        _ => records::role(tx, account, name)?.map(|r| r.tags),
+    })
+}
+
 // ----------------------------------------------------------------------------------- roles
 
 /// A role as `sts:AssumeRole` and Identity Center need it.

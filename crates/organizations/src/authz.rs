@@ -86,3 +86,46 @@ pub fn context(tx: &mut dyn Tx, account_id: &str) -> Result<Option<OrgContext>, 
         rcp_levels,
     }))
 }
+
+/// The organization and resource ID an Organizations ARN names, when that resource can carry
+/// tags (an account, OU, root or customer-managed policy).
+fn tag_target(arn: &str) -> Option<(&str, &str)> {
+    let rest = arn.strip_prefix("arn:aws:organizations::")?;
+    let (_owner, resource) = rest.split_once(':')?;
+    let mut parts = resource.split('/');
+    let kind = parts.next()?;
+    let org_id = parts.next()?;
+    let id = parts.next_back()?;
+    (matches!(kind, "account" | "ou" | "root" | "policy")
+        && org_id.starts_with("o-")
+        && !id.is_empty()
+        && !id.contains('*'))
+    .then_some((org_id, id))
+}
+
+/// Whether `arn` names an Organizations resource that carries tags.
+pub fn is_taggable(arn: &str) -> bool {
+    tag_target(arn).is_some()
+}
+
+/// The tags of the account, OU, root or policy `arn` names, for `aws:ResourceTag/*`; `None`
+/// for other ARNs.
+pub fn resource_tags(
+    tx: &mut dyn Tx,
+    arn: &str,
+) -> Result<Option<Vec<(String, String)>>, StoreError> {
+    let Some((org_id, id)) = tag_target(arn) else {
+        return Ok(None);
+    };
+    let prefix = format!("{org_id}/{id}/");
+    let mut tags = Vec::new();
+    for (k, v) in tx.scan_prefix(model::TAGS, prefix.as_bytes(), false, usize::MAX)? {
+        let (Ok(k), Ok(v)) = (String::from_utf8(k), String::from_utf8(v)) else {
+            return Err(StoreError::Backend(
+                "organization tag: not UTF-8".to_owned(),
+            ));
+        };
+        tags.push((k.get(prefix.len()..).unwrap_or_default().to_owned(), v));
+    }
+    Ok(Some(tags))
+}

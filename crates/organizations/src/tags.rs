@@ -15,6 +15,7 @@
 //! Not implemented: enforcement of tag policies on Organizations resources
 //! (`TAG_POLICY_VIOLATION`).
 
+use crate::authz;
 use crate::model::{self, NodeKind, Org, Page, require_management, require_org};
 use cairn_api::organizations::{Error, types};
 use cairn_core::{Call, Failure};
@@ -137,6 +138,8 @@ pub(crate) async fn tag_resource(
         put_tags(tx, &org, &input.resource_id, &input.tags)
     })
     .await
+    // Resource tags are condition keys (`aws:ResourceTag/*`): cached decisions must see them.
+    .inspect(|()| authz::bump_generation())
 }
 
 pub(crate) async fn untag_resource(
@@ -165,6 +168,7 @@ pub(crate) async fn untag_resource(
         Ok(())
     })
     .await
+    .inspect(|()| authz::bump_generation())
 }
 
 pub(crate) async fn list_tags_for_resource(

@@ -535,3 +535,140 @@ async fn stored_policy_type_feeds_arn_and_condition() {
             .await,
     );
 }
+
+/// `aws:ResourceTag/*` (and, for IAM users and roles, `iam:ResourceTag/*`) come from the
+/// resource's stored tags and follow `TagResource` / `UntagResource` / `TagRole` /
+/// `UntagRole` at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resource_tags_feed_conditions() {
+    use aws_sdk_organizations::types::Tag as OrgTag;
+    let dir = TempDir::new("authz-tags");
+    let server = Server::start(&dir, &["--account-id", ACCOUNT]);
+    let orgs = server.orgs();
+    ok(
+        "CreateOrganization",
+        orgs.create_organization().send().await,
+    );
+    let roots = ok("ListRoots", orgs.list_roots().send().await);
+    let root_id = roots.roots()[0].id().unwrap().to_owned();
+    let mut ous = Vec::new();
+    for name in ["guarded", "open"] {
+        let ou = ok(
+            "CreateOrganizationalUnit",
+            orgs.create_organizational_unit()
+                .parent_id(&root_id)
+                .name(name)
+                .send()
+                .await,
+        );
+        ous.push(ou.organizational_unit().unwrap().id().unwrap().to_owned());
+    }
+    let (guarded, open) = (&ous[0], &ous[1]);
+    let user = user_with_key(
+        &server,
+        "tagged",
+        r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Action":["organizations:*","iam:*"],"Resource":"*"},
+            {"Effect":"Deny","Action":"organizations:DescribeOrganizationalUnit","Resource":"*",
+             "Condition":{"StringEquals":{"aws:ResourceTag/protected":"true"}}},
+            {"Effect":"Deny","Action":"iam:GetRole","Resource":"*",
+             "Condition":{"StringEquals":{"iam:ResourceTag/team":"security"}}}]}"#,
+    )
+    .await;
+    let user_orgs = server.orgs_as(&user);
+    let describe = |id: &str| {
+        user_orgs
+            .describe_organizational_unit()
+            .organizational_unit_id(id)
+            .send()
+    };
+    ok(
+        "DescribeOrganizationalUnit (untagged)",
+        describe(guarded).await,
+    );
+
+    ok(
+        "TagResource",
+        orgs.tag_resource()
+            .resource_id(guarded)
+            .tags(
+                OrgTag::builder()
+                    .key("protected")
+                    .value("true")
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await,
+    );
+    let e = err_info(describe(guarded).await);
+    assert_eq!(e.code, "AccessDeniedException", "{e:?}");
+    assert!(
+        e.message
+            .contains("with an explicit deny in an identity-based policy"),
+        "{e:?}"
+    );
+    ok(
+        "DescribeOrganizationalUnit (other OU)",
+        describe(open).await,
+    );
+    ok(
+        "UntagResource",
+        orgs.untag_resource()
+            .resource_id(guarded)
+            .tag_keys("protected")
+            .send()
+            .await,
+    );
+    ok(
+        "DescribeOrganizationalUnit (untagged again)",
+        describe(guarded).await,
+    );
+
+    let iam = server.iam();
+    let trust = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},"Action":"sts:AssumeRole"}}]}}"#
+    );
+    ok(
+        "CreateRole",
+        iam.create_role()
+            .role_name("sec-role")
+            .assume_role_policy_document(trust)
+            .send()
+            .await,
+    );
+    let user_iam = server.iam_as(&user);
+    ok(
+        "GetRole (untagged)",
+        user_iam.get_role().role_name("sec-role").send().await,
+    );
+    ok(
+        "TagRole",
+        iam.tag_role()
+            .role_name("sec-role")
+            .tags(
+                aws_sdk_iam::types::Tag::builder()
+                    .key("team")
+                    .value("security")
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await,
+    );
+    let e = err_info(user_iam.get_role().role_name("sec-role").send().await);
+    assert_eq!(e.code, "AccessDenied", "{e:?}");
+    assert_eq!(e.status, 403, "{e:?}");
+    ok(
+        "UntagRole",
+        iam.untag_role()
+            .role_name("sec-role")
+            .tag_keys("team")
+            .send()
+            .await,
+    );
+    ok(
+        "GetRole (untagged again)",
+        user_iam.get_role().role_name("sec-role").send().await,
+    );
+}

@@ -57,7 +57,13 @@ pub struct AuthzCache {
     identities: RwLock<HashMap<String, Cached<IdentityPolicies>>>,
     orgs: RwLock<HashMap<String, Cached<OrgContext>>>,
     session_policies: RwLock<HashMap<String, Arc<Policy>>>,
+    /// Tags by resource ARN, under the sum of the IAM and Organizations generations (both
+    /// only grow, so the sum moves whenever either does).
+    tags: RwLock<HashMap<String, Cached<ResourceTags>>>,
 }
+
+/// A resource's tags, `(key, value)`.
+type ResourceTags = Vec<(String, String)>;
 
 fn cache_get<T>(
     map: &RwLock<HashMap<String, Cached<T>>>,
@@ -208,8 +214,74 @@ pub(crate) async fn authorize(
         // resource policy (none of which apply here) could restrict it.
         return Ok(());
     }
+    let tags = resource_tags(app, &facts.checks).await?;
     let context = build_context(app, call, &facts, op, input);
-    decide(principal, &facts, &context, protocol)
+    decide(principal, &facts, &tags, &context, protocol)
+}
+
+fn taggable(arn: &str) -> bool {
+    cairn_iam::authz::is_taggable(arn) || cairn_organizations::authz::is_taggable(arn)
+}
+
+/// The tags of each check's resource, for `aws:ResourceTag/*` (`iam:ResourceTag/*` too for
+/// IAM users and roles): `result[i]` belongs to `checks[i]`; an empty result means no check
+/// names a resource that can carry tags.
+async fn resource_tags(
+    app: &App,
+    checks: &[Check],
+) -> Result<Vec<Option<Arc<ResourceTags>>>, ApiError> {
+    if !checks.iter().any(|c| taggable(&c.resource)) {
+        return Ok(Vec::new());
+    }
+    let now = app.env.clock.now_millis();
+    let ttl = app.config.credential_cache_ms;
+    // Read before the store (see `cairn_core::generation`).
+    let generation = cairn_iam::generation().wrapping_add(cairn_organizations::authz::generation());
+    let mut out = Vec::with_capacity(checks.len());
+    let mut missing = Vec::new();
+    for (i, c) in checks.iter().enumerate() {
+        let hit = if taggable(&c.resource) {
+            let hit = cache_get(&app.authz.tags, &c.resource, generation, now, ttl);
+            if hit.is_none() {
+                missing.push((i, c.resource.clone()));
+            }
+            hit.flatten()
+        } else {
+            None
+        };
+        out.push(hit);
+    }
+    if missing.is_empty() {
+        return Ok(out);
+    }
+    let arns: Vec<String> = missing.iter().map(|(_, arn)| arn.clone()).collect();
+    let loaded = app
+        .env
+        .store
+        .read(move |tx| -> Result<Vec<Option<ResourceTags>>, StoreError> {
+            arns.iter()
+                .map(|arn| {
+                    if cairn_iam::authz::is_taggable(arn) {
+                        cairn_iam::authz::resource_tags(tx, arn)
+                    } else {
+                        cairn_organizations::authz::resource_tags(tx, arn)
+                    }
+                })
+                .collect()
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "resource tag lookup failed");
+            ApiError::internal()
+        })?;
+    for ((i, arn), tags) in missing.into_iter().zip(loaded) {
+        let tags = tags.map(Arc::new);
+        cache_put(&app.authz.tags, arn, generation, now, tags.clone());
+        if let Some(slot) = out.get_mut(i) {
+            *slot = tags;
+        }
+    }
+    Ok(out)
 }
 
 fn root_unrestricted(principal: &Principal, facts: &Facts) -> bool {
@@ -986,6 +1058,7 @@ fn engine_principal<'a>(
 fn decide(
     principal: &Principal,
     facts: &Facts,
+    tags: &[Option<Arc<ResourceTags>>],
     context: &Context,
     protocol: Protocol,
 ) -> Result<(), ApiError> {
@@ -1008,7 +1081,24 @@ fn decide(
         _ => Vec::new(),
     };
     let session: Vec<&Policy> = facts.session.iter().map(|p| p.as_ref()).collect();
-    for check in &facts.checks {
+    for (i, check) in facts.checks.iter().enumerate() {
+        // The resource's own keys, on a copy of the call's context (only when it has tags).
+        let tagged;
+        let context = match tags.get(i).and_then(Option::as_deref) {
+            Some(resource_tags) if !resource_tags.is_empty() => {
+                let mut c = context.clone();
+                let iam = cairn_iam::authz::is_taggable(&check.resource);
+                for (k, v) in resource_tags {
+                    c.insert(&format!("aws:ResourceTag/{k}"), v.clone());
+                    if iam {
+                        c.insert(&format!("iam:ResourceTag/{k}"), v.clone());
+                    }
+                }
+                tagged = c;
+                &tagged
+            }
+            _ => context,
+        };
         let request = Request {
             principal: who,
             action: &check.action,
