@@ -225,41 +225,40 @@ async fn start_create(
     let now = ctx.now_ms();
     let role_name = req.role_name.unwrap_or_else(|| DEFAULT_ROLE.to_owned());
     let billing = req.billing.map_or("ALLOW", |b| b.as_str()).to_owned();
-    let out = ctx
-        .write(move |tx| {
-            let org = require_org(tx, &caller)?;
-            require_management(&org, &caller)?;
-            let rec = CarRec {
-                v: FORMAT,
-                id: car_id.clone(),
-                org_id: org.id.clone(),
-                account_name: req.account_name.clone(),
-                email: req.email.clone(),
-                role_name: role_name.clone(),
-                iam_user_access_to_billing: billing.clone(),
-                tags: tags.clone(),
-                state: String::from("IN_PROGRESS"),
-                failure_reason: None,
-                account_id: None,
-                requested_ms: now,
-                completed_ms: None,
-            };
-            model::put_json(tx, CREATE_REQUESTS, &rec.id, &rec)?;
-            tx.put(
-                CREATE_REQUESTS_BY_ORG,
-                format!("{}/{}", org.id, rec.id).as_bytes(),
-                b"",
-            )?;
-            let payload = serde_json::to_vec(&JobPayload {
-                car_id: rec.id.clone(),
-            })
-            .map_err(|_| model::corrupt("job payload"))?;
-            tx.enqueue_job(JOB_KIND, &payload, now)?;
-            Ok(types::CreateAccountResponse {
-                create_account_status: Some(rec.to_api()),
-            })
+    let out = authz::write(ctx, move |tx| {
+        let org = require_org(tx, &caller)?;
+        require_management(&org, &caller)?;
+        let rec = CarRec {
+            v: FORMAT,
+            id: car_id.clone(),
+            org_id: org.id.clone(),
+            account_name: req.account_name.clone(),
+            email: req.email.clone(),
+            role_name: role_name.clone(),
+            iam_user_access_to_billing: billing.clone(),
+            tags: tags.clone(),
+            state: String::from("IN_PROGRESS"),
+            failure_reason: None,
+            account_id: None,
+            requested_ms: now,
+            completed_ms: None,
+        };
+        model::put_json(tx, CREATE_REQUESTS, &rec.id, &rec)?;
+        tx.put(
+            CREATE_REQUESTS_BY_ORG,
+            format!("{}/{}", org.id, rec.id).as_bytes(),
+            b"",
+        )?;
+        let payload = serde_json::to_vec(&JobPayload {
+            car_id: rec.id.clone(),
         })
-        .await?;
+        .map_err(|_| model::corrupt("job payload"))?;
+        tx.enqueue_job(JOB_KIND, &payload, now)?;
+        Ok(types::CreateAccountResponse {
+            create_account_status: Some(rec.to_api()),
+        })
+    })
+    .await?;
     kick(Arc::clone(ctx.env()));
     Ok(out)
 }
@@ -811,7 +810,7 @@ pub(crate) async fn move_account(
     input: types::MoveAccountRequest,
 ) -> Result<(), ApiError> {
     let caller = ctx.account_id().to_owned();
-    ctx.write(move |tx| {
+    authz::write(ctx, move |tx| {
         let org = require_org(tx, &caller)?;
         require_management(&org, &caller)?;
         let account = input.account_id.as_str();
@@ -851,7 +850,6 @@ pub(crate) async fn move_account(
         Ok(())
     })
     .await
-    .inspect(|_| authz::bump_generation())
 }
 
 pub(crate) async fn remove_account_from_organization(
@@ -860,7 +858,7 @@ pub(crate) async fn remove_account_from_organization(
 ) -> Result<(), ApiError> {
     let caller = ctx.account_id().to_owned();
     let now = ctx.now_ms();
-    ctx.write(move |tx| {
+    authz::write(ctx, move |tx| {
         let org = require_org(tx, &caller)?;
         require_management(&org, &caller)?;
         let rec = model::get_account_rec(tx, &org, &input.account_id)?
@@ -875,13 +873,12 @@ pub(crate) async fn remove_account_from_organization(
         detach_account(tx, &org, &rec.id)
     })
     .await
-    .inspect(|_| authz::bump_generation())
 }
 
 pub(crate) async fn leave_organization(ctx: &Call) -> Result<(), ApiError> {
     let caller = ctx.account_id().to_owned();
     let now = ctx.now_ms();
-    ctx.write(move |tx| {
+    authz::write(ctx, move |tx| {
         let org = require_org(tx, &caller)?;
         if org.management_account_id == caller {
             return Err(Failure(ApiError::new(
@@ -894,7 +891,6 @@ pub(crate) async fn leave_organization(ctx: &Call) -> Result<(), ApiError> {
         detach_account(tx, &org, &rec.id)
     })
     .await
-    .inspect(|_| authz::bump_generation())
 }
 
 pub(crate) async fn close_account(
@@ -903,7 +899,7 @@ pub(crate) async fn close_account(
 ) -> Result<(), ApiError> {
     let caller = ctx.account_id().to_owned();
     let now = ctx.now_ms();
-    ctx.write(move |tx| {
+    authz::write(ctx, move |tx| {
         let org = require_org(tx, &caller)?;
         require_management(&org, &caller)?;
         let rec = model::get_account_rec(tx, &org, &input.account_id)?
@@ -955,7 +951,6 @@ pub(crate) async fn close_account(
         Ok(())
     })
     .await
-    .inspect(|_| authz::bump_generation())
 }
 
 #[cfg(test)]

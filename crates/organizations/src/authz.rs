@@ -22,6 +22,20 @@ pub fn bump_generation() {
     GENERATION.bump();
 }
 
+/// Every Organizations mutation goes through here: `Call::write` (the change and its
+/// CloudTrail record in one transaction), then, once committed, the generation moves — so no
+/// handler can forget to invalidate the caches built on it (authorization's organization
+/// context and resource tags, `DescribeOrganization`'s answers).
+pub(crate) async fn write<R, F>(ctx: &cairn_core::Call, f: F) -> Result<R, cairn_wire::ApiError>
+where
+    R: serde::Serialize + Send + 'static,
+    F: FnMut(&mut dyn Tx) -> Result<R, Failure> + Send + 'static,
+{
+    let out = ctx.write(f).await?;
+    bump_generation();
+    Ok(out)
+}
+
 /// An account's place in its organization.
 #[derive(Debug, Clone)]
 pub struct OrgContext {

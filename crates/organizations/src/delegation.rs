@@ -242,7 +242,7 @@ pub(crate) async fn enable_aws_service_access(
 ) -> Result<(), ApiError> {
     let account_id = ctx.account_id().to_owned();
     let now = ctx.now_ms();
-    ctx.write(move |tx| {
+    authz::write(ctx, move |tx| {
         let org = require_org(tx, &account_id)?;
         require_management(&org, &account_id)?;
         require_all_features(&org)?;
@@ -263,7 +263,6 @@ pub(crate) async fn enable_aws_service_access(
         Ok(())
     })
     .await
-    .inspect(|()| authz::bump_generation())
 }
 
 pub(crate) async fn disable_aws_service_access(
@@ -271,7 +270,7 @@ pub(crate) async fn disable_aws_service_access(
     input: types::DisableAWSServiceAccessRequest,
 ) -> Result<(), ApiError> {
     let account_id = ctx.account_id().to_owned();
-    ctx.write(move |tx| {
+    authz::write(ctx, move |tx| {
         let org = require_org(tx, &account_id)?;
         require_management(&org, &account_id)?;
         require_all_features(&org)?;
@@ -299,7 +298,6 @@ pub(crate) async fn disable_aws_service_access(
         Ok(())
     })
     .await
-    .inspect(|()| authz::bump_generation())
 }
 
 pub(crate) async fn list_aws_service_access_for_organization(
@@ -343,7 +341,7 @@ pub(crate) async fn register_delegated_administrator(
 ) -> Result<(), ApiError> {
     let caller = ctx.account_id().to_owned();
     let now = ctx.now_ms();
-    ctx.write(move |tx| {
+    authz::write(ctx, move |tx| {
         let org = require_org(tx, &caller)?;
         require_management(&org, &caller)?;
         require_all_features(&org)?;
@@ -429,7 +427,6 @@ pub(crate) async fn register_delegated_administrator(
         Ok(())
     })
     .await
-    .inspect(|()| authz::bump_generation())
 }
 
 pub(crate) async fn deregister_delegated_administrator(
@@ -437,7 +434,7 @@ pub(crate) async fn deregister_delegated_administrator(
     input: types::DeregisterDelegatedAdministratorRequest,
 ) -> Result<(), ApiError> {
     let caller = ctx.account_id().to_owned();
-    ctx.write(move |tx| {
+    authz::write(ctx, move |tx| {
         let org = require_org(tx, &caller)?;
         require_management(&org, &caller)?;
         require_all_features(&org)?;
@@ -456,7 +453,6 @@ pub(crate) async fn deregister_delegated_administrator(
         Ok(())
     })
     .await
-    .inspect(|()| authz::bump_generation())
 }
 
 pub(crate) async fn list_delegated_administrators(
@@ -709,7 +705,7 @@ pub(crate) async fn put_resource_policy(
     let caller = ctx.account_id().to_owned();
     let now = ctx.now_ms();
     let new_id = format!("rp-{}", ctx.ids().lower_alnum(8));
-    ctx.write(move |tx| {
+    authz::write(ctx, move |tx| {
         let org = require_org(tx, &caller)?;
         require_management(&org, &caller)?;
         require_all_features(&org)?;
@@ -749,7 +745,6 @@ pub(crate) async fn put_resource_policy(
         })
     })
     .await
-    .inspect(|_| authz::bump_generation())
 }
 
 pub(crate) async fn describe_resource_policy(
@@ -770,7 +765,7 @@ pub(crate) async fn describe_resource_policy(
 
 pub(crate) async fn delete_resource_policy(ctx: &Call) -> Result<(), ApiError> {
     let caller = ctx.account_id().to_owned();
-    ctx.write(move |tx| {
+    authz::write(ctx, move |tx| {
         let org = require_org(tx, &caller)?;
         require_management(&org, &caller)?;
         let rec: ResourcePolicyRec =
@@ -785,7 +780,6 @@ pub(crate) async fn delete_resource_policy(ctx: &Call) -> Result<(), ApiError> {
         Ok(())
     })
     .await
-    .inspect(|()| authz::bump_generation())
 }
 
 #[cfg(test)]

@@ -339,8 +339,7 @@ pub(crate) async fn invite_account_to_organization(
     // The email to notify, from the run that committed.
     let notify: Arc<Mutex<Option<Notify>>> = Arc::new(Mutex::new(None));
     let slot = Arc::clone(&notify);
-    let out = ctx
-        .write(move |tx| {
+    let out = authz::write(ctx, move |tx| {
             let org = require_org(tx, &caller)?;
             require_management(&org, &caller)?;
             let target = &input.target;
@@ -595,14 +594,13 @@ pub(crate) async fn accept_handshake(
     let caller = ctx.account_id().to_owned();
     let now = ctx.now_ms();
     let id = input.handshake_id;
-    ctx.write(move |tx| {
+    authz::write(ctx, move |tx| {
         let rec = answer(tx, &caller, &id, Answer::Accept, now)?;
         Ok(types::AcceptHandshakeResponse {
             handshake: Some(rec.to_api(now)),
         })
     })
     .await
-    .inspect(|_| authz::bump_generation())
 }
 
 pub(crate) async fn decline_handshake(
@@ -612,7 +610,7 @@ pub(crate) async fn decline_handshake(
     let caller = ctx.account_id().to_owned();
     let now = ctx.now_ms();
     let id = input.handshake_id;
-    ctx.write(move |tx| {
+    authz::write(ctx, move |tx| {
         let rec = answer(tx, &caller, &id, Answer::Decline, now)?;
         Ok(types::DeclineHandshakeResponse {
             handshake: Some(rec.to_api(now)),
@@ -628,7 +626,7 @@ pub(crate) async fn cancel_handshake(
     let caller = ctx.account_id().to_owned();
     let now = ctx.now_ms();
     let id = input.handshake_id;
-    ctx.write(move |tx| {
+    authz::write(ctx, move |tx| {
         let rec = answer(tx, &caller, &id, Answer::Cancel, now)?;
         Ok(types::CancelHandshakeResponse {
             handshake: Some(rec.to_api(now)),
@@ -738,7 +736,7 @@ pub(crate) async fn enable_all_features(
     let now = ctx.now_ms();
     let parent_id = model::new_handshake_id(ctx.ids());
     let ids = Arc::clone(&ctx.env().ids);
-    ctx.write(move |tx| {
+    authz::write(ctx, move |tx| {
         let org = require_org(tx, &caller)?;
         require_management(&org, &caller)?;
         if org.is_all_features() {

@@ -26,8 +26,9 @@
 //! | `org.rp` | `<org>` | resource policy record |
 //! | `org.xfer` | `<transfer id>` | responsibility transfer record (transfers module) |
 //!
-//! Every mutating handler calls [`crate::authz::bump_generation`] after its write committed
-//! when it changed membership, the tree, policies, attachments or enabled policy types.
+//! Every mutating handler writes through [`crate::authz::write`], which bumps the
+//! Organizations generation once the write committed (the CreateAccount job, which writes
+//! outside a call, bumps it itself).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;

@@ -21,7 +21,7 @@ pub(crate) async fn create_organization(
     let org_id = format!("o-{}", ctx.ids().lower_alnum(10));
     let root_id = format!("r-{}", ctx.ids().lower_alnum(4));
     let now = ctx.now_ms();
-    ctx.write(move |tx| {
+    authz::write(ctx, move |tx| {
         if tx.get(MEMBERS, account_id.as_bytes())?.is_some() {
             return Err(Failure(ApiError::new(
                 Error::AlreadyInOrganizationException,
@@ -63,7 +63,6 @@ pub(crate) async fn create_organization(
         })
     })
     .await
-    .inspect(|_| authz::bump_generation())
 }
 
 /// `DescribeOrganization` answers by member account, so the hottest read of the service
@@ -151,7 +150,7 @@ pub(crate) async fn list_roots(
 pub(crate) async fn delete_organization(ctx: &Call) -> Result<(), ApiError> {
     let account_id = ctx.account_id().to_owned();
     let now = ctx.now_ms();
-    ctx.write(move |tx| {
+    authz::write(ctx, move |tx| {
         let org = require_org(tx, &account_id)?;
         require_management(&org, &account_id)?;
         if crate::transfers::has_active_transfer(tx, &account_id, now)? {
@@ -195,5 +194,4 @@ pub(crate) async fn delete_organization(ctx: &Call) -> Result<(), ApiError> {
         Ok(())
     })
     .await
-    .inspect(|_| authz::bump_generation())
 }

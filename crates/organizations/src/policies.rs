@@ -307,7 +307,7 @@ pub(crate) async fn enable_policy_type(
     input: types::EnablePolicyTypeRequest,
 ) -> Result<types::EnablePolicyTypeResponse, ApiError> {
     let account_id = ctx.account_id().to_owned();
-    ctx.write(move |tx| {
+    authz::write(ctx, move |tx| {
         let mut org = require_org(tx, &account_id)?;
         require_management(&org, &account_id)?;
         require_root(&org, &input.root_id)?;
@@ -336,7 +336,6 @@ pub(crate) async fn enable_policy_type(
         })
     })
     .await
-    .inspect(|_| authz::bump_generation())
 }
 
 pub(crate) async fn disable_policy_type(
@@ -344,7 +343,7 @@ pub(crate) async fn disable_policy_type(
     input: types::DisablePolicyTypeRequest,
 ) -> Result<types::DisablePolicyTypeResponse, ApiError> {
     let account_id = ctx.account_id().to_owned();
-    ctx.write(move |tx| {
+    authz::write(ctx, move |tx| {
         let mut org = require_org(tx, &account_id)?;
         require_management(&org, &account_id)?;
         require_root(&org, &input.root_id)?;
@@ -367,7 +366,6 @@ pub(crate) async fn disable_policy_type(
         })
     })
     .await
-    .inspect(|_| authz::bump_generation())
 }
 
 // ----------------------------------------------------------------------------- policies
@@ -378,7 +376,7 @@ pub(crate) async fn create_policy(
 ) -> Result<types::CreatePolicyResponse, ApiError> {
     let account_id = ctx.account_id().to_owned();
     let ids = Arc::clone(&ctx.env().ids);
-    ctx.write(move |tx| {
+    authz::write(ctx, move |tx| {
         let org = require_org(tx, &account_id)?;
         require_management(&org, &account_id)?;
         if !org.is_all_features() {
@@ -417,7 +415,6 @@ pub(crate) async fn create_policy(
         })
     })
     .await
-    .inspect(|_| authz::bump_generation())
 }
 
 pub(crate) async fn update_policy(
@@ -425,7 +422,7 @@ pub(crate) async fn update_policy(
     input: types::UpdatePolicyRequest,
 ) -> Result<types::UpdatePolicyResponse, ApiError> {
     let account_id = ctx.account_id().to_owned();
-    ctx.write(move |tx| {
+    authz::write(ctx, move |tx| {
         let org = require_org(tx, &account_id)?;
         require_management(&org, &account_id)?;
         let p = require_policy(tx, &org, &input.policy_id)?;
@@ -461,7 +458,6 @@ pub(crate) async fn update_policy(
         })
     })
     .await
-    .inspect(|_| authz::bump_generation())
 }
 
 pub(crate) async fn delete_policy(
@@ -469,7 +465,7 @@ pub(crate) async fn delete_policy(
     input: types::DeletePolicyRequest,
 ) -> Result<(), ApiError> {
     let account_id = ctx.account_id().to_owned();
-    ctx.write(move |tx| {
+    authz::write(ctx, move |tx| {
         let org = require_org(tx, &account_id)?;
         require_management(&org, &account_id)?;
         let p = require_policy(tx, &org, &input.policy_id)?;
@@ -488,7 +484,6 @@ pub(crate) async fn delete_policy(
         Ok(())
     })
     .await
-    .inspect(|_| authz::bump_generation())
 }
 
 pub(crate) async fn describe_policy(
@@ -537,7 +532,7 @@ pub(crate) async fn attach_policy(
     input: types::AttachPolicyRequest,
 ) -> Result<(), ApiError> {
     let account_id = ctx.account_id().to_owned();
-    ctx.write(move |tx| {
+    authz::write(ctx, move |tx| {
         let org = require_org(tx, &account_id)?;
         require_management(&org, &account_id)?;
         let p = require_policy(tx, &org, &input.policy_id)?;
@@ -565,7 +560,6 @@ pub(crate) async fn attach_policy(
         model::attach(tx, &org, &input.target_id, &p.id)
     })
     .await
-    .inspect(|_| authz::bump_generation())
 }
 
 pub(crate) async fn detach_policy(
@@ -573,7 +567,7 @@ pub(crate) async fn detach_policy(
     input: types::DetachPolicyRequest,
 ) -> Result<(), ApiError> {
     let account_id = ctx.account_id().to_owned();
-    ctx.write(move |tx| {
+    authz::write(ctx, move |tx| {
         let org = require_org(tx, &account_id)?;
         require_management(&org, &account_id)?;
         let p = require_policy(tx, &org, &input.policy_id)?;
@@ -600,7 +594,6 @@ pub(crate) async fn detach_policy(
         model::detach(tx, &org, &input.target_id, &p.id).map(|_| ())
     })
     .await
-    .inspect(|_| authz::bump_generation())
 }
 
 pub(crate) async fn list_policies_for_target(

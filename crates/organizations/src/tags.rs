@@ -131,15 +131,13 @@ pub(crate) async fn tag_resource(
     input: types::TagResourceRequest,
 ) -> Result<(), ApiError> {
     let account_id = ctx.account_id().to_owned();
-    ctx.write(move |tx| {
+    authz::write(ctx, move |tx| {
         let org = require_org(tx, &account_id)?;
         require_management(&org, &account_id)?;
         require_taggable(tx, &org, &input.resource_id)?;
         put_tags(tx, &org, &input.resource_id, &input.tags)
     })
     .await
-    // Resource tags are condition keys (`aws:ResourceTag/*`): cached decisions must see them.
-    .inspect(|()| authz::bump_generation())
 }
 
 pub(crate) async fn untag_resource(
@@ -147,7 +145,7 @@ pub(crate) async fn untag_resource(
     input: types::UntagResourceRequest,
 ) -> Result<(), ApiError> {
     let account_id = ctx.account_id().to_owned();
-    ctx.write(move |tx| {
+    authz::write(ctx, move |tx| {
         let org = require_org(tx, &account_id)?;
         require_management(&org, &account_id)?;
         require_taggable(tx, &org, &input.resource_id)?;
@@ -168,7 +166,6 @@ pub(crate) async fn untag_resource(
         Ok(())
     })
     .await
-    .inspect(|()| authz::bump_generation())
 }
 
 pub(crate) async fn list_tags_for_resource(

@@ -64,6 +64,7 @@
 //! `WITHDRAWN` is the transfer's own. [`check_accept`] holds the checks AWS makes when the
 //! invitation is accepted, for the handshakes module to call.
 
+use crate::authz;
 use crate::handshakes::{self, HsRec};
 use crate::model::{
     self, FORMAT, HANDSHAKES, HANDSHAKES_BY_ACCOUNT, HANDSHAKES_BY_ORG, Org, Page, TRANSFERS,
@@ -339,7 +340,7 @@ pub(crate) async fn invite_organization_to_transfer_responsibility(
     let now = ctx.now_ms();
     let transfer_id = format!("rt-{}", ctx.ids().lower_alnum(12));
     let handshake_id = model::new_handshake_id(ctx.ids());
-    ctx.write(move |tx| {
+    authz::write(ctx, move |tx| {
         let org = caller_org(tx, &caller)?;
         let party_type = input.target.r#type.as_str();
         let party_id = input.target.id.trim().to_owned();
@@ -576,7 +577,7 @@ pub(crate) async fn terminate_responsibility_transfer(
 ) -> Result<types::TerminateResponsibilityTransferResponse, ApiError> {
     let caller = ctx.account_id().to_owned();
     let now = ctx.now_ms();
-    ctx.write(move |tx| {
+    authz::write(ctx, move |tx| {
         let org = caller_org(tx, &caller)?;
         let (mut rec, status) = visible(tx, &input.id, &caller, now)?;
         match status.as_str() {
@@ -613,7 +614,7 @@ pub(crate) async fn update_responsibility_transfer(
 ) -> Result<types::UpdateResponsibilityTransferResponse, ApiError> {
     let caller = ctx.account_id().to_owned();
     let now = ctx.now_ms();
-    ctx.write(move |tx| {
+    authz::write(ctx, move |tx| {
         let org = caller_org(tx, &caller)?;
         let (mut rec, status) = visible(tx, &input.id, &caller, now)?;
         if !matches!(status.as_str(), "REQUESTED" | "ACCEPTED") {

@@ -101,7 +101,7 @@ pub(crate) async fn create_organizational_unit(
     let account_id = ctx.account_id().to_owned();
     let ids = Arc::clone(&ctx.env().ids);
     let now = ctx.now_ms();
-    ctx.write(move |tx| {
+    authz::write(ctx, move |tx| {
         let org = require_org(tx, &account_id)?;
         require_management(&org, &account_id)?;
         require_parent(tx, &org, &input.parent_id)?;
@@ -146,7 +146,6 @@ pub(crate) async fn create_organizational_unit(
         })
     })
     .await
-    .inspect(|_| authz::bump_generation())
 }
 
 pub(crate) async fn delete_organizational_unit(
@@ -154,7 +153,7 @@ pub(crate) async fn delete_organizational_unit(
     input: types::DeleteOrganizationalUnitRequest,
 ) -> Result<(), ApiError> {
     let account_id = ctx.account_id().to_owned();
-    ctx.write(move |tx| {
+    authz::write(ctx, move |tx| {
         let org = require_org(tx, &account_id)?;
         require_management(&org, &account_id)?;
         let ou = require_ou(tx, &org, &input.organizational_unit_id)?;
@@ -171,7 +170,6 @@ pub(crate) async fn delete_organizational_unit(
         Ok(())
     })
     .await
-    .inspect(|_| authz::bump_generation())
 }
 
 pub(crate) async fn describe_organizational_unit(
@@ -195,32 +193,26 @@ pub(crate) async fn update_organizational_unit(
     input: types::UpdateOrganizationalUnitRequest,
 ) -> Result<types::UpdateOrganizationalUnitResponse, ApiError> {
     let account_id = ctx.account_id().to_owned();
-    let changed = input.name.is_some();
-    let out = ctx
-        .write(move |tx| {
-            let org = require_org(tx, &account_id)?;
-            require_management(&org, &account_id)?;
-            let mut ou = require_ou(tx, &org, &input.organizational_unit_id)?;
-            if let Some(name) = &input.name
-                && *name != ou.name
-            {
-                let parent =
-                    model::parent_of(tx, &org, &ou.id)?.ok_or_else(|| model::corrupt("tree"))?;
-                if sibling_named(tx, &org, &parent, name, Some(&ou.id))? {
-                    return Err(duplicate_ou());
-                }
-                ou.name = name.clone();
-                model::put_ou(tx, &org, &ou)?;
+    authz::write(ctx, move |tx| {
+        let org = require_org(tx, &account_id)?;
+        require_management(&org, &account_id)?;
+        let mut ou = require_ou(tx, &org, &input.organizational_unit_id)?;
+        if let Some(name) = &input.name
+            && *name != ou.name
+        {
+            let parent =
+                model::parent_of(tx, &org, &ou.id)?.ok_or_else(|| model::corrupt("tree"))?;
+            if sibling_named(tx, &org, &parent, name, Some(&ou.id))? {
+                return Err(duplicate_ou());
             }
-            Ok(types::UpdateOrganizationalUnitResponse {
-                organizational_unit: Some(ou_api(tx, &org, &ou)?),
-            })
+            ou.name = name.clone();
+            model::put_ou(tx, &org, &ou)?;
+        }
+        Ok(types::UpdateOrganizationalUnitResponse {
+            organizational_unit: Some(ou_api(tx, &org, &ou)?),
         })
-        .await?;
-    if changed {
-        authz::bump_generation();
-    }
-    Ok(out)
+    })
+    .await
 }
 
 pub(crate) async fn list_organizational_units_for_parent(
