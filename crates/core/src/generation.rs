@@ -10,6 +10,8 @@
 //! Counters are per process: several processes sharing one PostgreSQL database do not see
 //! each other's bumps (callers bound that with a time-to-live, or do not cache there).
 
+use std::collections::HashMap;
+use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// One counter; meant for a `static`.
@@ -32,9 +34,81 @@ impl Generation {
     }
 }
 
+/// Entries a [`GenerationCache`] keeps before it is cleared wholesale (a crude bound; entries
+/// are cheap to rebuild).
+pub const CACHE_LIMIT: usize = 10_000;
+
+struct Entry<V> {
+    generation: u64,
+    fetched_ms: i64,
+    value: V,
+}
+
+/// A per-process cache of store state by key, each entry filed under the generation it was
+/// read at (and when).
+pub struct GenerationCache<V> {
+    entries: RwLock<HashMap<String, Entry<V>>>,
+}
+
+impl<V> std::fmt::Debug for GenerationCache<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let len = self.entries.read().map_or(0, |e| e.len());
+        f.debug_struct("GenerationCache")
+            .field("entries", &len)
+            .finish()
+    }
+}
+
+impl<V> Default for GenerationCache<V> {
+    fn default() -> Self {
+        GenerationCache {
+            entries: RwLock::new(HashMap::new()),
+        }
+    }
+}
+
+impl<V: Clone> GenerationCache<V> {
+    /// The value of `key` if it was filed under `generation` less than `ttl_ms` before
+    /// `now_ms` (`i64::MAX`: no time limit).
+    pub fn get(&self, key: &str, generation: u64, now_ms: i64, ttl_ms: i64) -> Option<V> {
+        let entries = self.entries.read().ok()?;
+        let hit = entries.get(key)?;
+        (hit.generation == generation && now_ms.saturating_sub(hit.fetched_ms) < ttl_ms)
+            .then(|| hit.value.clone())
+    }
+
+    /// Files `value` under `generation` (read before the store, see the module doc).
+    pub fn put(&self, key: String, generation: u64, now_ms: i64, value: V) {
+        if let Ok(mut entries) = self.entries.write() {
+            if entries.len() >= CACHE_LIMIT {
+                entries.clear();
+            }
+            entries.insert(
+                key,
+                Entry {
+                    generation,
+                    fetched_ms: now_ms,
+                    value,
+                },
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Generation;
+    use super::{Generation, GenerationCache};
+
+    #[test]
+    fn cache_entries_follow_generation_and_age() {
+        let cache = GenerationCache::default();
+        cache.put("k".to_owned(), 3, 1_000, "v");
+        assert_eq!(cache.get("k", 3, 1_500, 1_000), Some("v"));
+        assert_eq!(cache.get("k", 4, 1_500, 1_000), None, "generation moved");
+        assert_eq!(cache.get("k", 3, 2_000, 1_000), None, "too old");
+        assert_eq!(cache.get("k", 3, i64::MAX, i64::MAX), Some("v"));
+        assert_eq!(cache.get("other", 3, 1_500, 1_000), None);
+    }
 
     #[test]
     fn bump_moves_it() {

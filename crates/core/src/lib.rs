@@ -17,6 +17,6 @@ pub mod principal;
 
 pub use call::{AuditEvent, AuditSink, Call, CallInfo, Env, Failure};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use generation::Generation;
+pub use generation::{Generation, GenerationCache};
 pub use ids::{Ids, RandomIds, SeededIds, format_uuid, uuid_v7_millis};
 pub use principal::{Principal, Session};

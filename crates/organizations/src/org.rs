@@ -7,10 +7,8 @@ use crate::model::{
     require_org,
 };
 use cairn_api::organizations::{Error, types};
-use cairn_core::{Call, Failure};
+use cairn_core::{Call, Failure, GenerationCache};
 use cairn_wire::ApiError;
-use std::collections::HashMap;
-use std::sync::RwLock;
 
 pub(crate) async fn create_organization(
     ctx: &Call,
@@ -69,34 +67,10 @@ pub(crate) async fn create_organization(
 /// needs no store transaction.
 ///
 /// An entry is valid while [`authz::generation`] has not moved since it was read: every
-/// handler that changes an organization bumps it after its commit. Only for the embedded
-/// SQLite store, which one process owns: with PostgreSQL several processes may share the
-/// data, and their writes do not bump this process's generation, so every call reads the
-/// store there.
-#[derive(Debug, Default)]
-pub(crate) struct OrgCache {
-    entries: RwLock<HashMap<String, (u64, types::Organization)>>,
-}
-
-/// Entries kept before the cache is cleared wholesale (they are cheap to rebuild).
-const ORG_CACHE_LIMIT: usize = 10_000;
-
-impl OrgCache {
-    fn get(&self, account_id: &str, generation: u64) -> Option<types::Organization> {
-        let entries = self.entries.read().ok()?;
-        let (at, org) = entries.get(account_id)?;
-        (*at == generation).then(|| org.clone())
-    }
-
-    fn put(&self, account_id: &str, generation: u64, org: &types::Organization) {
-        if let Ok(mut entries) = self.entries.write() {
-            if entries.len() >= ORG_CACHE_LIMIT {
-                entries.clear();
-            }
-            entries.insert(account_id.to_owned(), (generation, org.clone()));
-        }
-    }
-}
+/// mutation bumps it after its commit ([`authz::write`]). Only for the embedded SQLite store,
+/// which one process owns: with PostgreSQL several processes may share the data, and their
+/// writes do not bump this process's generation, so every call reads the store there.
+pub(crate) type OrgCache = GenerationCache<types::Organization>;
 
 pub(crate) async fn describe_organization(
     ctx: &Call,
@@ -107,7 +81,7 @@ pub(crate) async fn describe_organization(
     // Read before the store: a change committed after this point bumps it past `generation`,
     // so what is cached below under `generation` can never outlive that change.
     let generation = authz::generation();
-    if cacheable && let Some(organization) = cache.get(&account_id, generation) {
+    if cacheable && let Some(organization) = cache.get(&account_id, generation, 0, i64::MAX) {
         return Ok(types::DescribeOrganizationResponse {
             organization: Some(organization),
         });
@@ -117,7 +91,7 @@ pub(crate) async fn describe_organization(
         .read(move |tx| Ok(require_org(tx, &key)?.to_api()))
         .await?;
     if cacheable {
-        cache.put(&account_id, generation, &organization);
+        cache.put(account_id, generation, 0, organization.clone());
     }
     Ok(types::DescribeOrganizationResponse {
         organization: Some(organization),

@@ -26,7 +26,7 @@
 pub(crate) mod catalogue;
 
 use crate::app::App;
-use cairn_core::{Call, Principal, Session};
+use cairn_core::{Call, GenerationCache, Principal, Session};
 use cairn_iam::IdentityPolicies;
 use cairn_organizations::authz::OrgContext;
 use cairn_policy::{
@@ -40,64 +40,19 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-/// Entries kept per cache before it is cleared wholesale (a crude bound; entries are cheap
-/// to rebuild).
-const CACHE_LIMIT: usize = 10_000;
-
-#[derive(Clone)]
-struct Cached<T> {
-    generation: u64,
-    fetched_ms: i64,
-    value: Option<Arc<T>>,
-}
-
 /// Per-process caches of what authorization reads from the store.
 #[derive(Default)]
 pub struct AuthzCache {
-    identities: RwLock<HashMap<String, Cached<IdentityPolicies>>>,
-    orgs: RwLock<HashMap<String, Cached<OrgContext>>>,
+    identities: GenerationCache<Option<Arc<IdentityPolicies>>>,
+    orgs: GenerationCache<Option<Arc<OrgContext>>>,
     session_policies: RwLock<HashMap<String, Arc<Policy>>>,
     /// Tags by resource ARN, under the sum of the IAM and Organizations generations (both
     /// only grow, so the sum moves whenever either does).
-    tags: RwLock<HashMap<String, Cached<ResourceTags>>>,
+    tags: GenerationCache<Option<Arc<ResourceTags>>>,
 }
 
 /// A resource's tags, `(key, value)`.
 type ResourceTags = Vec<(String, String)>;
-
-fn cache_get<T>(
-    map: &RwLock<HashMap<String, Cached<T>>>,
-    key: &str,
-    generation: u64,
-    now_ms: i64,
-    ttl_ms: i64,
-) -> Option<Option<Arc<T>>> {
-    let guard = map.read().ok()?;
-    let hit = guard.get(key)?;
-    (hit.generation == generation && now_ms - hit.fetched_ms < ttl_ms).then(|| hit.value.clone())
-}
-
-fn cache_put<T>(
-    map: &RwLock<HashMap<String, Cached<T>>>,
-    key: String,
-    generation: u64,
-    now_ms: i64,
-    value: Option<Arc<T>>,
-) {
-    if let Ok(mut guard) = map.write() {
-        if guard.len() >= CACHE_LIMIT {
-            guard.clear();
-        }
-        guard.insert(
-            key,
-            Cached {
-                generation,
-                fetched_ms: now_ms,
-                value,
-            },
-        );
-    }
-}
 
 /// The principal as the store knows it: whose identity policies apply.
 #[derive(Clone)]
@@ -241,7 +196,7 @@ async fn resource_tags(
     let mut missing = Vec::new();
     for (i, c) in checks.iter().enumerate() {
         let hit = if taggable(&c.resource) {
-            let hit = cache_get(&app.authz.tags, &c.resource, generation, now, ttl);
+            let hit = app.authz.tags.get(&c.resource, generation, now, ttl);
             if hit.is_none() {
                 missing.push((i, c.resource.clone()));
             }
@@ -276,7 +231,7 @@ async fn resource_tags(
         })?;
     for ((i, arn), tags) in missing.into_iter().zip(loaded) {
         let tags = tags.map(Arc::new);
-        cache_put(&app.authz.tags, arn, generation, now, tags.clone());
+        app.authz.tags.put(arn, generation, now, tags.clone());
         if let Some(slot) = out.get_mut(i) {
             *slot = tags;
         }
@@ -373,9 +328,9 @@ async fn gather(
 
     let cached_identity = match subject.cache_key() {
         None => Some(None),
-        Some(k) => cache_get(&app.authz.identities, &k, iam_gen, now, ttl),
+        Some(k) => app.authz.identities.get(&k, iam_gen, now, ttl),
     };
-    let cached_org = cache_get(&app.authz.orgs, &account, org_gen, now, ttl);
+    let cached_org = app.authz.orgs.get(&account, org_gen, now, ttl);
     let session = principal.session().cloned();
     let session_arns = session.as_ref().is_some_and(|s| !s.policy_arns.is_empty());
 
@@ -461,7 +416,7 @@ async fn gather(
         (Some(hit), _) => hit,
         (None, Some(loaded)) => {
             if let Some(k) = subject.cache_key() {
-                cache_put(&app.authz.identities, k, iam_gen, now, loaded.clone());
+                app.authz.identities.put(k, iam_gen, now, loaded.clone());
             }
             loaded
         }
@@ -470,7 +425,7 @@ async fn gather(
     let org = match (cached_org, org) {
         (Some(hit), _) => hit,
         (None, Some(loaded)) => {
-            cache_put(&app.authz.orgs, account, org_gen, now, loaded.clone());
+            app.authz.orgs.put(account, org_gen, now, loaded.clone());
             loaded
         }
         (None, None) => None,
@@ -503,7 +458,7 @@ fn session_policy(app: &App, doc: &str) -> Result<Arc<Policy>, ApiError> {
     let parsed = Policy::parse("", doc, PolicyKind::Identity).map_err(|_| ApiError::internal())?;
     let parsed = Arc::new(parsed);
     if let Ok(mut map) = app.authz.session_policies.write() {
-        if map.len() >= CACHE_LIMIT {
+        if map.len() >= cairn_core::generation::CACHE_LIMIT {
             map.clear();
         }
         map.insert(doc.to_owned(), Arc::clone(&parsed));
