@@ -797,3 +797,39 @@ impl Server {
         aws_sdk_iam::Client::from_conf(sdk_builder!(aws_sdk_iam, &self.endpoint, who).build())
     }
 }
+
+/// A new standalone account made with `cairn signup` on the server's data directory: its ID
+/// and root credentials.
+pub fn signup(dir: &TempDir, email: &str, name: &str) -> (String, Who) {
+    let out = Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .args(["signup", "--email", email, "--name", name, "--data-dir"])
+        .arg(dir.path().join("data"))
+        .env_remove("CAIRN_MASTER_KEY")
+        .env_remove("CAIRN_DATABASE_URL")
+        .env_remove("CAIRN_DATA_DIR")
+        .stdin(Stdio::null())
+        .output()
+        .expect("running cairn signup");
+    assert!(
+        out.status.success(),
+        "cairn signup failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("signup prints JSON");
+    let field = |k: &str| v.get(k).and_then(Value::as_str).unwrap().to_owned();
+    (
+        field("AccountId"),
+        Who::new(&field("AccessKeyId"), &field("SecretAccessKey")),
+    )
+}
+
+/// The error code and `Reason` of a raw Organizations call signed as the bootstrap root.
+pub fn raw_reason(server: &Server, op: &str, body: &str) -> (String, String) {
+    let resp = server.send_signed(Raw::orgs(op, body), "organizations");
+    assert_eq!(resp.status, 400, "{op}: {}", resp.text());
+    let v = resp.json();
+    (
+        resp.error_code().unwrap_or_default(),
+        v["Reason"].as_str().unwrap_or_default().to_owned(),
+    )
+}

@@ -4,53 +4,17 @@
 //! `cairn signup` (accepted with the invitee's own credentials, declined, canceled),
 //! `EnableAllFeatures`, and the emails over a real SMTP sink.
 
-use crate::common::{Raw, Server, TempDir, Who, err_info, ok};
+use crate::common::{Server, TempDir, Who, err_info, ok, raw_reason, signup};
 use aws_sdk_organizations::types::{
     AccountJoinedMethod, AccountStatus, ActionType, CreateAccountFailureReason, CreateAccountState,
     CreateAccountStatus, HandshakeFilter, HandshakeParty, HandshakePartyType, HandshakeState,
     OrganizationFeatureSet,
 };
-use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const MGMT: &str = "111111111111";
-
-/// `cairn signup` against the server's data directory; the new account's root credentials.
-fn signup(dir: &TempDir, email: &str, name: &str) -> (String, Who) {
-    let out = Command::new(env!("CARGO_BIN_EXE_cairn"))
-        .args(["signup", "--email", email, "--name", name, "--data-dir"])
-        .arg(dir.path().join("data"))
-        .env_remove("CAIRN_MASTER_KEY")
-        .env_remove("CAIRN_DATABASE_URL")
-        .env_remove("CAIRN_DATA_DIR")
-        .stdin(Stdio::null())
-        .output()
-        .expect("running cairn signup");
-    assert!(
-        out.status.success(),
-        "signup failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).expect("signup prints JSON");
-    let s = |k: &str| v[k].as_str().unwrap().to_owned();
-    (
-        s("AccountId"),
-        Who::new(&s("AccessKeyId"), &s("SecretAccessKey")),
-    )
-}
-
-/// The error code and `Reason` of a raw Organizations call signed as the bootstrap root.
-fn raw_reason(server: &Server, op: &str, body: &str) -> (String, String) {
-    let resp = server.send_signed(Raw::orgs(op, body), "organizations");
-    assert_eq!(resp.status, 400, "{op}: {}", resp.text());
-    let v = resp.json();
-    (
-        resp.error_code().unwrap_or_default(),
-        v["Reason"].as_str().unwrap_or_default().to_owned(),
-    )
-}
 
 async fn await_status(orgs: &aws_sdk_organizations::Client, car_id: &str) -> CreateAccountStatus {
     let start = Instant::now();

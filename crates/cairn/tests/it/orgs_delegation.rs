@@ -8,7 +8,7 @@
 //! skipped with a message (search the output for "skipped:"); likewise the accepted half of
 //! the transfer life cycle, which needs `AcceptHandshake`.
 
-use crate::common::{Server, TempDir, Who, err_info, ok};
+use crate::common::{Server, TempDir, Who, err_info, ok, signup};
 use aws_sdk_organizations::config::http::HttpResponse;
 use aws_sdk_organizations::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_organizations::primitives::DateTime;
@@ -18,7 +18,6 @@ use aws_sdk_organizations::types::{
 };
 use serde_json::Value;
 use std::fmt::Debug;
-use std::process::{Command, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 const DAY_MS: i64 = 86_400_000;
@@ -49,30 +48,6 @@ where
 
 fn pair(code: &str, reason: &str) -> (String, String) {
     (code.to_owned(), reason.to_owned())
-}
-
-/// A new standalone account made with `cairn signup` on the server's data directory.
-fn signup(dir: &TempDir, email: &str, name: &str) -> (String, Who) {
-    let out = Command::new(env!("CARGO_BIN_EXE_cairn"))
-        .args(["signup", "--email", email, "--name", name, "--data-dir"])
-        .arg(dir.path().join("data"))
-        .env_remove("CAIRN_MASTER_KEY")
-        .env_remove("CAIRN_DATABASE_URL")
-        .env_remove("CAIRN_DATA_DIR")
-        .stdin(Stdio::null())
-        .output()
-        .expect("running cairn signup");
-    assert!(
-        out.status.success(),
-        "cairn signup failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).expect("signup prints JSON");
-    let field = |k: &str| v.get(k).and_then(Value::as_str).unwrap().to_owned();
-    (
-        field("AccountId"),
-        Who::new(&field("AccessKeyId"), &field("SecretAccessKey")),
-    )
 }
 
 /// Invites the signup account `id` into the caller's organization and accepts with `who`;

@@ -4,7 +4,7 @@
 //! "explicit deny in a service control policy: <arn>" text, while the management account is
 //! unaffected.
 
-use crate::common::{Raw, Server, TempDir, Who, err_info, ok};
+use crate::common::{Server, TempDir, Who, err_info, ok, raw_reason};
 use aws_sdk_organizations::types::{
     ChildType, CreateAccountState, EffectivePolicyType, OrganizationFeatureSet, ParentType,
     PolicyType, Tag,
@@ -12,17 +12,6 @@ use aws_sdk_organizations::types::{
 use std::time::{Duration, Instant};
 
 const MGMT: &str = "111100002222";
-
-/// The error code and `Reason` of a raw Organizations call signed as the bootstrap root.
-fn raw_reason(server: &Server, op: &str, body: &str) -> (String, String) {
-    let resp = server.send_signed(Raw::orgs(op, body), "organizations");
-    assert_eq!(resp.status, 400, "{op}: {}", resp.text());
-    let v = resp.json();
-    (
-        resp.error_code().unwrap_or_default(),
-        v["Reason"].as_str().unwrap_or_default().to_owned(),
-    )
-}
 
 fn deny(action: &str) -> String {
     format!(
