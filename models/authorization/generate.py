@@ -94,10 +94,14 @@ RULES = {
         "Account": [c({"AccountId": "AccountId"}), c({"AccountId": "TargetId"})],
     },
     "identitystore": {
-        "Identitystore": [c({"IdentityStoreId": "IdentityStoreId"})],
-        "Group": [c({"GroupId": "GroupId"}), c({"GroupId": "GroupIds[]"})],
-        "User": [c({"UserId": "UserId"}), c({"UserId": "MemberId.UserId"})],
-        "GroupMembership": [c({"MembershipId": "MembershipId"})],
+        # The model's ID members take the bare ID or the resource's ARN (their patterns
+        # allow `arn:…:identitystore…`), so each may hold the whole ARN.
+        "Identitystore": [c({"IdentityStoreId": "IdentityStoreId"}, accepts_arn=True)],
+        "Group": [c({"GroupId": "GroupId"}, accepts_arn=True),
+                  c({"GroupId": "GroupIds[]"}, accepts_arn=True)],
+        "User": [c({"UserId": "UserId"}, accepts_arn=True),
+                 c({"UserId": "MemberId.UserId"}, accepts_arn=True)],
+        "GroupMembership": [c({"MembershipId": "MembershipId"}, accepts_arn=True)],
         "AllGroups": [c({})],
         "AllUsers": [c({})],
         "AllGroupMemberships": [c({})],

@@ -132,7 +132,7 @@ impl Ids for SeededIds {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "test code")]
     use super::*;
 
     #[test]

@@ -13,10 +13,12 @@ pub mod call;
 pub mod clock;
 pub mod generation;
 pub mod ids;
+pub mod partition;
 pub mod principal;
 
 pub use call::{AuditEvent, AuditSink, Call, CallInfo, Env, Failure};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use generation::{Generation, GenerationCache};
 pub use ids::{Ids, RandomIds, SeededIds, format_uuid, uuid_v7_millis};
+pub use partition::partition_of;
 pub use principal::{Principal, Session};

@@ -263,6 +263,49 @@ pub fn role_by_name(
     }
 }
 
+/// A resource-ARN template variable that IAM reads from the stored resource the request
+/// names (`resolve: store` in the authorization catalogue), for `account`'s resources:
+/// - `UserNameWithPath` of `GetAccessKeyLastUsed`: the user the `AccessKeyId` belongs to
+///   (path and name); `None` for a root key, which names no user;
+/// - `RoleNameWithPath` of `GetServiceLinkedRoleDeletionStatus`: the role named in the
+///   `DeletionTaskId` (`task/aws-service-role/<service>/<RoleName>/<uuid>`, IAM API
+///   Reference), under its service-linked path.
+pub fn stored_var(
+    tx: &mut dyn Tx,
+    account: &str,
+    var: &str,
+    input: &serde_json::Value,
+) -> Result<Option<String>, StoreError> {
+    let member = |name: &str| input.get(name).and_then(serde_json::Value::as_str);
+    match var {
+        "UserNameWithPath" => {
+            let Some(key_id) = member("AccessKeyId") else {
+                return Ok(None);
+            };
+            let Some(key) = crate::accounts::get_access_key(tx, key_id)? else {
+                return Ok(None);
+            };
+            if key.account_id != account {
+                return Ok(None);
+            }
+            Ok(match key.owner {
+                crate::accounts::KeyOwner::User {
+                    user_name, path, ..
+                } => Some(format!("{path}{user_name}")),
+                crate::accounts::KeyOwner::Root => None,
+            })
+        }
+        "RoleNameWithPath" => Ok(member("DeletionTaskId").and_then(|task| {
+            let rest = task.strip_prefix("task/")?;
+            let (role_path, _uuid) = rest.rsplit_once('/')?;
+            role_path
+                .starts_with("aws-service-role/")
+                .then(|| format!("/{role_path}"))
+        })),
+        _ => Ok(None),
+    }
+}
+
 /// The stored path ("/" or "/a/b/") of a user, group or role, for building its ARN.
 pub fn entity_path(
     tx: &mut dyn Tx,

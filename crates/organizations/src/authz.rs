@@ -36,6 +36,66 @@ where
     Ok(out)
 }
 
+/// A resource-ARN template variable that Organizations reads from the stored resource the
+/// request names (`resolve: store` in the authorization catalogue), as `caller` sees it:
+/// - a handshake's (`HandshakeId`) `HandshakeType` (its action, lower-cased: `invite`),
+///   `OrganizationId` and owning `Account` (its organization's management account) — the
+///   invitee of an invitation is not in that organization yet;
+/// - a responsibility transfer's (`Id` / `ResourceId`) `TransferType` (`billing`) and
+///   `TransferDirection` (`inbound` when the caller's organization receives it);
+/// - `ResourcePolicyId`: the ID of the organization's resource policy, when it has one.
+pub fn stored_var(
+    tx: &mut dyn Tx,
+    caller: &str,
+    var: &str,
+    input: &serde_json::Value,
+) -> Result<Option<String>, StoreError> {
+    stored_var_inner(tx, caller, var, input).map_err(from_failure)
+}
+
+fn stored_var_inner(
+    tx: &mut dyn Tx,
+    caller: &str,
+    var: &str,
+    input: &serde_json::Value,
+) -> Result<Option<String>, Failure> {
+    let member = |name: &str| input.get(name).and_then(serde_json::Value::as_str);
+    match var {
+        "HandshakeType" | "OrganizationId" | "Account" if member("HandshakeId").is_some() => {
+            let Some(hs) = crate::handshakes::load(tx, member("HandshakeId").unwrap_or(""))? else {
+                return Ok(None);
+            };
+            Ok(match var {
+                "HandshakeType" => Some(hs.action.to_ascii_lowercase()),
+                "OrganizationId" => Some(hs.org_id.clone()),
+                _ => model::get_org(tx, &hs.org_id)?.map(|o| o.management_account_id),
+            })
+        }
+        "TransferType" | "TransferDirection" => {
+            let Some(id) = member("Id").or_else(|| member("ResourceId")) else {
+                return Ok(None);
+            };
+            let Some(rec) = crate::transfers::load(tx, id)? else {
+                return Ok(None);
+            };
+            Ok(Some(if var == "TransferType" {
+                rec.transfer_type.to_ascii_lowercase()
+            } else {
+                let viewer = model::org_of(tx, caller)?;
+                let inbound = viewer.is_some_and(|o| o.management_account_id == rec.target_account);
+                String::from(if inbound { "inbound" } else { "outbound" })
+            }))
+        }
+        "ResourcePolicyId" => {
+            let Some(org) = model::org_of(tx, caller)? else {
+                return Ok(None);
+            };
+            Ok(crate::delegation::resource_policy_id(tx, &org)?)
+        }
+        _ => Ok(None),
+    }
+}
+
 /// An account's place in its organization.
 #[derive(Debug, Clone)]
 pub struct OrgContext {

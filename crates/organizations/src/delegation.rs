@@ -76,6 +76,12 @@ pub struct ResourcePolicyRec {
     pub updated_ms: i64,
 }
 
+/// The ID of the organization's resource policy, if it has one.
+pub(crate) fn resource_policy_id(tx: &mut dyn Tx, org: &Org) -> Result<Option<String>, Failure> {
+    let rec: Option<ResourcePolicyRec> = model::get_json(tx, RESOURCE_POLICY, &org.id)?;
+    Ok(rec.map(|r| r.id))
+}
+
 impl ResourcePolicyRec {
     fn arn(&self, org: &Org) -> String {
         format!(

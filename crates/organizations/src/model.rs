@@ -431,6 +431,11 @@ pub fn org_of(tx: &mut dyn Tx, account_id: &str) -> Result<Option<Org>, Failure>
     get_json(tx, ORGS, &org_id)
 }
 
+/// An organization by ID.
+pub fn get_org(tx: &mut dyn Tx, org_id: &str) -> Result<Option<Org>, Failure> {
+    get_json(tx, ORGS, org_id)
+}
+
 /// The caller's organization, or `AWSOrganizationsNotInUseException`.
 pub fn require_org(tx: &mut dyn Tx, account_id: &str) -> Result<Org, Failure> {
     org_of(tx, account_id)?.ok_or_else(not_in_use)

@@ -172,6 +172,11 @@ fn get(tx: &mut dyn Tx, id: &str) -> Result<Option<TransferRec>, Failure> {
     model::get_json(tx, TRANSFERS, id)
 }
 
+/// A transfer record, for the authorize step's ARN of it.
+pub(crate) fn load(tx: &mut dyn Tx, id: &str) -> Result<Option<TransferRec>, Failure> {
+    get(tx, id)
+}
+
 fn put(tx: &mut dyn Tx, rec: &TransferRec) -> Result<(), Failure> {
     model::put_json(tx, TRANSFERS, &rec.id, rec)
 }

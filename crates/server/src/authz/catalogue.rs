@@ -134,6 +134,10 @@ pub struct ResourceSpec {
     pub accepts_arn: bool,
     /// When the member is absent the resource is the caller's own.
     pub default_caller: bool,
+    /// The template of the AWS-managed variant of this resource type (`awspolicy` for
+    /// Organizations' `policy`: named under account `aws`), used when the request names an
+    /// AWS-managed resource.
+    pub aws_template: Option<String>,
 }
 
 /// A further action evaluated when an input member is present.
@@ -298,6 +302,10 @@ fn build_resource(file: &FileJson, r: &ResourceJson) -> Option<ResourceSpec> {
         vars,
         accepts_arn: r.accepts_arn,
         default_caller: r.default.as_deref() == Some("caller"),
+        aws_template: file
+            .resource_types
+            .get(&format!("aws{}", r.kind))
+            .map(|t| t.arn.clone()),
     })
 }
 
@@ -316,9 +324,15 @@ pub fn template_vars(template: &str) -> Vec<&str> {
     out
 }
 
-/// Fills a template: `lookup` gives each variable's value (`None` leaves `*`). A value that
-/// already starts with the literal ID prefix written before its variable (`o-`, `ou-`,
-/// `p-`…) is not prefixed twice.
+/// Fills a template: `lookup` gives each variable's value (`None` leaves `*`). This is the
+/// one place resource ARNs are rendered, so the joints between literal text and values are
+/// handled here, once, for every service:
+///
+/// - a value that already starts with the literal ID prefix written before its variable
+///   (`o-`, `ou-`, `p-`…) is not prefixed twice (`ou/o-…/ou-ab12-…`, not `ou-ou-ab12-…`);
+/// - a value that starts with the `/` the template has just written does not repeat it: an IAM path-qualified name `/division/bob` after `user/` renders
+///   `user/division/bob`, and the root path `/alice` renders `user/alice` — never
+///   `user//alice`, which no policy written against AWS's ARNs would match.
 pub fn fill(template: &str, mut lookup: impl FnMut(&str) -> Option<String>) -> String {
     let mut out = String::with_capacity(template.len() + 32);
     let mut rest = template;
@@ -331,11 +345,16 @@ pub fn fill(template: &str, mut lookup: impl FnMut(&str) -> Option<String>) -> S
         };
         let name = after.get(..end).unwrap_or("");
         let value = lookup(name).unwrap_or_else(|| String::from("*"));
-        let prefix = literal_id_prefix(&out);
-        match prefix {
-            Some(p) if value.starts_with(p) => out.push_str(value.get(p.len()..).unwrap_or("")),
-            _ => out.push_str(&value),
-        }
+        let value = match literal_id_prefix(&out) {
+            Some(p) if value.starts_with(p) => value.get(p.len()..).unwrap_or(""),
+            _ => value.as_str(),
+        };
+        let value = if out.ends_with('/') {
+            value.strip_prefix('/').unwrap_or(value)
+        } else {
+            value
+        };
+        out.push_str(value);
         rest = after.get(end + 1..).unwrap_or("");
     }
     out.push_str(rest);
@@ -447,6 +466,30 @@ mod tests {
         );
         assert_eq!(prefix_before(t, "OrganizationalUnitId"), Some("ou-"));
         assert_eq!(prefix_before(t, "Account"), None);
+    }
+
+    #[test]
+    fn fill_does_not_repeat_the_separator_before_a_path() {
+        let t = "arn:${Partition}:iam::${Account}:user/${UserNameWithPath}";
+        let user = |name: &'static str| {
+            fill(t, move |v| match v {
+                "Partition" => Some("aws".into()),
+                "Account" => Some("111122223333".into()),
+                "UserNameWithPath" => Some(name.into()),
+                _ => None,
+            })
+        };
+        assert_eq!(user("/alice"), "arn:aws:iam::111122223333:user/alice");
+        assert_eq!(
+            user("/division/bob"),
+            "arn:aws:iam::111122223333:user/division/bob"
+        );
+        assert_eq!(user("alice"), "arn:aws:iam::111122223333:user/alice");
+        // Only the joint is collapsed: a value's own inner separators stay as they are.
+        assert_eq!(user("/a//b"), "arn:aws:iam::111122223333:user/a//b");
+        // An unknown value is the wildcard, after the separator.
+        let any = fill(t, |_| None);
+        assert_eq!(any, "arn:*:iam::*:user/*");
     }
 
     #[test]

@@ -24,6 +24,7 @@
 //! made through another process is seen after at most `credential_cache_ms`.
 
 pub(crate) mod catalogue;
+mod resolve;
 
 use crate::app::App;
 use cairn_core::{Call, GenerationCache, Principal, Session};
@@ -35,7 +36,7 @@ use cairn_policy::{
 use cairn_store::{StoreError, Tx};
 use cairn_wire::model::Protocol;
 use cairn_wire::{ApiError, CommonError};
-use catalogue::{Catalogue, OpAuth, ResourceSpec, Source};
+use catalogue::{Catalogue, OpAuth};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -102,26 +103,12 @@ impl Subject {
     }
 }
 
-/// One question for the engine.
-struct Check {
-    action: String,
-    resource: String,
-    /// The resource's owner when it differs from the caller (cross-account).
-    resource_account: Option<String>,
-    resource_policy: Option<Arc<Policy>>,
-    /// `sts:AssumeRole`-like: the trust policy must allow by itself too.
-    trust: bool,
-    /// The RCP levels of the resource's account, when RCPs apply to it (a member account
-    /// with RCPs enabled, and a service RCPs cover — of Cairn's, STS).
-    rcp_levels: Vec<Vec<Arc<Policy>>>,
-}
-
 /// What one decision needs.
 struct Facts {
     identity: Option<Arc<IdentityPolicies>>,
     org: Option<Arc<OrgContext>>,
     session: Vec<Arc<Policy>>,
-    checks: Vec<Check>,
+    checks: Vec<resolve::Check>,
     /// Condition keys read from the stored resource (`organizations:PolicyType` of the
     /// policy an `AttachPolicy` names).
     stored: Vec<(String, String)>,
@@ -183,7 +170,7 @@ fn taggable(arn: &str) -> bool {
 /// names a resource that can carry tags.
 async fn resource_tags(
     app: &App,
-    checks: &[Check],
+    checks: &[resolve::Check],
 ) -> Result<Vec<Option<Arc<ResourceTags>>>, ApiError> {
     if !checks.iter().any(|c| taggable(&c.resource)) {
         return Ok(Vec::new());
@@ -284,32 +271,6 @@ fn temporary_credential_limits(
     Ok(())
 }
 
-/// Whether building the resources of `op` for this input needs the store.
-fn needs_store(op: &OpAuth, action: &str) -> bool {
-    let spec_needs = |r: &ResourceSpec| {
-        r.vars.iter().any(|(var, sources)| {
-            sources.iter().any(|s| matches!(s, Source::Store))
-                || (var.ends_with("NameWithPath")
-                    && sources
-                        .iter()
-                        .any(|s| matches!(s, Source::Member(_) | Source::Caller)))
-        })
-    };
-    !op.stored_keys.is_empty()
-        || op.resources.iter().any(spec_needs)
-        || op
-            .also
-            .iter()
-            .filter_map(|a| a.resources.as_ref())
-            .flatten()
-            .any(spec_needs)
-        || has_resource_policy(action)
-}
-
-fn has_resource_policy(action: &str) -> bool {
-    action.eq_ignore_ascii_case("sts:AssumeRole")
-}
-
 async fn gather(
     app: &App,
     call: &Call,
@@ -337,7 +298,7 @@ async fn gather(
     let store_needed = cached_identity.is_none()
         || cached_org.is_none()
         || session_arns
-        || needs_store(op, action);
+        || resolve::needs_store(op, action);
 
     let (identity, org, managed_session, checks) = if store_needed {
         let subject2 = subject.clone();
@@ -374,15 +335,17 @@ async fn gather(
                         managed.push(p);
                     }
                 }
-                let resolved = resolve(
-                    Some(tx),
-                    &principal2,
-                    &region,
-                    org_now.as_deref(),
-                    service_index,
-                    op,
-                    &action2,
-                    &input2,
+                let resolved = resolve::resolve(
+                    &mut resolve::StoreLookup(tx),
+                    resolve::Target {
+                        principal: &principal2,
+                        region: &region,
+                        org: org_now.as_deref(),
+                        service_index,
+                        op,
+                        action: &action2,
+                        input: &input2,
+                    },
                 )?;
                 Ok((identity, org, managed, resolved))
             })
@@ -394,15 +357,17 @@ async fn gather(
         (identity, org, managed, checks)
     } else {
         let org_now = cached_org.clone().flatten();
-        let resolved = resolve(
-            None,
-            principal,
-            &call.info().region,
-            org_now.as_deref(),
-            service_index,
-            op,
-            action,
-            input,
+        let resolved = resolve::resolve(
+            &mut resolve::NoLookup,
+            resolve::Target {
+                principal,
+                region: &call.info().region,
+                org: org_now.as_deref(),
+                service_index,
+                op,
+                action,
+                input,
+            },
         )
         .map_err(|e| {
             tracing::error!(error = %e, "authorization lookup failed");
@@ -410,7 +375,7 @@ async fn gather(
         })?;
         (None, None, Vec::new(), resolved)
     };
-    let (checks, stored) = checks;
+    let resolve::Resolved { checks, stored } = checks;
 
     let identity = match (cached_identity, identity) {
         (Some(hit), _) => hit,
@@ -464,391 +429,6 @@ fn session_policy(app: &App, doc: &str) -> Result<Arc<Policy>, ApiError> {
         map.insert(doc.to_owned(), Arc::clone(&parsed));
     }
     Ok(parsed)
-}
-
-/// The resource checks and the stored-resource condition keys of a call. `tx` is `None`
-/// when [`needs_store`] found that the input and the caches suffice.
-#[allow(clippy::too_many_arguments)]
-fn resolve(
-    tx: Option<&mut dyn Tx>,
-    principal: &Principal,
-    region: &str,
-    org: Option<&OrgContext>,
-    service_index: usize,
-    op: &OpAuth,
-    action: &str,
-    input: &Value,
-) -> Result<(Vec<Check>, Vec<(String, String)>), StoreError> {
-    let templates = Catalogue::get()
-        .services
-        .get(service_index)
-        .map(|s| s.templates.as_slice())
-        .unwrap_or(&[]);
-    let mut resolver = Resolver {
-        tx,
-        principal,
-        region,
-        org,
-        templates,
-    };
-    Ok((
-        resolver.checks(op, action, input)?,
-        resolver.stored_keys(op, input)?,
-    ))
-}
-
-/// Builds the resource ARNs of a call.
-struct Resolver<'a, 't> {
-    tx: Option<&'t mut dyn Tx>,
-    principal: &'a Principal,
-    region: &'a str,
-    org: Option<&'a OrgContext>,
-    /// The service's resource ARN templates (for `arn:<member>` variables).
-    templates: &'a [String],
-}
-
-impl Resolver<'_, '_> {
-    fn checks(
-        &mut self,
-        op: &OpAuth,
-        action: &str,
-        input: &Value,
-    ) -> Result<Vec<Check>, StoreError> {
-        let mut checks = Vec::new();
-        let own = self.resources(&op.resources, action, input)?;
-        self.push_checks(&mut checks, action, own.clone())?;
-        for also in &op.also {
-            if member_values(input, &also.when).is_empty() {
-                continue;
-            }
-            let arns = match &also.resources {
-                Some(specs) => self.resources(specs, &also.action, input)?,
-                None => own.clone(),
-            };
-            self.push_checks(&mut checks, &also.action, arns)?;
-        }
-        Ok(checks)
-    }
-
-    fn push_checks(
-        &mut self,
-        checks: &mut Vec<Check>,
-        action: &str,
-        arns: Vec<String>,
-    ) -> Result<(), StoreError> {
-        let arns = if arns.is_empty() {
-            vec![String::from("*")]
-        } else {
-            arns
-        };
-        for arn in arns {
-            let mut check = Check {
-                action: action.to_owned(),
-                resource: arn,
-                resource_account: None,
-                resource_policy: None,
-                trust: false,
-                rcp_levels: Vec::new(),
-            };
-            if has_resource_policy(action)
-                && let Some((account, name)) = cairn_iam::sts::parse_role_arn(&check.resource)
-            {
-                check.trust = true;
-                check.resource_account = Some(account.to_owned());
-                if let Some(tx) = self.tx.as_deref_mut() {
-                    if let Some(role) = cairn_iam::role_by_name(tx, account, name)? {
-                        check.resource_policy = Some(role.trust_policy);
-                    }
-                    // RCPs cover STS: a role in a member account is guarded by its
-                    // account's RCPs.
-                    if let Some(ctx) = cairn_organizations::authz::context(tx, account)? {
-                        check.rcp_levels = ctx.rcp_levels;
-                    }
-                }
-            }
-            checks.push(check);
-        }
-        Ok(())
-    }
-
-    /// The ARNs the specs name for this input. A spec whose member is absent (and that has
-    /// no fallback) names nothing; an ID whose form belongs to another type (`ou-` for a root
-    /// entry) skips the spec.
-    fn resources(
-        &mut self,
-        specs: &[ResourceSpec],
-        action: &str,
-        input: &Value,
-    ) -> Result<Vec<String>, StoreError> {
-        let mut out = Vec::new();
-        let service = action.split(':').next().unwrap_or("");
-        'spec: for spec in specs {
-            if let Some(member) = &spec.whole_arn {
-                out.extend(member_values(input, member));
-                continue;
-            }
-            // Values per variable; at most one variable may be multi-valued (`A[]`).
-            let mut values: Vec<(String, Vec<String>)> = Vec::new();
-            for (var, sources) in &spec.vars {
-                let mut got: Option<Vec<String>> = None;
-                for source in sources {
-                    match source {
-                        Source::Member(path) => {
-                            let mut vs = member_values(input, path);
-                            if vs.is_empty() {
-                                continue;
-                            }
-                            if spec.accepts_arn {
-                                vs = vs
-                                    .into_iter()
-                                    .map(|v| {
-                                        if v.starts_with("arn:") {
-                                            catalogue::extract(&spec.template, &v, var).unwrap_or(v)
-                                        } else {
-                                            v
-                                        }
-                                    })
-                                    .collect();
-                            }
-                            // The ID's form picks the resource type.
-                            let prefix = catalogue::prefix_before(&spec.template, var);
-                            if let Some(p) = prefix
-                                && !vs.iter().all(|v| v.starts_with(p))
-                            {
-                                continue 'spec;
-                            }
-                            if var == "AccountId"
-                                && service == "organizations"
-                                && !vs
-                                    .iter()
-                                    .all(|v| v.len() == 12 && v.bytes().all(|b| b.is_ascii_digit()))
-                            {
-                                continue 'spec;
-                            }
-                            if var.ends_with("NameWithPath") {
-                                let path = spec
-                                    .path_member
-                                    .as_deref()
-                                    .and_then(|m| member_values(input, m).into_iter().next());
-                                let mut with_path = Vec::new();
-                                for name in vs {
-                                    let p = match &path {
-                                        Some(p) => p.clone(),
-                                        None => self.entity_path(var, &name)?,
-                                    };
-                                    with_path.push(format!("{}{name}", normalize_path(&p)));
-                                }
-                                vs = with_path;
-                            }
-                            got = Some(vs);
-                        }
-                        Source::Context => {
-                            if var == "OrganizationId" {
-                                got = self.org.map(|o| vec![o.org_id.clone()]);
-                            }
-                        }
-                        Source::Store => {
-                            got = self.store_value(var, input)?.map(|v| vec![v]);
-                        }
-                        Source::Caller => got = self.caller_value(var).map(|v| vec![v]),
-                        Source::New | Source::Wildcard => got = Some(vec![String::from("*")]),
-                        Source::ArnOf(member) => {
-                            got = member_values(input, member)
-                                .into_iter()
-                                .next()
-                                .and_then(|arn| {
-                                    self.templates
-                                        .iter()
-                                        .find_map(|t| catalogue::extract(t, &arn, var))
-                                })
-                                .map(|v| vec![v]);
-                        }
-                    }
-                    if got.is_some() {
-                        break;
-                    }
-                }
-                match got {
-                    Some(v) => values.push((var.clone(), v)),
-                    None if sources.iter().any(|s| matches!(s, Source::Member(_)))
-                        && !sources.iter().any(|s| !matches!(s, Source::Member(_))) =>
-                    {
-                        if spec.default_caller {
-                            match self.caller_value(var) {
-                                Some(v) => values.push((var.clone(), vec![v])),
-                                None => values.push((var.clone(), vec![String::from("*")])),
-                            }
-                        } else {
-                            // The request does not name this resource.
-                            continue 'spec;
-                        }
-                    }
-                    None => values.push((var.clone(), vec![String::from("*")])),
-                }
-            }
-            let owner = self.owner_account(service);
-            let multi = values
-                .iter()
-                .find(|(_, v)| v.len() > 1)
-                .map(|(k, v)| (k.clone(), v.clone()));
-            let fill_one = |pick: Option<(&str, &str)>| {
-                catalogue::fill(&spec.template, |var| match var {
-                    "Partition" => Some(String::from("aws")),
-                    "Region" => Some(self.region.to_owned()),
-                    _ => {
-                        if let Some((k, v)) = pick
-                            && k == var
-                        {
-                            return Some(v.to_owned());
-                        }
-                        match values.iter().find(|(k, _)| k == var) {
-                            Some((_, v)) => v.first().cloned(),
-                            None if var == "Account" => Some(owner.clone()),
-                            None => None,
-                        }
-                    }
-                })
-            };
-            match multi {
-                Some((k, vs)) => {
-                    for v in &vs {
-                        out.push(fill_one(Some((&k, v))));
-                    }
-                }
-                None => out.push(fill_one(None)),
-            }
-        }
-        Ok(out)
-    }
-
-    /// The account owning resources of `service`: the management account for Organizations,
-    /// the caller's account otherwise.
-    fn owner_account(&self, service: &str) -> String {
-        match (service, self.org) {
-            ("organizations", Some(org)) => org.management_account_id.clone(),
-            _ => self.principal.account_id().to_owned(),
-        }
-    }
-
-    fn entity_path(&mut self, var: &str, name: &str) -> Result<String, StoreError> {
-        let kind = match var {
-            "UserNameWithPath" => cairn_iam::EntityKind::User,
-            "GroupNameWithPath" => cairn_iam::EntityKind::Group,
-            "RoleNameWithPath" => cairn_iam::EntityKind::Role,
-            _ => return Ok(String::from("/")),
-        };
-        let account = self.principal.account_id().to_owned();
-        match self.tx.as_deref_mut() {
-            Some(tx) => Ok(cairn_iam::entity_path(tx, &account, kind, name)?
-                .unwrap_or_else(|| String::from("/"))),
-            None => Ok(String::from("/")),
-        }
-    }
-
-    /// `store`-resolved variables that Cairn can resolve so far; others are checked as `*`.
-    fn store_value(&mut self, var: &str, input: &Value) -> Result<Option<String>, StoreError> {
-        match var {
-            "OrganizationId" => Ok(self.org.map(|o| o.org_id.clone())),
-            "PolicyType" => Ok(self
-                .named_policy_type(input)?
-                .map(|t| t.to_ascii_lowercase())),
-            _ => Ok(None),
-        }
-    }
-
-    /// The type (`SERVICE_CONTROL_POLICY`, …) of the Organizations policy the input names
-    /// (`PolicyId`, or a `ResourceId` that is a policy ID).
-    fn named_policy_type(&mut self, input: &Value) -> Result<Option<String>, StoreError> {
-        let id = ["PolicyId", "ResourceId"]
-            .iter()
-            .find_map(|m| input.get(*m).and_then(Value::as_str))
-            .filter(|id| id.starts_with("p-"))
-            .map(str::to_owned);
-        let (Some(id), Some(tx)) = (id, self.tx.as_deref_mut()) else {
-            return Ok(None);
-        };
-        let account = self.principal.account_id().to_owned();
-        let found = (|| {
-            let org = cairn_organizations::org_of(tx, &account)?;
-            match org {
-                Some(org) => cairn_organizations::model::get_policy(tx, &org, &id),
-                None => Ok(None),
-            }
-        })()
-        .map_err(|f| StoreError::Backend(format!("policy lookup: {}", f.0)))?;
-        Ok(found.map(|p| p.policy_type))
-    }
-
-    /// Values of the operation's stored-resource condition keys.
-    fn stored_keys(
-        &mut self,
-        op: &OpAuth,
-        input: &Value,
-    ) -> Result<Vec<(String, String)>, StoreError> {
-        let mut out = Vec::new();
-        for key in &op.stored_keys {
-            if key == "organizations:PolicyType"
-                && let Some(t) = self.named_policy_type(input)?
-            {
-                out.push((key.clone(), t));
-            }
-        }
-        Ok(out)
-    }
-
-    fn caller_value(&self, var: &str) -> Option<String> {
-        match (var, self.principal) {
-            (
-                "UserNameWithPath",
-                Principal::IamUser {
-                    user_name, path, ..
-                },
-            ) => Some(format!("{}{user_name}", normalize_path(path))),
-            ("AccountId", p) => Some(p.account_id().to_owned()),
-            _ => None,
-        }
-    }
-}
-
-fn normalize_path(p: &str) -> String {
-    if p.is_empty() {
-        String::from("/")
-    } else {
-        p.to_owned()
-    }
-}
-
-/// The string values at `path` in the input (`A`, `A.B`, `A[]`, `A[].B`).
-fn member_values(input: &Value, path: &str) -> Vec<String> {
-    let mut current = vec![input];
-    for part in path.split('.') {
-        let (name, each) = match part.strip_suffix("[]") {
-            Some(n) => (n, true),
-            None => (part, false),
-        };
-        let mut next = Vec::new();
-        for v in current {
-            if let Some(child) = v.get(name) {
-                if each {
-                    if let Some(items) = child.as_array() {
-                        next.extend(items.iter());
-                    }
-                } else {
-                    next.push(child);
-                }
-            }
-        }
-        current = next;
-    }
-    current
-        .into_iter()
-        .filter_map(|v| match v {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            Value::Bool(b) => Some(b.to_string()),
-            _ => None,
-        })
-        .collect()
 }
 
 /// The global condition keys and the catalogue's input-fed keys.
@@ -926,7 +506,7 @@ fn build_context(app: &App, call: &Call, facts: &Facts, op: &OpAuth, input: &Val
             }
             continue;
         }
-        let values = member_values(input, path);
+        let values = resolve::member_values(input, path);
         if values.is_empty() {
             continue;
         }
