@@ -83,9 +83,75 @@ fn master_key(data_dir: &Path) -> Result<[u8; 32], String> {
     }
 }
 
+/// Makes the data directory private to its owner: the directory itself `0700` and the files
+/// in it (`cairn.db` and its `-wal`/`-shm`, `master.key`, `root-credentials.json`, the outbox)
+/// `0600` — they hold CloudTrail records with session tokens, and sealed secrets. Files that
+/// a server creates later are private by the process umask ([`private_umask`]); this also
+/// tightens a data directory an older version left readable.
+fn secure_data_dir(dir: &Path) -> Result<(), String> {
+    let fail = |e: std::io::Error| format!("creating {}: {e}", dir.display());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(fail)?;
+        let tighten = |path: &Path, mode: u32| -> Result<(), String> {
+            let meta = std::fs::symlink_metadata(path)
+                .map_err(|e| format!("reading {}: {e}", path.display()))?;
+            if meta.file_type().is_symlink() || meta.permissions().mode() & 0o077 == 0 {
+                return Ok(());
+            }
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+                .map_err(|e| format!("securing {}: {e}", path.display()))
+        };
+        tighten(dir, 0o700)?;
+        for subdir in [dir.to_path_buf(), dir.join("outbox")] {
+            let Ok(entries) = std::fs::read_dir(&subdir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+                tighten(&path, if is_dir { 0o700 } else { 0o600 })?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(dir).map_err(fail)?;
+    Ok(())
+}
+
+/// Every file and directory the process creates from now on is private to its owner
+/// (SQLite's `-wal` and `-shm`, outbox mail, trail objects), whatever the inherited umask.
+pub fn private_umask() {
+    #[cfg(unix)]
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+}
+
+/// This node's stable name, `<data-dir>/node-id` (created on first start): the owner of
+/// its job leases. Every node of a PostgreSQL deployment has a data directory of its own,
+/// hence a name of its own; a restart on the same directory is the same node.
+fn node_name(data_dir: &Path) -> Result<String, String> {
+    let path = data_dir.join("node-id");
+    match std::fs::read_to_string(&path) {
+        Ok(text) if !text.trim().is_empty() => return Ok(text.trim().to_owned()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("reading {}: {e}", path.display())),
+    }
+    let mut raw = [0u8; 8];
+    rand::Rng::fill(&mut rand::rng(), &mut raw);
+    let name: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+    let name = format!("node-{name}");
+    write_private(&path, format!("{name}\n").as_bytes())?;
+    Ok(name)
+}
+
 fn open_store(common: &Common) -> Result<Store, String> {
-    std::fs::create_dir_all(&common.data_dir)
-        .map_err(|e| format!("creating {}: {e}", common.data_dir.display()))?;
+    secure_data_dir(&common.data_dir)?;
     let result = match &common.database_url {
         Some(url) => Store::open(url),
         None => Store::open_sqlite(&common.data_dir.join("cairn.db")),
@@ -146,6 +212,16 @@ fn ensure_bootstrap(
         .map_err(|e| format!("bootstrapping: {e}"))
 }
 
+/// Crash points for the integration tests (`CAIRN_FAULTS`, debug builds only).
+fn faults() -> cairn_core::Faults {
+    if cfg!(debug_assertions)
+        && let Ok(list) = std::env::var("CAIRN_FAULTS")
+    {
+        return cairn_core::Faults::from_list(&list);
+    }
+    cairn_core::Faults::default()
+}
+
 fn init_logging(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -170,6 +246,7 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
     {
         tracing::warn!(wanted = %wanted, actual = %creds.account_id, "--account-id ignored: the data directory already has a bootstrap account");
     }
+    let node = node_name(&opts.common.data_dir)?;
     let creds_path = opts.common.data_dir.join("root-credentials.json");
     if created || !creds_path.exists() {
         let text = serde_json::to_vec_pretty(&creds).map_err(|e| e.to_string())?;
@@ -188,11 +265,23 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
         .map_err(|e| format!("starting the runtime: {e}"))?;
     runtime.block_on(async move {
         let recorder = cairn_trail::Recorder::new(store.clone());
+        // Jobs this node held when its previous incarnation stopped (crashed mid-job) are
+        // claimable again at once, not after their lease; other nodes' leases are left alone.
+        let owner = node.clone();
+        let released = store
+            .write(move |tx| tx.release_leases(&owner))
+            .await
+            .map_err(|e| format!("releasing job leases: {e}"))?;
+        if released > 0 {
+            tracing::info!(jobs = released, "resuming jobs left in flight by the previous run");
+        }
         let env = Arc::new(Env {
             store,
             clock: Arc::new(SystemClock),
             ids: Arc::new(RandomIds),
             audit: recorder.clone(),
+            node,
+            faults: faults(),
         });
         let config = cairn_server::Config {
             dev: opts.dev,
@@ -210,6 +299,7 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
             opts.common.data_dir.clone(),
             sealer.clone(),
         );
+        let ids = Arc::clone(&env.ids);
         let app = cairn_server::App::new(env, sealer, config, services);
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -219,6 +309,7 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
         let front = crate::front::Front::start(
             &cairn_server::router(app),
             crate::front::default_threads(),
+            ids,
         )?;
         tracing::info!(
             listen = %local,

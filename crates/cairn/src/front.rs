@@ -12,12 +12,15 @@
 //! Background work (the CloudTrail batcher, CreateAccount jobs, signals, the accept loop)
 //! stays on the main runtime.
 
+use crate::framing::Guarded;
 use axum::Router;
 use axum::extract::ConnectInfo;
+use cairn_core::Ids;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
 use std::pin::pin;
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
@@ -40,8 +43,9 @@ pub fn default_threads() -> usize {
 }
 
 impl Front {
-    /// Starts `threads` request threads serving `router`.
-    pub fn start(router: &Router, threads: usize) -> Result<Front, String> {
+    /// Starts `threads` request threads serving `router`; `ids` names the requests that
+    /// never reach it (unparseable HTTP, see [`crate::framing`]).
+    pub fn start(router: &Router, threads: usize, ids: Arc<dyn Ids>) -> Result<Front, String> {
         let (stop, _) = watch::channel(false);
         let mut front = Front {
             senders: Vec::new(),
@@ -57,9 +61,10 @@ impl Front {
                 .map_err(|e| format!("starting request runtime {i}: {e}"))?;
             let router = router.clone();
             let stop = front.stop.subscribe();
+            let ids = Arc::clone(&ids);
             let thread = std::thread::Builder::new()
                 .name(format!("cairn-http-{i}"))
-                .spawn(move || runtime.block_on(request_thread(rx, router, stop)))
+                .spawn(move || runtime.block_on(request_thread(rx, router, stop, ids)))
                 .map_err(|e| format!("starting request thread {i}: {e}"))?;
             front.senders.push(tx);
             front.threads.push(thread);
@@ -126,6 +131,7 @@ async fn request_thread(
     mut incoming: mpsc::UnboundedReceiver<(std::net::TcpStream, SocketAddr)>,
     router: Router,
     mut stop: watch::Receiver<bool>,
+    ids: Arc<dyn Ids>,
 ) {
     let mut connections = tokio::task::JoinSet::new();
     let for_connections = stop.clone();
@@ -134,6 +140,7 @@ async fn request_thread(
             got = incoming.recv() => match got {
                 Some((stream, addr)) => match TcpStream::from_std(stream) {
                     Ok(stream) => {
+                        let stream = Guarded::new(stream, Arc::clone(&ids));
                         connections.spawn(connection(stream, addr, router.clone(), for_connections.clone()));
                     }
                     Err(e) => tracing::warn!(error = %e, "could not register a connection"),
@@ -155,7 +162,7 @@ async fn request_thread(
 }
 
 async fn connection(
-    stream: TcpStream,
+    stream: Guarded<TcpStream>,
     addr: SocketAddr,
     router: Router,
     mut stop: watch::Receiver<bool>,

@@ -8,6 +8,7 @@
 
 mod bootstrap;
 mod cli;
+mod framing;
 mod front;
 mod policy_cmd;
 
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    bootstrap::private_umask();
     match cmd {
         cli::Command::Help => {
             println!("{}", cli::USAGE);

@@ -56,19 +56,39 @@ pub trait AuditSink: Send + Sync + 'static {
     fn record(&self, event: AuditEvent) -> BoxFuture<'_, Result<(), StoreError>>;
 }
 
+/// Whether CloudTrail records the call's `responseElements`: AWS records none for read-only
+/// calls, except STS's credential-issuing `Get…` calls, whose records carry the credentials
+/// they issued (IAM User Guide, "Logging IAM and AWS STS API calls with AWS CloudTrail": the
+/// `GetSessionToken` / `GetFederationToken` examples show `responseElements.credentials`).
+fn records_response(model: &ServiceModel, operation: &OperationDef) -> bool {
+    !operation.read_only
+        || (model.signing_name == "sts"
+            && matches!(operation.name, "GetSessionToken" | "GetFederationToken"))
+}
+
 /// CloudTrail's `responseElements` for an output document: `None` for read-only calls (AWS
-/// records none) and for operations without output.
+/// records none, see [`records_response`]) and for operations without output.
+///
+/// Issued credentials are recorded as AWS records them: `accessKeyId`, `sessionToken` and
+/// `expiration`, never the secret access key (not even as a placeholder: AWS's STS records
+/// have no `secretAccessKey` member).
 fn response_elements(
     model: &ServiceModel,
     operation: &OperationDef,
     output: &Value,
 ) -> Option<Value> {
-    if operation.read_only {
+    if !records_response(model, operation) {
         return None;
     }
-    operation
+    let mut doc = operation
         .output
-        .and_then(|shape| cairn_wire::trail::to_trail_document(model, shape, output))
+        .and_then(|shape| cairn_wire::trail::to_trail_document(model, shape, output))?;
+    if model.signing_name == "sts"
+        && let Some(Value::Object(credentials)) = doc.get_mut("credentials")
+    {
+        credentials.remove("secretAccessKey");
+    }
+    Some(doc)
 }
 
 /// Shared services for every call.
@@ -77,6 +97,12 @@ pub struct Env {
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn Ids>,
     pub audit: Arc<dyn AuditSink>,
+    /// This process's stable name (the same after a restart on the same data directory):
+    /// the owner of the job leases it takes, so that a restart reclaims its own previous
+    /// incarnation's leases at once (`cairn_store::Tx::release_leases`).
+    pub node: String,
+    /// Crash points armed for tests (none in production).
+    pub faults: crate::Faults,
 }
 
 /// What the pipeline knows about a call before the handler runs.
@@ -184,10 +210,10 @@ impl Call {
             source_ip: self.info.source_ip.clone(),
             user_agent: self.info.user_agent.clone(),
             request_parameters: self.info.request_parameters.clone(),
-            response_elements: if self.info.operation.read_only {
-                None
-            } else {
+            response_elements: if records_response(self.info.model, self.info.operation) {
                 response_elements
+            } else {
+                None
             },
             error_code: error.map(|e| e.code.to_string()),
             error_message: error.map(|e| e.message.clone()),
@@ -234,7 +260,7 @@ impl Call {
             .write(move |tx| {
                 let out = f(tx)?;
                 let mut event = draft.clone();
-                if !operation.read_only && operation.output.is_some() {
+                if records_response(model, operation) && operation.output.is_some() {
                     let doc =
                         serde_json::to_value(&out).map_err(|_| Failure(ApiError::internal()))?;
                     event.response_elements = response_elements(model, operation, &doc);

@@ -38,6 +38,11 @@ impl Generation {
 /// are cheap to rebuild).
 pub const CACHE_LIMIT: usize = 10_000;
 
+/// The longest key a [`GenerationCache`] files. Keys come from requests (a resource ARN built
+/// from input members): with this bound a cache holds at most `CACHE_LIMIT × MAX_KEY_BYTES`
+/// (10 MB) of keys, however large the names a client sends; longer keys are not cached.
+pub const MAX_KEY_BYTES: usize = 1024;
+
 struct Entry<V> {
     generation: u64,
     fetched_ms: i64,
@@ -47,12 +52,20 @@ struct Entry<V> {
 /// A per-process cache of store state by key, each entry filed under the generation it was
 /// read at (and when).
 pub struct GenerationCache<V> {
-    entries: RwLock<HashMap<String, Entry<V>>>,
+    entries: RwLock<Entries<V>>,
+}
+
+struct Entries<V> {
+    map: HashMap<String, Entry<V>>,
+    /// The newest generation anything was filed under. Entries of older generations can
+    /// never be hit again (a lookup asks for the current generation), so they are dropped
+    /// as soon as a newer one is filed — a cache never holds dead entries past one change.
+    newest: u64,
 }
 
 impl<V> std::fmt::Debug for GenerationCache<V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let len = self.entries.read().map_or(0, |e| e.len());
+        let len = self.entries.read().map_or(0, |e| e.map.len());
         f.debug_struct("GenerationCache")
             .field("entries", &len)
             .finish()
@@ -62,7 +75,10 @@ impl<V> std::fmt::Debug for GenerationCache<V> {
 impl<V> Default for GenerationCache<V> {
     fn default() -> Self {
         GenerationCache {
-            entries: RwLock::new(HashMap::new()),
+            entries: RwLock::new(Entries {
+                map: HashMap::new(),
+                newest: 0,
+            }),
         }
     }
 }
@@ -72,18 +88,25 @@ impl<V: Clone> GenerationCache<V> {
     /// `now_ms` (`i64::MAX`: no time limit).
     pub fn get(&self, key: &str, generation: u64, now_ms: i64, ttl_ms: i64) -> Option<V> {
         let entries = self.entries.read().ok()?;
-        let hit = entries.get(key)?;
+        let hit = entries.map.get(key)?;
         (hit.generation == generation && now_ms.saturating_sub(hit.fetched_ms) < ttl_ms)
             .then(|| hit.value.clone())
     }
 
     /// Files `value` under `generation` (read before the store, see the module doc).
     pub fn put(&self, key: String, generation: u64, now_ms: i64, value: V) {
+        if key.len() > MAX_KEY_BYTES {
+            return;
+        }
         if let Ok(mut entries) = self.entries.write() {
-            if entries.len() >= CACHE_LIMIT {
-                entries.clear();
+            if generation > entries.newest {
+                entries.newest = generation;
+                entries.map.retain(|_, e| e.generation >= generation);
             }
-            entries.insert(
+            if entries.map.len() >= CACHE_LIMIT {
+                entries.map.clear();
+            }
+            entries.map.insert(
                 key,
                 Entry {
                     generation,
@@ -97,6 +120,7 @@ impl<V: Clone> GenerationCache<V> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, reason = "test code")]
     use super::{Generation, GenerationCache};
 
     #[test]
@@ -108,6 +132,27 @@ mod tests {
         assert_eq!(cache.get("k", 3, 2_000, 1_000), None, "too old");
         assert_eq!(cache.get("k", 3, i64::MAX, i64::MAX), Some("v"));
         assert_eq!(cache.get("other", 3, 1_500, 1_000), None);
+    }
+
+    #[test]
+    fn a_newer_generation_drops_the_older_entries() {
+        let cache = GenerationCache::default();
+        cache.put("a".to_owned(), 1, 0, "v");
+        cache.put("b".to_owned(), 1, 0, "v");
+        cache.put("c".to_owned(), 2, 0, "v");
+        assert_eq!(cache.entries.read().unwrap().map.len(), 1);
+        assert_eq!(cache.get("c", 2, 0, i64::MAX), Some("v"));
+    }
+
+    #[test]
+    fn oversized_keys_are_not_kept() {
+        let cache = GenerationCache::default();
+        let huge = "k".repeat(super::MAX_KEY_BYTES + 1);
+        cache.put(huge.clone(), 1, 0, "v");
+        assert_eq!(cache.get(&huge, 1, 0, i64::MAX), None);
+        let fits = "k".repeat(super::MAX_KEY_BYTES);
+        cache.put(fits.clone(), 1, 0, "v");
+        assert_eq!(cache.get(&fits, 1, 0, i64::MAX), Some("v"));
     }
 
     #[test]

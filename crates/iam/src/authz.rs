@@ -44,8 +44,13 @@ struct Cached {
     policy: Arc<Policy>,
 }
 
-static CACHE: LazyLock<Mutex<HashMap<CacheKey, Cached>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+/// The parse cache: entries, and the bytes of the documents they hold.
+static CACHE: LazyLock<Mutex<(HashMap<CacheKey, Cached>, usize)>> =
+    LazyLock::new(|| Mutex::new((HashMap::new(), 0)));
+
+/// Document bytes the parse cache holds at most (the parsed forms are of the same order):
+/// policies are up to 128 KB each, so a count alone would not bound it.
+const CACHE_BYTES: usize = 8 * 1024 * 1024;
 
 fn hash_of(document: &str) -> u64 {
     let mut h = DefaultHasher::new();
@@ -59,7 +64,7 @@ fn hash_of(document: &str) -> u64 {
 pub fn parsed(id: &str, document: &str, kind: PolicyKind) -> Option<Arc<Policy>> {
     let key = (kind, id.to_owned(), hash_of(document));
     if let Ok(cache) = CACHE.lock()
-        && let Some(hit) = cache.get(&key)
+        && let Some(hit) = cache.0.get(&key)
         && &*hit.document == document
     {
         return Some(Arc::clone(&hit.policy));
@@ -76,10 +81,13 @@ pub fn parsed(id: &str, document: &str, kind: PolicyKind) -> Option<Arc<Policy>>
         }
     };
     if let Ok(mut cache) = CACHE.lock() {
-        if cache.len() >= CACHE_CAPACITY {
-            cache.clear();
+        let (entries, bytes) = &mut *cache;
+        if entries.len() >= CACHE_CAPACITY || *bytes + document.len() > CACHE_BYTES {
+            entries.clear();
+            *bytes = 0;
         }
-        cache.insert(
+        *bytes += document.len();
+        entries.insert(
             key,
             Cached {
                 document: Arc::from(document),
@@ -462,6 +470,20 @@ pub fn principal_policy_documents(
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
+
+    #[test]
+    fn the_parse_cache_is_bounded_by_bytes() {
+        // Distinct large documents (as a client storing many 100 KB policies makes them).
+        let padding = "x".repeat(100 * 1024);
+        for i in 0..200 {
+            let doc = format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"S{i}","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::{padding}"}}]}}"#
+            );
+            assert!(parsed("test-bound", &doc, PolicyKind::Identity).is_some());
+            let bytes = CACHE.lock().unwrap().1;
+            assert!(bytes <= CACHE_BYTES, "{bytes} bytes cached");
+        }
+    }
 
     #[test]
     fn entity_arns_split_into_path_and_name() {

@@ -381,7 +381,11 @@ pub async fn run_due(env: &Arc<Env>) -> usize {
     let mut ran = 0;
     loop {
         let now = env.clock.now_millis();
-        let jobs = match env.store.claim_jobs(&[JOB_KIND], now, LEASE_MS, 8).await {
+        let jobs = match env
+            .store
+            .claim_jobs(&[JOB_KIND], &env.node, now, LEASE_MS, 8)
+            .await
+        {
             Ok(j) => j,
             Err(e) => {
                 tracing::warn!(error = %e, "claiming CreateAccount jobs failed");
@@ -392,6 +396,7 @@ pub async fn run_due(env: &Arc<Env>) -> usize {
             return ran;
         }
         for job in jobs {
+            env.faults.crash_at("org.create_account:claimed");
             run_job(env, job.id, &job.payload, job.attempts).await;
             ran += 1;
         }
@@ -1048,6 +1053,8 @@ mod tests {
             clock: clock.clone(),
             ids: Arc::new(cairn_core::SeededIds::new(1)),
             audit: events.clone(),
+            node: String::from("test-node"),
+            faults: cairn_core::Faults::default(),
         });
         let sealer = cairn_iam::Sealer::new(&[7u8; 32]);
         let _ = SEALER.set(sealer.clone());
@@ -1098,7 +1105,7 @@ mod tests {
             .unwrap();
         // A worker claims the job and dies.
         let claimed = store
-            .claim_jobs(&[JOB_KIND], t0, LEASE_MS, 8)
+            .claim_jobs(&[JOB_KIND], "a-dead-node", t0, LEASE_MS, 8)
             .await
             .unwrap();
         assert_eq!(claimed.len(), 1);

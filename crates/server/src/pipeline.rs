@@ -42,14 +42,16 @@ pub async fn entry(State(app): State<Arc<App>>, req: Request) -> Response {
         .get::<ConnectInfo<SocketAddr>>()
         .map_or_else(|| String::from("127.0.0.1"), |c| c.0.ip().to_string());
     let (parts, body) = req.into_parts();
-    let body = match axum::body::to_bytes(body, app.config.max_body_bytes).await {
+    let body = match read_body(body, app.config.max_body_bytes).await {
         Ok(b) => b,
-        Err(_) => {
-            let err = CommonError::Serialization(String::from(
-                "The request body is too large or could not be read.",
-            ))
-            .to_api_error(Protocol::Json);
-            return error_response(None, Protocol::Json, &err, &request_id);
+        Err(unread) => {
+            app.metrics
+                .unrouted
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            // Answer in the protocol the request is in, as far as what was read tells it.
+            let protocol = sniff_protocol(&parts, &unread.prefix);
+            let err = unread.error(app.config.max_body_bytes, protocol);
+            return error_response(None, protocol, &err, &request_id);
         }
     };
     let routed = match route(&parts, &body) {
@@ -64,6 +66,122 @@ pub async fn entry(State(app): State<Arc<App>>, req: Request) -> Response {
     let (response, error) = handle(&app, &parts, &body, &routed, request_id, source_ip).await;
     app.metrics.count(routed.index, routed.op_index, error);
     response
+}
+
+/// A request body that was not read whole: too large, or the connection failed mid-body.
+struct UnreadBody {
+    /// The first bytes received (at most [`SNIFF_BYTES`]), to tell the protocol.
+    prefix: Vec<u8>,
+    too_large: bool,
+}
+
+/// How much of an unread body is kept to tell its protocol (`Action=…&Version=…` comes
+/// first in every SDK's awsQuery body).
+const SNIFF_BYTES: usize = 4096;
+
+impl UnreadBody {
+    fn error(&self, limit: usize, protocol: Protocol) -> ApiError {
+        if self.too_large {
+            // AWS's front end answers an oversized request 413 before the service sees it.
+            let mut err = CommonError::Serialization(format!(
+                "Request body is larger than the {limit} bytes this endpoint accepts."
+            ))
+            .to_api_error(protocol);
+            err.status = 413;
+            err
+        } else {
+            CommonError::Serialization(String::from("The request body could not be read."))
+                .to_api_error(protocol)
+        }
+    }
+}
+
+/// Reads the whole body, refusing more than `limit` bytes.
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, UnreadBody> {
+    use http_body_util::BodyExt as _;
+    let mut body = body;
+    let mut buf: Vec<u8> = Vec::new();
+    let mut first: Option<Bytes> = None;
+    loop {
+        match body.frame().await {
+            None => break,
+            Some(Err(_)) => {
+                let mut prefix = first.map(|b| b.to_vec()).unwrap_or_default();
+                prefix.extend_from_slice(&buf);
+                prefix.truncate(SNIFF_BYTES);
+                return Err(UnreadBody {
+                    prefix,
+                    too_large: false,
+                });
+            }
+            Some(Ok(frame)) => {
+                let Ok(data) = frame.into_data() else {
+                    continue; // trailers
+                };
+                let have = first.as_ref().map_or(0, Bytes::len) + buf.len();
+                if have + data.len() > limit {
+                    let mut prefix = first.map(|b| b.to_vec()).unwrap_or_default();
+                    prefix.extend_from_slice(&buf);
+                    prefix.extend_from_slice(&data);
+                    prefix.truncate(SNIFF_BYTES);
+                    return Err(UnreadBody {
+                        prefix,
+                        too_large: true,
+                    });
+                }
+                // The common case, one frame, is passed on without a copy.
+                match &first {
+                    None if buf.is_empty() => first = Some(data),
+                    _ => {
+                        if let Some(f) = first.take() {
+                            buf.extend_from_slice(&f);
+                        }
+                        buf.extend_from_slice(&data);
+                    }
+                }
+            }
+        }
+    }
+    Ok(match first {
+        Some(f) if buf.is_empty() => f,
+        Some(f) => {
+            let mut all = f.to_vec();
+            all.extend_from_slice(&buf);
+            Bytes::from(all)
+        }
+        None => Bytes::from(buf),
+    })
+}
+
+/// Whether a body without a form content type is nevertheless an awsQuery request: it
+/// carries both `Action=` and `Version=` (AWS reads such a body as a query request).
+fn is_query_body(content_type: &str, body: &[u8]) -> bool {
+    if content_type.contains("json") || !contains(body, b"Action=") {
+        return false;
+    }
+    let params = query::parse_form(body);
+    params.iter().any(|(k, _)| k == "Action") && params.iter().any(|(k, _)| k == "Version")
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The protocol a request is in, told from its headers, query string and (the first bytes
+/// of) its body, for answering requests that cannot be routed in full.
+fn sniff_protocol(parts: &Parts, body_prefix: &[u8]) -> Protocol {
+    if parts.headers.contains_key("x-amz-target") {
+        return Protocol::Json;
+    }
+    let content_type = header_str(&parts.headers, "content-type").unwrap_or("");
+    let query_string = parts.uri.query().unwrap_or("");
+    if content_type.starts_with("application/x-www-form-urlencoded")
+        || query_string.contains("Action=")
+        || (!content_type.contains("json") && contains(body_prefix, b"Action="))
+    {
+        return Protocol::Query;
+    }
+    Protocol::Json
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -117,7 +235,8 @@ fn route(parts: &Parts, body: &Bytes) -> Result<Routed, (Protocol, ApiError)> {
     // awsQuery: Action in the form body or the query string.
     let content_type = header_str(&parts.headers, "content-type").unwrap_or("");
     let query_string = parts.uri.query().unwrap_or("");
-    let is_form = content_type.starts_with("application/x-www-form-urlencoded");
+    let is_form = content_type.starts_with("application/x-www-form-urlencoded")
+        || is_query_body(content_type, body);
     if is_form || query_string.contains("Action=") {
         let mut params = query::parse_form(query_string.as_bytes());
         if is_form {
@@ -445,8 +564,19 @@ async fn handle(
     };
     // Parse.
     let parsed = parse_input(parts, body, routed);
+    // CloudTrail keeps at most 100 KB of parameters (cairn_trail::record::bound_elements);
+    // bounding them here also spares every copy of the call's event a multi-megabyte
+    // document. The input came from the body and the URI: their size, times the widest JSON
+    // escape (`\u0000`), bounds the document's, so small requests are never measured.
+    let size_hint = match protocol {
+        Protocol::RestJson => None,
+        _ => Some(6 * (body.len() + parts.uri.path_and_query().map_or(0, |p| p.as_str().len()))),
+    };
     let request_parameters = match (&parsed, routed.op.input) {
-        (Ok(doc), Some(shape)) => trail::to_trail_document(model, shape, doc),
+        (Ok(doc), Some(shape)) => cairn_trail::record::bound_elements(
+            trail::to_trail_document(model, shape, doc),
+            size_hint,
+        ),
         _ => None,
     };
     let info = CallInfo {

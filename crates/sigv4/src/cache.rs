@@ -5,6 +5,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::{Parsed, signing_key};
 
+/// The longest credential scope (key ID, date, region, service together) that is cached.
+const MAX_SCOPE_BYTES: usize = 256;
+
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct Scope {
     access_key_id: String,
@@ -99,6 +102,13 @@ impl SigningKeyCache {
         }
         // Derive outside the lock.
         let key = signing_key(secret_access_key, date, region, service);
+        // A scope is a few dozen bytes; a client-chosen region or service of kilobytes is
+        // answered but not kept, so the cache stays small whatever requests arrive.
+        if scope.region.len() + scope.service.len() + scope.date.len() + scope.access_key_id.len()
+            > MAX_SCOPE_BYTES
+        {
+            return key;
+        }
         let entry = Entry {
             secret: secret_access_key.to_owned(),
             key,

@@ -199,6 +199,10 @@ pub trait Tx {
     /// Run it again at `run_at_ms`: clears the lease, `attempts += 1`.
     /// [`StoreError::JobNotFound`] if it is gone.
     fn reschedule_job(&mut self, id: JobId, run_at_ms: i64) -> Result<(), StoreError>;
+    /// Clears every lease held by `owner` (its jobs become claimable at once); returns how
+    /// many. A process calls it at start with its own owner name: whatever that name still
+    /// holds belongs to a previous incarnation, which is dead.
+    fn release_leases(&mut self, owner: &str) -> Result<u64, StoreError>;
     /// Read one job (claimed or not).
     fn job(&mut self, id: JobId) -> Result<Option<Job>, StoreError>;
 }
@@ -339,12 +343,14 @@ impl Store {
 
     /// Claim up to `limit` due jobs (`run_at <= now_ms` and no live lease) of the given `kinds`
     /// (an empty slice claims nothing), oldest `run_at` first, setting
-    /// `lease_until = now_ms + lease_ms`. A job whose lease expires (worker crashed) becomes
-    /// claimable again. Safe with several Cairn processes on one PostgreSQL
+    /// `lease_until = now_ms + lease_ms` and the lease's `owner` (the claiming process's
+    /// stable name, see [`Tx::release_leases`]). A job whose lease expires (worker crashed)
+    /// becomes claimable again. Safe with several Cairn processes on one PostgreSQL
     /// (`FOR UPDATE SKIP LOCKED`).
     pub async fn claim_jobs(
         &self,
         kinds: &[&str],
+        owner: &str,
         now_ms: i64,
         lease_ms: i64,
         limit: usize,
@@ -353,9 +359,10 @@ impl Store {
             return Ok(Vec::new());
         }
         let kinds: Vec<String> = kinds.iter().map(|k| (*k).to_owned()).collect();
+        let owner = owner.to_owned();
         match &*self.backend {
-            Backend::Sqlite(s) => s.claim_jobs(kinds, now_ms, lease_ms, limit).await,
-            Backend::Postgres(p) => p.claim_jobs(kinds, now_ms, lease_ms, limit).await,
+            Backend::Sqlite(s) => s.claim_jobs(kinds, owner, now_ms, lease_ms, limit).await,
+            Backend::Postgres(p) => p.claim_jobs(kinds, owner, now_ms, lease_ms, limit).await,
         }
     }
 
@@ -363,6 +370,7 @@ impl Store {
     pub fn claim_jobs_blocking(
         &self,
         kinds: &[&str],
+        owner: &str,
         now_ms: i64,
         lease_ms: i64,
         limit: usize,
@@ -371,9 +379,10 @@ impl Store {
             return Ok(Vec::new());
         }
         let kinds: Vec<String> = kinds.iter().map(|k| (*k).to_owned()).collect();
+        let owner = owner.to_owned();
         match &*self.backend {
-            Backend::Sqlite(s) => s.claim_jobs_blocking(kinds, now_ms, lease_ms, limit),
-            Backend::Postgres(p) => p.claim_jobs_blocking(kinds, now_ms, lease_ms, limit),
+            Backend::Sqlite(s) => s.claim_jobs_blocking(kinds, owner, now_ms, lease_ms, limit),
+            Backend::Postgres(p) => p.claim_jobs_blocking(kinds, owner, now_ms, lease_ms, limit),
         }
     }
 

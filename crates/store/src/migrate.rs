@@ -71,6 +71,13 @@ Migration {
         ALTER TABLE kv_rows RENAME TO kv;
         CREATE UNIQUE INDEX kv_space_key ON kv (space, key);
     ",
+},
+Migration {
+    version: 3,
+    name: "job lease owners",
+    // Who holds a lease: a process restarting on its own data reclaims its previous
+    // incarnation's leases at once instead of waiting them out (`Tx::release_leases`).
+    sql: "ALTER TABLE jobs ADD COLUMN lease_owner TEXT;",
 }];
 
 pub(crate) static POSTGRES: &[Migration] = &[
@@ -104,6 +111,11 @@ pub(crate) static POSTGRES: &[Migration] = &[
         name: "kv values out of the key b-tree",
         // Nothing to do: PostgreSQL keeps rows in the heap, out of the primary-key index, already.
         sql: "SELECT 1",
+    },
+    Migration {
+        version: 3,
+        name: "job lease owners",
+        sql: "ALTER TABLE jobs ADD COLUMN lease_owner TEXT;",
     },
 ];
 

@@ -103,6 +103,7 @@ struct Statements {
     reschedule: Statement,
     job: Statement,
     claim: Statement,
+    release: Statement,
     version: Statement,
 }
 
@@ -130,16 +131,20 @@ impl Statements {
             )?,
             complete: c.prepare("DELETE FROM jobs WHERE id = $1")?,
             reschedule: c.prepare(
-                "UPDATE jobs SET run_at = $2, lease_until = NULL, attempts = attempts + 1 \
+                "UPDATE jobs SET run_at = $2, lease_until = NULL, lease_owner = NULL, \
+                 attempts = attempts + 1 \
                  WHERE id = $1",
             )?,
             job: c.prepare("SELECT id, kind, payload, attempts, run_at FROM jobs WHERE id = $1")?,
             claim: c.prepare(
-                "UPDATE jobs SET lease_until = $1 WHERE id IN (\
+                "UPDATE jobs SET lease_until = $1, lease_owner = $5 WHERE id IN (\
                    SELECT id FROM jobs WHERE run_at <= $2 \
                    AND (lease_until IS NULL OR lease_until <= $2) AND kind = ANY($4) \
                    ORDER BY run_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
                  RETURNING id, kind, payload, attempts, run_at",
+            )?,
+            release: c.prepare(
+                "UPDATE jobs SET lease_until = NULL, lease_owner = NULL WHERE lease_owner = $1",
             )?,
             version: c.prepare("SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_version")?,
         })
@@ -356,22 +361,24 @@ impl PgStore {
     pub(crate) async fn claim_jobs(
         &self,
         kinds: Vec<String>,
+        owner: String,
         now_ms: i64,
         lease_ms: i64,
         limit: usize,
     ) -> Result<Vec<Job>, StoreError> {
-        self.on_conn(move |inner| inner.claim(&kinds, now_ms, lease_ms, limit))
+        self.on_conn(move |inner| inner.claim(&kinds, &owner, now_ms, lease_ms, limit))
             .await?
     }
 
     pub(crate) fn claim_jobs_blocking(
         &self,
         kinds: Vec<String>,
+        owner: String,
         now_ms: i64,
         lease_ms: i64,
         limit: usize,
     ) -> Result<Vec<Job>, StoreError> {
-        self.on_conn_blocking(move |inner| inner.claim(&kinds, now_ms, lease_ms, limit))?
+        self.on_conn_blocking(move |inner| inner.claim(&kinds, &owner, now_ms, lease_ms, limit))?
     }
 
     pub(crate) fn schema_version(&self) -> Result<i64, StoreError> {
@@ -432,6 +439,7 @@ impl PgInner {
     fn claim(
         &self,
         kinds: &[String],
+        owner: &str,
         now_ms: i64,
         lease_ms: i64,
         limit: usize,
@@ -445,8 +453,10 @@ impl PgInner {
             .client
             .batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED")
             .and_then(|()| {
-                conn.client
-                    .query(&conn.st.claim, &[&lease_until, &now_ms, &limit, &kinds])
+                conn.client.query(
+                    &conn.st.claim,
+                    &[&lease_until, &now_ms, &limit, &kinds, &owner],
+                )
             })
             .map_err(pg)
             .and_then(|rows| rows.iter().map(job_from_row).collect::<Result<Vec<_>, _>>());
@@ -711,6 +721,10 @@ impl Tx for PgTx<'_> {
             0 => Err(StoreError::JobNotFound(id)),
             _ => Ok(()),
         }
+    }
+
+    fn release_leases(&mut self, owner: &str) -> Result<u64, StoreError> {
+        self.execute(|s| &s.release, &[&owner])
     }
 
     fn job(&mut self, id: JobId) -> Result<Option<Job>, StoreError> {

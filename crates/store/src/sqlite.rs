@@ -146,6 +146,7 @@ where
 
 struct ClaimWrite {
     kinds: Vec<String>,
+    owner: String,
     now_ms: i64,
     lease_ms: i64,
     limit: usize,
@@ -156,7 +157,13 @@ struct ClaimWrite {
 impl WriteJob for ClaimWrite {
     fn run(&mut self, tx: &mut SqliteTx<'_>) -> bool {
         self.outcome = Outcome::Panicked;
-        let result = tx.claim(&self.kinds, self.now_ms, self.lease_ms, self.limit);
+        let result = tx.claim(
+            &self.kinds,
+            &self.owner,
+            self.now_ms,
+            self.lease_ms,
+            self.limit,
+        );
         let ok = result.is_ok();
         self.outcome = Outcome::Done(result);
         ok
@@ -584,6 +591,7 @@ impl SqliteStore {
     fn submit_claim(
         &self,
         kinds: Vec<String>,
+        owner: String,
         now_ms: i64,
         lease_ms: i64,
         limit: usize,
@@ -591,6 +599,7 @@ impl SqliteStore {
     ) -> Result<(), StoreError> {
         self.submit(Msg::Write(Box::new(ClaimWrite {
             kinds,
+            owner,
             now_ms,
             lease_ms,
             limit,
@@ -602,24 +611,26 @@ impl SqliteStore {
     pub(crate) async fn claim_jobs(
         &self,
         kinds: Vec<String>,
+        owner: String,
         now_ms: i64,
         lease_ms: i64,
         limit: usize,
     ) -> Result<Vec<Job>, StoreError> {
         let (reply, rx) = async_pair();
-        self.submit_claim(kinds, now_ms, lease_ms, limit, reply)?;
+        self.submit_claim(kinds, owner, now_ms, lease_ms, limit, reply)?;
         rx.await.map_err(|_| StoreError::Closed)?
     }
 
     pub(crate) fn claim_jobs_blocking(
         &self,
         kinds: Vec<String>,
+        owner: String,
         now_ms: i64,
         lease_ms: i64,
         limit: usize,
     ) -> Result<Vec<Job>, StoreError> {
         let (reply, rx) = blocking_pair();
-        self.submit_claim(kinds, now_ms, lease_ms, limit, reply)?;
+        self.submit_claim(kinds, owner, now_ms, lease_ms, limit, reply)?;
         rx.recv().map_err(|_| StoreError::Closed)?
     }
 
@@ -821,14 +832,15 @@ impl SqliteTx<'_> {
     fn claim(
         &mut self,
         kinds: &[String],
+        owner: &str,
         now_ms: i64,
         lease_ms: i64,
         limit: usize,
     ) -> Result<Vec<Job>, StoreError> {
         self.writable()?;
-        let placeholders: Vec<String> = (0..kinds.len()).map(|i| format!("?{}", i + 4)).collect();
+        let placeholders: Vec<String> = (0..kinds.len()).map(|i| format!("?{}", i + 5)).collect();
         let sql = format!(
-            "UPDATE jobs SET lease_until = ?1 WHERE id IN (\
+            "UPDATE jobs SET lease_until = ?1, lease_owner = ?4 WHERE id IN (\
                SELECT id FROM jobs WHERE run_at <= ?2 \
                AND (lease_until IS NULL OR lease_until <= ?2) AND kind IN ({}) \
                ORDER BY run_at, id LIMIT ?3) \
@@ -837,7 +849,7 @@ impl SqliteTx<'_> {
         );
         let lease_until = now_ms.saturating_add(lease_ms);
         let limit = sql_limit(limit);
-        let mut args: Vec<&dyn ToSql> = vec![&lease_until, &now_ms, &limit];
+        let mut args: Vec<&dyn ToSql> = vec![&lease_until, &now_ms, &limit, &owner];
         for k in kinds {
             args.push(k);
         }
@@ -960,7 +972,8 @@ impl Tx for SqliteTx<'_> {
         let n = self
             .conn
             .prepare_cached(
-                "UPDATE jobs SET run_at = ?2, lease_until = NULL, attempts = attempts + 1 \
+                "UPDATE jobs SET run_at = ?2, lease_until = NULL, lease_owner = NULL, \
+                 attempts = attempts + 1 \
                  WHERE id = ?1",
             )
             .and_then(|mut s| s.execute(params![id.0, run_at_ms]))
@@ -969,6 +982,17 @@ impl Tx for SqliteTx<'_> {
             return Err(StoreError::JobNotFound(id));
         }
         Ok(())
+    }
+
+    fn release_leases(&mut self, owner: &str) -> Result<u64, StoreError> {
+        self.writable()?;
+        self.conn
+            .prepare_cached(
+                "UPDATE jobs SET lease_until = NULL, lease_owner = NULL WHERE lease_owner = ?1",
+            )
+            .and_then(|mut s| s.execute(params![owner]))
+            .map(|n| n as u64)
+            .map_err(sq)
     }
 
     fn job(&mut self, id: JobId) -> Result<Option<Job>, StoreError> {

@@ -264,6 +264,7 @@ suite!(
     job_enqueue_rolls_back_with_its_tx,
     job_claim_respects_run_at_and_leases,
     job_complete_and_reschedule,
+    job_leases_of_an_owner_are_released,
     job_claim_filters_kinds_orders_and_limits,
     concurrent_claims_are_disjoint,
     migrations_fresh_db_is_latest,
@@ -599,7 +600,7 @@ async fn err_rolls_back_everything(fx: &Fixture) {
     assert_eq!(get(s, "rb", b"keep").await.unwrap(), b"old");
     assert_eq!(get(s, "rb", b"new").await, None);
     assert!(
-        s.claim_jobs(&["rb-job"], i64::MAX / 4, 1000, 10)
+        s.claim_jobs(&["rb-job"], "owner-a", i64::MAX / 4, 1000, 10)
             .await
             .unwrap()
             .is_empty()
@@ -843,7 +844,9 @@ async fn blocking_api_from_threads_and_runtime(fx: &Fixture) {
     let id = s
         .write_blocking(|tx| tx.enqueue_job("blk-job", b"p", 10))
         .unwrap();
-    let jobs = s.claim_jobs_blocking(&["blk-job"], 10, 100, 5).unwrap();
+    let jobs = s
+        .claim_jobs_blocking(&["blk-job"], "owner-a", 10, 100, 5)
+        .unwrap();
     assert_eq!(jobs.iter().map(|j| j.id).collect::<Vec<_>>(), vec![id]);
     assert_eq!(s.schema_version().unwrap(), fx.latest());
 }
@@ -860,7 +863,7 @@ async fn job_enqueue_rolls_back_with_its_tx(fx: &Fixture) {
         .await;
     assert!(r.is_err());
     assert!(
-        s.claim_jobs(&["create-account"], 1_000, 1_000, 10)
+        s.claim_jobs(&["create-account"], "owner-a", 1_000, 1_000, 10)
             .await
             .unwrap()
             .is_empty()
@@ -873,7 +876,7 @@ async fn job_enqueue_rolls_back_with_its_tx(fx: &Fixture) {
         .await
         .unwrap();
     let jobs = s
-        .claim_jobs(&["create-account"], 1_000, 1_000, 10)
+        .claim_jobs(&["create-account"], "owner-a", 1_000, 1_000, 10)
         .await
         .unwrap();
     assert_eq!(
@@ -897,7 +900,7 @@ async fn job_claim_respects_run_at_and_leases(fx: &Fixture) {
     let claim = |now: i64| {
         let s = s.clone();
         async move {
-            s.claim_jobs(&["k"], now, 500, 10)
+            s.claim_jobs(&["k"], "owner-a", now, 500, 10)
                 .await
                 .unwrap()
                 .into_iter()
@@ -916,6 +919,53 @@ async fn job_claim_respects_run_at_and_leases(fx: &Fixture) {
     assert_eq!((job.attempts, job.run_at_ms), (0, 1_000));
 }
 
+async fn job_leases_of_an_owner_are_released(fx: &Fixture) {
+    let s = &fx.store;
+    let (a, b) = s
+        .write(|tx| {
+            Ok::<_, StoreError>((tx.enqueue_job("l", b"a", 0)?, tx.enqueue_job("l", b"b", 0)?))
+        })
+        .await
+        .unwrap();
+    // `a` is leased by owner-a (which then dies), `b` by a live owner-b; both for a minute.
+    let got = s
+        .claim_jobs(&["l"], "owner-a", 100, 60_000, 1)
+        .await
+        .unwrap();
+    assert_eq!(got.iter().map(|j| j.id).collect::<Vec<_>>(), vec![a]);
+    let got = s
+        .claim_jobs(&["l"], "owner-b", 100, 60_000, 1)
+        .await
+        .unwrap();
+    assert_eq!(got.iter().map(|j| j.id).collect::<Vec<_>>(), vec![b]);
+    assert!(
+        s.claim_jobs(&["l"], "owner-a", 200, 60_000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // owner-a restarts: only its own lease is released, at once.
+    let n = s.write(|tx| tx.release_leases("owner-a")).await.unwrap();
+    assert_eq!(n, 1);
+    let got = s
+        .claim_jobs(&["l"], "owner-a", 200, 60_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(got.iter().map(|j| j.id).collect::<Vec<_>>(), vec![a]);
+    assert_eq!(s.write(|tx| tx.release_leases("nobody")).await.unwrap(), 0);
+    // A released-then-completed job is gone; the other stays leased by owner-b.
+    s.write(move |tx| tx.complete_job(a)).await.unwrap();
+    assert!(
+        s.claim_jobs(&["l"], "owner-c", 300, 60_000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Rescheduling clears the owner too: releasing owner-b afterwards finds nothing.
+    s.write(move |tx| tx.reschedule_job(b, 0)).await.unwrap();
+    assert_eq!(s.write(|tx| tx.release_leases("owner-b")).await.unwrap(), 0);
+}
+
 async fn job_complete_and_reschedule(fx: &Fixture) {
     let s = &fx.store;
     let (a, b) = s
@@ -924,7 +974,10 @@ async fn job_complete_and_reschedule(fx: &Fixture) {
         })
         .await
         .unwrap();
-    let claimed = s.claim_jobs(&["w"], 100, 1_000, 10).await.unwrap();
+    let claimed = s
+        .claim_jobs(&["w"], "owner-a", 100, 1_000, 10)
+        .await
+        .unwrap();
     assert_eq!(claimed.iter().map(|j| j.id).collect::<Vec<_>>(), vec![a, b]);
     // Complete `a` together with its effect.
     s.write(move |tx| {
@@ -953,26 +1006,32 @@ async fn job_complete_and_reschedule(fx: &Fixture) {
         (1, 5_000, b"b".to_vec())
     );
     assert!(
-        s.claim_jobs(&["w"], 4_999, 1_000, 10)
+        s.claim_jobs(&["w"], "owner-a", 4_999, 1_000, 10)
             .await
             .unwrap()
             .is_empty()
     );
-    let again = s.claim_jobs(&["w"], 5_000, 1_000, 10).await.unwrap();
+    let again = s
+        .claim_jobs(&["w"], "owner-a", 5_000, 1_000, 10)
+        .await
+        .unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!((again[0].id, again[0].attempts), (b, 1));
     s.write(move |tx| tx.reschedule_job(b, 6_000))
         .await
         .unwrap();
     // Rescheduling cleared the lease: due at 6000 even though the lease ran to 6000+.
-    let again = s.claim_jobs(&["w"], 6_000, 1_000, 10).await.unwrap();
+    let again = s
+        .claim_jobs(&["w"], "owner-a", 6_000, 1_000, 10)
+        .await
+        .unwrap();
     assert_eq!((again[0].id, again[0].attempts), (b, 2));
     let r: R<()> = s.write(|tx| tx.reschedule_job(JobId(424_242), 0)).await;
     assert!(matches!(r, Err(StoreError::JobNotFound(_))));
     // A rescheduled job can be completed.
     s.write(move |tx| tx.complete_job(b)).await.unwrap();
     assert!(
-        s.claim_jobs(&["w"], i64::MAX / 4, 1, 10)
+        s.claim_jobs(&["w"], "owner-a", i64::MAX / 4, 1, 10)
             .await
             .unwrap()
             .is_empty()
@@ -998,9 +1057,22 @@ async fn job_claim_filters_kinds_orders_and_limits(fx: &Fixture) {
         })
         .await
         .unwrap();
-    assert!(s.claim_jobs(&[], 100, 10, 10).await.unwrap().is_empty());
-    assert!(s.claim_jobs(&["x"], 100, 10, 0).await.unwrap().is_empty());
-    let got = s.claim_jobs(&["x", "y"], 100, 10, 3).await.unwrap();
+    assert!(
+        s.claim_jobs(&[], "owner-a", 100, 10, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        s.claim_jobs(&["x"], "owner-a", 100, 10, 0)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let got = s
+        .claim_jobs(&["x", "y"], "owner-a", 100, 10, 3)
+        .await
+        .unwrap();
     let at: Vec<(String, i64)> = got.iter().map(|j| (j.kind.clone(), j.run_at_ms)).collect();
     // Oldest first; ties by id (enqueue order): y@10 (id 1) before x@10 (id 4).
     assert_eq!(
@@ -1009,14 +1081,14 @@ async fn job_claim_filters_kinds_orders_and_limits(fx: &Fixture) {
     );
     assert_eq!(got[0].id, ids[1]);
     let rest = s
-        .claim_jobs(&["x", "y", "nope"], 100, 10, 10)
+        .claim_jobs(&["x", "y", "nope"], "owner-a", 100, 10, 10)
         .await
         .unwrap();
     assert_eq!(
         rest.iter().map(|j| j.run_at_ms).collect::<Vec<_>>(),
         vec![30, 40]
     );
-    let z = s.claim_jobs(&["z"], 100, 10, 10).await.unwrap();
+    let z = s.claim_jobs(&["z"], "owner-a", 100, 10, 10).await.unwrap();
     assert_eq!(z.len(), 1);
     assert_eq!(z[0].payload, b"z");
 }
@@ -1037,7 +1109,10 @@ async fn concurrent_claims_are_disjoint(fx: &Fixture) {
         workers.push(tokio::spawn(async move {
             let mut mine = Vec::new();
             loop {
-                let jobs = s.claim_jobs(&["many"], 1_000, 60_000, 3).await.unwrap();
+                let jobs = s
+                    .claim_jobs(&["many"], "owner-a", 1_000, 60_000, 3)
+                    .await
+                    .unwrap();
                 if jobs.is_empty() {
                     break;
                 }
@@ -1061,7 +1136,7 @@ async fn concurrent_claims_are_disjoint(fx: &Fixture) {
 
 async fn migrations_fresh_db_is_latest(fx: &Fixture) {
     assert_eq!(fx.store.schema_version().unwrap(), fx.latest());
-    assert_eq!(fx.latest(), 2);
+    assert_eq!(fx.latest(), 3);
 }
 
 async fn migrations_reopen_is_noop_and_keeps_data(fx: &Fixture) {
@@ -1080,7 +1155,7 @@ async fn migrations_reopen_is_noop_and_keeps_data(fx: &Fixture) {
     assert_eq!(get(&fx.store, "d", b"k").await.unwrap(), b"v");
 }
 
-static SQLITE_PLUS_V3: &[Migration] = &[
+static SQLITE_PLUS_ONE: &[Migration] = &[
     Migration {
         version: 1,
         name: "kv and jobs",
@@ -1093,12 +1168,17 @@ static SQLITE_PLUS_V3: &[Migration] = &[
     },
     Migration {
         version: 3,
+        name: "job lease owners",
+        sql: "",
+    },
+    Migration {
+        version: 4,
         name: "test extra table",
         sql: "CREATE TABLE test_extra (id INTEGER PRIMARY KEY); INSERT INTO test_extra VALUES (7);",
     },
 ];
 
-static POSTGRES_PLUS_V3: &[Migration] = &[
+static POSTGRES_PLUS_ONE: &[Migration] = &[
     Migration {
         version: 1,
         name: "kv and jobs",
@@ -1111,6 +1191,11 @@ static POSTGRES_PLUS_V3: &[Migration] = &[
     },
     Migration {
         version: 3,
+        name: "job lease owners",
+        sql: "",
+    },
+    Migration {
+        version: 4,
         name: "test extra table",
         sql: "CREATE TABLE test_extra (id INTEGER PRIMARY KEY); INSERT INTO test_extra VALUES (7);",
     },
@@ -1119,24 +1204,24 @@ static POSTGRES_PLUS_V3: &[Migration] = &[
 async fn migrations_upgrade_to_new_version(fx: &Fixture) {
     put(&fx.store, "d", b"k", b"v").await;
     let list = if fx.kind == Kind::Postgres {
-        POSTGRES_PLUS_V3
+        POSTGRES_PLUS_ONE
     } else {
-        SQLITE_PLUS_V3
+        SQLITE_PLUS_ONE
     };
     let Some(upgraded) = fx.reopen_with(list) else {
         return;
     };
     let upgraded = upgraded.unwrap();
-    assert_eq!(upgraded.schema_version().unwrap(), 3);
+    assert_eq!(upgraded.schema_version().unwrap(), 4);
     assert_eq!(get(&upgraded, "d", b"k").await.unwrap(), b"v");
-    // v3 ran exactly once: reopening with the same list is a no-op (the insert would clash).
+    // v4 ran exactly once: reopening with the same list is a no-op (the insert would clash).
     drop(fx.reopen_with(list).unwrap().unwrap());
     assert_eq!(fx.scalar("SELECT COUNT(*) FROM test_extra"), 1);
-    // The released binary (knows only v2) now refuses the database.
+    // The released binary (knows only v3) now refuses the database.
     match fx.reopen() {
         Some(Err(StoreError::SchemaTooNew {
-            found: 3,
-            supported: 2,
+            found: 4,
+            supported: 3,
         })) => {}
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
@@ -1233,7 +1318,10 @@ fn sqlite_v1_database_upgrades_to_rowid_kv_keeping_everything() {
         .unwrap();
     }
     let store = Store::open(path.to_str().unwrap()).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(
+        store.schema_version().unwrap(),
+        crate::migrate::LATEST_SQLITE_VERSION
+    );
     let page_size = |p: &std::path::Path| -> i64 {
         rusqlite::Connection::open(p)
             .unwrap()
@@ -1272,7 +1360,7 @@ fn sqlite_v1_database_upgrades_to_rowid_kv_keeping_everything() {
     let v = store.read_blocking(|tx| tx.get("b", b"k")).unwrap();
     assert_eq!(v.as_deref(), Some(&b"w"[..]));
     assert_eq!(store.read_blocking(|tx| tx.count("b", b"")).unwrap(), 1);
-    let claimed = store.claim_jobs_blocking(&["j"], i64::MAX / 2, 1000, 10);
+    let claimed = store.claim_jobs_blocking(&["j"], "owner-a", i64::MAX / 2, 1000, 10);
     assert_eq!(claimed.unwrap().len(), 1, "the job table is untouched");
 }
 
@@ -1345,7 +1433,12 @@ fn sqlite_file_is_durable_across_reopen() {
         s.read_blocking(|tx| tx.get("d", b"k2")).unwrap().unwrap(),
         b"v2"
     );
-    assert_eq!(s.claim_jobs_blocking(&["j"], 5, 10, 10).unwrap().len(), 1);
+    assert_eq!(
+        s.claim_jobs_blocking(&["j"], "owner-a", 5, 10, 10)
+            .unwrap()
+            .len(),
+        1
+    );
     // The pragmas that make commits durable are in force on the file.
     let c = rusqlite::Connection::open(&path).unwrap();
     let mode: String = c

@@ -118,8 +118,29 @@ pub struct Encoded {
 }
 
 impl Encoded {
-    /// Encodes `event` (record JSON, header, index keys).
+    /// Encodes `event` (record JSON, header, index keys), within the record bounds
+    /// ([`record::MAX_EVENT_BYTES`]): whatever a request carried, its record adds at most
+    /// that much (plus its index keys) to the store.
     pub fn new(event: &AuditEvent) -> Result<Encoded, StoreError> {
+        // An over-long message or user agent (an echoed 7 MB value) is cut before the record
+        // is rendered at all: escaping it first would cost twice its size in a buffer.
+        let long_text = event
+            .error_message
+            .as_ref()
+            .is_some_and(|m| m.len() > record::MAX_TEXT_BYTES)
+            || event.user_agent.len() > record::MAX_TEXT_BYTES;
+        if long_text && let Some(smaller) = record::fitted(event, usize::MAX) {
+            return Encoded::encode(&smaller);
+        }
+        let encoded = Encoded::encode(event)?;
+        let record_len = encoded.value.len();
+        match record::fitted(event, record_len) {
+            Some(smaller) => Encoded::encode(&smaller),
+            None => Ok(encoded),
+        }
+    }
+
+    fn encode(event: &AuditEvent) -> Result<Encoded, StoreError> {
         let username = record::lookup_username(&event.principal).unwrap_or("");
         let access_key = event.principal.access_key_id().unwrap_or("");
         let read_only = if event.read_only { "true" } else { "false" };

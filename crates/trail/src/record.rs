@@ -30,6 +30,93 @@ pub const EVENT_VERSION: &str = "1.08";
 /// `eventCategory` of every event Cairn records today.
 pub const EVENT_CATEGORY_MANAGEMENT: &str = "Management";
 
+/// The largest `requestParameters` or `responseElements` a record carries, in bytes of
+/// JSON. A larger one is recorded as [`omitted`] — the CloudTrail User Guide, "CloudTrail
+/// record contents": "CloudTrail truncates a field if the field's contents exceeds the
+/// maximum field size. If a field is truncated, `omitted` is present with a value of `true`";
+/// 100 KB is the size AWS answers for `responseElements` (re:Post, linking that page).
+pub const MAX_ELEMENTS_BYTES: usize = 100 * 1024;
+
+/// The longest `errorMessage` and `userAgent` a record keeps, in bytes (longer ones are cut
+/// at a character boundary). AWS documents no figure; Cairn's bound keeps an event within
+/// [`MAX_EVENT_BYTES`] whatever a client echoes into an error or sends as its user agent.
+pub const MAX_TEXT_BYTES: usize = 16 * 1024;
+
+/// The largest record, in bytes of JSON: AWS's 256 KB event size (CloudTrail quotas, and
+/// the largest event CloudTrail Lake ingests). With the bounds above every record fits.
+pub const MAX_EVENT_BYTES: usize = 256 * 1024;
+
+/// What an omitted `requestParameters` / `responseElements` is recorded as.
+pub fn omitted() -> Value {
+    serde_json::json!({ "omitted": true })
+}
+
+/// Bytes of `value` as compact JSON, without building the text.
+pub fn json_len(value: &impl Serialize) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, value) {
+        Ok(()) => count.0,
+        Err(_) => usize::MAX,
+    }
+}
+
+/// `doc`, or [`omitted`] when it is larger than [`MAX_ELEMENTS_BYTES`]. `hint` is an upper
+/// bound of its size when the caller knows one cheaply (the request body it came from):
+/// under the limit, nothing is measured.
+pub fn bound_elements(doc: Option<Value>, hint: Option<usize>) -> Option<Value> {
+    match doc {
+        Some(d)
+            if hint.is_none_or(|h| h > MAX_ELEMENTS_BYTES) && json_len(&d) > MAX_ELEMENTS_BYTES =>
+        {
+            Some(omitted())
+        }
+        other => other,
+    }
+}
+
+fn cut(s: &mut String, max: usize) {
+    if s.len() > max {
+        let mut end = max;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+}
+
+/// `event` brought within the record bounds, or `None` when it already is. Cheap for the
+/// common event: only a record longer than [`MAX_ELEMENTS_BYTES`] is looked at field by
+/// field.
+pub fn fitted(event: &AuditEvent, record_len: usize) -> Option<AuditEvent> {
+    if record_len <= MAX_ELEMENTS_BYTES {
+        return None;
+    }
+    let mut e = event.clone();
+    e.request_parameters = bound_elements(e.request_parameters.take(), None);
+    e.response_elements = bound_elements(e.response_elements.take(), None);
+    if let Some(m) = e.error_message.as_mut() {
+        cut(m, MAX_TEXT_BYTES);
+    }
+    cut(&mut e.user_agent, MAX_TEXT_BYTES);
+    if json_len(&Record(&e)) > MAX_EVENT_BYTES {
+        // Only many large resources could still exceed it: keep the record's core.
+        e.request_parameters = e.request_parameters.map(|_| omitted());
+        e.response_elements = e.response_elements.map(|_| omitted());
+        e.resources.truncate(16);
+    }
+    (e != *event).then_some(e)
+}
+
 /// The record for `event` as a JSON value (field order preserved).
 pub fn to_record(event: &AuditEvent) -> Value {
     serde_json::to_value(Record(event)).unwrap_or(Value::Null)
@@ -437,6 +524,36 @@ mod tests {
     fn golden(text: &str) -> String {
         let v: Value = serde_json::from_str(text).unwrap();
         serde_json::to_string(&v).unwrap()
+    }
+
+    #[test]
+    fn oversized_fields_are_omitted_or_cut_and_the_record_fits() {
+        let root = || Principal::Root {
+            account_id: ACCT.to_owned(),
+            access_key_id: "AKIAEXAMPLE".to_owned(),
+            session: None,
+        };
+        // A small event is left as it is, without being looked at.
+        let small = base(root());
+        assert_eq!(fitted(&small, render(&small).len()), None);
+        let mut big = base(root());
+        big.request_parameters = Some(json!({"name": "n".repeat(7 * 1024 * 1024)}));
+        big.response_elements = Some(json!({"ok": "y".repeat(MAX_ELEMENTS_BYTES)}));
+        big.error_message = Some("é".repeat(MAX_TEXT_BYTES));
+        big.user_agent = "u".repeat(MAX_TEXT_BYTES + 1);
+        let fit = fitted(&big, render(&big).len()).expect("it shrinks");
+        assert_eq!(fit.request_parameters, Some(omitted()));
+        assert_eq!(fit.response_elements, Some(omitted()));
+        let message = fit.error_message.as_deref().unwrap();
+        assert!(message.len() <= MAX_TEXT_BYTES && message.starts_with('é'));
+        assert_eq!(fit.user_agent.len(), MAX_TEXT_BYTES);
+        assert!(render(&fit).len() <= MAX_EVENT_BYTES);
+        // Parameters just under the bound stay whole.
+        let mut near = base(root());
+        near.request_parameters = Some(json!({"n": "n".repeat(MAX_ELEMENTS_BYTES - 16)}));
+        assert!(json_len(&near.request_parameters) <= MAX_ELEMENTS_BYTES);
+        let kept = fitted(&near, render(&near).len());
+        assert!(kept.is_none(), "nothing to change");
     }
 
     #[test]

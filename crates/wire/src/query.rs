@@ -167,10 +167,19 @@ fn node_to_value(
     })
 }
 
-/// Appends `s` with XML escaping.
+/// Appends `s` with XML escaping. Characters XML 1.0 does not allow at all — not even as
+/// character references (the `Char` production: tab, newline and carriage return are the
+/// only controls below U+0020; U+FFFE and U+FFFF are excluded) — become U+FFFD, so a
+/// response that echoes client input (`UserName=%00`) stays well-formed and parses.
 pub fn escape_into(out: &mut String, s: &str) {
     for c in s.chars() {
         match c {
+            '\u{0}'..='\u{8}'
+            | '\u{b}'
+            | '\u{c}'
+            | '\u{e}'..='\u{1f}'
+            | '\u{fffe}'
+            | '\u{ffff}' => out.push('\u{fffd}'),
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),

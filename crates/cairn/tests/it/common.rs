@@ -42,6 +42,13 @@ macro_rules! sdk_builder {
     }};
 }
 
+/// The `cairn` binary under test: this build's, or the one `CAIRN_IT_BINARY` names — to run
+/// a new test against an older build and see it fail before the fix it guards.
+pub fn cairn_binary() -> PathBuf {
+    std::env::var_os("CAIRN_IT_BINARY")
+        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_cairn")), PathBuf::from)
+}
+
 /// How long a server may take to print its "listening" line.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -148,7 +155,7 @@ impl Server {
             STARTS.fetch_add(1, Ordering::Relaxed)
         ));
         let log_file = std::fs::File::create(&log).unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cairn"));
+        let mut cmd = Command::new(cairn_binary());
         cmd.arg("serve")
             .arg("--listen")
             .arg("127.0.0.1:0")
@@ -213,6 +220,24 @@ impl Server {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+        }
+    }
+
+    /// Waits up to `within` for the process to exit by itself (a crash point); its exit
+    /// status, or `None` if it is still running (it is then killed).
+    pub fn await_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let mut child = self.child.take()?;
+        let deadline = Instant::now() + within;
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
@@ -801,7 +826,7 @@ impl Server {
 /// A new standalone account made with `cairn signup` on the server's data directory: its ID
 /// and root credentials.
 pub fn signup(dir: &TempDir, email: &str, name: &str) -> (String, Who) {
-    let out = Command::new(env!("CARGO_BIN_EXE_cairn"))
+    let out = Command::new(cairn_binary())
         .args(["signup", "--email", email, "--name", name, "--data-dir"])
         .arg(dir.path().join("data"))
         .env_remove("CAIRN_MASTER_KEY")

@@ -352,3 +352,83 @@ async fn sigterm_drains_and_keeps_queued_read_only_records() {
         "every acknowledged read-only call is recorded"
     );
 }
+
+/// A `CreateAccount` whose job was claimed when the process died resumes as soon as the same
+/// node restarts — its previous incarnation's lease is released at start — instead of
+/// waiting the lease (30 s) out, and runs once: one account, `SUCCEEDED`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_in_flight_at_a_crash_resumes_at_once_after_restart() {
+    use aws_sdk_organizations::types::CreateAccountState;
+    let dir = TempDir::new("crash-job");
+    let mut server = Server::start_with_env(
+        &dir,
+        &["--account-id", "111111111111"],
+        &[("CAIRN_FAULTS", "org.create_account:claimed")],
+    );
+    let orgs = server.orgs();
+    ok(
+        "CreateOrganization",
+        orgs.create_organization()
+            .feature_set(OrganizationFeatureSet::All)
+            .send()
+            .await,
+    );
+    let out = ok(
+        "CreateAccount",
+        orgs.create_account()
+            .email("crash@example.com")
+            .account_name("Crash")
+            .send()
+            .await,
+    );
+    let car_id = out
+        .create_account_status()
+        .and_then(|s| s.id())
+        .unwrap()
+        .to_owned();
+    // The job is claimed right after the request commits, and the process dies there.
+    let status = server.await_exit(Duration::from_secs(10));
+    assert!(
+        status.is_some_and(|s| !s.success()),
+        "the crash point did not end the process: {status:?}"
+    );
+    let restarted = Instant::now();
+    let server = Server::start(&dir, &["--account-id", "111111111111"]);
+    let orgs = server.orgs();
+    let state = loop {
+        let out = ok(
+            "DescribeCreateAccountStatus",
+            orgs.describe_create_account_status()
+                .create_account_request_id(&car_id)
+                .send()
+                .await,
+        );
+        let st = out.create_account_status().unwrap().clone();
+        if st.state() != Some(&CreateAccountState::InProgress) {
+            break st;
+        }
+        // The lease is 30 s: still IN_PROGRESS after 15 s means it was waited out.
+        assert!(
+            restarted.elapsed() < Duration::from_secs(15),
+            "CreateAccount still IN_PROGRESS 15 s after the restart: the lease was not released"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(
+        state.state(),
+        Some(&CreateAccountState::Succeeded),
+        "{state:?}"
+    );
+    let accounts = ok("ListAccounts", orgs.list_accounts().send().await);
+    let named: Vec<_> = accounts
+        .accounts()
+        .iter()
+        .filter(|a| a.email() == Some("crash@example.com"))
+        .collect();
+    assert_eq!(
+        named.len(),
+        1,
+        "exactly one account: {:?}",
+        accounts.accounts()
+    );
+}

@@ -17,6 +17,7 @@ mod authz;
 mod bad_requests;
 mod common;
 mod crash;
+mod hardening;
 mod iam;
 mod orgs_accounts;
 mod orgs_delegation;

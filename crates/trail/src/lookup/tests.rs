@@ -37,6 +37,8 @@ fn fixture() -> Fixture {
         clock: clock.clone(),
         ids: Arc::new(SeededIds::new(1)),
         audit: recorder.clone(),
+        node: String::from("test-node"),
+        faults: cairn_core::Faults::default(),
     });
     Fixture {
         store,
