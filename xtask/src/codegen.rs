@@ -618,7 +618,7 @@ impl<'a> Gen<'a> {
                 .and_then(Value::as_str)
                 .unwrap_or("")
         );
-        s.push_str("#![allow(clippy::all, clippy::pedantic, clippy::indexing_slicing, unused_imports, non_camel_case_types, deprecated)]\n\n");
+        s.push_str("#![allow(clippy::all, clippy::pedantic, clippy::indexing_slicing, unused_imports, non_camel_case_types, deprecated, reason = \"generated from the AWS models: names and shapes are AWS's\")]\n\n");
         s.push_str("use ::cairn_wire::model::*;\nuse ::cairn_wire::{ApiError, ErrorShape, ValidationStyle};\n\n");
         self.emit_model(&mut s)?;
         self.emit_errors(&mut s);

@@ -7,7 +7,8 @@
     clippy::indexing_slicing,
     unused_imports,
     non_camel_case_types,
-    deprecated
+    deprecated,
+    reason = "generated from the AWS models: names and shapes are AWS's"
 )]
 
 use ::cairn_wire::model::*;

@@ -287,7 +287,6 @@ pub fn probe(addr: SocketAddr, path: &str, timeout: Duration) -> io::Result<u16>
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
 
     use super::*;
     use tokio::net::TcpListener;

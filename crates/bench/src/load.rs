@@ -303,7 +303,6 @@ pub async fn run_level(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
 
     use super::*;
     use crate::sign::{DESCRIBE_ORGANIZATION, SignMode};

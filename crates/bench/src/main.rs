@@ -3,6 +3,11 @@
 //! comparison. All traffic goes to 127.0.0.1; every loop is bounded; child processes are
 //! stopped on every exit path. See README.md beside Cargo.toml.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the benchmark is a tool: it reads the clock and its environment directly"
+)]
+
 mod http;
 mod load;
 mod orgs;

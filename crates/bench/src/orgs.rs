@@ -1790,7 +1790,6 @@ pub fn run(args: &Args) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
 
     use super::*;
 

@@ -228,7 +228,6 @@ pub fn signing_cost_us(n: u32) -> Result<f64> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
 
     use super::*;
 

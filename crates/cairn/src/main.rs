@@ -6,6 +6,11 @@
 //! * `cairn policy simulate FILE` — decide a request against given policies, offline
 //!   (`policy_cmd`).
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the binary is where configuration, the wall clock and randomness enter"
+)]
+
 mod bootstrap;
 mod cli;
 mod framing;

@@ -106,6 +106,10 @@ pub fn uuid_v7_millis(id: &str) -> Option<i64> {
 pub struct RandomIds;
 
 impl Ids for RandomIds {
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the one source of randomness every ID and secret comes from"
+    )]
     fn fill(&self, buf: &mut [u8]) {
         rand::rng().fill(buf);
     }

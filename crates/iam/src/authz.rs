@@ -333,7 +333,10 @@ pub fn entity_path(
 /// attach. Fails as `CreateRole`/`AttachRolePolicy` would (EntityAlreadyExists,
 /// MalformedPolicyDocument, NoSuchEntity, …); the session duration is IAM's default (1 h).
 /// The caller bumps [`generation`] once its transaction committed.
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the role record has that many independent fields; a struct would only rename them"
+)]
 pub fn create_role_in(
     tx: &mut dyn Tx,
     ids: &dyn Ids,
@@ -422,7 +425,10 @@ fn managed_document(
 /// policy's name, and the type [`IDENTITY_POLICY`] or [`PERMISSIONS_BOUNDARY`]. A user's
 /// groups' policies are included. `None` when the ARN names no user, group or role of
 /// `account_id`.
-#[allow(clippy::type_complexity)]
+#[allow(
+    clippy::type_complexity,
+    reason = "one tuple per policy source, read once by the simulator"
+)]
 pub fn principal_policy_documents(
     tx: &mut dyn Tx,
     account_id: &str,
@@ -468,7 +474,6 @@ pub fn principal_policy_documents(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
 
     #[test]

@@ -103,7 +103,6 @@ pub(crate) fn by_arn(arn: &str) -> Option<&'static AwsPolicy> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
     use cairn_policy::{Policy, PolicyKind};
 

@@ -480,7 +480,6 @@ pub fn parse_role_arn(arn: &str) -> Option<(&str, &str)> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
     use super::*;
 

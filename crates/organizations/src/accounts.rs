@@ -960,7 +960,6 @@ pub(crate) async fn close_account(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     fn rec(status: &str, closed: Option<i64>) -> AccountRec {

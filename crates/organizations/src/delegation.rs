@@ -226,22 +226,6 @@ fn registrations(tx: &mut dyn Tx, org: &Org) -> Result<Vec<DelegatedAdminRec>, F
 
 // ----------------------------------------------------------------------------- trusted access
 
-/// Whether trusted access is enabled for `service_principal`: for other modules' checks
-/// such as `EnablePolicyType`'s `SERVICE_ACCESS_NOT_ENABLED`.
-#[allow(dead_code)]
-pub(crate) fn service_access_enabled(
-    tx: &mut dyn Tx,
-    org: &Org,
-    service_principal: &str,
-) -> Result<bool, Failure> {
-    Ok(tx
-        .get(
-            SERVICE_ACCESS,
-            service_key(org, service_principal).as_bytes(),
-        )?
-        .is_some())
-}
-
 pub(crate) async fn enable_aws_service_access(
     ctx: &Call,
     input: types::EnableAWSServiceAccessRequest,
@@ -790,7 +774,6 @@ pub(crate) async fn delete_resource_policy(ctx: &Call) -> Result<(), ApiError> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
 
     use super::*;
 

@@ -806,7 +806,6 @@ pub(crate) async fn enable_all_features(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
 
     fn invite(now: i64) -> HsRec {

@@ -168,7 +168,6 @@ async fn deliver(config: &Config, mail: &Mail) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

@@ -889,7 +889,10 @@ impl Page {
     /// `<prefix><id>`, ascending) after the token's resume ID, with a bounded scan — a page
     /// costs one page of reads however long the listing is. Returns `(id, record)` pairs and
     /// the next token.
-    #[allow(clippy::type_complexity)]
+    #[allow(
+        clippy::type_complexity,
+        reason = "a page of (id, record) pairs and the next token"
+    )]
     pub fn scan<T: DeserializeOwned>(
         &self,
         tx: &mut dyn Tx,
@@ -930,7 +933,6 @@ impl Page {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
 
     use super::*;
 

@@ -1004,7 +1004,6 @@ pub(crate) mod effective {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
     use super::*;
     use serde_json::json;

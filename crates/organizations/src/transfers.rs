@@ -699,7 +699,6 @@ pub(crate) fn handshake_api(hs: &HsRec, rec: &TransferRec, now: i64) -> types::H
 }
 
 /// The transfer a `TRANSFER_RESPONSIBILITY` handshake invites to.
-#[allow(dead_code)]
 pub(crate) fn of_handshake(
     tx: &mut dyn Tx,
     handshake_id: &str,
@@ -711,7 +710,6 @@ pub(crate) fn of_handshake(
 /// For the handshakes module, before it accepts a `TRANSFER_RESPONSIBILITY` handshake: the
 /// checks AWS makes when a transfer invitation is accepted (both parties still manage
 /// their organizations; the accepting organization's bill is not already transferred).
-#[allow(dead_code)]
 pub(crate) fn check_accept(tx: &mut dyn Tx, hs: &HsRec, now: i64) -> Result<(), Failure> {
     let Some(rec) = of_handshake(tx, &hs.id)? else {
         return Ok(());
@@ -749,7 +747,6 @@ pub(crate) fn check_accept(tx: &mut dyn Tx, hs: &HsRec, now: i64) -> Result<(), 
 
 /// For `DeleteOrganization` (`ACTIVE_RESPONSIBILITY_TRANSFER_PROCESS`): whether `account`
 /// is party to an open invitation or a transfer that has not ended.
-#[allow(dead_code)]
 pub(crate) fn has_active_transfer(
     tx: &mut dyn Tx,
     account: &str,
@@ -767,7 +764,6 @@ pub(crate) fn has_active_transfer(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
 
     use super::*;
 

@@ -11,7 +11,9 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::indexing_slicing
+    clippy::indexing_slicing,
+    clippy::disallowed_methods,
+    reason = "test code: a failed expectation panics; the benchmark reads its settings from the environment"
 )]
 
 use std::hint::black_box;

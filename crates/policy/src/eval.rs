@@ -561,12 +561,6 @@ fn entry_match(e: &PrincipalEntry, who: &Principal<'_>) -> Option<Grant> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing
-    )]
 
     use super::*;
     use crate::parse::PolicyKind;

@@ -717,12 +717,6 @@ fn aws_principal(value: &str) -> Option<PrincipalEntry> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing
-    )]
 
     use super::*;
 

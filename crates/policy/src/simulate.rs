@@ -813,12 +813,6 @@ fn check(expect: &Expectation, output: &SimulationOutput) -> ExpectationOutput {
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing
-    )]
 
     use super::*;
 

@@ -197,7 +197,7 @@ mod tests {
         let c = cache.clone();
         let _ = std::thread::spawn(move || {
             let _g = c.inner.lock();
-            #[allow(clippy::panic)]
+            #[allow(clippy::panic, reason = "the test poisons the lock on purpose")]
             {
                 panic!("poison the lock");
             }

@@ -446,7 +446,10 @@ fn parse_signed_headers(list: &str) -> Result<Vec<String>, SigError> {
     Ok(names)
 }
 
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "each argument is one already-parsed piece of the signature"
+)]
 fn finish(
     location: Location,
     credential: &str,

@@ -396,6 +396,11 @@ impl Store {
 }
 
 /// Current wall-clock time in unix milliseconds (what `created_at` records).
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the store's own bookkeeping (a job's created_at, a migration's applied_at), never \
+              seen by a client nor by service logic; service time comes from cairn_core::Clock"
+)]
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

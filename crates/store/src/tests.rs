@@ -9,7 +9,9 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::indexing_slicing
+    clippy::indexing_slicing,
+    clippy::disallowed_methods,
+    reason = "test code: a failed expectation panics; the suite reads CAIRN_TEST_POSTGRES_URL and names temp files by time"
 )]
 
 use std::collections::{BTreeMap, HashSet};
@@ -573,7 +575,10 @@ async fn prefix_scans_and_counts(fx: &Fixture) {
 
 #[derive(Debug)]
 enum TestErr {
-    #[allow(dead_code)]
+    #[allow(
+        dead_code,
+        reason = "the variant carries the error for Debug output only"
+    )]
     Store(StoreError),
     Abort,
 }

@@ -425,12 +425,6 @@ impl<'a> StoredEvent<'a> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing
-    )]
 
     use super::*;
     use cairn_core::Principal;

@@ -224,12 +224,6 @@ async fn commit(store: &Store, batch: Vec<Encoded>, lost: &AtomicU64) {
 
 #[cfg(test)]
 mod tests {
-    #![allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic,
-        clippy::indexing_slicing
-    )]
 
     use super::*;
     use crate::layout::{EVENTS, INDEX, Tag, index_prefix};

@@ -225,7 +225,6 @@ pub fn java_to_rust_regex(pattern: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

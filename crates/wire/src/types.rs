@@ -160,7 +160,6 @@ impl<'de> Deserialize<'de> for Blob {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

@@ -8,7 +8,9 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::indexing_slicing
+    clippy::indexing_slicing,
+    clippy::disallowed_methods,
+    reason = "test code: a failed expectation panics; tests read their environment and the wall clock"
 )]
 
 mod audit;

@@ -430,7 +430,6 @@ pub fn extract(template: &str, arn: &str, var: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
     use super::*;
 

@@ -6,7 +6,9 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::indexing_slicing
+    clippy::indexing_slicing,
+    clippy::disallowed_methods,
+    reason = "test code: a failed expectation panics; tests sign requests at the wall-clock time"
 )]
 
 mod conformance;
