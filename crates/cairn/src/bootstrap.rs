@@ -50,7 +50,8 @@ fn write_private(path: &Path, contents: &[u8]) -> Result<(), String> {
 /// The 32-byte key that seals secrets at rest: `CAIRN_MASTER_KEY` (64 hex digits; every node
 /// sharing one PostgreSQL database needs the same), else `<data-dir>/master.key`, created on
 /// first start.
-fn master_key(data_dir: &Path) -> Result<[u8; 32], String> {
+fn master_key(common: &Common) -> Result<[u8; 32], String> {
+    let data_dir = common.data_dir.as_path();
     let from_hex = |s: &str| -> Result<[u8; 32], String> {
         let s = s.trim();
         let mut out = [0u8; 32];
@@ -64,10 +65,8 @@ fn master_key(data_dir: &Path) -> Result<[u8; 32], String> {
         }
         Ok(out)
     };
-    if let Ok(k) = std::env::var("CAIRN_MASTER_KEY")
-        && !k.is_empty()
-    {
-        return from_hex(&k);
+    if let Some(k) = &common.master_key {
+        return from_hex(k);
     }
     let path = data_dir.join("master.key");
     match std::fs::read_to_string(&path) {
@@ -212,16 +211,6 @@ fn ensure_bootstrap(
         .map_err(|e| format!("bootstrapping: {e}"))
 }
 
-/// Crash points for the integration tests (`CAIRN_FAULTS`, debug builds only).
-fn faults() -> cairn_core::Faults {
-    if cfg!(debug_assertions)
-        && let Ok(list) = std::env::var("CAIRN_FAULTS")
-    {
-        return cairn_core::Faults::from_list(&list);
-    }
-    cairn_core::Faults::default()
-}
-
 fn init_logging(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -239,7 +228,7 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
     let started = Instant::now();
     init_logging(opts.json_logs);
     let store = open_store(&opts.common)?;
-    let sealer = Sealer::new(&master_key(&opts.common.data_dir)?);
+    let sealer = Sealer::new(&master_key(&opts.common)?);
     let (creds, created) = ensure_bootstrap(&store, &sealer, &opts)?;
     if let Some(wanted) = &opts.account_id
         && *wanted != creds.account_id
@@ -281,7 +270,8 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
             ids: Arc::new(RandomIds),
             audit: recorder.clone(),
             node,
-            faults: faults(),
+            faults: opts.faults.clone(),
+            jobs: Default::default(),
         });
         let config = cairn_server::Config {
             dev: opts.dev,
@@ -289,16 +279,24 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
             ..cairn_server::Config::default()
         };
         let services = cairn_server::services::Services {
+            organizations: cairn_organizations::OrganizationsService::new(opts.org),
             sts: cairn_iam::StsService::new(sealer.clone()),
             iam: cairn_iam::IamService::with_sealer(sealer.clone()),
             ..cairn_server::services::Services::default()
         };
-        // CreateAccount jobs left over by an earlier process, and Organizations' mail.
-        let org_jobs = cairn_organizations::spawn_job_runner(
-            Arc::clone(&env),
-            opts.common.data_dir.clone(),
-            sealer.clone(),
-        );
+        // The one job runner, with every kind: CreateAccount, and the mail it sends.
+        let transport = crate::mail::Transport::new(
+            opts.smtp_url.as_deref(),
+            opts.common.data_dir.join("outbox"),
+        )?;
+        let handlers: Vec<Arc<dyn cairn_core::jobs::JobHandler>> = vec![
+            Arc::new(cairn_organizations::CreateAccountJob::new(
+                sealer.clone(),
+                opts.org.max_accounts,
+            )),
+            Arc::new(crate::mail::MailJob::new(transport)),
+        ];
+        let jobs = cairn_core::jobs::Runner::new(Arc::clone(&env), handlers).spawn();
         let ids = Arc::clone(&env.ids);
         let app = cairn_server::App::new(env, sealer, config, services);
         let listener = tokio::net::TcpListener::bind(addr)
@@ -335,7 +333,7 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
             })
             .await
             .map_err(|e| format!("serving: {e}"))?;
-        org_jobs.stop();
+        jobs.stop();
         recorder.flush().await;
         tracing::info!("stopped");
         Ok::<(), String>(())
@@ -365,7 +363,7 @@ async fn shutdown_signal() {
 
 pub fn signup(opts: SignupOpts) -> Result<(), String> {
     let store = open_store(&opts.common)?;
-    let sealer = Sealer::new(&master_key(&opts.common.data_dir)?);
+    let sealer = Sealer::new(&master_key(&opts.common)?);
     let email = opts.email.clone();
     let name = opts.name.clone();
     let creds = store

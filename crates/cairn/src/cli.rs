@@ -1,11 +1,22 @@
-//! Command-line parsing (small enough not to need a framework).
+//! Configuration, read once: command-line flags, then `CAIRN_*` environment variables, then
+//! the TOML file `--config FILE` names (env `CAIRN_CONFIG`), then defaults — the first that
+//! sets a value wins. Everything below the binary receives its settings from here; no other
+//! crate reads the environment.
 
+use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 pub const USAGE: &str = "usage:
   cairn serve [--listen ADDR] [--data-dir DIR] [--database-url URL] [--account-id ID]
-              [--email EMAIL] [--dev] [--log-format text|json]
-  cairn signup --email EMAIL --name NAME [--data-dir DIR] [--database-url URL]
+              [--email EMAIL] [--dev] [--log-format text|json] [--config FILE]
+  cairn signup --email EMAIL --name NAME [--data-dir DIR] [--database-url URL] [--config FILE]
+  cairn policy simulate FILE
+
+commands:
+  serve           run the server (AWS APIs on one port)
+  signup          create another standalone account and print its root credentials as JSON
+  policy simulate decide a request against given policies, offline (see README)
 
   --listen        address to listen on (env CAIRN_LISTEN; default 127.0.0.1:4566)
   --data-dir      data directory (env CAIRN_DATA_DIR; default ./cairn-data)
@@ -13,12 +24,23 @@ pub const USAGE: &str = "usage:
   --account-id    fix the bootstrap account's 12-digit ID (default: random)
   --email         the bootstrap account's email (default admin@cairn.local)
   --dev           emulator convenience: any well-formed SigV4 credentials act as the bootstrap
-                  account's root and signatures are not checked. Default is enforcing.";
+                  account's root and signatures are not checked. Default is enforcing.
+  --log-format    text (default) or json: one JSON object per line, with each request's span
+  --config        a TOML file with any of: listen, data-dir, database-url, account-id, email,
+                  dev, log-format, master-key, smtp-url, org-max-accounts (env CAIRN_CONFIG)
+
+  environment only: CAIRN_MASTER_KEY (64 hex digits), CAIRN_SMTP_URL (smtp://host:port),
+  CAIRN_ORG_MAX_ACCOUNTS (default 10) — each also settable in the config file.";
+
+/// The `CAIRN_*` environment, read once by `main`.
+pub type Environment = BTreeMap<String, String>;
 
 #[derive(Debug, Clone)]
 pub struct Common {
     pub data_dir: PathBuf,
     pub database_url: Option<String>,
+    /// 64 hex digits; `None`: `<data-dir>/master.key`.
+    pub master_key: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -29,6 +51,11 @@ pub struct ServeOpts {
     pub email: String,
     pub dev: bool,
     pub json_logs: bool,
+    /// `smtp://host[:port]`; `None`: mail is written to `<data-dir>/outbox/`.
+    pub smtp_url: Option<String>,
+    pub org: cairn_organizations::OrgConfig,
+    /// Crash points (`CAIRN_FAULTS`, debug builds only; for the integration tests).
+    pub faults: cairn_core::Faults,
 }
 
 #[derive(Debug, Clone)]
@@ -45,11 +72,28 @@ pub enum Command {
     Help,
 }
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
+/// The `--config` file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct FileConfig {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    account_id: Option<String>,
+    email: Option<String>,
+    dev: Option<bool>,
+    log_format: Option<String>,
+    master_key: Option<String>,
+    smtp_url: Option<String>,
+    org_max_accounts: Option<usize>,
 }
 
-pub fn parse(args: &[String]) -> Result<Command, String> {
+fn read_file(path: &str) -> Result<FileConfig, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("reading {path}: {e}"))?;
+    toml::from_str(&text).map_err(|e| format!("{path}: {e}"))
+}
+
+pub fn parse(args: &[String], env: &Environment) -> Result<Command, String> {
     let Some((cmd, rest)) = args.split_first() else {
         return Ok(Command::Help);
     };
@@ -68,7 +112,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             flags.push((name.to_owned(), Some(v.clone())));
         }
     }
-    let get = |k: &str| {
+    let flag = |k: &str| {
         flags
             .iter()
             .rev()
@@ -88,51 +132,123 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             "email",
             "dev",
             "log-format",
+            "config",
         ],
-        "signup" => &["email", "name", "data-dir", "database-url"],
+        "signup" => &["email", "name", "data-dir", "database-url", "config"],
         other => return Err(format!("unknown command {other:?}")),
     };
     if let Some((bad, _)) = flags.iter().find(|(n, _)| !known.contains(&n.as_str())) {
         return Err(format!("unknown option --{bad} for {cmd}"));
     }
+    let var = |name: &str| env.get(name).filter(|v| !v.is_empty()).cloned();
+    let file = match flag("config").or_else(|| var("CAIRN_CONFIG")) {
+        Some(path) => read_file(&path)?,
+        None => FileConfig::default(),
+    };
     let common = Common {
-        data_dir: PathBuf::from(
-            get("data-dir")
-                .or_else(|| env("CAIRN_DATA_DIR"))
-                .unwrap_or_else(|| String::from("./cairn-data")),
-        ),
-        database_url: get("database-url").or_else(|| env("CAIRN_DATABASE_URL")),
+        data_dir: flag("data-dir")
+            .map(PathBuf::from)
+            .or_else(|| var("CAIRN_DATA_DIR").map(PathBuf::from))
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("./cairn-data")),
+        database_url: flag("database-url")
+            .or_else(|| var("CAIRN_DATABASE_URL"))
+            .or(file.database_url),
+        master_key: var("CAIRN_MASTER_KEY").or(file.master_key),
     };
     match cmd.as_str() {
         "serve" => {
-            let account_id = get("account-id");
+            let account_id = flag("account-id").or(file.account_id);
             if let Some(id) = &account_id
                 && (id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()))
             {
                 return Err(format!("--account-id must be 12 digits, got {id:?}"));
             }
-            let json_logs = match get("log-format").as_deref() {
+            let json_logs = match flag("log-format").or(file.log_format).as_deref() {
                 None | Some("text") => false,
                 Some("json") => true,
                 Some(other) => {
                     return Err(format!("--log-format must be text or json, got {other:?}"));
                 }
             };
+            let max_accounts = match var("CAIRN_ORG_MAX_ACCOUNTS") {
+                Some(v) => v
+                    .parse()
+                    .map_err(|_| format!("CAIRN_ORG_MAX_ACCOUNTS must be a number, got {v:?}"))?,
+                None => file
+                    .org_max_accounts
+                    .unwrap_or(cairn_organizations::OrgConfig::default().max_accounts),
+            };
+            let faults = match var("CAIRN_FAULTS") {
+                Some(list) if cfg!(debug_assertions) => cairn_core::Faults::from_list(&list),
+                _ => cairn_core::Faults::default(),
+            };
             Ok(Command::Serve(ServeOpts {
                 common,
-                listen: get("listen")
-                    .or_else(|| env("CAIRN_LISTEN"))
+                listen: flag("listen")
+                    .or_else(|| var("CAIRN_LISTEN"))
+                    .or(file.listen)
                     .unwrap_or_else(|| String::from("127.0.0.1:4566")),
                 account_id,
-                email: get("email").unwrap_or_else(|| String::from("admin@cairn.local")),
-                dev: has("dev"),
+                email: flag("email")
+                    .or(file.email)
+                    .unwrap_or_else(|| String::from("admin@cairn.local")),
+                dev: has("dev") || file.dev.unwrap_or(false),
                 json_logs,
+                smtp_url: var("CAIRN_SMTP_URL").or(file.smtp_url),
+                org: cairn_organizations::OrgConfig { max_accounts },
+                faults,
             }))
         }
         _ => Ok(Command::Signup(SignupOpts {
             common,
-            email: get("email").ok_or("signup needs --email")?,
-            name: get("name").ok_or("signup needs --name")?,
+            email: flag("email").ok_or("signup needs --email")?,
+            name: flag("name").ok_or("signup needs --name")?,
         })),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn flags_beat_the_environment_which_beats_the_file() {
+        let dir = std::env::temp_dir().join(format!("cairn-cli-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("cairn.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\ndata-dir = \"/from/file\"\norg-max-accounts = 50\nsmtp-url = \"smtp://file:25\"\n",
+        )
+        .unwrap();
+        let mut env = Environment::new();
+        env.insert("CAIRN_DATA_DIR".into(), "/from/env".into());
+        env.insert("CAIRN_SMTP_URL".into(), "smtp://env:2525".into());
+        let path = file.to_string_lossy().into_owned();
+        let Command::Serve(o) = parse(
+            &args(&["serve", "--config", &path, "--listen", "127.0.0.1:1"]),
+            &env,
+        )
+        .unwrap() else {
+            panic!("serve")
+        };
+        assert_eq!(o.listen, "127.0.0.1:1");
+        assert_eq!(o.common.data_dir, PathBuf::from("/from/env"));
+        assert_eq!(o.smtp_url.as_deref(), Some("smtp://env:2525"));
+        assert_eq!(o.org.max_accounts, 50);
+        let Command::Serve(d) = parse(&args(&["serve"]), &Environment::new()).unwrap() else {
+            panic!("serve")
+        };
+        assert_eq!(d.listen, "127.0.0.1:4566");
+        assert_eq!(d.org.max_accounts, 10);
+        std::fs::write(&file, "nonsense = 1\n").unwrap();
+        let err = parse(&args(&["serve", "--config", &path]), &Environment::new()).unwrap_err();
+        assert!(err.contains("nonsense"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -15,6 +15,7 @@ mod bootstrap;
 mod cli;
 mod framing;
 mod front;
+mod mail;
 mod policy_cmd;
 
 use std::process::ExitCode;
@@ -31,7 +32,12 @@ fn main() -> ExitCode {
     if let Some(("policy", rest)) = args.split_first().map(|(c, r)| (c.as_str(), r)) {
         return policy_cmd::main(rest);
     }
-    let cmd = match cli::parse(&args) {
+    // The one reading of the environment: `cli` turns it, the flags and the config file into
+    // the settings everything else receives.
+    let env: cli::Environment = std::env::vars()
+        .filter(|(k, _)| k.starts_with("CAIRN_"))
+        .collect();
+    let cmd = match cli::parse(&args, &env) {
         Ok(c) => c,
         Err(msg) => {
             eprintln!("{msg}\n\n{}", cli::USAGE);

@@ -103,6 +103,8 @@ pub struct Env {
     pub node: String,
     /// Crash points armed for tests (none in production).
     pub faults: crate::Faults,
+    /// The job runner's handle: wake it after enqueueing a job.
+    pub jobs: Arc<crate::jobs::Jobs>,
 }
 
 /// What the pipeline knows about a call before the handler runs.

@@ -26,6 +26,11 @@ impl Faults {
         }
     }
 
+    /// Whether any point is armed (never in production).
+    pub fn any(&self) -> bool {
+        self.0.is_some()
+    }
+
     pub fn is_armed(&self, point: &str) -> bool {
         self.0.as_ref().is_some_and(|p| p.contains(point))
     }

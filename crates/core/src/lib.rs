@@ -14,6 +14,8 @@ pub mod clock;
 pub mod faults;
 pub mod generation;
 pub mod ids;
+pub mod jobs;
+pub mod mail;
 pub mod partition;
 pub mod principal;
 

@@ -14,8 +14,8 @@
 //! (`CREATED`, `ACTIVE`) under the root with the default policies and the tags; marks the
 //! request `SUCCEEDED` (or `FAILED` with AWS's `FailureReason`), completes the job and
 //! records the `CreateAccountResult` service event. Then it sends the verification email.
-//! Jobs left by a crashed process are picked up by [`spawn_job_runner`] (every second)
-//! once their lease ran out.
+//! It runs as [`CreateAccountJob`] on the one job runner (`cairn_core::jobs`): a restarted
+//! node resumes its own jobs at once, a dead node's after their lease.
 //!
 //! # Leaving
 //!
@@ -39,13 +39,12 @@ use crate::model::{
     Org, Page, constraint, require_management, require_management_or_delegated, require_org,
 };
 use cairn_api::organizations::{Error, types};
+use cairn_core::jobs::{BoxFuture, JobHandler, Retry, Step};
 use cairn_core::{AuditEvent, AuditSink, Call, Env, Failure, Ids, Principal};
-use cairn_store::{JobId, Tx};
+use cairn_store::{Job, JobId, StoreError, Tx};
 use cairn_wire::{ApiError, Timestamp};
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// The job kind of a pending `CreateAccount`.
 pub const JOB_KIND: &str = "org.create_account";
@@ -111,6 +110,9 @@ impl CarRec {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct JobPayload {
     car_id: String,
+    /// Absent in jobs written before steps existed: they start at `create`.
+    #[serde(default)]
+    step: JobStep,
 }
 
 // ----------------------------------------------------------------------------- helpers
@@ -251,6 +253,7 @@ async fn start_create(
         )?;
         let payload = serde_json::to_vec(&JobPayload {
             car_id: rec.id.clone(),
+            step: JobStep::Create,
         })
         .map_err(|_| model::corrupt("job payload"))?;
         tx.enqueue_job(JOB_KIND, &payload, now)?;
@@ -259,7 +262,7 @@ async fn start_create(
         })
     })
     .await?;
-    kick(Arc::clone(ctx.env()));
+    ctx.env().jobs.kick();
     Ok(out)
 }
 
@@ -355,130 +358,147 @@ pub(crate) async fn list_create_account_status(
 
 // ----------------------------------------------------------------------------- the job
 
-/// What one run of the job did.
-#[derive(Debug)]
-enum Outcome {
-    /// The request no longer needs work (done, or gone).
-    Nothing,
-    Failed,
-    Succeeded {
-        account_id: String,
-        email: String,
-        name: String,
-        org_id: String,
-    },
+/// `CreateAccount`'s job, in two steps, each one transaction
+/// ([`cairn_core::jobs`]: a step's effects and the job's progress commit together):
+/// 1. `create` — the checks (`ACCOUNT_LIMIT_EXCEEDED`, `INVALID_EMAIL`,
+///    `EMAIL_ALREADY_EXISTS`, each ending the request `FAILED`), then the account, its root
+///    user, the role, the member record under the root with the default policies and tags;
+/// 2. `finish` — the request `SUCCEEDED`, the `CreateAccountResult` service event and the
+///    verification email (a mail job).
+///
+/// A crash between them resumes at `finish`: one account, one event, one email.
+pub struct CreateAccountJob {
+    sealer: cairn_iam::Sealer,
+    max_accounts: usize,
 }
 
-/// Claims and runs due `CreateAccount` jobs now, in the background.
-fn kick(env: Arc<Env>) {
-    if let Ok(handle) = tokio::runtime::Handle::try_current() {
-        handle.spawn(async move { run_due(&env).await });
-    }
-}
-
-/// Claims due jobs until none is left; returns how many ran.
-pub async fn run_due(env: &Arc<Env>) -> usize {
-    let mut ran = 0;
-    loop {
-        let now = env.clock.now_millis();
-        let jobs = match env
-            .store
-            .claim_jobs(&[JOB_KIND], &env.node, now, LEASE_MS, 8)
-            .await
-        {
-            Ok(j) => j,
-            Err(e) => {
-                tracing::warn!(error = %e, "claiming CreateAccount jobs failed");
-                return ran;
-            }
-        };
-        if jobs.is_empty() {
-            return ran;
-        }
-        for job in jobs {
-            env.faults.crash_at("org.create_account:claimed");
-            run_job(env, job.id, &job.payload, job.attempts).await;
-            ran += 1;
+impl CreateAccountJob {
+    /// `sealer`: the master key's, for the accounts it creates; `max_accounts`: the
+    /// organization quota (configuration).
+    pub fn new(sealer: cairn_iam::Sealer, max_accounts: usize) -> Self {
+        CreateAccountJob {
+            sealer,
+            max_accounts,
         }
     }
 }
 
-async fn run_job(env: &Arc<Env>, job_id: JobId, payload: &[u8], attempts: u32) {
-    let Ok(JobPayload { car_id }) = serde_json::from_slice::<JobPayload>(payload) else {
-        tracing::error!(job = %job_id, "CreateAccount job with an unreadable payload; dropped");
-        let _ = env.store.write(move |tx| tx.complete_job(job_id)).await;
-        return;
-    };
-    let now = env.clock.now_millis();
-    let Some(sealer) = SEALER.get().cloned() else {
-        tracing::warn!("no master key loaded; CreateAccount job postponed");
-        let _ = env
-            .store
-            .write(move |tx| tx.reschedule_job(job_id, now + 5_000))
-            .await;
-        return;
-    };
-    let ids = Arc::clone(&env.ids);
-    let audit = Arc::clone(&env.audit);
-    let car = car_id.clone();
-    let result = env
-        .store
-        .write(move |tx| execute(tx, ids.as_ref(), &sealer, audit.as_ref(), now, job_id, &car))
-        .await;
-    match result {
-        Ok(Outcome::Succeeded {
-            account_id,
-            email,
-            name,
-            org_id,
-        }) => {
-            authz::bump_generation();
-            cairn_iam::bump_generation();
-            tracing::info!(account_id = %account_id, request = %car_id, "account created");
-            mail::send_later(mail::account_verification(
-                &email,
-                &name,
-                &account_id,
-                &org_id,
-            ));
+/// The step a `CreateAccount` job is at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum JobStep {
+    #[default]
+    Create,
+    Finish,
+}
+
+impl JobHandler for CreateAccountJob {
+    fn kind(&self) -> &'static str {
+        JOB_KIND
+    }
+
+    fn retry(&self) -> Retry {
+        Retry {
+            max_attempts: MAX_ATTEMPTS,
+            base_ms: 500,
+            max_ms: 30_000,
         }
-        Ok(Outcome::Failed | Outcome::Nothing) => {}
-        Err(Failure(e)) => {
-            tracing::warn!(job = %job_id, request = %car_id, error = %e.message, attempts, "CreateAccount job failed");
+    }
+
+    fn lease_ms(&self) -> i64 {
+        LEASE_MS
+    }
+
+    fn run<'a>(&'a self, env: &'a Arc<Env>, job: &'a Job) -> BoxFuture<'a, Step> {
+        Box::pin(async move {
+            let Ok(payload) = serde_json::from_slice::<JobPayload>(&job.payload) else {
+                tracing::error!(job = %job.id, "CreateAccount job with an unreadable payload; dropped");
+                let id = job.id;
+                let _ = env.store.write(move |tx| tx.complete_job(id)).await;
+                return Step::Done;
+            };
+            let now = env.clock.now_millis();
             let ids = Arc::clone(&env.ids);
             let audit = Arc::clone(&env.audit);
-            let give_up = attempts + 1 >= MAX_ATTEMPTS;
-            let backoff = 500_i64 << attempts.min(6);
-            let r = env
+            let sealer = self.sealer.clone();
+            let max_accounts = self.max_accounts;
+            let job_id = job.id;
+            let result = env
                 .store
-                .write(move |tx| -> Result<(), Failure> {
-                    if give_up {
-                        if let Some(mut rec) =
-                            model::get_json::<CarRec>(tx, CREATE_REQUESTS, &car_id)?
-                            && rec.state == "IN_PROGRESS"
-                        {
-                            fail(
-                                tx,
-                                ids.as_ref(),
-                                audit.as_ref(),
-                                &mut rec,
-                                "INTERNAL_FAILURE",
-                                now,
-                                job_id,
-                            )?;
-                        } else {
-                            tx.complete_job(job_id)?;
-                        }
-                    } else {
-                        tx.reschedule_job(job_id, now + backoff)?;
-                    }
-                    Ok(())
+                .write(move |tx| match payload.step {
+                    JobStep::Create => create_step(
+                        tx,
+                        ids.as_ref(),
+                        &sealer,
+                        audit.as_ref(),
+                        now,
+                        job_id,
+                        &payload.car_id,
+                        max_accounts,
+                    ),
+                    JobStep::Finish => finish_step(
+                        tx,
+                        ids.as_ref(),
+                        audit.as_ref(),
+                        now,
+                        job_id,
+                        &payload.car_id,
+                    ),
                 })
                 .await;
-            if let Err(Failure(e)) = r {
-                tracing::debug!(job = %job_id, error = %e.message, "CreateAccount job bookkeeping failed");
+            match result {
+                Ok(step) => {
+                    authz::bump_generation();
+                    cairn_iam::bump_generation();
+                    // A verification email may be queued.
+                    env.jobs.kick();
+                    step
+                }
+                Err(Failure(e)) => Step::Retry(e.message),
             }
-        }
+        })
+    }
+
+    fn give_up<'a>(
+        &'a self,
+        env: &'a Arc<Env>,
+        job: &'a Job,
+        error: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            tracing::warn!(job = %job.id, error, "CreateAccount kept failing; the request fails with INTERNAL_FAILURE");
+            let now = env.clock.now_millis();
+            let ids = Arc::clone(&env.ids);
+            let audit = Arc::clone(&env.audit);
+            let job_id = job.id;
+            let car_id = serde_json::from_slice::<JobPayload>(&job.payload)
+                .map(|p| p.car_id)
+                .ok();
+            env.store
+                .write(move |tx| -> Result<(), Failure> {
+                    let rec = match &car_id {
+                        Some(id) => model::get_json::<CarRec>(tx, CREATE_REQUESTS, id)?,
+                        None => None,
+                    };
+                    match rec {
+                        Some(mut rec) if rec.state == "IN_PROGRESS" => fail(
+                            tx,
+                            ids.as_ref(),
+                            audit.as_ref(),
+                            &mut rec,
+                            "INTERNAL_FAILURE",
+                            now,
+                            job_id,
+                        )
+                        .map(|_| ()),
+                        _ => Ok(tx.complete_job(job_id)?),
+                    }
+                })
+                .await
+                .map_err(|Failure(e)| StoreError::Backend(e.message))?;
+            authz::bump_generation();
+            Ok(())
+        })
     }
 }
 
@@ -538,7 +558,7 @@ fn fail(
     reason: &str,
     now: i64,
     job_id: JobId,
-) -> Result<Outcome, Failure> {
+) -> Result<Step, Failure> {
     rec.state = String::from("FAILED");
     rec.failure_reason = Some(reason.to_owned());
     rec.completed_ms = Some(now);
@@ -548,7 +568,7 @@ fn fail(
         .map(|o| o.management_account_id)
         .unwrap_or_default();
     audit.record_in(tx, &result_event(ids, now, &management, rec))?;
-    Ok(Outcome::Failed)
+    Ok(Step::Done)
 }
 
 /// The trust policy of the role `CreateAccount` makes.
@@ -564,7 +584,13 @@ pub(crate) fn access_role_trust(management_account_id: &str) -> String {
     .to_string()
 }
 
-fn execute(
+/// The first step: checks, then the account and everything that comes with it; the job moves
+/// on to `finish`.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the step's transaction, its injected effects and the job it advances"
+)]
+fn create_step(
     tx: &mut dyn Tx,
     ids: &dyn Ids,
     sealer: &cairn_iam::Sealer,
@@ -572,21 +598,27 @@ fn execute(
     now: i64,
     job_id: JobId,
     car_id: &str,
-) -> Result<Outcome, Failure> {
+    max_accounts: usize,
+) -> Result<Step, Failure> {
     let Some(mut rec) = model::get_json::<CarRec>(tx, CREATE_REQUESTS, car_id)? else {
         tx.complete_job(job_id)?;
-        return Ok(Outcome::Nothing);
+        return Ok(Step::Done);
     };
-    if rec.state != "IN_PROGRESS" {
+    if rec.state != "IN_PROGRESS" || rec.account_id.is_some() {
+        // Done already, or the account exists and only `finish` is left.
+        if rec.state == "IN_PROGRESS" {
+            advance(tx, job_id, car_id, now)?;
+            return Ok(Step::Next);
+        }
         tx.complete_job(job_id)?;
-        return Ok(Outcome::Nothing);
+        return Ok(Step::Done);
     }
     let Some(org) = model::get_json::<Org>(tx, model::ORGS, &rec.org_id)? else {
         return fail(tx, ids, audit, &mut rec, "INTERNAL_FAILURE", now, job_id);
     };
     let members = member_count(tx, &org)?;
     let pending = handshakes::pending_invites(tx, &org, now)?;
-    if members.saturating_add(pending) >= model::max_accounts() {
+    if members.saturating_add(pending) >= max_accounts {
         return fail(
             tx,
             ids,
@@ -662,57 +694,57 @@ fn execute(
     for (k, v) in &rec.tags {
         model::put_tag(tx, &org, &account_id, k, v)?;
     }
+    rec.account_id = Some(account_id);
+    model::put_json(tx, CREATE_REQUESTS, &rec.id, &rec)?;
+    advance(tx, job_id, car_id, now)?;
+    Ok(Step::Next)
+}
+
+/// Moves the job to its `finish` step.
+fn advance(tx: &mut dyn Tx, job_id: JobId, car_id: &str, now: i64) -> Result<(), Failure> {
+    let payload = serde_json::to_vec(&JobPayload {
+        car_id: car_id.to_owned(),
+        step: JobStep::Finish,
+    })
+    .map_err(|_| model::corrupt("job payload"))?;
+    tx.advance_job(job_id, &payload, now)?;
+    Ok(())
+}
+
+/// The second step: the request `SUCCEEDED`, its service event, the verification email.
+fn finish_step(
+    tx: &mut dyn Tx,
+    ids: &dyn Ids,
+    audit: &dyn AuditSink,
+    now: i64,
+    job_id: JobId,
+    car_id: &str,
+) -> Result<Step, Failure> {
+    let Some(mut rec) = model::get_json::<CarRec>(tx, CREATE_REQUESTS, car_id)? else {
+        tx.complete_job(job_id)?;
+        return Ok(Step::Done);
+    };
+    let (Some(account_id), "IN_PROGRESS") = (rec.account_id.clone(), rec.state.as_str()) else {
+        tx.complete_job(job_id)?;
+        return Ok(Step::Done);
+    };
+    let Some(org) = model::get_json::<Org>(tx, model::ORGS, &rec.org_id)? else {
+        return fail(tx, ids, audit, &mut rec, "INTERNAL_FAILURE", now, job_id);
+    };
     rec.state = String::from("SUCCEEDED");
-    rec.account_id = Some(account_id.clone());
     rec.completed_ms = Some(now);
     model::put_json(tx, CREATE_REQUESTS, &rec.id, &rec)?;
-    tx.complete_job(job_id)?;
     audit.record_in(
         tx,
         &result_event(ids, now, &org.management_account_id, &rec),
     )?;
-    Ok(Outcome::Succeeded {
-        account_id,
-        email: rec.email.clone(),
-        name: rec.account_name.clone(),
-        org_id: org.id.clone(),
-    })
-}
-
-/// Stops the job runner.
-#[derive(Debug)]
-pub struct JobRunner {
-    handle: tokio::task::JoinHandle<()>,
-}
-
-impl JobRunner {
-    /// Stops polling (a job being run finishes its transaction; an unfinished one is claimed
-    /// again after its lease by the next process).
-    pub fn stop(self) {
-        self.handle.abort();
-    }
-}
-
-/// The master key's sealer, for the accounts the jobs create (set once by
-/// [`spawn_job_runner`]; a process serves one master key).
-static SEALER: std::sync::OnceLock<cairn_iam::Sealer> = std::sync::OnceLock::new();
-
-/// Configures Organizations' mail (`CAIRN_SMTP_URL`, else `<data_dir>/outbox/`) and the
-/// sealer, and starts the poller that runs `CreateAccount` jobs left over (crash recovery: a
-/// job claimed by a dead process becomes claimable when its lease ran out). Call inside the
-/// Tokio runtime, once, before serving.
-pub fn spawn_job_runner(env: Arc<Env>, data_dir: PathBuf, sealer: cairn_iam::Sealer) -> JobRunner {
-    mail::configure(data_dir);
-    let _ = SEALER.set(sealer);
-    let handle = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            run_due(&env).await;
-        }
-    });
-    JobRunner { handle }
+    mail::enqueue(
+        tx,
+        &mail::account_verification(&rec.email, &rec.account_name, &account_id, &org.id),
+        now,
+    )?;
+    tx.complete_job(job_id)?;
+    Ok(Step::Done)
 }
 
 // ----------------------------------------------------------------------------- reads
@@ -1054,9 +1086,13 @@ mod tests {
             audit: events.clone(),
             node: String::from("test-node"),
             faults: cairn_core::Faults::default(),
+            jobs: Default::default(),
         });
         let sealer = cairn_iam::Sealer::new(&[7u8; 32]);
-        let _ = SEALER.set(sealer.clone());
+        let runner = cairn_core::jobs::Runner::new(
+            Arc::clone(&env),
+            vec![Arc::new(CreateAccountJob::new(sealer.clone(), 10))],
+        );
         store
             .write_blocking(move |tx| -> Result<(), Failure> {
                 cairn_iam::accounts::create_account(
@@ -1097,7 +1133,11 @@ mod tests {
                     completed_ms: None,
                 };
                 model::put_json(tx, CREATE_REQUESTS, &car.id, &car)?;
-                let payload = serde_json::to_vec(&JobPayload { car_id: car.id }).unwrap();
+                let payload = serde_json::to_vec(&JobPayload {
+                    car_id: car.id,
+                    step: JobStep::Create,
+                })
+                .unwrap();
                 tx.enqueue_job(JOB_KIND, &payload, t0)?;
                 Ok(())
             })
@@ -1108,10 +1148,14 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(claimed.len(), 1);
-        assert_eq!(run_due(&env).await, 0, "the lease still holds");
+        assert_eq!(runner.run_until_idle().await, 0, "the lease still holds");
         clock.advance(LEASE_MS);
-        assert_eq!(run_due(&env).await, 1);
-        assert_eq!(run_due(&env).await, 0, "the job is complete");
+        assert_eq!(runner.run_until_idle().await, 2, "both steps ran");
+        assert_eq!(runner.run_until_idle().await, 0, "the job is complete");
+        // The verification email is queued, once.
+        let counts = store.read(|tx| tx.job_counts(0)).await.unwrap();
+        assert_eq!(counts.len(), 1);
+        assert_eq!((counts[0].kind.as_str(), counts[0].total), ("mail.send", 1));
         let (car, role, member) = store
             .read(|tx| -> Result<_, Failure> {
                 let car: CarRec =

@@ -31,7 +31,7 @@ use cairn_core::{Call, Failure};
 use cairn_store::Tx;
 use cairn_wire::{ApiError, Timestamp};
 use serde::{Deserialize, Serialize};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 /// Invitations expire after 15 days.
@@ -325,20 +325,15 @@ fn account_by_email(tx: &mut dyn Tx, email: &str) -> Result<Option<cairn_iam::Ac
 
 // ----------------------------------------------------------------------------- invite
 
-/// Whom an invitation notifies: email, account ID, organization ID.
-type Notify = (String, String, String);
-
 pub(crate) async fn invite_account_to_organization(
     ctx: &Call,
     input: types::InviteAccountToOrganizationRequest,
+    max_accounts: usize,
 ) -> Result<types::InviteAccountToOrganizationResponse, ApiError> {
     let caller = ctx.account_id().to_owned();
     let now = ctx.now_ms();
     let tags = accounts::tag_pairs(input.tags.as_deref()).map_err(|f| f.0)?;
     let hs_id = model::new_handshake_id(ctx.ids());
-    // The email to notify, from the run that committed.
-    let notify: Arc<Mutex<Option<Notify>>> = Arc::new(Mutex::new(None));
-    let slot = Arc::clone(&notify);
     let out = authz::write(ctx, move |tx| {
             let org = require_org(tx, &caller)?;
             require_management(&org, &caller)?;
@@ -400,7 +395,7 @@ pub(crate) async fn invite_account_to_organization(
                 .iter()
                 .filter(|h| h.action == "INVITE" && h.open_at(now))
                 .count();
-            if accounts::member_count(tx, &org)?.saturating_add(pending) >= model::max_accounts() {
+            if accounts::member_count(tx, &org)?.saturating_add(pending) >= max_accounts {
                 return Err(hs_constraint(
                     "ACCOUNT_NUMBER_LIMIT_EXCEEDED",
                     "You attempted to exceed the limit on the number of accounts in an organization.",
@@ -441,40 +436,25 @@ pub(crate) async fn invite_account_to_organization(
                 feature_set: org.feature_set.clone(),
             };
             insert(tx, &rec)?;
-            if let Ok(mut s) = slot.lock() {
-                *s = Some((account.email.clone(), account.id.clone(), org.id.clone()));
-            }
+            // The invitation email, sent if and only if the invitation commits.
+            mail::enqueue(
+                tx,
+                &mail::invitation(
+                    &account.email,
+                    &account.id,
+                    &org.id,
+                    &org.management_email,
+                    &hs_id,
+                    input.notes.as_deref(),
+                ),
+                now,
+            )?;
             Ok(types::InviteAccountToOrganizationResponse {
                 handshake: Some(rec.to_api(now)),
             })
         })
         .await?;
-    let target = notify.lock().ok().and_then(|mut s| s.take());
-    if let (Some((email, account_id, org_id)), Some(h)) = (target, &out.handshake) {
-        let management_email = h
-            .resources
-            .iter()
-            .flatten()
-            .filter_map(|r| r.resources.as_ref())
-            .flatten()
-            .find(|r| r.r#type == Some(types::HandshakeResourceType::MasterEmail))
-            .and_then(|r| r.value.clone())
-            .unwrap_or_default();
-        let notes = h
-            .resources
-            .iter()
-            .flatten()
-            .find(|r| r.r#type == Some(types::HandshakeResourceType::Notes))
-            .and_then(|r| r.value.clone());
-        mail::send_later(mail::invitation(
-            &email,
-            &account_id,
-            &org_id,
-            &management_email,
-            h.id.as_deref().unwrap_or_default(),
-            notes.as_deref(),
-        ));
-    }
+    ctx.env().jobs.kick();
     Ok(out)
 }
 
@@ -487,6 +467,7 @@ fn answer(
     id: &str,
     answer: Answer,
     now: i64,
+    max_accounts: usize,
 ) -> Result<HsRec, Failure> {
     let mut rec = load(tx, id)?.ok_or_else(not_found)?;
     if !rec.visible_at(now) {
@@ -513,7 +494,7 @@ fn answer(
     if answer == Answer::Accept {
         let org = org.ok_or_else(not_found)?;
         match rec.action.as_str() {
-            "INVITE" => join(tx, &org, &rec, caller, now)?,
+            "INVITE" => join(tx, &org, &rec, caller, now, max_accounts)?,
             "TRANSFER_RESPONSIBILITY" => crate::transfers::check_accept(tx, &rec, now)?,
             "ENABLE_ALL_FEATURES" => {
                 let waiting = of_org(tx, &org.id)?.into_iter().any(|h| {
@@ -549,14 +530,21 @@ fn answer(
 
 /// The invited account joins: member record (`INVITED`), under the root, default policies,
 /// the invitation's tags.
-fn join(tx: &mut dyn Tx, org: &Org, rec: &HsRec, caller: &str, now: i64) -> Result<(), Failure> {
+fn join(
+    tx: &mut dyn Tx,
+    org: &Org,
+    rec: &HsRec,
+    caller: &str,
+    now: i64,
+    max_accounts: usize,
+) -> Result<(), Failure> {
     if tx.get(MEMBERS, caller.as_bytes())?.is_some() {
         return Err(hs_constraint(
             "ALREADY_IN_AN_ORGANIZATION",
             "The handshake request is invalid because the invited account is already a member of an organization.",
         ));
     }
-    if accounts::member_count(tx, org)? >= model::max_accounts() {
+    if accounts::member_count(tx, org)? >= max_accounts {
         return Err(hs_constraint(
             "ACCOUNT_NUMBER_LIMIT_EXCEEDED",
             "You attempted to exceed the limit on the number of accounts in an organization.",
@@ -590,12 +578,13 @@ fn join(tx: &mut dyn Tx, org: &Org, rec: &HsRec, caller: &str, now: i64) -> Resu
 pub(crate) async fn accept_handshake(
     ctx: &Call,
     input: types::AcceptHandshakeRequest,
+    max_accounts: usize,
 ) -> Result<types::AcceptHandshakeResponse, ApiError> {
     let caller = ctx.account_id().to_owned();
     let now = ctx.now_ms();
     let id = input.handshake_id;
     authz::write(ctx, move |tx| {
-        let rec = answer(tx, &caller, &id, Answer::Accept, now)?;
+        let rec = answer(tx, &caller, &id, Answer::Accept, now, max_accounts)?;
         Ok(types::AcceptHandshakeResponse {
             handshake: Some(rec.to_api(now)),
         })
@@ -611,7 +600,7 @@ pub(crate) async fn decline_handshake(
     let now = ctx.now_ms();
     let id = input.handshake_id;
     authz::write(ctx, move |tx| {
-        let rec = answer(tx, &caller, &id, Answer::Decline, now)?;
+        let rec = answer(tx, &caller, &id, Answer::Decline, now, usize::MAX)?;
         Ok(types::DeclineHandshakeResponse {
             handshake: Some(rec.to_api(now)),
         })
@@ -627,7 +616,7 @@ pub(crate) async fn cancel_handshake(
     let now = ctx.now_ms();
     let id = input.handshake_id;
     authz::write(ctx, move |tx| {
-        let rec = answer(tx, &caller, &id, Answer::Cancel, now)?;
+        let rec = answer(tx, &caller, &id, Answer::Cancel, now, usize::MAX)?;
         Ok(types::CancelHandshakeResponse {
             handshake: Some(rec.to_api(now)),
         })

@@ -20,17 +20,43 @@ mod tags;
 mod transfers;
 mod tree;
 
-pub use accounts::{JobRunner, spawn_job_runner};
+pub use accounts::CreateAccountJob;
 pub use model::{Org, org_of};
 
 use cairn_api::organizations::{Organizations, types};
 use cairn_core::Call;
 use cairn_wire::ApiError;
 
+/// What an operator configures about Organizations (read once by the binary).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrgConfig {
+    /// Accounts an organization may hold: AWS's default quota is 10; raise it as one asks
+    /// AWS to.
+    pub max_accounts: usize,
+}
+
+impl Default for OrgConfig {
+    fn default() -> Self {
+        OrgConfig {
+            max_accounts: model::quota::ACCOUNTS_DEFAULT,
+        }
+    }
+}
+
 /// AWS Organizations.
 #[derive(Debug, Default)]
 pub struct OrganizationsService {
     orgs: org::OrgCache,
+    config: OrgConfig,
+}
+
+impl OrganizationsService {
+    pub fn new(config: OrgConfig) -> Self {
+        OrganizationsService {
+            orgs: org::OrgCache::default(),
+            config,
+        }
+    }
 }
 
 impl Organizations for OrganizationsService {
@@ -144,7 +170,7 @@ impl Organizations for OrganizationsService {
         ctx: &Call,
         input: types::AcceptHandshakeRequest,
     ) -> Result<types::AcceptHandshakeResponse, ApiError> {
-        handshakes::accept_handshake(ctx, input).await
+        handshakes::accept_handshake(ctx, input, self.config.max_accounts).await
     }
     async fn cancel_handshake(
         &self,
@@ -179,7 +205,7 @@ impl Organizations for OrganizationsService {
         ctx: &Call,
         input: types::InviteAccountToOrganizationRequest,
     ) -> Result<types::InviteAccountToOrganizationResponse, ApiError> {
-        handshakes::invite_account_to_organization(ctx, input).await
+        handshakes::invite_account_to_organization(ctx, input, self.config.max_accounts).await
     }
     async fn list_handshakes_for_account(
         &self,

@@ -74,14 +74,6 @@ pub mod quota {
     pub const POLICIES_PER_ORG: usize = 1_000;
 }
 
-/// Accounts an organization may hold: `CAIRN_ORG_MAX_ACCOUNTS` or AWS's default of 10.
-pub fn max_accounts() -> usize {
-    std::env::var("CAIRN_ORG_MAX_ACCOUNTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(quota::ACCOUNTS_DEFAULT)
-}
-
 // ----------------------------------------------------------------------------- records
 
 /// A policy type enabled on the root.

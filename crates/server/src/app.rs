@@ -111,7 +111,16 @@ async fn readyz(State(app): State<Arc<App>>) -> Response {
 }
 
 async fn metrics(State(app): State<Arc<App>>) -> Response {
-    let mut resp = app.metrics.render().into_response();
+    let now = app.env.clock.now_millis();
+    let counts = app
+        .env
+        .store
+        .read(move |tx| tx.job_counts(now))
+        .await
+        .unwrap_or_default();
+    let mut text = app.metrics.render();
+    text.push_str(&crate::metrics::render_jobs(&app.env.jobs.stats(&counts)));
+    let mut resp = text.into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4"),

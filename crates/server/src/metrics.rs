@@ -94,3 +94,55 @@ impl Metrics {
         s
     }
 }
+
+/// One metric family of the job runner: name, type, help, the figure.
+type JobFamily = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&cairn_core::jobs::KindStats) -> u64,
+);
+
+/// The job runner's figures per kind (`cairn_core::jobs`), in Prometheus text.
+pub fn render_jobs(stats: &[cairn_core::jobs::KindStats]) -> String {
+    let mut s = String::new();
+    let families: [JobFamily; 5] = [
+        (
+            "cairn_jobs_queued",
+            "gauge",
+            "Jobs waiting to run (not leased), by kind.",
+            |k| k.queued,
+        ),
+        (
+            "cairn_jobs_running",
+            "gauge",
+            "Jobs running in this process, by kind.",
+            |k| k.running,
+        ),
+        (
+            "cairn_jobs_succeeded_total",
+            "counter",
+            "Jobs finished by this process, by kind.",
+            |k| k.succeeded,
+        ),
+        (
+            "cairn_jobs_retried_total",
+            "counter",
+            "Job steps that failed here and were scheduled again, by kind.",
+            |k| k.retried,
+        ),
+        (
+            "cairn_jobs_failed_total",
+            "counter",
+            "Jobs given up here after their last attempt, by kind.",
+            |k| k.failed,
+        ),
+    ];
+    for (name, kind, help, value) in families {
+        let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for k in stats {
+            let _ = writeln!(s, "{name}{{kind=\"{}\"}} {}", k.kind, value(k));
+        }
+    }
+    s
+}

@@ -139,6 +139,7 @@ async fn app() -> Arc<App> {
         audit: recorder,
         node: String::from("test-node"),
         faults: cairn_core::Faults::default(),
+        jobs: Default::default(),
     });
     let config = Config {
         dev: true,

@@ -152,6 +152,15 @@ pub struct Job {
     pub run_at_ms: i64,
 }
 
+/// How many jobs of one kind the table holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobCount {
+    pub kind: String,
+    pub total: u64,
+    /// Claimed by a worker whose lease has not run out.
+    pub leased: u64,
+}
+
 /// A transaction. Object safe; implemented by each backend.
 ///
 /// Inside [`Store::read`] the mutating methods fail with [`StoreError::ReadOnly`].
@@ -199,6 +208,14 @@ pub trait Tx {
     /// Run it again at `run_at_ms`: clears the lease, `attempts += 1`.
     /// [`StoreError::JobNotFound`] if it is gone.
     fn reschedule_job(&mut self, id: JobId, run_at_ms: i64) -> Result<(), StoreError>;
+    /// Moves the job to its next step: `payload` replaces the stored one, it runs again at
+    /// `run_at_ms`, its lease is cleared and `attempts` restarts at 0 (attempts count per
+    /// step). Committed together with the step's effects, so a crash between steps resumes at
+    /// the next one and never repeats a finished one. [`StoreError::JobNotFound`] if gone.
+    fn advance_job(&mut self, id: JobId, payload: &[u8], run_at_ms: i64) -> Result<(), StoreError>;
+    /// Per kind: the jobs in the table and how many of them hold a lease at `now_ms`,
+    /// sorted by kind (for `/metrics`).
+    fn job_counts(&mut self, now_ms: i64) -> Result<Vec<JobCount>, StoreError>;
     /// Clears every lease held by `owner` (its jobs become claimable at once); returns how
     /// many. A process calls it at start with its own owner name: whatever that name still
     /// holds belongs to a previous incarnation, which is dead.

@@ -39,7 +39,7 @@ use tokio::sync::Semaphore;
 use crate::migrate::{self, Migration};
 use crate::pool::Pool;
 use crate::sql::{self, POSTGRES_SCANS};
-use crate::{Job, JobId, KvPair, Scan, StoreError, Tx, now_ms, panic_error, sql_limit};
+use crate::{Job, JobCount, JobId, KvPair, Scan, StoreError, Tx, now_ms, panic_error, sql_limit};
 
 /// Connections per store.
 const POOL_SIZE: usize = 8;
@@ -104,6 +104,8 @@ struct Statements {
     job: Statement,
     claim: Statement,
     release: Statement,
+    advance: Statement,
+    counts: Statement,
     version: Statement,
 }
 
@@ -142,6 +144,15 @@ impl Statements {
                    AND (lease_until IS NULL OR lease_until <= $2) AND kind = ANY($4) \
                    ORDER BY run_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
                  RETURNING id, kind, payload, attempts, run_at",
+            )?,
+            advance: c.prepare(
+                "UPDATE jobs SET payload = $2, run_at = $3, lease_until = NULL, lease_owner = NULL, \
+                 attempts = 0 WHERE id = $1",
+            )?,
+            counts: c.prepare(
+                "SELECT kind, COUNT(*)::BIGINT, \
+                 COALESCE(SUM(CASE WHEN lease_until > $1 THEN 1 ELSE 0 END), 0)::BIGINT \
+                 FROM jobs GROUP BY kind ORDER BY kind",
             )?,
             release: c.prepare(
                 "UPDATE jobs SET lease_until = NULL, lease_owner = NULL WHERE lease_owner = $1",
@@ -721,6 +732,29 @@ impl Tx for PgTx<'_> {
             0 => Err(StoreError::JobNotFound(id)),
             _ => Ok(()),
         }
+    }
+
+    fn advance_job(&mut self, id: JobId, payload: &[u8], run_at_ms: i64) -> Result<(), StoreError> {
+        match self.execute(|s| &s.advance, &[&id.0, &payload, &run_at_ms])? {
+            0 => Err(StoreError::JobNotFound(id)),
+            _ => Ok(()),
+        }
+    }
+
+    fn job_counts(&mut self, now_ms: i64) -> Result<Vec<JobCount>, StoreError> {
+        let rows = self.query(false, |s| &s.counts, &[&now_ms])?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let kind: String = self.column(row, 0)?;
+            let total: i64 = self.column(row, 1)?;
+            let leased: i64 = self.column(row, 2)?;
+            out.push(JobCount {
+                kind,
+                total: u64::try_from(total).unwrap_or(0),
+                leased: u64::try_from(leased).unwrap_or(0),
+            });
+        }
+        Ok(out)
     }
 
     fn release_leases(&mut self, owner: &str) -> Result<u64, StoreError> {

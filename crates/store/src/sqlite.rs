@@ -38,7 +38,7 @@ use tokio::sync::oneshot;
 
 use crate::migrate::{self, Migration};
 use crate::sql::{self, SQLITE_SCANS};
-use crate::{Job, JobId, KvPair, Scan, StoreError, Tx, now_ms, panic_error, sql_limit};
+use crate::{Job, JobCount, JobId, KvPair, Scan, StoreError, Tx, now_ms, panic_error, sql_limit};
 
 /// Most write closures committed together.
 const MAX_BATCH: usize = 256;
@@ -982,6 +982,46 @@ impl Tx for SqliteTx<'_> {
             return Err(StoreError::JobNotFound(id));
         }
         Ok(())
+    }
+
+    fn advance_job(&mut self, id: JobId, payload: &[u8], run_at_ms: i64) -> Result<(), StoreError> {
+        self.writable()?;
+        let n = self
+            .conn
+            .prepare_cached(
+                "UPDATE jobs SET payload = ?2, run_at = ?3, lease_until = NULL, lease_owner = NULL, \
+                 attempts = 0 WHERE id = ?1",
+            )
+            .and_then(|mut s| s.execute(params![id.0, payload, run_at_ms]))
+            .map_err(sq)?;
+        if n == 0 {
+            return Err(StoreError::JobNotFound(id));
+        }
+        Ok(())
+    }
+
+    fn job_counts(&mut self, now_ms: i64) -> Result<Vec<JobCount>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT kind, COUNT(*), SUM(CASE WHEN lease_until > ?1 THEN 1 ELSE 0 END) \
+                 FROM jobs GROUP BY kind ORDER BY kind",
+            )
+            .map_err(sq)?;
+        let rows = stmt
+            .query_map(params![now_ms], |r| {
+                let total: i64 = r.get(1)?;
+                let leased: i64 = r.get(2)?;
+                Ok(JobCount {
+                    kind: r.get(0)?,
+                    total: u64::try_from(total).unwrap_or(0),
+                    leased: u64::try_from(leased).unwrap_or(0),
+                })
+            })
+            .map_err(sq)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sq)?;
+        Ok(rows)
     }
 
     fn release_leases(&mut self, owner: &str) -> Result<u64, StoreError> {

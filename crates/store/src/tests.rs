@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::migrate::{self, Migration};
-use crate::{Backend, Bound, Job, JobId, Scan, Store, StoreError, Tx};
+use crate::{Backend, Bound, Job, JobCount, JobId, Scan, Store, StoreError, Tx};
 
 const PG_ENV: &str = "CAIRN_TEST_POSTGRES_URL";
 
@@ -267,6 +267,7 @@ suite!(
     job_claim_respects_run_at_and_leases,
     job_complete_and_reschedule,
     job_leases_of_an_owner_are_released,
+    job_advance_and_counts,
     job_claim_filters_kinds_orders_and_limits,
     concurrent_claims_are_disjoint,
     migrations_fresh_db_is_latest,
@@ -922,6 +923,62 @@ async fn job_claim_respects_run_at_and_leases(fx: &Fixture) {
     assert_eq!(claim(1_700).await, vec![], "re-leased until 2000");
     let job = s.read(move |tx| tx.job(id)).await.unwrap().unwrap();
     assert_eq!((job.attempts, job.run_at_ms), (0, 1_000));
+}
+
+async fn job_advance_and_counts(fx: &Fixture) {
+    let s = &fx.store;
+    let (a, _b) = s
+        .write(|tx| {
+            Ok::<_, StoreError>((
+                tx.enqueue_job("adv", b"step1", 0)?,
+                tx.enqueue_job("other", b"x", 0)?,
+            ))
+        })
+        .await
+        .unwrap();
+    let got = s
+        .claim_jobs(&["adv"], "owner-a", 100, 60_000, 1)
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 1);
+    s.write(move |tx| tx.reschedule_job(a, 100)).await.unwrap();
+    let got = s
+        .claim_jobs(&["adv"], "owner-a", 100, 60_000, 1)
+        .await
+        .unwrap();
+    assert_eq!(got[0].attempts, 1);
+    let counts = s.read(|tx| tx.job_counts(200)).await.unwrap();
+    assert_eq!(
+        counts,
+        vec![
+            JobCount {
+                kind: "adv".into(),
+                total: 1,
+                leased: 1
+            },
+            JobCount {
+                kind: "other".into(),
+                total: 1,
+                leased: 0
+            },
+        ]
+    );
+    // The next step: new payload, due at once, lease cleared, attempts restart.
+    s.write(move |tx| tx.advance_job(a, b"step2", 150))
+        .await
+        .unwrap();
+    let job = s.read(move |tx| tx.job(a)).await.unwrap().unwrap();
+    assert_eq!(
+        (job.payload, job.attempts, job.run_at_ms),
+        (b"step2".to_vec(), 0, 150)
+    );
+    let got = s
+        .claim_jobs(&["adv"], "owner-b", 200, 60_000, 1)
+        .await
+        .unwrap();
+    assert_eq!(got[0].payload, b"step2");
+    let r: R<()> = s.write(|tx| tx.advance_job(JobId(987_654), b"", 0)).await;
+    assert!(matches!(r, Err(StoreError::JobNotFound(_))));
 }
 
 async fn job_leases_of_an_owner_are_released(fx: &Fixture) {

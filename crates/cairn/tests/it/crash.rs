@@ -363,7 +363,7 @@ async fn a_job_in_flight_at_a_crash_resumes_at_once_after_restart() {
     let mut server = Server::start_with_env(
         &dir,
         &["--account-id", "111111111111"],
-        &[("CAIRN_FAULTS", "org.create_account:claimed")],
+        &[("CAIRN_FAULTS", "job:org.create_account:claimed")],
     );
     let orgs = server.orgs();
     ok(

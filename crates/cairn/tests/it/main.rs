@@ -21,6 +21,7 @@ mod common;
 mod crash;
 mod hardening;
 mod iam;
+mod jobs;
 mod orgs_accounts;
 mod orgs_delegation;
 mod orgs_policies;

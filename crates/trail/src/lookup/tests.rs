@@ -40,6 +40,7 @@ fn fixture() -> Fixture {
         audit: recorder.clone(),
         node: String::from("test-node"),
         faults: cairn_core::Faults::default(),
+        jobs: Default::default(),
     });
     Fixture {
         store,
