@@ -272,6 +272,7 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
             node,
             faults: opts.faults.clone(),
             jobs: Default::default(),
+            generations: Default::default(),
         });
         let config = cairn_server::Config {
             dev: opts.dev,

@@ -105,6 +105,8 @@ pub struct Env {
     pub faults: crate::Faults,
     /// The job runner's handle: wake it after enqueueing a job.
     pub jobs: Arc<crate::jobs::Jobs>,
+    /// The counters the per-process caches are checked against.
+    pub generations: crate::Generations,
 }
 
 /// What the pipeline knows about a call before the handler runs.

@@ -14,7 +14,18 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// One counter; meant for a `static`.
+/// The counters of this process's caches, in [`crate::Env`]: one per service whose state
+/// the authorize step caches.
+#[derive(Debug, Default)]
+pub struct Generations {
+    /// Bumped after every committed IAM change (users, groups, roles, policies, keys).
+    pub iam: Generation,
+    /// Bumped after every committed change to an organization (membership, tree, policies,
+    /// attachments, enabled types) — see `cairn_organizations::authz::write`.
+    pub orgs: Generation,
+}
+
+/// One counter.
 #[derive(Debug, Default)]
 pub struct Generation(AtomicU64);
 

@@ -11,6 +11,7 @@
 
 pub mod call;
 pub mod clock;
+pub mod facts;
 pub mod faults;
 pub mod generation;
 pub mod ids;
@@ -21,8 +22,9 @@ pub mod principal;
 
 pub use call::{AuditEvent, AuditSink, Call, CallInfo, Env, Failure};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use facts::{OrgContext, ResourceFacts, ResourcePolicy};
 pub use faults::Faults;
-pub use generation::{Generation, GenerationCache};
+pub use generation::{Generation, GenerationCache, Generations};
 pub use ids::{Ids, RandomIds, SeededIds, format_uuid, uuid_v7_millis};
 pub use partition::partition_of;
 pub use principal::{Principal, Session};

@@ -18,20 +18,6 @@ use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, LazyLock, Mutex};
 
-static GENERATION: cairn_core::Generation = cairn_core::Generation::new();
-
-/// Bumped (after commit) by every committed IAM mutation; caches of what follows compare it.
-/// See [`cairn_core::generation`].
-pub fn generation() -> u64 {
-    GENERATION.get()
-}
-
-/// Marks IAM state as changed. Call it after `Call::write` (or any transaction that changed
-/// IAM entities, e.g. one that used [`create_role_in`]) returned `Ok`.
-pub fn bump_generation() {
-    GENERATION.bump();
-}
-
 // ---------------------------------------------------------------------------- parse cache
 
 /// Most parsed policies kept; the cache starts over when it is full.
@@ -517,5 +503,90 @@ mod tests {
         let b = parsed("", doc, PolicyKind::Identity).unwrap();
         assert!(Arc::ptr_eq(&a, &b));
         assert!(parsed("", "{}", PolicyKind::Identity).is_none());
+    }
+}
+
+/// IAM's answers to the authorize step (see [`cairn_core::facts`]): paths of users, groups
+/// and roles, the stored variables of `GetAccessKeyLastUsed` and
+/// `GetServiceLinkedRoleDeletionStatus`, tags of users and roles, and a role's trust policy
+/// for `sts:AssumeRole`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct IamFacts;
+
+impl cairn_core::ResourceFacts for IamFacts {
+    fn service(&self) -> &'static str {
+        "iam"
+    }
+
+    fn stored_var(
+        &self,
+        tx: &mut dyn Tx,
+        caller: &str,
+        var: &str,
+        input: &serde_json::Value,
+    ) -> Result<Option<String>, StoreError> {
+        stored_var(tx, caller, var, input)
+    }
+
+    fn entity_path(
+        &self,
+        tx: &mut dyn Tx,
+        account: &str,
+        var: &str,
+        name: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let kind = match var {
+            "UserNameWithPath" => EntityKind::User,
+            "GroupNameWithPath" => EntityKind::Group,
+            "RoleNameWithPath" => EntityKind::Role,
+            _ => return Ok(None),
+        };
+        entity_path(tx, account, kind, name)
+    }
+
+    fn is_taggable(&self, arn: &str) -> bool {
+        is_taggable(arn)
+    }
+
+    fn resource_tags(
+        &self,
+        tx: &mut dyn Tx,
+        arn: &str,
+    ) -> Result<Option<Vec<(String, String)>>, StoreError> {
+        resource_tags(tx, arn)
+    }
+
+    /// IAM's users and roles offer their tags as `iam:ResourceTag/*` too (Service
+    /// Authorization Reference, IAM's resource types).
+    fn resource_tag_prefixes(&self) -> &'static [&'static str] {
+        &["aws:ResourceTag/", "iam:ResourceTag/"]
+    }
+
+    fn has_resource_policy(&self, action: &str) -> bool {
+        action.eq_ignore_ascii_case("sts:AssumeRole")
+    }
+
+    /// A role's trust policy decides `sts:AssumeRole` with the caller's identity policies,
+    /// and must allow the caller by itself (IAM User Guide, "Policy evaluation logic": a
+    /// role trust policy is a resource-based policy that must grant access even in the same
+    /// account).
+    fn resource_policy(
+        &self,
+        tx: &mut dyn Tx,
+        action: &str,
+        arn: &str,
+    ) -> Result<Option<cairn_core::ResourcePolicy>, StoreError> {
+        if !self.has_resource_policy(action) {
+            return Ok(None);
+        }
+        let Some((account, name)) = crate::sts::parse_role_arn(arn) else {
+            return Ok(None);
+        };
+        let policy = role_by_name(tx, account, name)?.map(|r| r.trust_policy);
+        Ok(Some(cairn_core::ResourcePolicy {
+            owner_account: account.to_owned(),
+            policy,
+            must_allow: true,
+        }))
     }
 }

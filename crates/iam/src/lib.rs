@@ -26,9 +26,8 @@ mod users;
 
 pub use accounts::{AccessKey, Account, Credentials, KeyOwner};
 pub use authz::{
-    EntityKind, IdentityPolicies, RoleInfo, bump_generation, create_role_in, entity_path,
-    generation, managed_policy, principal_policy_documents, role_by_name, role_identity,
-    user_identity,
+    EntityKind, IamFacts, IdentityPolicies, RoleInfo, create_role_in, entity_path, managed_policy,
+    principal_policy_documents, role_by_name, role_identity, user_identity,
 };
 pub use seal::Sealer;
 pub use service::IamService;

@@ -1,7 +1,6 @@
 //! The IAM API handlers: each runs its logic (in the entity modules) inside one store
 //! transaction; mutations bump the IAM [`generation`](crate::authz::generation) once committed.
 
-use crate::authz::bump_generation;
 use crate::common::Ctx;
 use crate::records::EntityKind;
 use crate::seal::Sealer;
@@ -38,7 +37,7 @@ macro_rules! mutate {
         let $c = Ctx::of($call);
         let $i = $input;
         let out = $call.write(move |$tx| $body).await?;
-        bump_generation();
+        $call.env().generations.iam.bump();
         Ok(out)
     }};
 }

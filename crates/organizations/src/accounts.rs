@@ -448,8 +448,8 @@ impl JobHandler for CreateAccountJob {
                 .await;
             match result {
                 Ok(step) => {
-                    authz::bump_generation();
-                    cairn_iam::bump_generation();
+                    env.generations.orgs.bump();
+                    env.generations.iam.bump();
                     // A verification email may be queued.
                     env.jobs.kick();
                     step
@@ -496,7 +496,7 @@ impl JobHandler for CreateAccountJob {
                 })
                 .await
                 .map_err(|Failure(e)| StoreError::Backend(e.message))?;
-            authz::bump_generation();
+            env.generations.orgs.bump();
             Ok(())
         })
     }
@@ -1087,6 +1087,7 @@ mod tests {
             node: String::from("test-node"),
             faults: cairn_core::Faults::default(),
             jobs: Default::default(),
+            generations: Default::default(),
         });
         let sealer = cairn_iam::Sealer::new(&[7u8; 32]);
         let runner = cairn_core::jobs::Runner::new(

@@ -4,23 +4,8 @@
 
 use crate::model::{self, NodeKind};
 use cairn_core::Failure;
-use cairn_policy::{Policy, PolicyKind};
+use cairn_policy::PolicyKind;
 use cairn_store::{StoreError, Tx};
-use std::sync::Arc;
-
-static GENERATION: cairn_core::Generation = cairn_core::Generation::new();
-
-/// Bumped after every committed change to an organization's membership, structure,
-/// policies, attachments or enabled policy types; caches of [`OrgContext`] (and
-/// `DescribeOrganization`'s) compare it. See [`cairn_core::generation`].
-pub fn generation() -> u64 {
-    GENERATION.get()
-}
-
-/// Call after (never before) the transaction that changed the organization committed.
-pub fn bump_generation() {
-    GENERATION.bump();
-}
 
 /// Every Organizations mutation goes through here: `Call::write` (the change and its
 /// CloudTrail record in one transaction), then, once committed, the generation moves — so no
@@ -32,7 +17,7 @@ where
     F: FnMut(&mut dyn Tx) -> Result<R, Failure> + Send + 'static,
 {
     let out = ctx.write(f).await?;
-    bump_generation();
+    ctx.env().generations.orgs.bump();
     Ok(out)
 }
 
@@ -96,20 +81,7 @@ fn stored_var_inner(
     }
 }
 
-/// An account's place in its organization.
-#[derive(Debug, Clone)]
-pub struct OrgContext {
-    pub org_id: String,
-    pub management_account_id: String,
-    /// `aws:PrincipalOrgPaths` / `aws:ResourceOrgPaths` form: `o-…/r-…/ou-…/` (trailing `/`).
-    pub path: String,
-    /// SCPs by level, root first and the account last. Empty when SCPs do not apply: the
-    /// management account, or an organization without the SCP policy type enabled.
-    pub scp_levels: Vec<Vec<Arc<Policy>>>,
-    /// RCPs by level, for resources this account owns; empty likewise (the management
-    /// account, or RCPs not enabled).
-    pub rcp_levels: Vec<Vec<Arc<Policy>>>,
-}
+pub use cairn_core::facts::OrgContext;
 
 fn from_failure(f: Failure) -> StoreError {
     StoreError::Backend(format!("organization lookup: {}", f.0))
@@ -202,4 +174,94 @@ pub fn resource_tags(
         tags.push((k.get(prefix.len()..).unwrap_or_default().to_owned(), v));
     }
     Ok(Some(tags))
+}
+
+/// Organizations' answers to the authorize step (see [`cairn_core::facts`]).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OrgFacts;
+
+/// The Organizations policy the input names (`PolicyId`, or a `ResourceId` that is one).
+fn named_policy(
+    tx: &mut dyn Tx,
+    caller: &str,
+    input: &serde_json::Value,
+) -> Result<Option<model::AnyPolicy>, StoreError> {
+    let Some(id) = ["PolicyId", "ResourceId"]
+        .iter()
+        .find_map(|m| input.get(*m).and_then(serde_json::Value::as_str))
+        .filter(|id| id.starts_with("p-"))
+    else {
+        return Ok(None);
+    };
+    (|| match model::org_of(tx, caller)? {
+        Some(org) => model::get_policy(tx, &org, id),
+        None => Ok(None),
+    })()
+    .map_err(from_failure)
+}
+
+impl cairn_core::ResourceFacts for OrgFacts {
+    fn service(&self) -> &'static str {
+        "organizations"
+    }
+
+    fn owned_by_management(&self) -> bool {
+        true
+    }
+
+    fn stored_var(
+        &self,
+        tx: &mut dyn Tx,
+        caller: &str,
+        var: &str,
+        input: &serde_json::Value,
+    ) -> Result<Option<String>, StoreError> {
+        if var == "PolicyType" {
+            // In ARNs the type is lower-cased: `policy/o-…/service_control_policy/p-…`.
+            return Ok(named_policy(tx, caller, input)?.map(|p| p.policy_type.to_ascii_lowercase()));
+        }
+        stored_var(tx, caller, var, input)
+    }
+
+    fn names_aws_managed(
+        &self,
+        tx: &mut dyn Tx,
+        caller: &str,
+        input: &serde_json::Value,
+    ) -> Result<bool, StoreError> {
+        Ok(named_policy(tx, caller, input)?.is_some_and(|p| p.aws_managed))
+    }
+
+    fn stored_condition_key(
+        &self,
+        tx: &mut dyn Tx,
+        caller: &str,
+        key: &str,
+        input: &serde_json::Value,
+    ) -> Result<Option<String>, StoreError> {
+        if key == "organizations:PolicyType" {
+            return Ok(named_policy(tx, caller, input)?.map(|p| p.policy_type));
+        }
+        Ok(None)
+    }
+
+    fn is_taggable(&self, arn: &str) -> bool {
+        is_taggable(arn)
+    }
+
+    fn resource_tags(
+        &self,
+        tx: &mut dyn Tx,
+        arn: &str,
+    ) -> Result<Option<Vec<(String, String)>>, StoreError> {
+        resource_tags(tx, arn)
+    }
+
+    fn organization(
+        &self,
+        tx: &mut dyn Tx,
+        account: &str,
+    ) -> Result<Option<OrgContext>, StoreError> {
+        context(tx, account)
+    }
 }

@@ -21,6 +21,7 @@ mod transfers;
 mod tree;
 
 pub use accounts::CreateAccountJob;
+pub use authz::OrgFacts;
 pub use model::{Org, org_of};
 
 use cairn_api::organizations::{Organizations, types};

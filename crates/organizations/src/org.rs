@@ -80,7 +80,7 @@ pub(crate) async fn describe_organization(
     let cacheable = ctx.env().store.backend_name() == "sqlite";
     // Read before the store: a change committed after this point bumps it past `generation`,
     // so what is cached below under `generation` can never outlive that change.
-    let generation = authz::generation();
+    let generation = ctx.env().generations.orgs.get();
     if cacheable && let Some(organization) = cache.get(&account_id, generation, 0, i64::MAX) {
         return Ok(types::DescribeOrganizationResponse {
             organization: Some(organization),

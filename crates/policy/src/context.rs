@@ -176,6 +176,14 @@ impl Context {
         self.lookup(&Key::new(key)).is_some()
     }
 
+    /// Every key with its values, in insertion order (a key as it was first written; `true`
+    /// for a multivalued key) — for showing or comparing whole contexts.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, bool, Vec<&str>)> + '_ {
+        self.entries
+            .iter()
+            .map(|e| (&*e.key, e.multi, e.values.iter().map(Value::text).collect()))
+    }
+
     /// Number of keys.
     pub fn len(&self) -> usize {
         self.entries.len()

@@ -84,6 +84,7 @@ mod json;
 mod parse;
 mod pattern;
 mod position;
+mod principal_keys;
 mod scalar;
 pub mod simulate;
 
@@ -94,3 +95,4 @@ pub use error::ParseError;
 pub use eval::{Policies, Principal, PrincipalType, Request, StatementMatch, evaluate, explain};
 pub use parse::{Effect, Policy, PolicyKind, Statement, Version};
 pub use position::{StatementSpan, TextPosition, statement_spans};
+pub use principal_keys::{PrincipalFacts, principal_keys};

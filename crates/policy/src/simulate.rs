@@ -629,38 +629,18 @@ fn derive_context(
     resource_account: Option<&str>,
 ) -> BTreeMap<String, String> {
     let mut derived = BTreeMap::new();
-    let signed_in = !matches!(who.kind, PrincipalType::Service | PrincipalType::Anonymous);
-    let principal_arn = match who.kind {
-        PrincipalType::AssumedRole => who.role_arn.clone().unwrap_or_else(|| p.arn.clone()),
-        _ => p.arn.clone(),
-    };
-    let principal_type = match who.kind {
-        PrincipalType::Root => Some("Account"),
-        PrincipalType::User => Some("User"),
-        PrincipalType::AssumedRole => Some("AssumedRole"),
-        PrincipalType::FederatedUser => Some("FederatedUser"),
-        PrincipalType::Anonymous => Some("Anonymous"),
-        PrincipalType::Service => None,
-    };
-    let username = match who.kind {
-        PrincipalType::User => p.arn.rsplit('/').next().map(str::to_owned),
-        _ => None,
-    };
-    let mut candidates: Vec<(&str, Option<String>)> = vec![
-        ("aws:PrincipalArn", signed_in.then_some(principal_arn)),
-        (
-            "aws:PrincipalAccount",
-            (signed_in && !who.account.is_empty()).then(|| who.account.clone()),
-        ),
-        ("aws:PrincipalType", principal_type.map(str::to_owned)),
-        ("aws:username", username),
-        (
-            "aws:PrincipalIsAWSService",
-            (who.kind != PrincipalType::Anonymous)
-                .then(|| (who.kind == PrincipalType::Service).to_string()),
-        ),
-        ("aws:ResourceAccount", resource_account.map(str::to_owned)),
-    ];
+    let mut candidates: Vec<(&str, Option<String>)> =
+        crate::principal_keys::principal_keys(&crate::principal_keys::PrincipalFacts {
+            kind: who.kind,
+            arn: &p.arn,
+            account: &who.account,
+            role_arn: who.role_arn.as_deref(),
+            user_id: None,
+        })
+        .into_iter()
+        .map(|(k, v)| (k, Some(v)))
+        .collect();
+    candidates.push(("aws:ResourceAccount", resource_account.map(str::to_owned)));
     for (key, value) in candidates.drain(..) {
         if let Some(value) = value
             && !ctx.contains(key)

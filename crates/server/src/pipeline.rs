@@ -441,7 +441,7 @@ async fn resolve_key(app: &App, access_key_id: &str) -> Result<Option<CachedKey>
     let now = app.env.clock.now_millis();
     // Keys deleted or deactivated through this process stop working at once; through
     // another process sharing the database, within `credential_cache_ms`.
-    let generation = cairn_iam::generation();
+    let generation = app.env.generations.iam.get();
     if let Ok(cache) = app.keys.read()
         && let Some(hit) = cache.get(access_key_id)
         && now - hit.fetched_ms < app.config.credential_cache_ms

@@ -3,10 +3,11 @@
 use cairn_api::{
     cloudtrail, cloudtrail_data, iam, identitystore, organizations, sso, sso_admin, sso_oidc, sts,
 };
-use cairn_core::Call;
+use cairn_core::{Call, ResourceFacts};
 use cairn_wire::ApiError;
 use cairn_wire::model::ServiceModel;
 use serde_json::Value;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Svc {
@@ -62,6 +63,27 @@ pub struct Services {
     pub iam: cairn_iam::IamService,
     pub cloudtrail: cairn_trail::CloudTrailService,
     pub rest: NotYetServed,
+    /// What each service tells the authorize step about its own resources; a service that
+    /// has resources adds its [`ResourceFacts`] here.
+    pub facts: ServiceFacts,
+}
+
+/// The services' [`ResourceFacts`].
+pub struct ServiceFacts(pub Vec<Arc<dyn ResourceFacts>>);
+
+impl Default for ServiceFacts {
+    fn default() -> Self {
+        ServiceFacts(vec![
+            Arc::new(cairn_iam::IamFacts),
+            Arc::new(cairn_organizations::OrgFacts),
+        ])
+    }
+}
+
+impl Services {
+    pub fn resource_facts(&self) -> &[Arc<dyn ResourceFacts>] {
+        &self.facts.0
+    }
 }
 
 macro_rules! route {

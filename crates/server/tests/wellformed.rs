@@ -140,6 +140,7 @@ async fn app() -> Arc<App> {
         node: String::from("test-node"),
         faults: cairn_core::Faults::default(),
         jobs: Default::default(),
+        generations: Default::default(),
     });
     let config = Config {
         dev: true,

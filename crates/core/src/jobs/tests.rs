@@ -22,6 +22,7 @@ fn env(clock: Arc<ManualClock>) -> Arc<Env> {
         node: String::from("node-a"),
         faults: Faults::default(),
         jobs: Arc::default(),
+        generations: Default::default(),
     })
 }
 

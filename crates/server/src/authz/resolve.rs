@@ -8,8 +8,7 @@
 //! authorized against; a test resolves each through this module and compares.
 
 use super::catalogue::{self, Catalogue, OpAuth, ResourceSpec, Source};
-use cairn_core::Principal;
-use cairn_organizations::authz::OrgContext;
+use cairn_core::{OrgContext, Principal, ResourceFacts, ResourcePolicy};
 use cairn_policy::Policy;
 use cairn_store::{StoreError, Tx};
 use serde_json::Value;
@@ -29,52 +28,50 @@ pub(crate) struct Check {
     pub rcp_levels: Vec<Vec<Arc<Policy>>>,
 }
 
-/// What an Organizations policy's ARN depends on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct OrgPolicyFacts {
-    /// `SERVICE_CONTROL_POLICY`, …
-    pub policy_type: String,
-    /// AWS-managed policies (`p-FullAWSAccess`) are named under account `aws`, outside any
-    /// organization (the `awspolicy` resource type).
-    pub aws_managed: bool,
-}
-
-/// The stored facts resolution reads. The store answers them in production
-/// ([`StoreLookup`]); [`NoLookup`] when the caches and the input suffice ([`needs_store`]);
-/// the conformance test answers them from its fixture.
+/// The stored facts resolution reads, each asked of the service it belongs to. The store
+/// answers them in production ([`StoreLookup`], through the services'
+/// [`ResourceFacts`]); [`NoLookup`] when the caches and the input suffice
+/// ([`needs_store`]); the conformance test answers them from its fixture.
 pub(crate) trait Lookup {
-    /// The path of a stored IAM entity: `var` is the template variable
-    /// (`UserNameWithPath`, `GroupNameWithPath`, `RoleNameWithPath`, …), `None` when no such
-    /// entity is stored (or the kind is not stored yet).
+    /// The stored path of the entity `name` of `service` that the `…WithPath` variable `var`
+    /// names; `None` when no such entity is stored.
     fn entity_path(
         &mut self,
+        service: &str,
         account: &str,
         var: &str,
         name: &str,
     ) -> Result<Option<String>, StoreError>;
-    /// The Organizations policy `id` as the caller's organization has it.
-    fn org_policy(
-        &mut self,
-        caller_account: &str,
-        id: &str,
-    ) -> Result<Option<OrgPolicyFacts>, StoreError>;
-    /// A template variable the service of `action` reads from the stored resource the
-    /// request names (`resolve: store`): an Organizations handshake's type and
-    /// organization, a transfer's direction, the user an IAM access key belongs to, … `None`
-    /// when the service has no such value (the variable is then checked as `*`).
+    /// A `resolve: store` template variable of a request to `service` by `caller`
+    /// ([`ResourceFacts::stored_var`]); `None`: checked as `*`.
     fn stored_var(
         &mut self,
-        caller_account: &str,
         service: &str,
+        caller: &str,
         var: &str,
         input: &Value,
     ) -> Result<Option<String>, StoreError>;
-    /// A role's trust policy.
-    fn role_trust(
+    /// Whether the request names an AWS-managed resource (named under account `aws`).
+    fn names_aws_managed(
         &mut self,
-        account: &str,
-        role_name: &str,
-    ) -> Result<Option<Arc<Policy>>, StoreError>;
+        service: &str,
+        caller: &str,
+        input: &Value,
+    ) -> Result<bool, StoreError>;
+    /// An action condition key read from the stored resource the request names.
+    fn stored_condition_key(
+        &mut self,
+        service: &str,
+        caller: &str,
+        key: &str,
+        input: &Value,
+    ) -> Result<Option<String>, StoreError>;
+    /// The resource-based policy evaluated for `action` on `arn`.
+    fn resource_policy(
+        &mut self,
+        action: &str,
+        arn: &str,
+    ) -> Result<Option<ResourcePolicy>, StoreError>;
     /// The RCP levels guarding resources of `account`.
     fn rcp_levels(&mut self, account: &str) -> Result<Vec<Vec<Arc<Policy>>>, StoreError>;
 }
@@ -83,10 +80,13 @@ pub(crate) trait Lookup {
 pub(crate) struct NoLookup;
 
 impl Lookup for NoLookup {
-    fn entity_path(&mut self, _: &str, _: &str, _: &str) -> Result<Option<String>, StoreError> {
-        Ok(None)
-    }
-    fn org_policy(&mut self, _: &str, _: &str) -> Result<Option<OrgPolicyFacts>, StoreError> {
+    fn entity_path(
+        &mut self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: &str,
+    ) -> Result<Option<String>, StoreError> {
         Ok(None)
     }
     fn stored_var(
@@ -98,7 +98,19 @@ impl Lookup for NoLookup {
     ) -> Result<Option<String>, StoreError> {
         Ok(None)
     }
-    fn role_trust(&mut self, _: &str, _: &str) -> Result<Option<Arc<Policy>>, StoreError> {
+    fn names_aws_managed(&mut self, _: &str, _: &str, _: &Value) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+    fn stored_condition_key(
+        &mut self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: &Value,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(None)
+    }
+    fn resource_policy(&mut self, _: &str, _: &str) -> Result<Option<ResourcePolicy>, StoreError> {
         Ok(None)
     }
     fn rcp_levels(&mut self, _: &str) -> Result<Vec<Vec<Arc<Policy>>>, StoreError> {
@@ -106,75 +118,99 @@ impl Lookup for NoLookup {
     }
 }
 
-/// The store, inside the authorize step's read-only snapshot.
-pub(crate) struct StoreLookup<'t>(pub &'t mut dyn Tx);
+/// The store, inside the authorize step's read-only snapshot, asked through the services'
+/// facts: each question goes to the service it concerns.
+pub(crate) struct StoreLookup<'t, 'f> {
+    pub tx: &'t mut dyn Tx,
+    pub facts: &'f [Arc<dyn ResourceFacts>],
+}
 
-impl Lookup for StoreLookup<'_> {
+impl StoreLookup<'_, '_> {
+    fn of(&self, service: &str) -> Option<Arc<dyn ResourceFacts>> {
+        self.facts.iter().find(|f| f.service() == service).cloned()
+    }
+}
+
+/// The service segment of an ARN (`arn:aws:iam::…` → `iam`).
+pub(crate) fn arn_service(arn: &str) -> &str {
+    arn.split(':').nth(2).unwrap_or("")
+}
+
+impl Lookup for StoreLookup<'_, '_> {
     fn entity_path(
         &mut self,
+        service: &str,
         account: &str,
         var: &str,
         name: &str,
     ) -> Result<Option<String>, StoreError> {
-        let kind = match var {
-            "UserNameWithPath" => cairn_iam::EntityKind::User,
-            "GroupNameWithPath" => cairn_iam::EntityKind::Group,
-            "RoleNameWithPath" => cairn_iam::EntityKind::Role,
-            _ => return Ok(None),
-        };
-        cairn_iam::entity_path(self.0, account, kind, name)
-    }
-
-    fn org_policy(
-        &mut self,
-        caller_account: &str,
-        id: &str,
-    ) -> Result<Option<OrgPolicyFacts>, StoreError> {
-        let tx = &mut *self.0;
-        let found = (|| match cairn_organizations::org_of(tx, caller_account)? {
-            Some(org) => cairn_organizations::model::get_policy(tx, &org, id),
+        match self.of(service) {
+            Some(f) => f.entity_path(self.tx, account, var, name),
             None => Ok(None),
-        })()
-        .map_err(|f| StoreError::Backend(format!("policy lookup: {}", f.0)))?;
-        Ok(found.map(|p| OrgPolicyFacts {
-            policy_type: p.policy_type,
-            aws_managed: p.aws_managed,
-        }))
+        }
     }
 
     fn stored_var(
         &mut self,
-        caller_account: &str,
         service: &str,
+        caller: &str,
         var: &str,
         input: &Value,
     ) -> Result<Option<String>, StoreError> {
-        match service {
-            "iam" => cairn_iam::authz::stored_var(self.0, caller_account, var, input),
-            "organizations" => {
-                cairn_organizations::authz::stored_var(self.0, caller_account, var, input)
-            }
-            _ => Ok(None),
+        match self.of(service) {
+            Some(f) => f.stored_var(self.tx, caller, var, input),
+            None => Ok(None),
         }
     }
 
-    fn role_trust(
+    fn names_aws_managed(
         &mut self,
-        account: &str,
-        role_name: &str,
-    ) -> Result<Option<Arc<Policy>>, StoreError> {
-        Ok(cairn_iam::role_by_name(self.0, account, role_name)?.map(|r| r.trust_policy))
+        service: &str,
+        caller: &str,
+        input: &Value,
+    ) -> Result<bool, StoreError> {
+        match self.of(service) {
+            Some(f) => f.names_aws_managed(self.tx, caller, input),
+            None => Ok(false),
+        }
+    }
+
+    fn stored_condition_key(
+        &mut self,
+        service: &str,
+        caller: &str,
+        key: &str,
+        input: &Value,
+    ) -> Result<Option<String>, StoreError> {
+        match self.of(service) {
+            Some(f) => f.stored_condition_key(self.tx, caller, key, input),
+            None => Ok(None),
+        }
+    }
+
+    fn resource_policy(
+        &mut self,
+        action: &str,
+        arn: &str,
+    ) -> Result<Option<ResourcePolicy>, StoreError> {
+        match self.of(arn_service(arn)) {
+            Some(f) => f.resource_policy(self.tx, action, arn),
+            None => Ok(None),
+        }
     }
 
     fn rcp_levels(&mut self, account: &str) -> Result<Vec<Vec<Arc<Policy>>>, StoreError> {
-        Ok(cairn_organizations::authz::context(self.0, account)?
-            .map(|c| c.rcp_levels)
-            .unwrap_or_default())
+        for f in self.facts {
+            if let Some(org) = f.organization(self.tx, account)? {
+                return Ok(org.rcp_levels);
+            }
+        }
+        Ok(Vec::new())
     }
 }
 
 /// Whether building the resources of `op` for this input needs the store.
-pub(crate) fn needs_store(op: &OpAuth, action: &str) -> bool {
+pub(crate) fn needs_store(op: &OpAuth, action: &str, facts: &[Arc<dyn ResourceFacts>]) -> bool {
     let spec_needs = |r: &ResourceSpec| {
         r.vars.iter().any(|(var, sources)| {
             sources.iter().any(|s| matches!(s, Source::Store))
@@ -192,11 +228,7 @@ pub(crate) fn needs_store(op: &OpAuth, action: &str) -> bool {
             .filter_map(|a| a.resources.as_ref())
             .flatten()
             .any(spec_needs)
-        || has_resource_policy(action)
-}
-
-pub(crate) fn has_resource_policy(action: &str) -> bool {
-    action.eq_ignore_ascii_case("sts:AssumeRole")
+        || facts.iter().any(|f| f.has_resource_policy(action))
 }
 
 /// `…WithPath` template variables (IAM): the stored or requested path, then the name.
@@ -275,7 +307,7 @@ pub(crate) fn resolve(lookup: &mut dyn Lookup, t: Target<'_>) -> Result<Resolved
     };
     Ok(Resolved {
         checks: resolver.checks(t.op, t.action, t.input)?,
-        stored: resolver.stored_keys(t.op, t.input)?,
+        stored: resolver.stored_keys(t.op, t.action, t.input)?,
     })
 }
 
@@ -340,14 +372,13 @@ impl Resolver<'_, '_> {
                 trust: false,
                 rcp_levels: Vec::new(),
             };
-            if has_resource_policy(action)
-                && let Some((account, name)) = cairn_iam::sts::parse_role_arn(&check.resource)
-            {
-                check.trust = true;
-                check.resource_account = Some(account.to_owned());
-                check.resource_policy = self.lookup.role_trust(account, name)?;
-                // RCPs cover STS: a role in a member account is guarded by its account's RCPs.
-                check.rcp_levels = self.lookup.rcp_levels(account)?;
+            if let Some(rp) = self.lookup.resource_policy(action, &check.resource)? {
+                check.trust = rp.must_allow;
+                check.resource_policy = rp.policy;
+                // RCPs guard the resources of member accounts in the services they cover (of
+                // Cairn's, STS: the role a request assumes).
+                check.rcp_levels = self.lookup.rcp_levels(&rp.owner_account)?;
+                check.resource_account = Some(rp.owner_account);
             }
             checks.push(check);
         }
@@ -411,7 +442,7 @@ impl Resolver<'_, '_> {
                             if is_path_var(var) {
                                 let mut with_path = Vec::new();
                                 for name in vs {
-                                    let path = self.path_for(spec, var, &name, input)?;
+                                    let path = self.path_for(spec, service, var, &name, input)?;
                                     with_path.push(format!("{path}{name}"));
                                 }
                                 vs = with_path;
@@ -468,15 +499,22 @@ impl Resolver<'_, '_> {
             }
             // An AWS-managed Organizations policy is named under account `aws`.
             let template = match &spec.aws_template {
-                Some(aws) if self.names_aws_managed_policy(input)? => aws.as_str(),
-                _ => spec.template.as_str(),
+                Some(aws) => {
+                    let caller = self.principal.account_id().to_owned();
+                    if self.lookup.names_aws_managed(service, &caller, input)? {
+                        aws.as_str()
+                    } else {
+                        spec.template.as_str()
+                    }
+                }
+                None => spec.template.as_str(),
             };
             // The owner: the resource's own account where the store knows it (a handshake
             // belongs to its organization's management account, whoever asks), else the
             // service's owner for the caller.
             let stored_owner = if spec.vars.iter().any(|(_, s)| s.contains(&Source::Store)) {
                 let caller = self.principal.account_id().to_owned();
-                self.lookup.stored_var(&caller, service, "Account", input)?
+                self.lookup.stored_var(service, &caller, "Account", input)?
             } else {
                 None
             };
@@ -522,6 +560,7 @@ impl Resolver<'_, '_> {
     fn path_for(
         &mut self,
         spec: &ResourceSpec,
+        service: &str,
         var: &str,
         name: &str,
         input: &Value,
@@ -534,13 +573,13 @@ impl Resolver<'_, '_> {
             return Ok(normalize_path(&p));
         }
         let account = self.principal.account_id().to_owned();
-        if let Some(p) = self.lookup.entity_path(&account, var, name)? {
+        if let Some(p) = self.lookup.entity_path(service, &account, var, name)? {
             return Ok(normalize_path(&p));
         }
         if let Some(current) = current_name_member(var)
             .and_then(|m| member_values(input, m).into_iter().next())
             .filter(|c| c != name)
-            && let Some(p) = self.lookup.entity_path(&account, var, &current)?
+            && let Some(p) = self.lookup.entity_path(service, &account, var, &current)?
         {
             return Ok(normalize_path(&p));
         }
@@ -556,7 +595,7 @@ impl Resolver<'_, '_> {
         }
     }
 
-    /// `store`-resolved variables that Cairn can resolve so far; others are checked as `*`.
+    /// `store`-resolved variables, answered by the service; others are checked as `*`.
     fn store_value(
         &mut self,
         spec: &ResourceSpec,
@@ -565,14 +604,11 @@ impl Resolver<'_, '_> {
         input: &Value,
     ) -> Result<Option<String>, StoreError> {
         let caller = self.principal.account_id().to_owned();
-        if let Some(v) = self.lookup.stored_var(&caller, service, var, input)? {
+        if let Some(v) = self.lookup.stored_var(service, &caller, var, input)? {
             return Ok(Some(v));
         }
         match var {
             "OrganizationId" => Ok(self.org.map(|o| o.org_id.clone())),
-            "PolicyType" => Ok(self
-                .named_org_policy(input)?
-                .map(|p| p.policy_type.to_ascii_lowercase())),
             // The target of a move without a rename (`UpdateUser` with only `NewPath`): the
             // entity's current name under the requested (or its stored) path.
             _ if is_path_var(var) => {
@@ -581,43 +617,29 @@ impl Resolver<'_, '_> {
                 else {
                     return Ok(None);
                 };
-                let path = self.path_for(spec, var, &current, input)?;
+                let path = self.path_for(spec, service, var, &current, input)?;
                 Ok(Some(format!("{path}{current}")))
             }
             _ => Ok(None),
         }
     }
 
-    /// The Organizations policy the input names (`PolicyId`, or a `ResourceId` that is a
-    /// policy ID).
-    fn named_org_policy(&mut self, input: &Value) -> Result<Option<OrgPolicyFacts>, StoreError> {
-        let Some(id) = ["PolicyId", "ResourceId"]
-            .iter()
-            .find_map(|m| input.get(*m).and_then(Value::as_str))
-            .filter(|id| id.starts_with("p-"))
-        else {
-            return Ok(None);
-        };
-        let account = self.principal.account_id().to_owned();
-        self.lookup.org_policy(&account, id)
-    }
-
-    fn names_aws_managed_policy(&mut self, input: &Value) -> Result<bool, StoreError> {
-        Ok(self.named_org_policy(input)?.is_some_and(|p| p.aws_managed))
-    }
-
     /// Values of the operation's stored-resource condition keys.
     fn stored_keys(
         &mut self,
         op: &OpAuth,
+        action: &str,
         input: &Value,
     ) -> Result<Vec<(String, String)>, StoreError> {
+        let service = action.split(':').next().unwrap_or("");
+        let caller = self.principal.account_id().to_owned();
         let mut out = Vec::new();
         for key in &op.stored_keys {
-            if key == "organizations:PolicyType"
-                && let Some(p) = self.named_org_policy(input)?
+            if let Some(v) = self
+                .lookup
+                .stored_condition_key(service, &caller, key, input)?
             {
-                out.push((key.clone(), p.policy_type));
+                out.push((key.clone(), v));
             }
         }
         Ok(out)

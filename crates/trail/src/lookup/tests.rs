@@ -41,6 +41,7 @@ fn fixture() -> Fixture {
         node: String::from("test-node"),
         faults: cairn_core::Faults::default(),
         jobs: Default::default(),
+        generations: Default::default(),
     });
     Fixture {
         store,

@@ -12,6 +12,7 @@
 
 use super::*;
 use crate::services::SERVICES;
+use cairn_core::ResourcePolicy;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -22,7 +23,8 @@ struct Fixture {
     iam_account: String,
     /// (account, var, name) → path.
     paths: BTreeMap<(String, String, String), String>,
-    policies: BTreeMap<String, OrgPolicyFacts>,
+    /// id → (type, AWS-managed).
+    policies: BTreeMap<String, (String, bool)>,
     /// id → (action, organization, owner account).
     handshakes: BTreeMap<String, (String, String, String)>,
     /// id → (type, direction).
@@ -63,10 +65,10 @@ impl Fixture {
         {
             policies.insert(
                 p["id"].as_str().unwrap().to_owned(),
-                OrgPolicyFacts {
-                    policy_type: p["type"].as_str().unwrap().to_owned(),
-                    aws_managed: p["aws_managed"].as_bool().unwrap_or(false),
-                },
+                (
+                    p["type"].as_str().unwrap().to_owned(),
+                    p["aws_managed"].as_bool().unwrap_or(false),
+                ),
             );
         }
         let o = &f["organizations"];
@@ -123,9 +125,20 @@ impl Fixture {
     }
 }
 
+impl Fixture {
+    /// The fixture policy the input names (`PolicyId`, or a `ResourceId` that is one).
+    fn named_policy(&self, input: &Value) -> Option<&(String, bool)> {
+        ["PolicyId", "ResourceId"]
+            .iter()
+            .find_map(|m| input.get(*m).and_then(Value::as_str))
+            .and_then(|id| self.policies.get(id))
+    }
+}
+
 impl Lookup for Fixture {
     fn entity_path(
         &mut self,
+        _service: &str,
         account: &str,
         var: &str,
         name: &str,
@@ -135,16 +148,19 @@ impl Lookup for Fixture {
             .get(&(account.to_owned(), var.to_owned(), name.to_owned()))
             .cloned())
     }
-    fn org_policy(&mut self, _: &str, id: &str) -> Result<Option<OrgPolicyFacts>, StoreError> {
-        Ok(self.policies.get(id).cloned())
-    }
+
     fn stored_var(
         &mut self,
-        _: &str,
         service: &str,
+        _caller: &str,
         var: &str,
         input: &Value,
     ) -> Result<Option<String>, StoreError> {
+        if (service, var) == ("organizations", "PolicyType") {
+            return Ok(self
+                .named_policy(input)
+                .map(|(t, _)| t.to_ascii_lowercase()));
+        }
         let member = |m: &str| input.get(m).and_then(Value::as_str).map(str::to_owned);
         Ok(match (service, var) {
             ("organizations", "HandshakeType" | "OrganizationId" | "Account") => {
@@ -188,9 +204,36 @@ impl Lookup for Fixture {
             _ => None,
         })
     }
-    fn role_trust(&mut self, _: &str, _: &str) -> Result<Option<Arc<Policy>>, StoreError> {
+
+    fn names_aws_managed(
+        &mut self,
+        service: &str,
+        _caller: &str,
+        input: &Value,
+    ) -> Result<bool, StoreError> {
+        Ok(service == "organizations" && self.named_policy(input).is_some_and(|(_, aws)| *aws))
+    }
+
+    fn stored_condition_key(
+        &mut self,
+        _service: &str,
+        _caller: &str,
+        key: &str,
+        input: &Value,
+    ) -> Result<Option<String>, StoreError> {
+        Ok((key == "organizations:PolicyType")
+            .then(|| self.named_policy(input).map(|(t, _)| t.clone()))
+            .flatten())
+    }
+
+    fn resource_policy(
+        &mut self,
+        _action: &str,
+        _arn: &str,
+    ) -> Result<Option<ResourcePolicy>, StoreError> {
         Ok(None)
     }
+
     fn rcp_levels(&mut self, _: &str) -> Result<Vec<Vec<Arc<Policy>>>, StoreError> {
         Ok(Vec::new())
     }

@@ -1,0 +1,148 @@
+//! What the authorize step needs to know about a service's own resources, answered by the
+//! service: a service implements [`ResourceFacts`] and is listed with the others
+//! (`cairn_server::services::Services::resource_facts`); the authorization code has no
+//! per-service branches. IAM and Organizations implement it; CloudTrail and Identity Center
+//! will, for their trails, permission sets and instances.
+//!
+//! Every method reads inside the authorize step's one read-only snapshot (`tx`) and answers
+//! `None` (or the default) for what it does not know: the variable is then checked as `*`,
+//! the resource has no tags, no resource policy applies.
+
+use cairn_policy::Policy;
+use cairn_store::{StoreError, Tx};
+use serde_json::Value;
+use std::sync::Arc;
+
+/// An account's place in its organization.
+#[derive(Debug, Clone)]
+pub struct OrgContext {
+    pub org_id: String,
+    pub management_account_id: String,
+    /// `aws:PrincipalOrgPaths` / `aws:ResourceOrgPaths` form: `o-…/r-…/ou-…/` (trailing `/`).
+    pub path: String,
+    /// SCPs by level, root first and the account last. Empty when SCPs do not apply: the
+    /// management account, or an organization without the SCP policy type enabled.
+    pub scp_levels: Vec<Vec<Arc<Policy>>>,
+    /// RCPs by level, for resources this account owns; empty likewise (the management
+    /// account, or RCPs not enabled).
+    pub rcp_levels: Vec<Vec<Arc<Policy>>>,
+}
+
+/// A resource-based policy that takes part in a decision.
+#[derive(Debug, Clone)]
+pub struct ResourcePolicy {
+    /// The account owning the resource (a cross-account request when it is not the caller's).
+    pub owner_account: String,
+    /// `None`: the resource has no policy (or does not exist).
+    pub policy: Option<Arc<Policy>>,
+    /// The policy must allow the caller by itself, even within one account — a role's trust
+    /// policy for `sts:AssumeRole`.
+    pub must_allow: bool,
+}
+
+/// One service's answers. Methods default to "nothing known".
+pub trait ResourceFacts: Send + Sync + 'static {
+    /// The service segment of the ARNs this answers for (`arn:aws:<service>:…`), which is
+    /// also the IAM prefix of the actions it serves (`iam`, `organizations`).
+    fn service(&self) -> &'static str;
+
+    /// Whether this service's resources belong to the caller's organization's management
+    /// account rather than to the caller's account (Organizations: every resource of an
+    /// organization is the management account's).
+    fn owned_by_management(&self) -> bool {
+        false
+    }
+
+    /// A template variable the catalogue resolves from the store (`resolve: store`) for a
+    /// request of this service by `caller`: a handshake's type, an access key's user (with
+    /// path), … The pseudo-variable `Account` asks for the owner of the resource the input
+    /// names, when it is not the service's usual owner.
+    fn stored_var(
+        &self,
+        _tx: &mut dyn Tx,
+        _caller: &str,
+        _var: &str,
+        _input: &Value,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(None)
+    }
+
+    /// The stored path (`/division/`) of the entity `name` a `…WithPath` variable names.
+    fn entity_path(
+        &self,
+        _tx: &mut dyn Tx,
+        _account: &str,
+        _var: &str,
+        _name: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(None)
+    }
+
+    /// Whether the request names an AWS-managed variant of the resource (an Organizations
+    /// policy such as `p-FullAWSAccess`, named under account `aws`).
+    fn names_aws_managed(
+        &self,
+        _tx: &mut dyn Tx,
+        _caller: &str,
+        _input: &Value,
+    ) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+
+    /// An action condition key read from the stored resource the input names
+    /// (`organizations:PolicyType` of the policy an `AttachPolicy` names).
+    fn stored_condition_key(
+        &self,
+        _tx: &mut dyn Tx,
+        _caller: &str,
+        _key: &str,
+        _input: &Value,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(None)
+    }
+
+    /// Whether resources with this ARN carry tags (`aws:ResourceTag/*`).
+    fn is_taggable(&self, _arn: &str) -> bool {
+        false
+    }
+
+    /// The condition-key prefixes a resource's tags are offered under: `aws:ResourceTag/`,
+    /// plus a service's own where it has one (`iam:ResourceTag/`).
+    fn resource_tag_prefixes(&self) -> &'static [&'static str] {
+        &["aws:ResourceTag/"]
+    }
+
+    /// The tags of the resource with this ARN (`None`: no such resource).
+    fn resource_tags(
+        &self,
+        _tx: &mut dyn Tx,
+        _arn: &str,
+    ) -> Result<Option<Vec<(String, String)>>, StoreError> {
+        Ok(None)
+    }
+
+    /// Whether `action` is evaluated with a resource-based policy of this service (cheap:
+    /// decides whether the store must be read at all).
+    fn has_resource_policy(&self, _action: &str) -> bool {
+        false
+    }
+
+    /// The resource-based policy evaluated for `action` on the resource `arn`.
+    fn resource_policy(
+        &self,
+        _tx: &mut dyn Tx,
+        _action: &str,
+        _arn: &str,
+    ) -> Result<Option<ResourcePolicy>, StoreError> {
+        Ok(None)
+    }
+
+    /// The organization `account` belongs to (Organizations answers; others do not).
+    fn organization(
+        &self,
+        _tx: &mut dyn Tx,
+        _account: &str,
+    ) -> Result<Option<OrgContext>, StoreError> {
+        Ok(None)
+    }
+}
