@@ -120,11 +120,12 @@ pub fn generate_all(root: &Path) -> Result<Vec<(PathBuf, String)>> {
             rustfmt(&code)?,
         ));
         let _ = writeln!(mods, "pub mod {};", spec.module);
-        let implemented: BTreeSet<String> = impls.get(spec.trait_name).cloned().unwrap_or_default();
-        let ops: Vec<(String, bool)> = g
+        let implemented: BTreeMap<String, String> =
+            impls.get(spec.trait_name).cloned().unwrap_or_default();
+        let ops: Vec<(String, Option<String>)> = g
             .ops
             .keys()
-            .map(|name| (name.clone(), implemented.contains(&snake(name))))
+            .map(|name| (name.clone(), implemented.get(&snake(name)).cloned()))
             .collect();
         coverage.push((spec, ops));
     }
@@ -134,7 +135,10 @@ pub fn generate_all(root: &Path) -> Result<Vec<(PathBuf, String)>> {
     Ok(files)
 }
 
-fn coverage_md(root: &Path, coverage: &[(&ServiceSpec, Vec<(String, bool)>)]) -> Result<String> {
+/// Per service: each operation and the file implementing it (`None`: not implemented).
+type Coverage<'a> = [(&'a ServiceSpec, Vec<(String, Option<String>)>)];
+
+fn coverage_md(root: &Path, coverage: &Coverage<'_>) -> Result<String> {
     let version =
         std::fs::read_to_string(root.join("models/BOTOCORE_VERSION")).map_err(|e| e.to_string())?;
     let mut s = String::from(
@@ -147,36 +151,37 @@ fn coverage_md(root: &Path, coverage: &[(&ServiceSpec, Vec<(String, bool)>)]) ->
     );
     s.push_str("| service | implemented | total |\n|---|---:|---:|\n");
     for (spec, ops) in coverage {
-        let done = ops.iter().filter(|(_, i)| *i).count();
+        let done = ops.iter().filter(|(_, i)| i.is_some()).count();
         let _ = writeln!(s, "| {} | {} | {} |", spec.model, done, ops.len());
     }
     for (spec, ops) in coverage {
-        let done: Vec<&str> = ops
+        let done: Vec<(&str, &str)> = ops
             .iter()
-            .filter(|(_, i)| *i)
-            .map(|(n, _)| n.as_str())
+            .filter_map(|(n, f)| f.as_deref().map(|f| (n.as_str(), f)))
             .collect();
         if done.is_empty() {
             continue;
         }
         let _ = writeln!(
             s,
-            "\n## {}\n\n{}",
-            spec.model,
-            done.iter()
-                .map(|n| format!("`{n}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            "\n## {}\n\n| operation | implemented in |\n|---|---|",
+            spec.model
         );
+        for (name, file) in done {
+            let _ = writeln!(s, "| `{name}` | `{file}` |");
+        }
     }
     Ok(s)
 }
 
-/// Finds `impl <Trait> for …` blocks in the service crates and the methods they define.
-fn scan_impls(root: &Path) -> Result<BTreeMap<String, BTreeSet<String>>> {
-    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+/// Finds `impl <Trait> for …` blocks in the service crates, the methods they define, and for
+/// each method the file that implements it: the sibling module its body delegates to
+/// (`handshakes::accept_handshake(…)` → `…/src/handshakes.rs`), else the impl's own file.
+fn scan_impls(root: &Path) -> Result<BTreeMap<String, BTreeMap<String, String>>> {
+    let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     let crates = root.join("crates");
     let mut stack = vec![crates];
+    let mut files = Vec::new();
     while let Some(dir) = stack.pop() {
         let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         for entry in entries {
@@ -187,19 +192,89 @@ fn scan_impls(root: &Path) -> Result<BTreeMap<String, BTreeSet<String>>> {
                 }
                 stack.push(path);
             } else if path.extension().is_some_and(|e| e == "rs") {
-                let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
-                for spec in SERVICES {
-                    for body in impl_blocks(&text, spec.trait_name) {
-                        let set = out.entry(spec.trait_name.to_owned()).or_default();
-                        for name in fn_names(body) {
-                            set.insert(name);
-                        }
-                    }
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    for path in files {
+        let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
+        let rel = |p: &Path| {
+            p.strip_prefix(root)
+                .unwrap_or(p)
+                .to_string_lossy()
+                .replace('\\', "/")
+        };
+        for spec in SERVICES {
+            for body in impl_blocks(&text, spec.trait_name) {
+                let set = out.entry(spec.trait_name.to_owned()).or_default();
+                for (name, method) in fn_bodies(body) {
+                    let delegate = delegated_module(method).and_then(|m| {
+                        let dir = path.parent()?;
+                        [dir.join(format!("{m}.rs")), dir.join(m).join("mod.rs")]
+                            .into_iter()
+                            .find(|p| p.is_file())
+                    });
+                    set.insert(name, rel(delegate.as_deref().unwrap_or(&path)));
                 }
             }
         }
     }
     Ok(out)
+}
+
+/// The first `module::function(` a method body calls, when `module` is a plain lower-case
+/// name (a sibling module of the impl).
+fn delegated_module(body: &str) -> Option<&str> {
+    let mut rest = body;
+    while let Some(i) = rest.find("::") {
+        let before = &rest[..i];
+        let start = before
+            .rfind(|c: char| !(c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit()))
+            .map_or(0, |j| j + 1);
+        let module = &before[start..];
+        let after = &rest[i + 2..];
+        let is_call = after.find('(').is_some_and(|p| {
+            after[..p]
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '_')
+        });
+        let preceded_by_path = before[..start].ends_with(':');
+        if !module.is_empty()
+            && is_call
+            && !preceded_by_path
+            && module != "self"
+            && module != "crate"
+        {
+            return Some(module);
+        }
+        rest = after;
+    }
+    None
+}
+
+/// Each `fn name` of an impl body with the text up to the next one.
+fn fn_bodies(body: &str) -> Vec<(String, &str)> {
+    let mut starts = Vec::new();
+    for (i, _) in body.match_indices("fn ") {
+        let prev = body[..i].chars().last();
+        if prev.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            continue;
+        }
+        let name: String = body[i + 3..]
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        if !name.is_empty() {
+            starts.push((i, name));
+        }
+    }
+    let mut out = Vec::new();
+    for (k, (i, name)) in starts.iter().enumerate() {
+        let end = starts.get(k + 1).map_or(body.len(), |(j, _)| *j);
+        out.push((name.clone(), &body[*i..end]));
+    }
+    out
 }
 
 fn impl_blocks<'a>(text: &'a str, trait_name: &str) -> Vec<&'a str> {
@@ -238,24 +313,6 @@ fn impl_blocks<'a>(text: &'a str, trait_name: &str) -> Vec<&'a str> {
         }
     }
     blocks
-}
-
-fn fn_names(body: &str) -> Vec<String> {
-    let mut names = Vec::new();
-    for (i, _) in body.match_indices("fn ") {
-        let prev = body[..i].chars().last();
-        if prev.is_some_and(|c| c.is_alphanumeric() || c == '_') {
-            continue;
-        }
-        let name: String = body[i + 3..]
-            .chars()
-            .take_while(|c| c.is_alphanumeric() || *c == '_')
-            .collect();
-        if !name.is_empty() {
-            names.push(name);
-        }
-    }
-    names
 }
 
 pub fn rustfmt(code: &str) -> Result<String> {

@@ -218,7 +218,13 @@ fn init_logging(json: bool) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     let _ = if json {
-        builder.json().try_init()
+        // Each line carries the fields of the span it was logged in (a request's ID,
+        // service, operation, principal and decision).
+        builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init()
     } else {
         builder.try_init()
     };

@@ -150,6 +150,9 @@ pub struct Call {
 }
 
 impl Call {
+    /// Only the pipeline makes calls (clippy's `disallowed-methods` refuses it elsewhere):
+    /// a handler receives its `Call` already authenticated and authorized, and reaches the
+    /// store only through [`Call::read`] and [`Call::write`].
     pub fn new(info: CallInfo, env: Arc<Env>) -> Self {
         Self {
             info,
@@ -175,8 +178,26 @@ impl Call {
         &self.info.request_id
     }
 
-    pub fn env(&self) -> &Arc<Env> {
-        &self.env
+    /// The ID source, to move into a transaction closure.
+    pub fn ids_arc(&self) -> Arc<dyn Ids> {
+        Arc::clone(&self.env.ids)
+    }
+
+    /// The cache counters: bump one after the commit of a change (see
+    /// `cairn_core::generation`).
+    pub fn generations(&self) -> &crate::Generations {
+        &self.env.generations
+    }
+
+    /// Wakes the job runner (after the commit of a transaction that enqueued a job).
+    pub fn kick_jobs(&self) {
+        self.env.jobs.kick();
+    }
+
+    /// Whether this process is the only writer of its store (SQLite): a per-process cache
+    /// of an answer can then be kept under a generation alone.
+    pub fn sole_writer(&self) -> bool {
+        self.env.store.backend_name() == "sqlite"
     }
 
     pub fn now_ms(&self) -> i64 {

@@ -24,7 +24,7 @@ impl Ctx {
             account: call.account_id().to_owned(),
             principal: call.principal().clone(),
             now_ms: call.now_ms(),
-            ids: Arc::clone(&call.env().ids),
+            ids: call.ids_arc(),
         }
     }
 

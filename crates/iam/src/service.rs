@@ -37,7 +37,7 @@ macro_rules! mutate {
         let $c = Ctx::of($call);
         let $i = $input;
         let out = $call.write(move |$tx| $body).await?;
-        $call.env().generations.iam.bump();
+        $call.generations().iam.bump();
         Ok(out)
     }};
 }

@@ -32,7 +32,6 @@
 //! 30 days (`CLOSE_ACCOUNT_QUOTA_EXCEEDED`).
 
 use crate::authz;
-use crate::handshakes;
 use crate::mail;
 use crate::model::{
     self, ACCOUNTS, AccountRec, CREATE_REQUESTS, CREATE_REQUESTS_BY_ORG, FORMAT, MEMBERS, NodeKind,
@@ -128,17 +127,6 @@ fn account_not_found() -> Failure {
     ))
 }
 
-/// Checks a request's tags as AWS does ([`crate::tags::check_new_tags`]); returns them as
-/// pairs.
-pub(crate) fn tag_pairs(tags: Option<&[types::Tag]>) -> Result<Vec<(String, String)>, Failure> {
-    let tags = tags.unwrap_or_default();
-    crate::tags::check_new_tags(tags)?;
-    Ok(tags
-        .iter()
-        .map(|t| (t.key.clone(), t.value.clone()))
-        .collect())
-}
-
 /// The account as it reads at `now_ms`: a `PENDING_CLOSURE` account is `SUSPENDED` once
 /// [`CLOSE_DELAY_MS`] passed.
 pub(crate) fn effective(mut rec: AccountRec, now_ms: i64) -> AccountRec {
@@ -150,12 +138,6 @@ pub(crate) fn effective(mut rec: AccountRec, now_ms: i64) -> AccountRec {
         rec.status = String::from("SUSPENDED");
     }
     rec
-}
-
-/// Accounts (management included) of the organization.
-pub(crate) fn member_count(tx: &mut dyn Tx, org: &Org) -> Result<usize, Failure> {
-    let n = tx.count(ACCOUNTS, format!("{}/", org.id).as_bytes())?;
-    Ok(usize::try_from(n).unwrap_or(usize::MAX))
 }
 
 /// Closures allowed per rolling 30 days: 10 % of the member accounts, between 10 and 1,000.
@@ -222,7 +204,7 @@ async fn start_create(
     req: NewAccount,
 ) -> Result<types::CreateAccountResponse, ApiError> {
     let caller = ctx.account_id().to_owned();
-    let tags = tag_pairs(req.tags.as_deref()).map_err(api)?;
+    let tags = crate::tags::tag_pairs(req.tags.as_deref()).map_err(api)?;
     let car_id = model::new_create_request_id(ctx.ids());
     let now = ctx.now_ms();
     let role_name = req.role_name.unwrap_or_else(|| DEFAULT_ROLE.to_owned());
@@ -262,7 +244,7 @@ async fn start_create(
         })
     })
     .await?;
-    ctx.env().jobs.kick();
+    ctx.kick_jobs();
     Ok(out)
 }
 
@@ -616,8 +598,8 @@ fn create_step(
     let Some(org) = model::get_json::<Org>(tx, model::ORGS, &rec.org_id)? else {
         return fail(tx, ids, audit, &mut rec, "INTERNAL_FAILURE", now, job_id);
     };
-    let members = member_count(tx, &org)?;
-    let pending = handshakes::pending_invites(tx, &org, now)?;
+    let members = model::member_count(tx, &org)?;
+    let pending = crate::hs::pending_invites(tx, &org, now)?;
     if members.saturating_add(pending) >= max_accounts {
         return fail(
             tx,
@@ -1040,10 +1022,10 @@ mod tests {
             key: k.to_owned(),
             value: String::new(),
         };
-        assert!(tag_pairs(Some(&[t("a"), t("b")])).is_ok());
-        assert!(tag_pairs(Some(&[t("a"), t("a")])).is_err());
-        assert!(tag_pairs(Some(&[t("aws:x")])).is_err());
-        assert!(tag_pairs(None).unwrap().is_empty());
+        assert!(crate::tags::tag_pairs(Some(&[t("a"), t("b")])).is_ok());
+        assert!(crate::tags::tag_pairs(Some(&[t("a"), t("a")])).is_err());
+        assert!(crate::tags::tag_pairs(Some(&[t("aws:x")])).is_err());
+        assert!(crate::tags::tag_pairs(None).unwrap().is_empty());
     }
 
     struct Events(std::sync::Mutex<Vec<String>>);

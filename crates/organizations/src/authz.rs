@@ -17,7 +17,7 @@ where
     F: FnMut(&mut dyn Tx) -> Result<R, Failure> + Send + 'static,
 {
     let out = ctx.write(f).await?;
-    ctx.env().generations.orgs.bump();
+    ctx.generations().orgs.bump();
     Ok(out)
 }
 
@@ -47,7 +47,7 @@ fn stored_var_inner(
     let member = |name: &str| input.get(name).and_then(serde_json::Value::as_str);
     match var {
         "HandshakeType" | "OrganizationId" | "Account" if member("HandshakeId").is_some() => {
-            let Some(hs) = crate::handshakes::load(tx, member("HandshakeId").unwrap_or(""))? else {
+            let Some(hs) = crate::hs::load(tx, member("HandshakeId").unwrap_or(""))? else {
                 return Ok(None);
             };
             Ok(match var {

@@ -18,284 +18,27 @@
 //! accepts its own; the management account then accepts the parent, which switches the
 //! organization to `ALL` (refused while an approval is missing).
 
-use crate::accounts;
 use crate::authz;
+use crate::hs::{
+    Answer, HsRec, check_transition, hs_constraint, insert, load, not_found, of_org, save,
+};
 use crate::mail;
 use crate::model::{
-    self, AccountRec, FORMAT, HANDSHAKES, HANDSHAKES_BY_ACCOUNT, HANDSHAKES_BY_ORG, MEMBERS, Org,
-    Page, access_denied, invalid_input, require_management, require_management_or_delegated,
-    require_org,
+    self, AccountRec, FORMAT, HANDSHAKES_BY_ACCOUNT, MEMBERS, Org, Page, access_denied,
+    invalid_input, require_management, require_management_or_delegated, require_org,
 };
 use cairn_api::organizations::{Error, types};
 use cairn_core::{Call, Failure};
 use cairn_store::Tx;
-use cairn_wire::{ApiError, Timestamp};
-use serde::{Deserialize, Serialize};
-use std::sync::Arc;
+use cairn_wire::ApiError;
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 /// Invitations expire after 15 days.
 pub const INVITE_TTL_MS: i64 = 15 * DAY_MS;
 /// `ENABLE_ALL_FEATURES` / `APPROVE_ALL_FEATURES` handshakes expire after 90 days.
 pub const ALL_FEATURES_TTL_MS: i64 = 90 * DAY_MS;
-/// Finished handshakes stay visible this long.
-pub const RETENTION_MS: i64 = 30 * DAY_MS;
 /// Invitations an organization may send per 24 hours.
 pub const INVITES_PER_DAY: usize = 20;
-
-// ----------------------------------------------------------------------------- record
-
-/// A handshake as stored in `org.hs`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct HsRec {
-    pub v: u32,
-    pub id: String,
-    pub arn: String,
-    pub org_id: String,
-    /// `INVITE`, `ENABLE_ALL_FEATURES`, `APPROVE_ALL_FEATURES`.
-    pub action: String,
-    /// As stored: `OPEN`/`REQUESTED` until answered (expiry is evaluated on read).
-    pub state: String,
-    pub requested_ms: i64,
-    pub expires_ms: i64,
-    #[serde(default)]
-    pub finished_ms: Option<i64>,
-    /// The party that answers: `ACCOUNT` or `EMAIL`, and the ID or address as given.
-    pub target_type: String,
-    pub target_id: String,
-    /// The account that answers (resolved from the email for `EMAIL` targets).
-    pub target_account: String,
-    #[serde(default)]
-    pub notes: Option<String>,
-    #[serde(default)]
-    pub tags: Vec<(String, String)>,
-    /// `APPROVE_ALL_FEATURES`: the `ENABLE_ALL_FEATURES` handshake.
-    #[serde(default)]
-    pub parent: Option<String>,
-    pub management_account_id: String,
-    pub management_email: String,
-    pub management_name: String,
-    pub feature_set: String,
-}
-
-/// What a caller wants to do to a handshake.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Answer {
-    Accept,
-    Decline,
-    Cancel,
-}
-
-impl Answer {
-    fn state(self) -> &'static str {
-        match self {
-            Answer::Accept => "ACCEPTED",
-            Answer::Decline => "DECLINED",
-            Answer::Cancel => "CANCELED",
-        }
-    }
-}
-
-fn is_open(state: &str) -> bool {
-    matches!(state, "OPEN" | "REQUESTED")
-}
-
-impl HsRec {
-    /// The state and finish time as of `now`: an open handshake past its expiration is
-    /// `EXPIRED`, finished at its expiration.
-    pub fn state_at(&self, now: i64) -> (&str, Option<i64>) {
-        if is_open(&self.state) && now >= self.expires_ms {
-            ("EXPIRED", Some(self.expires_ms))
-        } else {
-            (self.state.as_str(), self.finished_ms)
-        }
-    }
-
-    /// Whether reads still show it at `now` (finished ones for 30 days).
-    pub fn visible_at(&self, now: i64) -> bool {
-        match self.state_at(now).1 {
-            Some(done) => now < done.saturating_add(RETENTION_MS),
-            None => true,
-        }
-    }
-
-    pub fn open_at(&self, now: i64) -> bool {
-        is_open(self.state_at(now).0)
-    }
-
-    pub fn to_api(&self, now: i64) -> types::Handshake {
-        let org_party = types::HandshakeParty {
-            id: self.org_id.clone(),
-            r#type: types::HandshakePartyType::Organization,
-        };
-        let res = |t: types::HandshakeResourceType, v: &str| types::HandshakeResource {
-            resources: None,
-            r#type: Some(t),
-            value: Some(v.to_owned()),
-        };
-        let mut parties = vec![org_party];
-        let mut resources = Vec::new();
-        match self.action.as_str() {
-            "INVITE" => {
-                let target_type = types::HandshakePartyType::from_wire(&self.target_type)
-                    .unwrap_or(types::HandshakePartyType::Account);
-                parties.push(types::HandshakeParty {
-                    id: self.target_id.clone(),
-                    r#type: target_type,
-                });
-                let mut org = res(types::HandshakeResourceType::Organization, &self.org_id);
-                org.resources = Some(vec![
-                    res(
-                        types::HandshakeResourceType::MasterEmail,
-                        &self.management_email,
-                    ),
-                    res(
-                        types::HandshakeResourceType::MasterName,
-                        &self.management_name,
-                    ),
-                    res(
-                        types::HandshakeResourceType::OrganizationFeatureSet,
-                        if self.feature_set == "ALL" {
-                            "FULL"
-                        } else {
-                            "CONSOLIDATED_BILLING"
-                        },
-                    ),
-                ]);
-                resources.push(org);
-                let target = if self.target_type == "EMAIL" {
-                    types::HandshakeResourceType::Email
-                } else {
-                    types::HandshakeResourceType::Account
-                };
-                resources.push(res(target, &self.target_id));
-                if let Some(n) = &self.notes {
-                    resources.push(res(types::HandshakeResourceType::Notes, n));
-                }
-            }
-            "APPROVE_ALL_FEATURES" => {
-                parties.push(types::HandshakeParty {
-                    id: self.target_account.clone(),
-                    r#type: types::HandshakePartyType::Account,
-                });
-                resources.push(res(
-                    types::HandshakeResourceType::Organization,
-                    &self.org_id,
-                ));
-                if let Some(p) = &self.parent {
-                    resources.push(res(types::HandshakeResourceType::ParentHandshake, p));
-                }
-            }
-            _ => {
-                resources.push(res(
-                    types::HandshakeResourceType::Organization,
-                    &self.org_id,
-                ));
-            }
-        }
-        types::Handshake {
-            action: types::ActionType::from_wire(&self.action),
-            arn: Some(self.arn.clone()),
-            expiration_timestamp: Some(Timestamp::from_millis(self.expires_ms)),
-            id: Some(self.id.clone()),
-            parties: Some(parties),
-            requested_timestamp: Some(Timestamp::from_millis(self.requested_ms)),
-            resources: Some(resources),
-            state: types::HandshakeState::from_wire(self.state_at(now).0),
-        }
-    }
-}
-
-/// Whether `answer` may move a handshake in `state` (as of now); AWS's errors otherwise.
-pub(crate) fn check_transition(state: &str, answer: Answer) -> Result<(), Failure> {
-    if is_open(state) {
-        return Ok(());
-    }
-    if state == answer.state() {
-        return Err(Failure(ApiError::new(
-            Error::HandshakeAlreadyInStateException,
-            format!("The specified handshake is already in the requested state: {state}."),
-        )));
-    }
-    Err(Failure(ApiError::new(
-        Error::InvalidHandshakeTransitionException,
-        format!("You can't perform the operation on the handshake in its current state ({state})."),
-    )))
-}
-
-// ----------------------------------------------------------------------------- store
-
-fn not_found() -> Failure {
-    Failure(ApiError::new(
-        Error::HandshakeNotFoundException,
-        "We can't find a handshake with the HandshakeId that you specified.",
-    ))
-}
-
-fn hs_constraint(reason: &str, message: &str) -> Failure {
-    Failure(
-        ApiError::new(Error::HandshakeConstraintViolationException, message).with("Reason", reason),
-    )
-}
-
-/// A handshake record; `None` when absent or not of this module's shape.
-pub(crate) fn load(tx: &mut dyn Tx, id: &str) -> Result<Option<HsRec>, Failure> {
-    Ok(tx
-        .get(HANDSHAKES, id.as_bytes())?
-        .and_then(|raw| serde_json::from_slice(&raw).ok()))
-}
-
-fn save(tx: &mut dyn Tx, rec: &HsRec) -> Result<(), Failure> {
-    model::put_json(tx, HANDSHAKES, &rec.id, rec)
-}
-
-/// Stores a new handshake with its indexes.
-fn insert(tx: &mut dyn Tx, rec: &HsRec) -> Result<(), Failure> {
-    save(tx, rec)?;
-    tx.put(
-        HANDSHAKES_BY_ORG,
-        format!("{}/{}", rec.org_id, rec.id).as_bytes(),
-        b"",
-    )?;
-    tx.put(
-        HANDSHAKES_BY_ACCOUNT,
-        format!("{}/{}", rec.target_account, rec.id).as_bytes(),
-        b"",
-    )?;
-    Ok(())
-}
-
-/// Every handshake of an organization (stored ones of this module's shape).
-/// Cancels every open handshake an organization sent (the organization is being deleted:
-/// nobody can join it any more).
-pub(crate) fn cancel_open_for_org(tx: &mut dyn Tx, org_id: &str, now: i64) -> Result<(), Failure> {
-    for mut rec in of_org(tx, org_id)? {
-        if rec.open_at(now) {
-            rec.state = String::from("CANCELED");
-            rec.finished_ms = Some(now);
-            save(tx, &rec)?;
-        }
-    }
-    Ok(())
-}
-
-fn of_org(tx: &mut dyn Tx, org_id: &str) -> Result<Vec<HsRec>, Failure> {
-    let mut out = Vec::new();
-    for id in model::scan_ids(tx, HANDSHAKES_BY_ORG, &format!("{org_id}/"))? {
-        if let Some(rec) = load(tx, &id)? {
-            out.push(rec);
-        }
-    }
-    Ok(out)
-}
-
-/// Open invitations of the organization (they count toward its account quota).
-pub(crate) fn pending_invites(tx: &mut dyn Tx, org: &Org, now: i64) -> Result<usize, Failure> {
-    Ok(of_org(tx, &org.id)?
-        .iter()
-        .filter(|h| h.action == "INVITE" && h.open_at(now))
-        .count())
-}
 
 fn matches_filter(rec: &HsRec, filter: Option<&types::HandshakeFilter>) -> bool {
     let Some(f) = filter else { return true };
@@ -332,7 +75,7 @@ pub(crate) async fn invite_account_to_organization(
 ) -> Result<types::InviteAccountToOrganizationResponse, ApiError> {
     let caller = ctx.account_id().to_owned();
     let now = ctx.now_ms();
-    let tags = accounts::tag_pairs(input.tags.as_deref()).map_err(|f| f.0)?;
+    let tags = crate::tags::tag_pairs(input.tags.as_deref()).map_err(|f| f.0)?;
     let hs_id = model::new_handshake_id(ctx.ids());
     let out = authz::write(ctx, move |tx| {
             let org = require_org(tx, &caller)?;
@@ -395,7 +138,7 @@ pub(crate) async fn invite_account_to_organization(
                 .iter()
                 .filter(|h| h.action == "INVITE" && h.open_at(now))
                 .count();
-            if accounts::member_count(tx, &org)?.saturating_add(pending) >= max_accounts {
+            if model::member_count(tx, &org)?.saturating_add(pending) >= max_accounts {
                 return Err(hs_constraint(
                     "ACCOUNT_NUMBER_LIMIT_EXCEEDED",
                     "You attempted to exceed the limit on the number of accounts in an organization.",
@@ -454,7 +197,7 @@ pub(crate) async fn invite_account_to_organization(
             })
         })
         .await?;
-    ctx.env().jobs.kick();
+    ctx.kick_jobs();
     Ok(out)
 }
 
@@ -544,7 +287,7 @@ fn join(
             "The handshake request is invalid because the invited account is already a member of an organization.",
         ));
     }
-    if accounts::member_count(tx, org)? >= max_accounts {
+    if model::member_count(tx, org)? >= max_accounts {
         return Err(hs_constraint(
             "ACCOUNT_NUMBER_LIMIT_EXCEEDED",
             "You attempted to exceed the limit on the number of accounts in an organization.",
@@ -724,7 +467,7 @@ pub(crate) async fn enable_all_features(
     let caller = ctx.account_id().to_owned();
     let now = ctx.now_ms();
     let parent_id = model::new_handshake_id(ctx.ids());
-    let ids = Arc::clone(&ctx.env().ids);
+    let ids = ctx.ids_arc();
     authz::write(ctx, move |tx| {
         let org = require_org(tx, &caller)?;
         require_management(&org, &caller)?;
@@ -796,6 +539,7 @@ pub(crate) async fn enable_all_features(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hs::RETENTION_MS;
 
     fn invite(now: i64) -> HsRec {
         HsRec {

@@ -12,6 +12,7 @@ mod accounts;
 pub mod authz;
 mod delegation;
 mod handshakes;
+mod hs;
 mod mail;
 pub mod model;
 mod org;

@@ -414,6 +414,12 @@ pub fn scan_ids(tx: &mut dyn Tx, space: &str, prefix: &str) -> Result<Vec<String
 
 // ----------------------------------------------------------------------------- org & caller
 
+/// Accounts (management included) of the organization.
+pub(crate) fn member_count(tx: &mut dyn Tx, org: &Org) -> Result<usize, Failure> {
+    let n = tx.count(ACCOUNTS, format!("{}/", org.id).as_bytes())?;
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
+}
+
 /// The organization `account_id` belongs to, if any.
 pub fn org_of(tx: &mut dyn Tx, account_id: &str) -> Result<Option<Org>, Failure> {
     let Some(org_id) = tx.get(MEMBERS, account_id.as_bytes())? else {

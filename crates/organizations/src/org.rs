@@ -77,10 +77,10 @@ pub(crate) async fn describe_organization(
     cache: &OrgCache,
 ) -> Result<types::DescribeOrganizationResponse, ApiError> {
     let account_id = ctx.account_id().to_owned();
-    let cacheable = ctx.env().store.backend_name() == "sqlite";
+    let cacheable = ctx.sole_writer();
     // Read before the store: a change committed after this point bumps it past `generation`,
     // so what is cached below under `generation` can never outlive that change.
-    let generation = ctx.env().generations.orgs.get();
+    let generation = ctx.generations().orgs.get();
     if cacheable && let Some(organization) = cache.get(&account_id, generation, 0, i64::MAX) {
         return Ok(types::DescribeOrganizationResponse {
             organization: Some(organization),
@@ -162,7 +162,7 @@ pub(crate) async fn delete_organization(ctx: &Call) -> Result<(), ApiError> {
         tx.delete(model::RESOURCE_POLICY, org.id.as_bytes())?;
         // Open invitations die with the organization (they stay visible, CANCELED, for the
         // usual 30 days).
-        crate::handshakes::cancel_open_for_org(tx, &org.id, now)?;
+        crate::hs::cancel_open_for_org(tx, &org.id, now)?;
         tx.delete(MEMBERS, account_id.as_bytes())?;
         tx.delete(ORGS, org.id.as_bytes())?;
         Ok(())

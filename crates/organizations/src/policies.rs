@@ -50,7 +50,6 @@ use cairn_core::{Call, Failure};
 use cairn_policy::{Policy, PolicyKind};
 use cairn_store::Tx;
 use cairn_wire::ApiError;
-use std::sync::Arc;
 
 const SCP: &str = "SERVICE_CONTROL_POLICY";
 const RCP: &str = "RESOURCE_CONTROL_POLICY";
@@ -375,7 +374,7 @@ pub(crate) async fn create_policy(
     input: types::CreatePolicyRequest,
 ) -> Result<types::CreatePolicyResponse, ApiError> {
     let account_id = ctx.account_id().to_owned();
-    let ids = Arc::clone(&ctx.env().ids);
+    let ids = ctx.ids_arc();
     authz::write(ctx, move |tx| {
         let org = require_org(tx, &account_id)?;
         require_management(&org, &account_id)?;

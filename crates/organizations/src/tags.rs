@@ -192,3 +192,14 @@ pub(crate) async fn list_tags_for_resource(
     })
     .await
 }
+
+/// Checks a request's tags as AWS does ([`check_new_tags`]); returns them as
+/// pairs.
+pub(crate) fn tag_pairs(tags: Option<&[types::Tag]>) -> Result<Vec<(String, String)>, Failure> {
+    let tags = tags.unwrap_or_default();
+    check_new_tags(tags)?;
+    Ok(tags
+        .iter()
+        .map(|t| (t.key.clone(), t.value.clone()))
+        .collect())
+}

@@ -65,7 +65,7 @@
 //! invitation is accepted, for the handshakes module to call.
 
 use crate::authz;
-use crate::handshakes::{self, HsRec};
+use crate::hs::{self, HsRec};
 use crate::model::{
     self, FORMAT, HANDSHAKES, HANDSHAKES_BY_ACCOUNT, HANDSHAKES_BY_ORG, Org, Page, TRANSFERS,
     invalid_input, require_management, require_org,
@@ -159,7 +159,7 @@ fn status_of(tx: &mut dyn Tx, rec: &TransferRec, now: i64) -> Result<String, Fai
     if rec.status == "WITHDRAWN" {
         return Ok(rec.status.clone());
     }
-    Ok(match handshakes::load(tx, &rec.handshake_id)? {
+    Ok(match hs::load(tx, &rec.handshake_id)? {
         Some(hs) => match hs.state_at(now).0 {
             "OPEN" | "REQUESTED" => String::from("REQUESTED"),
             other => other.to_owned(),

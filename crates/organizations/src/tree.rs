@@ -23,7 +23,6 @@ use cairn_api::organizations::{Error, types};
 use cairn_core::{Call, Failure};
 use cairn_store::Tx;
 use cairn_wire::ApiError;
-use std::sync::Arc;
 
 fn ou_not_found() -> Failure {
     Failure(ApiError::new(
@@ -99,7 +98,7 @@ pub(crate) async fn create_organizational_unit(
     input: types::CreateOrganizationalUnitRequest,
 ) -> Result<types::CreateOrganizationalUnitResponse, ApiError> {
     let account_id = ctx.account_id().to_owned();
-    let ids = Arc::clone(&ctx.env().ids);
+    let ids = ctx.ids_arc();
     let now = ctx.now_ms();
     authz::write(ctx, move |tx| {
         let org = require_org(tx, &account_id)?;

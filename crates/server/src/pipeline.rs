@@ -22,6 +22,7 @@ use cairn_wire::{ApiError, CommonError, json, query, trail, validate};
 use serde_json::{Map, Value};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use tracing::Instrument as _;
 
 /// A request matched to an operation.
 struct Routed {
@@ -63,7 +64,19 @@ pub async fn entry(State(app): State<Arc<App>>, req: Request) -> Response {
             return error_response(None, protocol, &err, &request_id);
         }
     };
-    let (response, error) = handle(&app, &parts, &body, &routed, request_id, source_ip).await;
+    // One span per request: every line logged while it is handled carries its ID, service,
+    // operation, and — once known — the principal and the authorization decision.
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        service = routed.model.module,
+        operation = routed.op.name,
+        principal = tracing::field::Empty,
+        decision = tracing::field::Empty,
+    );
+    let (response, error) = handle(&app, &parts, &body, &routed, request_id, source_ip)
+        .instrument(span)
+        .await;
     app.metrics.count(routed.index, routed.op_index, error);
     response
 }
@@ -562,6 +575,7 @@ async fn handle(
             );
         }
     };
+    tracing::Span::current().record("principal", principal.arn().as_str());
     // Parse.
     let parsed = parse_input(parts, body, routed);
     // CloudTrail keeps at most 100 KB of parameters (cairn_trail::record::bound_elements);
@@ -592,6 +606,10 @@ async fn handle(
         request_parameters,
         received_ms: app.env.clock.now_millis(),
     };
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the pipeline is the one place a call is made, after authentication"
+    )]
     let call = Call::new(info, Arc::clone(&app.env));
     let result = run(app, &call, routed, parsed).await;
     // Audit, unless `Call::write` already committed the record with the mutation.
@@ -605,6 +623,10 @@ async fn handle(
             // must not turn into a lost response, but it is an operational alarm.
             tracing::error!(error = %e, request_id = %request_id, "could not record the CloudTrail event");
         }
+    }
+    match &result {
+        Ok(_) => tracing::debug!("answered"),
+        Err(e) => tracing::debug!(status = e.status, error = %e.code, "answered with an error"),
     }
     // Serialize.
     match result {
@@ -638,7 +660,9 @@ async fn run(
             Ok(_) => {}
         }
     }
-    crate::authz::authorize(app, call, routed.index, routed.op_index, &input).await?;
+    let decision = crate::authz::authorize(app, call, routed.index, routed.op_index, &input).await;
+    tracing::Span::current().record("decision", if decision.is_ok() { "allow" } else { "deny" });
+    decision?;
     app.services
         .dispatch(routed.svc, call, routed.op.name, input)
         .await

@@ -22,6 +22,7 @@ mod crash;
 mod hardening;
 mod iam;
 mod jobs;
+mod observability;
 mod orgs_accounts;
 mod orgs_delegation;
 mod orgs_policies;

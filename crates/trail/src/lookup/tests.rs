@@ -60,6 +60,10 @@ fn root(account: &str) -> Principal {
 }
 
 impl Fixture {
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the test stands in for the pipeline, which makes the calls"
+    )]
     fn call_as(&self, principal: Principal) -> Call {
         Call::new(
             CallInfo {
