@@ -58,8 +58,11 @@ pub trait AuditSink: Send + Sync + 'static {
 
 /// Whether CloudTrail records the call's `responseElements`: AWS records none for read-only
 /// calls, except STS's credential-issuing `Get…` calls, whose records carry the credentials
-/// they issued (IAM User Guide, "Logging IAM and AWS STS API calls with AWS CloudTrail": the
-/// `GetSessionToken` / `GetFederationToken` examples show `responseElements.credentials`).
+/// they issued as `AssumeRole`'s do (IAM User Guide, "Logging IAM and AWS STS API calls with
+/// AWS CloudTrail", "Example AWS STS API events": `responseElements.credentials` with
+/// `accessKeyId`, `sessionToken`, `expiration`). That `GetSessionToken` and
+/// `GetFederationToken` records have the same shape is taken from published samples of
+/// real records, not from an AWS page (unverified).
 fn records_response(model: &ServiceModel, operation: &OperationDef) -> bool {
     !operation.read_only
         || (model.signing_name == "sts"
