@@ -19,6 +19,8 @@ mod authz;
 mod bad_requests;
 mod common;
 mod crash;
+mod deny_kinds;
+mod fixture;
 mod hardening;
 mod iam;
 mod jobs;
