@@ -323,11 +323,15 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
             startup_ms = started.elapsed().as_millis() as u64,
             "cairn is ready"
         );
+        // `cairn env` prints these same lines; `AWS_DEFAULT_REGION` is the one the AWS CLI v1
+        // and boto3 read, `AWS_REGION` the CLI v2's and the SDKs'.
+        let data_dir = crate::env_cmd::quote(&opts.common.data_dir.display().to_string());
         println!(
-            "Cairn is listening on http://{local}\nBootstrap account {} — root credentials in {}\nUse it with the AWS CLI:\n  export AWS_ENDPOINT_URL=http://{local} AWS_REGION=us-east-1\n  export AWS_ACCESS_KEY_ID=$(jq -r .AccessKeyId {path}) AWS_SECRET_ACCESS_KEY=$(jq -r .SecretAccessKey {path})\n  aws organizations create-organization",
+            "Cairn is listening on http://{local}\nBootstrap account {} — root credentials in {}\nUse it with the AWS CLI, boto3 or an SDK:\n  eval \"$(cairn env --data-dir {data_dir} --listen {local})\"\nor set by hand:\n  export AWS_ENDPOINT_URL={endpoint} AWS_REGION={region} AWS_DEFAULT_REGION={region}\n  export AWS_ACCESS_KEY_ID=<AccessKeyId> AWS_SECRET_ACCESS_KEY=<SecretAccessKey>   # from that file\nthen:\n  aws organizations create-organization",
             creds.account_id,
             creds_path.display(),
-            path = creds_path.display()
+            endpoint = crate::env_cmd::endpoint(&local.to_string()),
+            region = crate::env_cmd::REGION,
         );
         if opts.dev {
             println!("--dev: signatures are NOT checked; any credentials act as the bootstrap account's root.");

@@ -10,13 +10,18 @@ use std::path::PathBuf;
 pub const USAGE: &str = "usage:
   cairn serve [--listen ADDR] [--data-dir DIR] [--database-url URL] [--account-id ID]
               [--email EMAIL] [--dev] [--log-format text|json] [--config FILE]
+  cairn env [--data-dir DIR] [--listen ADDR] [--config FILE]
   cairn signup --email EMAIL --name NAME [--data-dir DIR] [--database-url URL] [--config FILE]
   cairn policy simulate FILE
+  cairn help
 
 commands:
   serve           run the server (AWS APIs on one port)
+  env             print the shell exports that point the AWS CLI and SDKs at the server as
+                  its root user: eval \"$(cairn env)\"
   signup          create another standalone account and print its root credentials as JSON
   policy simulate decide a request against given policies, offline (see README)
+  help            print this text
 
   --listen        address to listen on (env CAIRN_LISTEN; default 127.0.0.1:4566)
   --data-dir      data directory (env CAIRN_DATA_DIR; default ./cairn-data)
@@ -65,9 +70,17 @@ pub struct SignupOpts {
     pub name: String,
 }
 
+/// `cairn env`: where the server's data directory is and where it listens.
+#[derive(Debug, Clone)]
+pub struct EnvOpts {
+    pub common: Common,
+    pub listen: String,
+}
+
 #[derive(Debug)]
 pub enum Command {
     Serve(ServeOpts),
+    Env(EnvOpts),
     Signup(SignupOpts),
     Help,
 }
@@ -135,6 +148,7 @@ pub fn parse(args: &[String], env: &Environment) -> Result<Command, String> {
             "config",
         ],
         "signup" => &["email", "name", "data-dir", "database-url", "config"],
+        "env" => &["data-dir", "listen", "config"],
         other => return Err(format!("unknown command {other:?}")),
     };
     if let Some((bad, _)) = flags.iter().find(|(n, _)| !known.contains(&n.as_str())) {
@@ -156,7 +170,12 @@ pub fn parse(args: &[String], env: &Environment) -> Result<Command, String> {
             .or(file.database_url),
         master_key: var("CAIRN_MASTER_KEY").or(file.master_key),
     };
+    let listen = flag("listen")
+        .or_else(|| var("CAIRN_LISTEN"))
+        .or(file.listen)
+        .unwrap_or_else(|| String::from("127.0.0.1:4566"));
     match cmd.as_str() {
+        "env" => Ok(Command::Env(EnvOpts { common, listen })),
         "serve" => {
             let account_id = flag("account-id").or(file.account_id);
             if let Some(id) = &account_id
@@ -185,10 +204,7 @@ pub fn parse(args: &[String], env: &Environment) -> Result<Command, String> {
             };
             Ok(Command::Serve(ServeOpts {
                 common,
-                listen: flag("listen")
-                    .or_else(|| var("CAIRN_LISTEN"))
-                    .or(file.listen)
-                    .unwrap_or_else(|| String::from("127.0.0.1:4566")),
+                listen,
                 account_id,
                 email: flag("email")
                     .or(file.email)

@@ -1,6 +1,7 @@
 //! `cairn`: the one binary.
 //!
 //! * `cairn serve` — run the server (see `--help`).
+//! * `cairn env` — print the shell exports that point AWS clients at the server (`env_cmd`).
 //! * `cairn signup --email E --name N` — create another standalone account and print its
 //!   root credentials.
 //! * `cairn policy simulate FILE` — decide a request against given policies, offline
@@ -13,6 +14,7 @@
 
 mod bootstrap;
 mod cli;
+mod env_cmd;
 mod framing;
 mod front;
 mod mail;
@@ -52,6 +54,16 @@ fn main() -> ExitCode {
         }
         cli::Command::Serve(opts) => match bootstrap::serve(opts) {
             Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("cairn: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        cli::Command::Env(opts) => match env_cmd::render(&opts) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
             Err(e) => {
                 eprintln!("cairn: {e}");
                 ExitCode::FAILURE

@@ -3,10 +3,7 @@
 //! real binary.
 //!
 //! A delegated administrator must be a member account: the tests that need one make it by
-//! inviting a `cairn signup` account and accepting with its credentials. While
-//! `InviteAccountToOrganization` / `AcceptHandshake` are not implemented those parts are
-//! skipped with a message (search the output for "skipped:"); likewise the accepted half of
-//! the transfer life cycle, which needs `AcceptHandshake`.
+//! inviting a `cairn signup` account and accepting with its credentials.
 
 use crate::common::{Server, TempDir, Who, err_info, ok, signup};
 use aws_sdk_organizations::config::http::HttpResponse;
@@ -50,50 +47,33 @@ fn pair(code: &str, reason: &str) -> (String, String) {
     (code.to_owned(), reason.to_owned())
 }
 
-/// Invites the signup account `id` into the caller's organization and accepts with `who`;
-/// `None` (and a "skipped:" line) while invitations are not implemented.
-async fn join(server: &Server, id: &str, who: &Who) -> Option<()> {
-    let invite = server
-        .orgs()
-        .invite_account_to_organization()
-        .target(
-            HandshakeParty::builder()
-                .id(id)
-                .r#type(HandshakePartyType::Account)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await;
-    let handshake = match invite {
-        Ok(out) => out.handshake().unwrap().id().unwrap().to_owned(),
-        Err(e)
-            if e.code() == Some("NotImplemented")
-                || e.code() == Some("NotImplementedException") =>
-        {
-            eprintln!("skipped: InviteAccountToOrganization is not implemented yet");
-            return None;
-        }
-        Err(e) => panic!("InviteAccountToOrganization: {e:?}"),
-    };
-    let accepted = server
-        .orgs_as(who)
-        .accept_handshake()
-        .handshake_id(&handshake)
-        .send()
-        .await;
-    match accepted {
-        Ok(_) => Some(()),
-        Err(e) if is_not_implemented(&e) => {
-            eprintln!("skipped: AcceptHandshake is not implemented yet");
-            None
-        }
-        Err(e) => panic!("AcceptHandshake: {e:?}"),
-    }
-}
-
-fn is_not_implemented<E: ProvideErrorMetadata>(e: &E) -> bool {
-    e.code().is_some_and(|c| c.contains("NotImplemented"))
+/// Invites the signup account `id` into the caller's organization and accepts with `who`.
+async fn join(server: &Server, id: &str, who: &Who) {
+    let invite = ok(
+        "InviteAccountToOrganization",
+        server
+            .orgs()
+            .invite_account_to_organization()
+            .target(
+                HandshakeParty::builder()
+                    .id(id)
+                    .r#type(HandshakePartyType::Account)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await,
+    );
+    let handshake = invite.handshake().unwrap().id().unwrap().to_owned();
+    ok(
+        "AcceptHandshake",
+        server
+            .orgs_as(who)
+            .accept_handshake()
+            .handshake_id(&handshake)
+            .send()
+            .await,
+    );
 }
 
 fn now_ms() -> i64 {
@@ -506,9 +486,8 @@ async fn delegated_administrators_with_members() {
     );
     let (m1, m1_who) = signup(&dir, "member1@example.com", "Member One");
     let (m2, m2_who) = signup(&dir, "member2@example.com", "Member Two");
-    if join(&server, &m1, &m1_who).await.is_none() || join(&server, &m2, &m2_who).await.is_none() {
-        return;
-    }
+    join(&server, &m1, &m1_who).await;
+    join(&server, &m2, &m2_who).await;
     let sso = "sso.amazonaws.com";
 
     // Trusted access comes first.
@@ -978,17 +957,14 @@ async fn responsibility_transfers() {
     );
 
     // Accepting goes through AcceptHandshake.
-    match b.accept_handshake().handshake_id(&hs_id).send().await {
-        Err(e) if is_not_implemented(&e) => {
-            eprintln!("skipped: AcceptHandshake is not implemented yet (accepted transfers)");
-            return;
-        }
-        Err(e) => panic!("AcceptHandshake: {e:?}"),
-        Ok(out) => assert_eq!(
-            out.handshake().unwrap().state(),
-            Some(&HandshakeState::Accepted)
-        ),
-    }
+    let out = ok(
+        "AcceptHandshake",
+        b.accept_handshake().handshake_id(&hs_id).send().await,
+    );
+    assert_eq!(
+        out.handshake().unwrap().state(),
+        Some(&HandshakeState::Accepted)
+    );
     let accepted = ok(
         "DescribeResponsibilityTransfer",
         a.describe_responsibility_transfer().id(&rt_id).send().await,

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs the README's "Using it" and `cairn policy simulate` blocks literally (scripts/readme_blocks.py
+# turns them into one bash session) against a fresh `cairn serve` on the README's default
+# address, with the AWS CLI v1 and boto3 from PyPI, in an environment where no AWS variable is
+# set beforehand. The working directory stands for the checkout: it holds the server's
+# ./cairn-data and a copy of examples/. Exits non-zero when any block fails.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+venv="$root/target/readme-venv"
+if [ ! -x "$venv/bin/aws" ] || ! "$venv/bin/python" -c 'import boto3' 2>/dev/null; then
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check awscli boto3
+fi
+echo "readme-test: $("$venv/bin/aws" --version 2>&1)"
+cargo build --quiet -p cairn --manifest-path "$root/Cargo.toml"
+bindir="${CARGO_TARGET_DIR:-$root/target}/debug"
+[ -x "$bindir/cairn" ] || { echo "readme-test: no cairn binary in $bindir" >&2; exit 1; }
+
+work="$(mktemp -d)"
+mkdir "$work/home" "$work/out"
+cp -r "$root/examples" "$work/examples"
+python3 "$root/scripts/readme_blocks.py" "${README_FILE:-$root/README.md}" > "$work/session.sh"
+
+# The README's server: `cairn serve` with its defaults (127.0.0.1:4566, ./cairn-data).
+if (exec 3<>/dev/tcp/127.0.0.1/4566) 2>/dev/null; then
+  echo "readme-test: something already listens on 127.0.0.1:4566, the README's address" >&2
+  exit 1
+fi
+(cd "$work" && exec env -i PATH="$bindir:/usr/bin:/bin" HOME="$work/home" cairn serve \
+  >"$work/server.out" 2>"$work/server.log") &
+pid=$!
+trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 1 100); do
+  grep -q "listening on" "$work/server.out" 2>/dev/null && break
+  sleep 0.1
+done
+grep -q "listening on" "$work/server.out" ||
+  { echo "readme-test: cairn did not start" >&2; cat "$work/server.log" >&2; exit 1; }
+
+# A clean environment: no AWS_* variable, a fresh HOME (no ~/.aws), the venv's aws/python
+# and the cairn binary on PATH.
+cd "$work"
+if env -i PATH="$venv/bin:$bindir:/usr/local/bin:/usr/bin:/bin" HOME="$work/home" \
+  LANG=C.UTF-8 readme_out="$work/out" bash "$work/session.sh"; then
+  echo "readme-test: passed"
+else
+  echo "readme-test: FAILED (server log follows)" >&2
+  tail -n 40 "$work/server.log" >&2
+  exit 1
+fi
