@@ -4,15 +4,30 @@
 # address, with the AWS CLI v1 and boto3 from PyPI, in an environment where no AWS variable is
 # set beforehand. The working directory stands for the checkout: it holds the server's
 # ./cairn-data and a copy of examples/. Exits non-zero when any block fails.
+#
+# `readme-test.sh --cli2 DIR` runs the same blocks with the AWS CLI v2 installed at DIR
+# (../shared/tools/awscli-v2/install.sh DIR) in front of the v1 one; boto3 stays the PyPI one.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+cli2=""
+if [ "${1:-}" = "--cli2" ]; then
+  cli2="$(cd "$2" && pwd)/bin"
+  [ -x "$cli2/aws" ] || { echo "readme-test: no AWS CLI v2 at $cli2/aws" >&2; exit 1; }
+fi
 venv="$root/target/readme-venv"
 if [ ! -x "$venv/bin/aws" ] || ! "$venv/bin/python" -c 'import boto3' 2>/dev/null; then
   rm -rf "$venv"
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check awscli boto3
 fi
-echo "readme-test: $("$venv/bin/aws" --version 2>&1)"
+# The v2 CLI's directory holds its own python: only `aws` is taken from it.
+clidir="$venv/bin"
+if [ -n "$cli2" ]; then
+  clidir="$(mktemp -d)"
+  ln -s "$cli2/aws" "$clidir/aws"
+  clidir="$clidir:$venv/bin"
+fi
+echo "readme-test: $(PATH="$clidir" aws --version 2>&1)"
 cargo build --quiet -p cairn --manifest-path "$root/Cargo.toml"
 bindir="${CARGO_TARGET_DIR:-$root/target}/debug"
 [ -x "$bindir/cairn" ] || { echo "readme-test: no cairn binary in $bindir" >&2; exit 1; }
@@ -41,7 +56,7 @@ grep -q "listening on" "$work/server.out" ||
 # A clean environment: no AWS_* variable, a fresh HOME (no ~/.aws), the venv's aws/python
 # and the cairn binary on PATH.
 cd "$work"
-if env -i PATH="$venv/bin:$bindir:/usr/local/bin:/usr/bin:/bin" HOME="$work/home" \
+if env -i PATH="$clidir:$bindir:/usr/local/bin:/usr/bin:/bin" HOME="$work/home" \
   LANG=C.UTF-8 readme_out="$work/out" bash "$work/session.sh"; then
   echo "readme-test: passed"
 else
