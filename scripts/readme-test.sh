@@ -3,7 +3,7 @@
 # turns them into one bash session) against a fresh `cairn serve` on the README's default
 # address, with the AWS CLI v1 and boto3 from PyPI, in an environment where no AWS variable is
 # set beforehand. The working directory stands for the checkout: it holds the server's
-# ./cairn-data and a copy of examples/. Exits non-zero when any block fails.
+# ./cairn-data, a copy of examples/ and target/release/cairn. Exits non-zero when any block fails.
 #
 # `readme-test.sh --cli2 DIR` runs the same blocks with the AWS CLI v2 installed at DIR
 # (../shared/tools/awscli-v2/install.sh DIR) in front of the v1 one; boto3 stays the PyPI one.
@@ -35,6 +35,10 @@ bindir="${CARGO_TARGET_DIR:-$root/target}/debug"
 work="$(mktemp -d)"
 mkdir "$work/home" "$work/out"
 cp -r "$root/examples" "$work/examples"
+# The README's binary is the release build; the debug one stands in for it (same code), at
+# the path the README's `export PATH="$PWD/target/release:$PATH"` names.
+mkdir -p "$work/target/release"
+ln -s "$bindir/cairn" "$work/target/release/cairn"
 python3 "$root/scripts/readme_blocks.py" "${README_FILE:-$root/README.md}" > "$work/session.sh"
 
 # The README's server: `cairn serve` with its defaults (127.0.0.1:4566, ./cairn-data).
@@ -53,10 +57,10 @@ done
 grep -q "listening on" "$work/server.out" ||
   { echo "readme-test: cairn did not start" >&2; cat "$work/server.log" >&2; exit 1; }
 
-# A clean environment: no AWS_* variable, a fresh HOME (no ~/.aws), the venv's aws/python
-# and the cairn binary on PATH.
+# A clean environment: no AWS_* variable, a fresh HOME (no ~/.aws), the venv's aws/python on
+# PATH, and not the cairn binary: the README's blocks must put it there themselves.
 cd "$work"
-if env -i PATH="$clidir:$bindir:/usr/local/bin:/usr/bin:/bin" HOME="$work/home" \
+if env -i PATH="$clidir:/usr/local/bin:/usr/bin:/bin" HOME="$work/home" \
   LANG=C.UTF-8 readme_out="$work/out" bash "$work/session.sh"; then
   echo "readme-test: passed"
 else

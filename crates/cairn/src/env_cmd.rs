@@ -7,19 +7,12 @@
 //! `AWS_DEFAULT_REGION`; the SDKs' is `AWS_REGION`).
 
 use crate::cli::EnvOpts;
-use serde::Deserialize;
+use cairn_iam::Credentials;
 use std::fmt::Write as _;
 
 /// The region the exports name. Cairn serves every region on one endpoint; `us-east-1` is the
 /// region of the global services (Organizations, IAM) on AWS.
 pub const REGION: &str = "us-east-1";
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct RootCredentials {
-    access_key_id: String,
-    secret_access_key: String,
-}
 
 /// The endpoint a client on this machine reaches a server listening on `listen` at: the
 /// wildcard addresses become loopback.
@@ -57,7 +50,7 @@ pub fn render(opts: &EnvOpts) -> Result<String, String> {
             path.display()
         )
     })?;
-    let creds: RootCredentials = serde_json::from_slice(&text)
+    let creds: Credentials = serde_json::from_slice(&text)
         .map_err(|e| format!("{} is not Cairn's root credentials: {e}", path.display()))?;
     let mut out = String::new();
     for (name, value) in [
@@ -100,7 +93,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(
             dir.join("root-credentials.json"),
-            r#"{"AccountId":"123456789012","AccessKeyId":"AKIA0","SecretAccessKey":"s/e+c"}"#,
+            r#"{"AccountId":"123456789012","AccessKeyId":"AKIA0","SecretAccessKey":"s/e+c","Email":"a@example.com"}"#,
         )
         .unwrap();
         let opts = EnvOpts {

@@ -3,39 +3,12 @@
 //! `sts:AssumeRole` / `sts:GetSessionToken` credentials carrying their permissions.
 
 use crate::common::{AUDIT_POLL, Server, TempDir, Who, attr, err_info, ok};
+use crate::fixture::{session, user_with_key};
 use aws_sdk_cloudtrail::types::LookupAttributeKey;
 use serde_json::Value;
 use std::time::Instant;
 
 const ACCOUNT: &str = "210987654321";
-
-async fn user_with_key(server: &Server, name: &str, policy: &str) -> Who {
-    let iam = server.iam();
-    ok("CreateUser", iam.create_user().user_name(name).send().await);
-    ok(
-        "PutUserPolicy",
-        iam.put_user_policy()
-            .user_name(name)
-            .policy_name("inline")
-            .policy_document(policy)
-            .send()
-            .await,
-    );
-    let key = ok(
-        "CreateAccessKey",
-        iam.create_access_key().user_name(name).send().await,
-    );
-    let key = key.access_key().expect("an access key");
-    Who::new(key.access_key_id(), key.secret_access_key())
-}
-
-fn session_who(creds: &aws_sdk_sts::types::Credentials) -> Who {
-    Who::session(
-        creds.access_key_id(),
-        creds.secret_access_key(),
-        creds.session_token(),
-    )
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn policies_decide_every_call() {
@@ -229,7 +202,7 @@ async fn policies_decide_every_call() {
     assert!(user.assumed_role_id().ends_with(":full"));
     let creds = assumed.credentials().unwrap();
     assert!(creds.access_key_id().starts_with("ASIA"));
-    let full = session_who(creds);
+    let full = session(creds);
     let me = ok(
         "GetCallerIdentity as the role",
         server.sts_as(&full).get_caller_identity().send().await,
@@ -258,7 +231,7 @@ async fn policies_decide_every_call() {
             .send()
             .await,
     );
-    let narrow = session_who(narrowed.credentials().unwrap());
+    let narrow = session(narrowed.credentials().unwrap());
     ok(
         "DescribeOrganization in the narrowed session",
         server.orgs_as(&narrow).describe_organization().send().await,
@@ -314,7 +287,7 @@ async fn policies_decide_every_call() {
         "GetSessionToken",
         server.sts_as(&reader).get_session_token().send().await,
     );
-    let temp = session_who(token.credentials().unwrap());
+    let temp = session(token.credentials().unwrap());
     let me = ok(
         "GetCallerIdentity with session credentials",
         server.sts_as(&temp).get_caller_identity().send().await,

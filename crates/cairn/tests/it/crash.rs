@@ -373,19 +373,7 @@ async fn a_job_in_flight_at_a_crash_resumes_at_once_after_restart() {
             .send()
             .await,
     );
-    let out = ok(
-        "CreateAccount",
-        orgs.create_account()
-            .email("crash@example.com")
-            .account_name("Crash")
-            .send()
-            .await,
-    );
-    let car_id = out
-        .create_account_status()
-        .and_then(|s| s.id())
-        .unwrap()
-        .to_owned();
+    let car_id = crate::fixture::start_member(&orgs, "Crash", "crash@example.com").await;
     // The job is claimed right after the request commits, and the process dies there.
     let status = server.await_exit(Duration::from_secs(10));
     assert!(

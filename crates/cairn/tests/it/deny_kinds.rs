@@ -22,6 +22,37 @@ fn deny_on(action: &str, arn: &str) -> String {
     )
 }
 
+/// An administrator, `user/admin`, who is also denied `action` on the resource `arn`.
+async fn denied_admin(f: &Fixture, action: &str, arn: &str) -> Who {
+    f.admin("admin", Some(&deny_on(action, arn))).await
+}
+
+/// IAM's and STS's refusal ([`assert_denied`]).
+fn iam_denied(e: &ErrInfo, action: &str, arn: &str) {
+    assert_denied(e, "AccessDenied", action, arn);
+}
+
+/// Organizations' refusal ([`assert_denied`]).
+fn org_denied(e: &ErrInfo, action: &str, arn: &str) {
+    assert_denied(e, "AccessDeniedException", action, arn);
+}
+
+fn iam_tag() -> aws_sdk_iam::types::Tag {
+    aws_sdk_iam::types::Tag::builder()
+        .key("k")
+        .value("v")
+        .build()
+        .unwrap()
+}
+
+fn org_tag() -> aws_sdk_organizations::types::Tag {
+    aws_sdk_organizations::types::Tag::builder()
+        .key("k")
+        .value("v")
+        .build()
+        .unwrap()
+}
+
 /// Asserts AWS's explicit-deny refusal of `user/admin` for `action` on `arn`.
 fn assert_denied(e: &ErrInfo, code: &str, action: &str, arn: &str) {
     assert_eq!(e.code, code, "{e:?}");
@@ -49,7 +80,7 @@ async fn a_deny_on_a_user_blocks_that_user_and_not_its_sibling() {
         ok("CreateUser", iam.create_user().user_name(name).send().await);
     }
     let target = iam_arn("user/protected");
-    let admin = f.admin("admin", Some(&deny_on("iam:*", &target))).await;
+    let admin = denied_admin(&f, "iam:*", &target).await;
     let as_admin = f.server.iam_as(&admin);
 
     // Taking over the user by a new key, tagging it, or giving it a policy: all refused.
@@ -60,22 +91,16 @@ async fn a_deny_on_a_user_blocks_that_user_and_not_its_sibling() {
             .send()
             .await,
     );
-    assert_denied(&e, "AccessDenied", "iam:CreateAccessKey", &target);
+    iam_denied(&e, "iam:CreateAccessKey", &target);
     let e = err_info(
         as_admin
             .tag_user()
             .user_name("protected")
-            .tags(
-                aws_sdk_iam::types::Tag::builder()
-                    .key("k")
-                    .value("v")
-                    .build()
-                    .unwrap(),
-            )
+            .tags(iam_tag())
             .send()
             .await,
     );
-    assert_denied(&e, "AccessDenied", "iam:TagUser", &target);
+    iam_denied(&e, "iam:TagUser", &target);
     let e = err_info(
         as_admin
             .put_user_policy()
@@ -85,7 +110,7 @@ async fn a_deny_on_a_user_blocks_that_user_and_not_its_sibling() {
             .send()
             .await,
     );
-    assert_denied(&e, "AccessDenied", "iam:PutUserPolicy", &target);
+    iam_denied(&e, "iam:PutUserPolicy", &target);
     // Nothing of it happened.
     let keys = ok(
         "ListAccessKeys",
@@ -118,7 +143,7 @@ async fn a_deny_on_a_user_with_a_path_names_the_path() {
         );
     }
     let target = iam_arn("user/team/ops/protected");
-    let admin = f.admin("admin", Some(&deny_on("iam:*", &target))).await;
+    let admin = denied_admin(&f, "iam:*", &target).await;
     let as_admin = f.server.iam_as(&admin);
     let e = err_info(
         as_admin
@@ -127,7 +152,7 @@ async fn a_deny_on_a_user_with_a_path_names_the_path() {
             .send()
             .await,
     );
-    assert_denied(&e, "AccessDenied", "iam:CreateAccessKey", &target);
+    iam_denied(&e, "iam:CreateAccessKey", &target);
     ok(
         "CreateAccessKey on the sibling",
         as_admin
@@ -145,18 +170,11 @@ async fn a_wildcard_deny_on_user_names_blocks_the_matching_users_only() {
     for name in ["prot-a", "prot-b", "public"] {
         ok("CreateUser", iam.create_user().user_name(name).send().await);
     }
-    let admin = f
-        .admin("admin", Some(&deny_on("iam:*", &iam_arn("user/prot*"))))
-        .await;
+    let admin = denied_admin(&f, "iam:*", &iam_arn("user/prot*")).await;
     let as_admin = f.server.iam_as(&admin);
     for name in ["prot-a", "prot-b"] {
         let e = err_info(as_admin.create_access_key().user_name(name).send().await);
-        assert_denied(
-            &e,
-            "AccessDenied",
-            "iam:CreateAccessKey",
-            &iam_arn(&format!("user/{name}")),
-        );
+        iam_denied(&e, "iam:CreateAccessKey", &iam_arn(&format!("user/{name}")));
     }
     ok(
         "CreateAccessKey on public",
@@ -235,7 +253,7 @@ async fn a_deny_on_a_group_blocks_that_group_and_not_its_sibling() {
         iam.create_group().group_name("readers").send().await,
     );
     let target = iam_arn("group/sec/admins");
-    let admin = f.admin("admin", Some(&deny_on("iam:*", &target))).await;
+    let admin = denied_admin(&f, "iam:*", &target).await;
     let as_admin = f.server.iam_as(&admin);
     let e = err_info(
         as_admin
@@ -246,7 +264,7 @@ async fn a_deny_on_a_group_blocks_that_group_and_not_its_sibling() {
             .await,
     );
     // AddUserToGroup is authorized against the group (Service Authorization Reference).
-    assert_denied(&e, "AccessDenied", "iam:AddUserToGroup", &target);
+    iam_denied(&e, "iam:AddUserToGroup", &target);
     let e = err_info(
         as_admin
             .put_group_policy()
@@ -256,7 +274,7 @@ async fn a_deny_on_a_group_blocks_that_group_and_not_its_sibling() {
             .send()
             .await,
     );
-    assert_denied(&e, "AccessDenied", "iam:PutGroupPolicy", &target);
+    iam_denied(&e, "iam:PutGroupPolicy", &target);
     ok(
         "AddUserToGroup readers",
         as_admin
@@ -291,7 +309,7 @@ async fn a_deny_on_a_role_blocks_that_role_and_not_its_sibling() {
     let f = Fixture::new("deny-role", ACCOUNT);
     roles(&f, "/service/", &["locked", "open"]).await;
     let target = iam_arn("role/service/locked");
-    let admin = f.admin("admin", Some(&deny_on("iam:*", &target))).await;
+    let admin = denied_admin(&f, "iam:*", &target).await;
     let as_admin = f.server.iam_as(&admin);
     let e = err_info(
         as_admin
@@ -302,7 +320,7 @@ async fn a_deny_on_a_role_blocks_that_role_and_not_its_sibling() {
             .send()
             .await,
     );
-    assert_denied(&e, "AccessDenied", "iam:PutRolePolicy", &target);
+    iam_denied(&e, "iam:PutRolePolicy", &target);
     let e = err_info(
         as_admin
             .update_assume_role_policy()
@@ -311,7 +329,7 @@ async fn a_deny_on_a_role_blocks_that_role_and_not_its_sibling() {
             .send()
             .await,
     );
-    assert_denied(&e, "AccessDenied", "iam:UpdateAssumeRolePolicy", &target);
+    iam_denied(&e, "iam:UpdateAssumeRolePolicy", &target);
     ok(
         "PutRolePolicy open",
         as_admin
@@ -329,9 +347,7 @@ async fn a_deny_of_assume_role_on_a_role_blocks_that_role_and_not_its_sibling() 
     let f = Fixture::new("deny-assume", ACCOUNT);
     roles(&f, "/", &["locked", "open"]).await;
     let target = iam_arn("role/locked");
-    let admin = f
-        .admin("admin", Some(&deny_on("sts:AssumeRole", &target)))
-        .await;
+    let admin = denied_admin(&f, "sts:AssumeRole", &target).await;
     let sts = f.server.sts_as(&admin);
     let e = err_info(
         sts.assume_role()
@@ -340,7 +356,7 @@ async fn a_deny_of_assume_role_on_a_role_blocks_that_role_and_not_its_sibling() 
             .send()
             .await,
     );
-    assert_denied(&e, "AccessDenied", "sts:AssumeRole", &target);
+    iam_denied(&e, "sts:AssumeRole", &target);
     let out = ok(
         "AssumeRole open",
         sts.assume_role()
@@ -376,7 +392,7 @@ async fn a_deny_on_a_managed_policy_blocks_that_policy_and_not_its_sibling() {
         );
     }
     let target = iam_arn("policy/org/guarded");
-    let admin = f.admin("admin", Some(&deny_on("iam:*", &target))).await;
+    let admin = denied_admin(&f, "iam:*", &target).await;
     let as_admin = f.server.iam_as(&admin);
     let e = err_info(
         as_admin
@@ -387,9 +403,9 @@ async fn a_deny_on_a_managed_policy_blocks_that_policy_and_not_its_sibling() {
             .send()
             .await,
     );
-    assert_denied(&e, "AccessDenied", "iam:CreatePolicyVersion", &target);
+    iam_denied(&e, "iam:CreatePolicyVersion", &target);
     let e = err_info(as_admin.delete_policy().policy_arn(&target).send().await);
-    assert_denied(&e, "AccessDenied", "iam:DeletePolicy", &target);
+    iam_denied(&e, "iam:DeletePolicy", &target);
     ok(
         "CreatePolicyVersion free",
         as_admin
@@ -422,9 +438,7 @@ async fn a_deny_on_the_root_blocks_the_root_and_not_an_ou() {
     );
     let ou_id = ou.organizational_unit().unwrap().id().unwrap().to_owned();
     let target = org_arn(&format!("root/{}/{}", org.id, org.root_id));
-    let admin = f
-        .admin("admin", Some(&deny_on("organizations:*", &target)))
-        .await;
+    let admin = denied_admin(&f, "organizations:*", &target).await;
     let orgs = f.server.orgs_as(&admin);
     let e = err_info(
         orgs.create_organizational_unit()
@@ -433,12 +447,7 @@ async fn a_deny_on_the_root_blocks_the_root_and_not_an_ou() {
             .send()
             .await,
     );
-    assert_denied(
-        &e,
-        "AccessDeniedException",
-        "organizations:CreateOrganizationalUnit",
-        &target,
-    );
+    org_denied(&e, "organizations:CreateOrganizationalUnit", &target);
     let e = err_info(
         orgs.enable_policy_type()
             .root_id(&org.root_id)
@@ -446,12 +455,7 @@ async fn a_deny_on_the_root_blocks_the_root_and_not_an_ou() {
             .send()
             .await,
     );
-    assert_denied(
-        &e,
-        "AccessDeniedException",
-        "organizations:EnablePolicyType",
-        &target,
-    );
+    org_denied(&e, "organizations:EnablePolicyType", &target);
     ok(
         "CreateOrganizationalUnit under the OU",
         orgs.create_organizational_unit()
@@ -480,9 +484,7 @@ async fn a_deny_on_an_ou_blocks_that_ou_and_not_its_sibling() {
         ids.push(ou.organizational_unit().unwrap().id().unwrap().to_owned());
     }
     let target = org_arn(&format!("ou/{}/{}", org.id, ids[0]));
-    let admin = f
-        .admin("admin", Some(&deny_on("organizations:*", &target)))
-        .await;
+    let admin = denied_admin(&f, "organizations:*", &target).await;
     let orgs = f.server.orgs_as(&admin);
     let e = err_info(
         orgs.update_organizational_unit()
@@ -491,31 +493,15 @@ async fn a_deny_on_an_ou_blocks_that_ou_and_not_its_sibling() {
             .send()
             .await,
     );
-    assert_denied(
-        &e,
-        "AccessDeniedException",
-        "organizations:UpdateOrganizationalUnit",
-        &target,
-    );
+    org_denied(&e, "organizations:UpdateOrganizationalUnit", &target);
     let e = err_info(
         orgs.tag_resource()
             .resource_id(&ids[0])
-            .tags(
-                aws_sdk_organizations::types::Tag::builder()
-                    .key("k")
-                    .value("v")
-                    .build()
-                    .unwrap(),
-            )
+            .tags(org_tag())
             .send()
             .await,
     );
-    assert_denied(
-        &e,
-        "AccessDeniedException",
-        "organizations:TagResource",
-        &target,
-    );
+    org_denied(&e, "organizations:TagResource", &target);
     ok(
         "UpdateOrganizationalUnit open",
         orgs.update_organizational_unit()
@@ -532,36 +518,18 @@ async fn a_deny_on_an_account_blocks_that_account_and_not_its_sibling() {
     let locked = f.member("locked", "locked@example.com").await;
     let open = f.member("open", "open@example.com").await;
     let target = org_arn(&format!("account/{}/{locked}", org.id));
-    let admin = f
-        .admin("admin", Some(&deny_on("organizations:*", &target)))
-        .await;
+    let admin = denied_admin(&f, "organizations:*", &target).await;
     let orgs = f.server.orgs_as(&admin);
     let e = err_info(orgs.describe_account().account_id(&locked).send().await);
-    assert_denied(
-        &e,
-        "AccessDeniedException",
-        "organizations:DescribeAccount",
-        &target,
-    );
+    org_denied(&e, "organizations:DescribeAccount", &target);
     let e = err_info(
         orgs.tag_resource()
             .resource_id(&locked)
-            .tags(
-                aws_sdk_organizations::types::Tag::builder()
-                    .key("k")
-                    .value("v")
-                    .build()
-                    .unwrap(),
-            )
+            .tags(org_tag())
             .send()
             .await,
     );
-    assert_denied(
-        &e,
-        "AccessDeniedException",
-        "organizations:TagResource",
-        &target,
-    );
+    org_denied(&e, "organizations:TagResource", &target);
     ok(
         "DescribeAccount open",
         orgs.describe_account().account_id(&open).send().await,
@@ -597,9 +565,7 @@ async fn a_deny_on_a_policy_blocks_that_policy_and_not_its_sibling() {
         "policy/{}/service_control_policy/{}",
         org.id, ids[0]
     ));
-    let admin = f
-        .admin("admin", Some(&deny_on("organizations:*", &target)))
-        .await;
+    let admin = denied_admin(&f, "organizations:*", &target).await;
     let orgs = f.server.orgs_as(&admin);
     let e = err_info(
         orgs.update_policy()
@@ -608,19 +574,9 @@ async fn a_deny_on_a_policy_blocks_that_policy_and_not_its_sibling() {
             .send()
             .await,
     );
-    assert_denied(
-        &e,
-        "AccessDeniedException",
-        "organizations:UpdatePolicy",
-        &target,
-    );
+    org_denied(&e, "organizations:UpdatePolicy", &target);
     let e = err_info(orgs.describe_policy().policy_id(&ids[0]).send().await);
-    assert_denied(
-        &e,
-        "AccessDeniedException",
-        "organizations:DescribePolicy",
-        &target,
-    );
+    org_denied(&e, "organizations:DescribePolicy", &target);
     ok(
         "UpdatePolicy open",
         orgs.update_policy()
@@ -655,24 +611,12 @@ async fn a_deny_on_a_handshake_blocks_that_handshake_and_not_its_sibling() {
         ids.push(inv.handshake().unwrap().id().unwrap().to_owned());
     }
     let target = org_arn(&format!("handshake/{}/invite/{}", org.id, ids[0]));
-    let admin = f
-        .admin("admin", Some(&deny_on("organizations:*", &target)))
-        .await;
+    let admin = denied_admin(&f, "organizations:*", &target).await;
     let orgs = f.server.orgs_as(&admin);
     let e = err_info(orgs.describe_handshake().handshake_id(&ids[0]).send().await);
-    assert_denied(
-        &e,
-        "AccessDeniedException",
-        "organizations:DescribeHandshake",
-        &target,
-    );
+    org_denied(&e, "organizations:DescribeHandshake", &target);
     let e = err_info(orgs.cancel_handshake().handshake_id(&ids[0]).send().await);
-    assert_denied(
-        &e,
-        "AccessDeniedException",
-        "organizations:CancelHandshake",
-        &target,
-    );
+    org_denied(&e, "organizations:CancelHandshake", &target);
     ok(
         "CancelHandshake of the sibling",
         orgs.cancel_handshake().handshake_id(&ids[1]).send().await,

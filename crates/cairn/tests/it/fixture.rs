@@ -61,20 +61,9 @@ impl Fixture {
     }
 
     /// Creates IAM user `name` with inline policy `policy` (named "inline") and an access
-    /// key, and answers the key.
+    /// key, and answers the key ([`user_with_key`]).
     pub async fn user_with_key(&self, name: &str, policy: &str) -> Who {
-        let iam = self.server.iam();
-        ok("CreateUser", iam.create_user().user_name(name).send().await);
-        ok(
-            "PutUserPolicy",
-            iam.put_user_policy()
-                .user_name(name)
-                .policy_name("inline")
-                .policy_document(policy)
-                .send()
-                .await,
-        );
-        self.key_for(name).await
+        user_with_key(&self.server, name, policy).await
     }
 
     /// Creates IAM user `name` with `AdministratorAccess` attached, `extra` (when given) as
@@ -106,80 +95,107 @@ impl Fixture {
 
     /// A new access key of existing user `name`.
     pub async fn key_for(&self, name: &str) -> Who {
-        let key = ok(
-            "CreateAccessKey",
-            self.server
-                .iam()
-                .create_access_key()
-                .user_name(name)
-                .send()
-                .await,
-        );
-        let key = key.access_key().expect("an access key");
-        Who::new(key.access_key_id(), key.secret_access_key())
+        key_for(&self.server, name).await
     }
 
     /// Creates a member account with `CreateAccount`, waits for it to succeed, and answers
     /// its ID.
     pub async fn member(&self, name: &str, email: &str) -> String {
         let orgs = self.server.orgs();
-        let car = ok(
-            "CreateAccount",
-            orgs.create_account()
-                .account_name(name)
-                .email(email)
-                .send()
-                .await,
-        );
-        let car_id = car
-            .create_account_status()
-            .and_then(|s| s.id())
-            .unwrap()
-            .to_owned();
-        let start = Instant::now();
-        loop {
-            let st = ok(
-                "DescribeCreateAccountStatus",
-                orgs.describe_create_account_status()
-                    .create_account_request_id(&car_id)
-                    .send()
-                    .await,
-            );
-            let st = st.create_account_status().unwrap().clone();
-            match st.state() {
-                Some(CreateAccountState::Succeeded) => return st.account_id().unwrap().to_owned(),
-                Some(CreateAccountState::InProgress) => {}
-                other => panic!("CreateAccount ended {other:?}: {st:?}"),
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(15),
-                "CreateAccount too slow"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let request = start_member(&orgs, name, email).await;
+        await_member(&orgs, &request).await
     }
+}
 
-    /// Session credentials for `member`'s `OrganizationAccountAccessRole`, assumed by `who`
-    /// (root users may not assume roles: pass an administrator of the management account).
-    #[allow(
-        dead_code,
-        reason = "for the scenario tests that reach a member account"
-    )]
-    pub async fn member_role(&self, who: &Who, member: &str) -> Who {
-        let assumed = ok(
-            "AssumeRole",
-            self.server
-                .sts_as(who)
-                .assume_role()
-                .role_arn(format!(
-                    "arn:aws:iam::{member}:role/OrganizationAccountAccessRole"
-                ))
-                .role_session_name("it")
+/// Creates IAM user `name` with inline policy `policy` (named "inline") and an access key,
+/// and answers the key.
+pub async fn user_with_key(server: &Server, name: &str, policy: &str) -> Who {
+    let iam = server.iam();
+    ok("CreateUser", iam.create_user().user_name(name).send().await);
+    ok(
+        "PutUserPolicy",
+        iam.put_user_policy()
+            .user_name(name)
+            .policy_name("inline")
+            .policy_document(policy)
+            .send()
+            .await,
+    );
+    key_for(server, name).await
+}
+
+/// A new access key of existing user `name`.
+pub async fn key_for(server: &Server, name: &str) -> Who {
+    let key = ok(
+        "CreateAccessKey",
+        server
+            .iam()
+            .create_access_key()
+            .user_name(name)
+            .send()
+            .await,
+    );
+    let key = key.access_key().expect("an access key");
+    Who::new(key.access_key_id(), key.secret_access_key())
+}
+
+/// Sends `CreateAccount` and answers its request ID (the account is made asynchronously).
+pub async fn start_member(orgs: &aws_sdk_organizations::Client, name: &str, email: &str) -> String {
+    let car = ok(
+        "CreateAccount",
+        orgs.create_account()
+            .account_name(name)
+            .email(email)
+            .send()
+            .await,
+    );
+    car.create_account_status()
+        .and_then(|s| s.id())
+        .unwrap()
+        .to_owned()
+}
+
+/// Waits for the `CreateAccount` request `request` to succeed and answers the account ID.
+pub async fn await_member(orgs: &aws_sdk_organizations::Client, request: &str) -> String {
+    let start = Instant::now();
+    loop {
+        let st = ok(
+            "DescribeCreateAccountStatus",
+            orgs.describe_create_account_status()
+                .create_account_request_id(request)
                 .send()
                 .await,
         );
-        session(assumed.credentials().unwrap())
+        let st = st.create_account_status().unwrap().clone();
+        match st.state() {
+            Some(CreateAccountState::Succeeded) => return st.account_id().unwrap().to_owned(),
+            Some(CreateAccountState::InProgress) => {}
+            other => panic!("CreateAccount ended {other:?}: {st:?}"),
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "CreateAccount too slow"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Session credentials for `member`'s `OrganizationAccountAccessRole`, assumed by `who`
+/// (root users may not assume roles: pass an administrator of the management account).
+pub async fn member_role(server: &Server, who: &Who, member: &str) -> Who {
+    let assumed = ok(
+        "AssumeRole",
+        server
+            .sts_as(who)
+            .assume_role()
+            .role_arn(format!(
+                "arn:aws:iam::{member}:role/OrganizationAccountAccessRole"
+            ))
+            .role_session_name("it")
+            .send()
+            .await,
+    );
+    session(assumed.credentials().unwrap())
 }
 
 /// The principal of STS session credentials.

@@ -45,19 +45,7 @@ async fn a_job_killed_between_its_steps_finishes_once_after_restart() {
             .send()
             .await,
     );
-    let out = ok(
-        "CreateAccount",
-        orgs.create_account()
-            .email("steps@example.com")
-            .account_name("Steps")
-            .send()
-            .await,
-    );
-    let car_id = out
-        .create_account_status()
-        .and_then(|s| s.id())
-        .unwrap()
-        .to_owned();
+    let car_id = crate::fixture::start_member(&orgs, "Steps", "steps@example.com").await;
     let status = server.await_exit(Duration::from_secs(10));
     assert!(
         status.is_some_and(|s| !s.success()),

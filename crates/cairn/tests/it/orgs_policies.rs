@@ -4,12 +4,11 @@
 //! "explicit deny in a service control policy: <arn>" text, while the management account is
 //! unaffected.
 
-use crate::common::{Server, TempDir, Who, err_info, ok, raw_reason};
+use crate::common::{Server, TempDir, err_info, ok, raw_reason};
+use crate::fixture::{ALLOW_ALL, await_member, member_role, start_member, user_with_key};
 use aws_sdk_organizations::types::{
-    ChildType, CreateAccountState, EffectivePolicyType, OrganizationFeatureSet, ParentType,
-    PolicyType, Tag,
+    ChildType, EffectivePolicyType, OrganizationFeatureSet, ParentType, PolicyType, Tag,
 };
-use std::time::{Duration, Instant};
 
 const MGMT: &str = "111100002222";
 
@@ -458,41 +457,8 @@ async fn ous_policies_tags_and_scp_enforcement() {
     assert_eq!(e.code, "TargetNotFoundException", "{e:?}");
 
     // ---- a member account under an OU with a denying SCP
-    let car = ok(
-        "CreateAccount",
-        orgs.create_account()
-            .account_name("member")
-            .email("member@example.com")
-            .send()
-            .await,
-    );
-    let car_id = car
-        .create_account_status()
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_owned();
-    let start = Instant::now();
-    let member = loop {
-        let st = ok(
-            "DescribeCreateAccountStatus",
-            orgs.describe_create_account_status()
-                .create_account_request_id(&car_id)
-                .send()
-                .await,
-        );
-        let st = st.create_account_status().unwrap().clone();
-        match st.state() {
-            Some(CreateAccountState::Succeeded) => break st.account_id().unwrap().to_owned(),
-            Some(CreateAccountState::InProgress) => {}
-            other => panic!("CreateAccount ended {other:?}: {st:?}"),
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "CreateAccount too slow"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let car_id = start_member(&orgs, "member", "member@example.com").await;
+    let member = await_member(&orgs, &car_id).await;
     assert_eq!(scp_ids_for(&orgs, &member).await, vec!["p-FullAWSAccess"]);
     ok(
         "MoveAccount",
@@ -531,44 +497,8 @@ async fn ous_policies_tags_and_scp_enforcement() {
     .to_owned();
 
     // Root users may not assume roles: an administrator of the management account does.
-    let iam = server.iam();
-    ok(
-        "CreateUser admin",
-        iam.create_user().user_name("admin").send().await,
-    );
-    ok(
-        "PutUserPolicy admin",
-        iam.put_user_policy()
-            .user_name("admin")
-            .policy_name("all")
-            .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#)
-            .send()
-            .await,
-    );
-    let key = ok(
-        "CreateAccessKey admin",
-        iam.create_access_key().user_name("admin").send().await,
-    );
-    let key = key.access_key().unwrap();
-    let admin = Who::new(key.access_key_id(), key.secret_access_key());
-    let assumed = ok(
-        "AssumeRole",
-        server
-            .sts_as(&admin)
-            .assume_role()
-            .role_arn(format!(
-                "arn:aws:iam::{member}:role/OrganizationAccountAccessRole"
-            ))
-            .role_session_name("it")
-            .send()
-            .await,
-    );
-    let creds = assumed.credentials().unwrap();
-    let member_who = Who::session(
-        creds.access_key_id(),
-        creds.secret_access_key(),
-        creds.session_token(),
-    );
+    let admin = user_with_key(&server, "admin", ALLOW_ALL).await;
+    let member_who = member_role(&server, &admin, &member).await;
     let e = err_info(
         server
             .iam_as(&member_who)
