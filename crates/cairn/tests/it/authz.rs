@@ -1,36 +1,85 @@
 //! Authorization end to end: IAM users and roles made with the IAM SDK, their calls decided
 //! by the policy engine, denials answered with AWS's text and recorded in CloudTrail, and
 //! `sts:AssumeRole` / `sts:GetSessionToken` credentials carrying their permissions.
+//!
+//! One test per behaviour, each on its own server ([`Fixture`]).
 
 use crate::common::{AUDIT_POLL, Server, TempDir, Who, attr, err_info, ok};
-use crate::fixture::{session, user_with_key};
+use crate::fixture::{Fixture, Org, session, user_with_key};
 use aws_sdk_cloudtrail::types::LookupAttributeKey;
 use serde_json::Value;
 use std::time::Instant;
 
 const ACCOUNT: &str = "210987654321";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn policies_decide_every_call() {
-    let dir = TempDir::new("authz");
-    let server = Server::start(&dir, &["--account-id", ACCOUNT]);
-    let org = ok(
-        "CreateOrganization",
-        server.orgs().create_organization().send().await,
-    );
-    let org_id = org.organization().and_then(|o| o.id()).unwrap().to_owned();
-    let roots = ok("ListRoots", server.orgs().list_roots().send().await);
-    let root_id = roots.roots()[0].id().unwrap().to_owned();
-
-    // A user who may only describe.
+/// A server with an organization and user `reader`, who may only describe Organizations
+/// resources and assume roles.
+async fn with_reader(tag: &str) -> (Fixture, Org, Who) {
+    let (f, org) = Fixture::with_org(tag, ACCOUNT).await;
     let reader = user_with_key(
-        &server,
+        &f.server,
         "reader",
         r#"{"Version":"2012-10-17","Statement":[
             {"Effect":"Allow","Action":"organizations:Describe*","Resource":"*"},
             {"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}"#,
     )
     .await;
+    (f, org, reader)
+}
+
+/// Creates role `/ops/OrgAdmin`, trusting the account and allowed `organizations:*`; answers
+/// its ARN.
+async fn org_admin_role(server: &Server) -> String {
+    let iam = server.iam();
+    ok(
+        "CreateRole OrgAdmin",
+        iam.create_role()
+            .role_name("OrgAdmin")
+            .path("/ops/")
+            .assume_role_policy_document(format!(
+                r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow",
+                    "Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},
+                    "Action":"sts:AssumeRole"}}}}"#
+            ))
+            .send()
+            .await,
+    );
+    ok(
+        "PutRolePolicy",
+        iam.put_role_policy()
+            .role_name("OrgAdmin")
+            .policy_name("org")
+            .policy_document(
+                r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"organizations:*","Resource":"*"}}"#,
+            )
+            .send()
+            .await,
+    );
+    format!("arn:aws:iam::{ACCOUNT}:role/ops/OrgAdmin")
+}
+
+async fn assume(
+    server: &Server,
+    who: &Who,
+    role_arn: &str,
+    session_name: &str,
+) -> aws_sdk_sts::operation::assume_role::AssumeRoleOutput {
+    ok(
+        "AssumeRole",
+        server
+            .sts_as(who)
+            .assume_role()
+            .role_arn(role_arn)
+            .role_session_name(session_name)
+            .send()
+            .await,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_no_policy_allows_is_refused_with_aws_text() {
+    let (f, org, reader) = with_reader("authz-refused").await;
+    let (server, org_id, root_id) = (&f.server, &org.id, &org.root_id);
     ok(
         "DescribeOrganization as reader",
         server.orgs_as(&reader).describe_organization().send().await,
@@ -39,7 +88,7 @@ async fn policies_decide_every_call() {
         server
             .orgs_as(&reader)
             .create_organizational_unit()
-            .parent_id(&root_id)
+            .parent_id(root_id)
             .name("Denied")
             .send()
             .await,
@@ -68,17 +117,34 @@ async fn policies_decide_every_call() {
     // IAM's own calls are authorized too (awsQuery: AccessDenied, 403).
     let e = err_info(server.iam_as(&reader).list_users().send().await);
     assert_eq!(e.code, "AccessDenied");
-    // GetCallerIdentity needs no permission.
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_caller_identity_needs_no_permission() {
+    let (f, _org, reader) = with_reader("authz-whoami").await;
     let me = ok(
         "GetCallerIdentity as reader",
-        server.sts_as(&reader).get_caller_identity().send().await,
+        f.server.sts_as(&reader).get_caller_identity().send().await,
     );
     assert_eq!(
         me.arn(),
         Some(format!("arn:aws:iam::{ACCOUNT}:user/reader").as_str())
     );
+}
 
-    // The denial is in CloudTrail with the caller's identity.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_denial_is_recorded_in_cloudtrail_with_the_caller() {
+    let (f, org, reader) = with_reader("authz-audit").await;
+    let server = &f.server;
+    err_info(
+        server
+            .orgs_as(&reader)
+            .create_organizational_unit()
+            .parent_id(&org.root_id)
+            .name("Denied")
+            .send()
+            .await,
+    );
     let deadline = Instant::now() + AUDIT_POLL;
     let event = loop {
         let found = ok(
@@ -112,12 +178,17 @@ async fn policies_decide_every_call() {
             .unwrap()
             .contains("because no identity-based policy allows")
     );
+}
 
-    // Roles: one trusting only another user, one trusting the account.
-    let iam = server.iam();
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn assume_role_needs_a_trust_policy_naming_the_caller() {
+    let (f, _org, reader) = with_reader("authz-trust").await;
+    let server = &f.server;
     ok(
         "CreateRole Guarded",
-        iam.create_role()
+        server
+            .iam()
+            .create_role()
             .role_name("Guarded")
             .assume_role_policy_document(format!(
                 r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow",
@@ -155,44 +226,14 @@ async fn policies_decide_every_call() {
             .await,
     );
     assert_eq!(e.code, "AccessDenied");
+}
 
-    ok(
-        "CreateRole OrgAdmin",
-        iam.create_role()
-            .role_name("OrgAdmin")
-            .path("/ops/")
-            .assume_role_policy_document(format!(
-                r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow",
-                    "Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},
-                    "Action":"sts:AssumeRole"}}}}"#
-            ))
-            .send()
-            .await,
-    );
-    ok(
-        "PutRolePolicy",
-        iam.put_role_policy()
-            .role_name("OrgAdmin")
-            .policy_name("org")
-            .policy_document(
-                r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"organizations:*","Resource":"*"}}"#,
-            )
-            .send()
-            .await,
-    );
-    let role_arn = format!("arn:aws:iam::{ACCOUNT}:role/ops/OrgAdmin");
-
-    // The role's permissions come with its credentials.
-    let assumed = ok(
-        "AssumeRole",
-        server
-            .sts_as(&reader)
-            .assume_role()
-            .role_arn(&role_arn)
-            .role_session_name("full")
-            .send()
-            .await,
-    );
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_assumed_role_session_carries_the_roles_permissions() {
+    let (f, _org, reader) = with_reader("authz-assumed").await;
+    let server = &f.server;
+    let role_arn = org_admin_role(server).await;
+    let assumed = assume(server, &reader, &role_arn, "full").await;
     let user = assumed.assumed_role_user().unwrap();
     assert_eq!(
         user.arn(),
@@ -216,8 +257,13 @@ async fn policies_decide_every_call() {
         "ListRoots as the role",
         server.orgs_as(&full).list_roots().send().await,
     );
+}
 
-    // A session policy narrows the session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_policy_narrows_the_session() {
+    let (f, _org, reader) = with_reader("authz-session-policy").await;
+    let server = &f.server;
+    let role_arn = org_admin_role(server).await;
     let narrowed = ok(
         "AssumeRole with a session policy",
         server
@@ -246,8 +292,14 @@ async fn policies_decide_every_call() {
              organizations:ListRoots action"
         )
     );
+}
 
-    // STS's own limits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn assume_role_enforces_sts_limits() {
+    let (f, _org, reader) = with_reader("authz-sts-limits").await;
+    let server = &f.server;
+    let role_arn = org_admin_role(server).await;
+    // Longer than the role's MaxSessionDuration (3600 by default).
     let e = err_info(
         server
             .sts_as(&reader)
@@ -281,8 +333,13 @@ async fn policies_decide_every_call() {
     );
     assert_eq!(e.code, "AccessDenied");
     assert_eq!(e.message, "Roles may not be assumed by root accounts.");
+}
 
-    // GetSessionToken: the same user, temporarily; no IAM without MFA.
+/// GetSessionToken: the same user, temporarily; no IAM without MFA.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_token_credentials_act_as_the_user_without_iam() {
+    let (f, _org, reader) = with_reader("authz-session-token").await;
+    let server = &f.server;
     let token = ok(
         "GetSessionToken",
         server.sts_as(&reader).get_session_token().send().await,
@@ -304,8 +361,15 @@ async fn policies_decide_every_call() {
     assert_eq!(e.code, "InvalidClientTokenId");
     let e = err_info(server.sts_as(&temp).get_session_token().send().await);
     assert_eq!(e.code, "AccessDenied");
+}
 
-    // A forged token is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_session_token_is_refused() {
+    let (f, _org, reader) = with_reader("authz-forged").await;
+    let server = &f.server;
+    let role_arn = org_admin_role(server).await;
+    let assumed = assume(server, &reader, &role_arn, "full").await;
+    let creds = assumed.credentials().unwrap();
     let forged = Who::session(
         creds.access_key_id(),
         creds.secret_access_key(),
@@ -313,8 +377,12 @@ async fn policies_decide_every_call() {
     );
     let e = err_info(server.sts_as(&forged).get_caller_identity().send().await);
     assert_eq!(e.code, "InvalidClientTokenId");
+}
 
-    // Simulation: the principal's own policies, and custom ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulation_evaluates_principal_and_custom_policies() {
+    let (f, _org, _reader) = with_reader("authz-simulate").await;
+    let iam = f.server.iam();
     let sim = ok(
         "SimulatePrincipalPolicy",
         iam.simulate_principal_policy()
@@ -375,8 +443,18 @@ async fn policies_decide_every_call() {
             .await,
     );
     assert_eq!(e.code, "MalformedPolicyDocument");
+}
 
-    // Deleting the user's key stops it at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_access_key_stops_at_once() {
+    let (f, _org, reader) = with_reader("authz-key-deleted").await;
+    let server = &f.server;
+    let iam = server.iam();
+    // Used once, so that the key is in the caches.
+    ok(
+        "GetCallerIdentity as reader",
+        server.sts_as(&reader).get_caller_identity().send().await,
+    );
     let keys = ok(
         "ListAccessKeys",
         iam.list_access_keys().user_name("reader").send().await,
@@ -412,24 +490,15 @@ async fn dev_mode_skips_authorization() {
 /// `organizations:PolicyType` set to the stored policy's type.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stored_policy_type_feeds_arn_and_condition() {
-    let dir = TempDir::new("authz-stored");
-    let server = Server::start(&dir, &["--account-id", ACCOUNT]);
+    let (f, org) = Fixture::with_org("authz-stored", ACCOUNT).await;
+    let (server, org_id, root_id) = (&f.server, &org.id, &org.root_id);
     let orgs = server.orgs();
-    let org = ok(
-        "CreateOrganization",
-        orgs.create_organization().send().await,
-    );
-    let org_id = org.organization().and_then(|o| o.id()).unwrap().to_owned();
-    let root_id = ok("ListRoots", orgs.list_roots().send().await).roots()[0]
-        .id()
-        .unwrap()
-        .to_owned();
     use aws_sdk_organizations::types::PolicyType;
     for t in [PolicyType::ServiceControlPolicy, PolicyType::TagPolicy] {
         ok(
             "EnablePolicyType",
             orgs.enable_policy_type()
-                .root_id(&root_id)
+                .root_id(root_id)
                 .policy_type(t)
                 .send()
                 .await,
@@ -472,7 +541,7 @@ async fn stored_policy_type_feeds_arn_and_condition() {
         .unwrap()
         .to_owned();
     let tagger = user_with_key(
-        &server,
+        server,
         "tagger",
         r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"organizations:AttachPolicy","Resource":"*",
             "Condition":{"StringEquals":{"organizations:PolicyType":"TAG_POLICY"}}}}"#,
@@ -483,7 +552,7 @@ async fn stored_policy_type_feeds_arn_and_condition() {
             .orgs_as(&tagger)
             .attach_policy()
             .policy_id(&scp_id)
-            .target_id(&root_id)
+            .target_id(root_id)
             .send()
             .await,
     );
@@ -503,33 +572,36 @@ async fn stored_policy_type_feeds_arn_and_condition() {
             .orgs_as(&tagger)
             .attach_policy()
             .policy_id(&tag_id)
-            .target_id(&root_id)
+            .target_id(root_id)
             .send()
             .await,
     );
 }
 
-/// `aws:ResourceTag/*` (and, for IAM users and roles, `iam:ResourceTag/*`) come from the
-/// resource's stored tags and follow `TagResource` / `UntagResource` / `TagRole` /
-/// `UntagRole` at once.
+/// The policy of user `tagged`: everything in Organizations and IAM, except
+/// DescribeOrganizationalUnit on resources tagged `protected=true` and GetRole on roles tagged
+/// `team=security`.
+const TAG_GUARDED: &str = r#"{"Version":"2012-10-17","Statement":[
+    {"Effect":"Allow","Action":["organizations:*","iam:*"],"Resource":"*"},
+    {"Effect":"Deny","Action":"organizations:DescribeOrganizationalUnit","Resource":"*",
+     "Condition":{"StringEquals":{"aws:ResourceTag/protected":"true"}}},
+    {"Effect":"Deny","Action":"iam:GetRole","Resource":"*",
+     "Condition":{"StringEquals":{"iam:ResourceTag/team":"security"}}}]}"#;
+
+/// `aws:ResourceTag/*` comes from an OU's stored tags and follows `TagResource` /
+/// `UntagResource` at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn resource_tags_feed_conditions() {
+async fn ou_tags_feed_resource_tag_conditions() {
     use aws_sdk_organizations::types::Tag as OrgTag;
-    let dir = TempDir::new("authz-tags");
-    let server = Server::start(&dir, &["--account-id", ACCOUNT]);
+    let (f, org) = Fixture::with_org("authz-ou-tags", ACCOUNT).await;
+    let server = &f.server;
     let orgs = server.orgs();
-    ok(
-        "CreateOrganization",
-        orgs.create_organization().send().await,
-    );
-    let roots = ok("ListRoots", orgs.list_roots().send().await);
-    let root_id = roots.roots()[0].id().unwrap().to_owned();
     let mut ous = Vec::new();
     for name in ["guarded", "open"] {
         let ou = ok(
             "CreateOrganizationalUnit",
             orgs.create_organizational_unit()
-                .parent_id(&root_id)
+                .parent_id(&org.root_id)
                 .name(name)
                 .send()
                 .await,
@@ -537,17 +609,7 @@ async fn resource_tags_feed_conditions() {
         ous.push(ou.organizational_unit().unwrap().id().unwrap().to_owned());
     }
     let (guarded, open) = (&ous[0], &ous[1]);
-    let user = user_with_key(
-        &server,
-        "tagged",
-        r#"{"Version":"2012-10-17","Statement":[
-            {"Effect":"Allow","Action":["organizations:*","iam:*"],"Resource":"*"},
-            {"Effect":"Deny","Action":"organizations:DescribeOrganizationalUnit","Resource":"*",
-             "Condition":{"StringEquals":{"aws:ResourceTag/protected":"true"}}},
-            {"Effect":"Deny","Action":"iam:GetRole","Resource":"*",
-             "Condition":{"StringEquals":{"iam:ResourceTag/team":"security"}}}]}"#,
-    )
-    .await;
+    let user = user_with_key(server, "tagged", TAG_GUARDED).await;
     let user_orgs = server.orgs_as(&user);
     let describe = |id: &str| {
         user_orgs
@@ -559,7 +621,6 @@ async fn resource_tags_feed_conditions() {
         "DescribeOrganizationalUnit (untagged)",
         describe(guarded).await,
     );
-
     ok(
         "TagResource",
         orgs.tag_resource()
@@ -597,7 +658,15 @@ async fn resource_tags_feed_conditions() {
         "DescribeOrganizationalUnit (untagged again)",
         describe(guarded).await,
     );
+}
 
+/// `iam:ResourceTag/*` comes from a role's stored tags and follows `TagRole` / `UntagRole`
+/// at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn role_tags_feed_iam_resource_tag_conditions() {
+    let f = Fixture::new("authz-role-tags", ACCOUNT);
+    let server = &f.server;
+    let user = user_with_key(server, "tagged", TAG_GUARDED).await;
     let iam = server.iam();
     let trust = format!(
         r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},"Action":"sts:AssumeRole"}}]}}"#

@@ -1,7 +1,10 @@
 //! IAM with `aws-sdk-iam` as root: users, groups, roles, inline and managed policies (with
 //! AWS managed ones), access keys — and a created user's key signing STS calls.
+//!
+//! One test per behaviour, each on its own server ([`Fixture`]).
 
-use crate::common::{Server, TempDir, Who, err_info, ok};
+use crate::common::{Who, err_info, ok};
+use crate::fixture::Fixture;
 use aws_sdk_iam::types::{PolicyScopeType, StatusType, Tag};
 
 const ACCOUNT: &str = "123456789012";
@@ -39,13 +42,62 @@ fn is_iam_id(id: &str, prefix: &str) -> bool {
             .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn iam_entities_with_the_sdk() {
-    let dir = TempDir::new("iam");
-    let server = Server::start(&dir, &["--account-id", ACCOUNT]);
-    let iam = server.iam();
+/// A server whose root account is [`ACCOUNT`], and its IAM client.
+fn iam_server(tag: &str) -> (Fixture, aws_sdk_iam::Client) {
+    let f = Fixture::new(tag, ACCOUNT);
+    let iam = f.server.iam();
+    (f, iam)
+}
 
-    // ------------------------------------------------------------------------- users
+async fn create_user(iam: &aws_sdk_iam::Client, name: &str) {
+    ok("CreateUser", iam.create_user().user_name(name).send().await);
+}
+
+/// Creates customer-managed policy `name` (allowing s3:GetObject) and answers its ARN.
+async fn create_policy(iam: &aws_sdk_iam::Client, name: &str, path: Option<&str>) -> String {
+    let out = ok(
+        "CreatePolicy",
+        iam.create_policy()
+            .policy_name(name)
+            .set_path(path.map(str::to_owned))
+            .policy_document(ALLOW_S3)
+            .description("read objects")
+            .send()
+            .await,
+    );
+    out.policy().unwrap().arn().unwrap().to_owned()
+}
+
+async fn create_role(iam: &aws_sdk_iam::Client, name: &str) -> aws_sdk_iam::types::Role {
+    let out = ok(
+        "CreateRole",
+        iam.create_role()
+            .role_name(name)
+            .assume_role_policy_document(TRUST_EC2)
+            .description("the app")
+            .send()
+            .await,
+    );
+    out.role().unwrap().clone()
+}
+
+async fn new_key(iam: &aws_sdk_iam::Client, user: &str) -> aws_sdk_iam::types::AccessKey {
+    let key = ok(
+        "CreateAccessKey",
+        iam.create_access_key().user_name(user).send().await,
+    );
+    key.access_key().unwrap().clone()
+}
+
+fn who(key: &aws_sdk_iam::types::AccessKey) -> Who {
+    Who::new(key.access_key_id(), key.secret_access_key())
+}
+
+// ------------------------------------------------------------------------------ users
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_have_aws_ids_and_arns_and_case_insensitive_names() {
+    let (_f, iam) = iam_server("iam-users");
     let created = ok(
         "CreateUser",
         iam.create_user()
@@ -78,17 +130,32 @@ async fn iam_entities_with_the_sdk() {
 
     let got = ok("GetUser", iam.get_user().user_name("alice").send().await);
     assert_eq!(got.user().unwrap().user_name(), "Alice");
+}
 
-    // The root caller without UserName.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_user_without_a_name_answers_the_root_caller() {
+    let (_f, iam) = iam_server("iam-root-user");
     let root = ok("GetUser (root)", iam.get_user().send().await);
     assert_eq!(root.user().unwrap().user_id(), ACCOUNT);
     assert_eq!(
         root.user().unwrap().arn(),
         format!("arn:aws:iam::{ACCOUNT}:root")
     );
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_users_paginates_in_a_stable_order_and_filters_by_path() {
+    let (_f, iam) = iam_server("iam-list-users");
+    ok(
+        "CreateUser",
+        iam.create_user()
+            .user_name("Alice")
+            .path("/eng/")
+            .send()
+            .await,
+    );
     for name in ["bob", "carol"] {
-        ok("CreateUser", iam.create_user().user_name(name).send().await);
+        create_user(&iam, name).await;
     }
     // Pagination: stable order, opaque marker.
     let p1 = ok("ListUsers", iam.list_users().max_items(2).send().await);
@@ -111,8 +178,12 @@ async fn iam_entities_with_the_sdk() {
         iam.list_users().path_prefix("/eng/").send().await,
     );
     assert_eq!(eng.users().len(), 1);
+}
 
-    // Rename carol, tags.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_are_renamed_and_untagged_by_case_insensitive_key() {
+    let (_f, iam) = iam_server("iam-rename-tags");
+    create_user(&iam, "carol").await;
     ok(
         "UpdateUser",
         iam.update_user()
@@ -132,6 +203,8 @@ async fn iam_entities_with_the_sdk() {
             .send()
             .await,
     );
+    // IAM tag keys are case-insensitive (its error text: "Tag keys are case insensitive"):
+    // untagging "A" removes "a".
     ok(
         "UntagUser",
         iam.untag_user()
@@ -146,8 +219,15 @@ async fn iam_entities_with_the_sdk() {
     );
     assert_eq!(tags.tags().len(), 1);
     assert_eq!(tags.tags()[0].key(), "b");
+}
 
-    // --------------------------------------------------------------- inline policies
+// ---------------------------------------------------------------------- inline policies
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inline_user_policies_are_validated_stored_url_encoded_and_sized() {
+    let (_f, iam) = iam_server("iam-inline");
+    create_user(&iam, "Alice").await;
+    // A statement needs a Resource.
     let e = err_info(
         iam.put_user_policy()
             .user_name("Alice")
@@ -214,8 +294,21 @@ async fn iam_entities_with_the_sdk() {
             .await,
     );
     assert_eq!(e.code, "NoSuchEntity");
+}
 
-    // DeleteUser refuses while policies remain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_user_refuses_while_inline_policies_remain() {
+    let (_f, iam) = iam_server("iam-delete-inline");
+    create_user(&iam, "Alice").await;
+    ok(
+        "PutUserPolicy",
+        iam.put_user_policy()
+            .user_name("Alice")
+            .policy_name("s3read")
+            .policy_document(ALLOW_S3)
+            .send()
+            .await,
+    );
     let e = err_info(iam.delete_user().user_name("Alice").send().await);
     assert_eq!(e.code, "DeleteConflict", "{e:?}");
     assert_eq!(
@@ -230,18 +323,18 @@ async fn iam_entities_with_the_sdk() {
             .send()
             .await,
     );
-
-    // ------------------------------------------------------------------------ roles
-    let role = ok(
-        "CreateRole",
-        iam.create_role()
-            .role_name("app")
-            .assume_role_policy_document(TRUST_EC2)
-            .description("the app")
-            .send()
-            .await,
+    ok(
+        "DeleteUser",
+        iam.delete_user().user_name("Alice").send().await,
     );
-    let r = role.role().unwrap();
+}
+
+// -------------------------------------------------------------------------------- roles
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roles_have_aws_ids_and_trust_policies_that_name_a_principal() {
+    let (_f, iam) = iam_server("iam-roles");
+    let r = create_role(&iam, "app").await;
     assert!(is_iam_id(r.role_id(), "AROA"), "{}", r.role_id());
     assert_eq!(r.arn(), format!("arn:aws:iam::{ACCOUNT}:role/app"));
     assert_eq!(r.max_session_duration(), Some(3600));
@@ -269,6 +362,14 @@ async fn iam_entities_with_the_sdk() {
         url_decode(r.assume_role_policy_document().unwrap()),
         TRUST_EC2
     );
+    let roles = ok("ListRoles", iam.list_roles().send().await);
+    assert_eq!(roles.roles().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roles_are_updated_and_not_deleted_while_policies_remain() {
+    let (_f, iam) = iam_server("iam-role-update");
+    create_role(&iam, "app").await;
     ok(
         "UpdateRole",
         iam.update_role()
@@ -306,10 +407,13 @@ async fn iam_entities_with_the_sdk() {
     );
     let e = err_info(iam.delete_role().role_name("app").send().await);
     assert_eq!(e.code, "DeleteConflict");
-    let roles = ok("ListRoles", iam.list_roles().send().await);
-    assert_eq!(roles.roles().len(), 1);
+}
 
-    // -------------------------------------------------------------- managed policies
+// --------------------------------------------------------------------- managed policies
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_managed_policies_are_listed_and_immutable() {
+    let (_f, iam) = iam_server("iam-aws-managed");
     let aws = ok(
         "ListPolicies",
         iam.list_policies().scope(PolicyScopeType::Aws).send().await,
@@ -348,7 +452,11 @@ async fn iam_entities_with_the_sdk() {
             .await,
     );
     assert_eq!(e.code, "AccessDenied", "{e:?}");
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customer_policies_have_aws_ids_unique_names_and_a_size_quota() {
+    let (_f, iam) = iam_server("iam-customer-policies");
     let created = ok(
         "CreatePolicy",
         iam.create_policy()
@@ -388,8 +496,12 @@ async fn iam_entities_with_the_sdk() {
     );
     assert_eq!(e.code, "LimitExceeded", "{e:?}");
     assert_eq!(e.message, "Cannot exceed quota for PolicySize: 6144");
+}
 
-    // Versions: at most five.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_keeps_at_most_five_versions_and_its_default() {
+    let (_f, iam) = iam_server("iam-versions");
+    let arn = create_policy(&iam, "S3Read", Some("/team/")).await;
     for _ in 0..4 {
         ok(
             "CreatePolicyVersion",
@@ -430,8 +542,31 @@ async fn iam_entities_with_the_sdk() {
     );
     assert_eq!(versions.versions().len(), 5);
     assert_eq!(versions.versions()[0].version_id(), Some("v5"));
+    // The other versions go, then the policy.
+    for v in ["v1", "v2", "v4", "v5"] {
+        ok(
+            "DeletePolicyVersion",
+            iam.delete_policy_version()
+                .policy_arn(&arn)
+                .version_id(v)
+                .send()
+                .await,
+        );
+    }
+    ok(
+        "DeletePolicy",
+        iam.delete_policy().policy_arn(&arn).send().await,
+    );
+    let e = err_info(iam.get_policy().policy_arn(&arn).send().await);
+    assert_eq!(e.code, "NoSuchEntity");
+}
 
-    // Attach to users, groups and roles.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attached_policies_are_counted_listed_and_block_deletion() {
+    let (_f, iam) = iam_server("iam-attach");
+    create_user(&iam, "Alice").await;
+    create_role(&iam, "app").await;
+    let arn = create_policy(&iam, "S3Read", Some("/team/")).await;
     ok(
         "AttachUserPolicy",
         iam.attach_user_policy()
@@ -487,17 +622,31 @@ async fn iam_entities_with_the_sdk() {
         e.message,
         "Cannot delete entity, must detach all policies first."
     );
+    // Clean-up succeeds once the conflicts are gone.
+    ok(
+        "DetachUserPolicy",
+        iam.detach_user_policy()
+            .user_name("Alice")
+            .policy_arn(&arn)
+            .send()
+            .await,
+    );
+    ok(
+        "DeletePolicy",
+        iam.delete_policy().policy_arn(&arn).send().await,
+    );
+    ok(
+        "DeleteUser",
+        iam.delete_user().user_name("Alice").send().await,
+    );
+}
 
-    // At most ten attached policies per entity.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_most_ten_managed_policies_attach_to_a_user() {
+    let (_f, iam) = iam_server("iam-attach-quota");
+    create_user(&iam, "bob").await;
     for i in 0..10 {
-        ok(
-            "CreatePolicy",
-            iam.create_policy()
-                .policy_name(format!("p{i}"))
-                .policy_document(ALLOW_S3)
-                .send()
-                .await,
-        );
+        create_policy(&iam, &format!("p{i}"), None).await;
     }
     for i in 0..9 {
         ok(
@@ -509,6 +658,7 @@ async fn iam_entities_with_the_sdk() {
                 .await,
         );
     }
+    // AWS-managed policies count as well.
     ok(
         "AttachUserPolicy",
         iam.attach_user_policy()
@@ -526,8 +676,14 @@ async fn iam_entities_with_the_sdk() {
     );
     assert_eq!(e.code, "LimitExceeded", "{e:?}");
     assert_eq!(e.message, "Cannot exceed quota for PoliciesPerUser: 10");
+}
 
-    // ----------------------------------------------------------------------- groups
+// ------------------------------------------------------------------------------- groups
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_members_block_deletion_and_survive_a_rename() {
+    let (_f, iam) = iam_server("iam-groups");
+    create_user(&iam, "Carol2").await;
     let g = ok(
         "CreateGroup",
         iam.create_group().group_name("devs").send().await,
@@ -601,58 +757,29 @@ async fn iam_entities_with_the_sdk() {
         "DeleteUser",
         iam.delete_user().user_name("carol").send().await,
     );
-
-    // Clean-up paths succeed once the conflicts are gone.
-    ok(
-        "DetachUserPolicy",
-        iam.detach_user_policy()
-            .user_name("Alice")
-            .policy_arn(&arn)
-            .send()
-            .await,
-    );
-    for v in ["v1", "v2", "v4", "v5"] {
-        ok(
-            "DeletePolicyVersion",
-            iam.delete_policy_version()
-                .policy_arn(&arn)
-                .version_id(v)
-                .send()
-                .await,
-        );
-    }
-    ok(
-        "DeletePolicy",
-        iam.delete_policy().policy_arn(&arn).send().await,
-    );
-    let e = err_info(iam.get_policy().policy_arn(&arn).send().await);
-    assert_eq!(e.code, "NoSuchEntity");
 }
 
+// -------------------------------------------------------------------------- access keys
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn iam_access_keys_sign_requests() {
-    let dir = TempDir::new("iam-keys");
-    let server = Server::start(&dir, &["--account-id", ACCOUNT]);
-    let iam = server.iam();
+async fn an_access_key_signs_sts_calls_as_its_user() {
+    let (f, iam) = iam_server("iam-key-signs");
     ok(
         "CreateUser",
         iam.create_user().user_name("dev").path("/ci/").send().await,
     );
-    let key = ok(
-        "CreateAccessKey",
-        iam.create_access_key().user_name("dev").send().await,
-    );
-    let key = key.access_key().unwrap();
+    let key = new_key(&iam, "dev").await;
     assert_eq!(key.user_name(), "dev");
     assert_eq!(key.access_key_id().len(), 20);
     assert!(key.access_key_id().starts_with("AKIA"));
     assert_eq!(key.status(), &StatusType::Active);
-    let who = Who::new(key.access_key_id(), key.secret_access_key());
-
-    // The new key signs STS calls as the user.
     let me = ok(
         "GetCallerIdentity",
-        server.sts_as(&who).get_caller_identity().send().await,
+        f.server
+            .sts_as(&who(&key))
+            .get_caller_identity()
+            .send()
+            .await,
     );
     assert_eq!(
         me.arn(),
@@ -660,24 +787,30 @@ async fn iam_access_keys_sign_requests() {
     );
     assert_eq!(me.account(), Some(ACCOUNT));
     assert!(me.user_id().unwrap().starts_with("AIDA"));
+}
 
-    // At most two keys.
-    let second = ok(
-        "CreateAccessKey",
-        iam.create_access_key().user_name("dev").send().await,
-    );
-    let second = second.access_key().unwrap();
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_holds_at_most_two_access_keys() {
+    let (_f, iam) = iam_server("iam-key-quota");
+    create_user(&iam, "dev").await;
+    new_key(&iam, "dev").await;
+    new_key(&iam, "dev").await;
     let e = err_info(iam.create_access_key().user_name("dev").send().await);
     assert_eq!(e.code, "LimitExceeded", "{e:?}");
     assert_eq!(e.message, "Cannot exceed quota for AccessKeysPerUser: 2");
-
     let listed = ok(
         "ListAccessKeys",
         iam.list_access_keys().user_name("dev").send().await,
     );
     assert_eq!(listed.access_key_metadata().len(), 2);
+}
 
-    // An inactive key stops authenticating (this one was never used, so nothing caches it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inactive_access_key_stops_authenticating() {
+    let (f, iam) = iam_server("iam-key-inactive");
+    create_user(&iam, "dev").await;
+    // Never used before it is deactivated, so nothing caches it.
+    let second = new_key(&iam, "dev").await;
     ok(
         "UpdateAccessKey",
         iam.update_access_key()
@@ -687,10 +820,9 @@ async fn iam_access_keys_sign_requests() {
             .send()
             .await,
     );
-    let second_who = Who::new(second.access_key_id(), second.secret_access_key());
     let e = err_info(
-        server
-            .sts_as(&second_who)
+        f.server
+            .sts_as(&who(&second))
             .get_caller_identity()
             .send()
             .await,
@@ -706,7 +838,21 @@ async fn iam_access_keys_sign_requests() {
         .find(|k| k.access_key_id() == Some(second.access_key_id()))
         .unwrap();
     assert_eq!(inactive.status(), Some(&StatusType::Inactive));
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_key_last_used_names_its_user() {
+    let (f, iam) = iam_server("iam-key-last-used");
+    create_user(&iam, "dev").await;
+    let key = new_key(&iam, "dev").await;
+    ok(
+        "GetCallerIdentity",
+        f.server
+            .sts_as(&who(&key))
+            .get_caller_identity()
+            .send()
+            .await,
+    );
     let used = ok(
         "GetAccessKeyLastUsed",
         iam.get_access_key_last_used()
@@ -715,8 +861,14 @@ async fn iam_access_keys_sign_requests() {
             .await,
     );
     assert_eq!(used.user_name(), Some("dev"));
+}
 
-    // DeleteUser refuses while keys remain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_user_refuses_while_access_keys_remain() {
+    let (_f, iam) = iam_server("iam-key-delete");
+    create_user(&iam, "dev").await;
+    let key = new_key(&iam, "dev").await;
+    let second = new_key(&iam, "dev").await;
     let e = err_info(iam.delete_user().user_name("dev").send().await);
     assert_eq!(e.code, "DeleteConflict");
     assert_eq!(

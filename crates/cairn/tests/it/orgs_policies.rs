@@ -3,12 +3,12 @@
 //! OU with a denying SCP, refused through its `OrganizationAccountAccessRole` with AWS's
 //! "explicit deny in a service control policy: <arn>" text, while the management account is
 //! unaffected.
+//!
+//! One test per behaviour, each on its own server ([`Fixture`]).
 
-use crate::common::{Server, TempDir, err_info, ok, raw_reason};
-use crate::fixture::{ALLOW_ALL, await_member, member_role, start_member, user_with_key};
-use aws_sdk_organizations::types::{
-    ChildType, EffectivePolicyType, OrganizationFeatureSet, ParentType, PolicyType, Tag,
-};
+use crate::common::{Server, err_info, ok, raw_reason};
+use crate::fixture::{ALLOW_ALL, Fixture, Org, member_role, user_with_key};
+use aws_sdk_organizations::types::{ChildType, EffectivePolicyType, ParentType, PolicyType, Tag};
 
 const MGMT: &str = "111100002222";
 
@@ -18,22 +18,95 @@ fn deny(action: &str) -> String {
     )
 }
 
-async fn create_scp(orgs: &aws_sdk_organizations::Client, name: &str, content: &str) -> String {
+fn tag(key: &str, value: &str) -> Tag {
+    Tag::builder().key(key).value(value).build().unwrap()
+}
+
+/// A server whose management account has an organization with SCPs enabled.
+async fn scp_org(tag: &str) -> (Fixture, Org, aws_sdk_organizations::Client) {
+    let (f, org) = Fixture::with_org(tag, MGMT).await;
+    let orgs = f.server.orgs();
+    enable(&orgs, &org.root_id, PolicyType::ServiceControlPolicy).await;
+    (f, org, orgs)
+}
+
+async fn enable(orgs: &aws_sdk_organizations::Client, root_id: &str, kind: PolicyType) {
+    ok(
+        "EnablePolicyType",
+        orgs.enable_policy_type()
+            .root_id(root_id)
+            .policy_type(kind)
+            .send()
+            .await,
+    );
+}
+
+/// Creates OU `name` under `parent` and answers its ID.
+async fn create_ou(
+    orgs: &aws_sdk_organizations::Client,
+    parent: &str,
+    name: &str,
+    tags: &[Tag],
+) -> String {
+    let out = ok(
+        "CreateOrganizationalUnit",
+        orgs.create_organizational_unit()
+            .parent_id(parent)
+            .name(name)
+            .set_tags(Some(tags.to_vec()))
+            .send()
+            .await,
+    );
+    out.organizational_unit()
+        .and_then(|ou| ou.id())
+        .unwrap()
+        .to_owned()
+}
+
+async fn create_policy(
+    orgs: &aws_sdk_organizations::Client,
+    kind: PolicyType,
+    name: &str,
+    content: &str,
+) -> aws_sdk_organizations::types::PolicySummary {
     let out = ok(
         "CreatePolicy",
         orgs.create_policy()
             .name(name)
             .description(format!("{name} policy"))
-            .r#type(PolicyType::ServiceControlPolicy)
+            .r#type(kind)
             .content(content)
             .send()
             .await,
     );
-    out.policy()
-        .and_then(|p| p.policy_summary())
-        .and_then(|s| s.id())
-        .unwrap()
-        .to_owned()
+    out.policy().unwrap().policy_summary().unwrap().clone()
+}
+
+async fn create_scp(orgs: &aws_sdk_organizations::Client, name: &str, content: &str) -> String {
+    let summary = create_policy(orgs, PolicyType::ServiceControlPolicy, name, content).await;
+    summary.id().unwrap().to_owned()
+}
+
+async fn attach(orgs: &aws_sdk_organizations::Client, policy: &str, target: &str) {
+    ok(
+        "AttachPolicy",
+        orgs.attach_policy()
+            .policy_id(policy)
+            .target_id(target)
+            .send()
+            .await,
+    );
+}
+
+async fn detach(orgs: &aws_sdk_organizations::Client, policy: &str, target: &str) {
+    ok(
+        "DetachPolicy",
+        orgs.detach_policy()
+            .policy_id(policy)
+            .target_id(target)
+            .send()
+            .await,
+    );
 }
 
 async fn scp_ids_for(orgs: &aws_sdk_organizations::Client, target: &str) -> Vec<String> {
@@ -51,28 +124,45 @@ async fn scp_ids_for(orgs: &aws_sdk_organizations::Client, target: &str) -> Vec<
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ous_policies_tags_and_scp_enforcement() {
-    let dir = TempDir::new("orgs-policies");
-    let server = Server::start(&dir, &["--account-id", MGMT]);
-    let orgs = server.orgs();
+/// A member account made with `CreateAccount` (under FullAWSAccess at the root), moved into
+/// a new OU `Level1` of the root; answers (member, OU).
+async fn member_in_ou(f: &Fixture, org: &Org) -> (String, String) {
+    let orgs = f.server.orgs();
+    let ou1 = create_ou(&orgs, &org.root_id, "Level1", &[]).await;
+    let member = f.member("member", "member@example.com").await;
+    assert_eq!(scp_ids_for(&orgs, &member).await, vec!["p-FullAWSAccess"]);
     ok(
-        "CreateOrganization",
-        orgs.create_organization()
-            .feature_set(OrganizationFeatureSet::All)
+        "MoveAccount",
+        orgs.move_account()
+            .account_id(&member)
+            .source_parent_id(&org.root_id)
+            .destination_parent_id(&ou1)
             .send()
             .await,
     );
-    let root_id = ok("ListRoots", orgs.list_roots().send().await).roots()[0]
-        .id()
-        .unwrap()
-        .to_owned();
+    (member, ou1)
+}
 
-    // ---- policy types
+/// An administrator of the management account and its session in `member`'s
+/// `OrganizationAccountAccessRole` (root users may not assume roles).
+async fn admin_and_member_session(
+    server: &Server,
+    member: &str,
+) -> (crate::common::Who, crate::common::Who) {
+    let admin = user_with_key(server, "admin", ALLOW_ALL).await;
+    let member_who = member_role(server, &admin, member).await;
+    (admin, member_who)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policy_types_are_enabled_once_per_root() {
+    let (f, org) = Fixture::with_org("orgs-policy-types", MGMT).await;
+    let orgs = f.server.orgs();
+    let root_id = &org.root_id;
     let e = err_info(
         orgs.attach_policy()
             .policy_id("p-FullAWSAccess")
-            .target_id(&root_id)
+            .target_id(root_id)
             .send()
             .await,
     );
@@ -80,7 +170,7 @@ async fn ous_policies_tags_and_scp_enforcement() {
     let out = ok(
         "EnablePolicyType",
         orgs.enable_policy_type()
-            .root_id(&root_id)
+            .root_id(root_id)
             .policy_type(PolicyType::ServiceControlPolicy)
             .send()
             .await,
@@ -90,7 +180,7 @@ async fn ous_policies_tags_and_scp_enforcement() {
     assert_eq!(types[0].r#type(), Some(&PolicyType::ServiceControlPolicy));
     let e = err_info(
         orgs.enable_policy_type()
-            .root_id(&root_id)
+            .root_id(root_id)
             .policy_type(PolicyType::ServiceControlPolicy)
             .send()
             .await,
@@ -104,7 +194,15 @@ async fn ous_policies_tags_and_scp_enforcement() {
             .await,
     );
     assert_eq!(e.code, "RootNotFoundException", "{e:?}");
-    assert_eq!(scp_ids_for(&orgs, &root_id).await, vec!["p-FullAWSAccess"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_aws_access_is_attached_and_aws_managed() {
+    let (_f, org, orgs) = scp_org("orgs-full-access").await;
+    assert_eq!(
+        scp_ids_for(&orgs, &org.root_id).await,
+        vec!["p-FullAWSAccess"]
+    );
     assert_eq!(scp_ids_for(&orgs, MGMT).await, vec!["p-FullAWSAccess"]);
     let full = ok(
         "DescribePolicy",
@@ -119,23 +217,20 @@ async fn ous_policies_tags_and_scp_enforcement() {
         Some("arn:aws:organizations::aws:policy/service_control_policy/p-FullAWSAccess")
     );
     assert!(summary.aws_managed());
+}
 
-    // ---- OUs: five levels below the root, the sixth fails
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ous_nest_five_levels_below_the_root() {
+    let (f, org, orgs) = scp_org("orgs-ou-depth").await;
+    let root_id = &org.root_id;
     let mut parent = root_id.clone();
-    let mut chain = Vec::new();
     for level in 1..=5 {
         let out = ok(
             "CreateOrganizationalUnit",
             orgs.create_organizational_unit()
                 .parent_id(&parent)
                 .name(format!("Level{level}"))
-                .tags(
-                    Tag::builder()
-                        .key("level")
-                        .value(level.to_string())
-                        .build()
-                        .unwrap(),
-                )
+                .tags(tag("level", &level.to_string()))
                 .send()
                 .await,
         );
@@ -143,7 +238,10 @@ async fn ous_policies_tags_and_scp_enforcement() {
         let id = ou.id().unwrap().to_owned();
         assert!(id.starts_with(&format!("ou-{}-", root_id.trim_start_matches("r-"))));
         assert!(ou.path().unwrap().ends_with(&format!("/{id}/")), "{ou:?}");
-        chain.push(id.clone());
+        if level == 1 {
+            // New OUs start under FullAWSAccess.
+            assert_eq!(scp_ids_for(&orgs, &id).await, vec!["p-FullAWSAccess"]);
+        }
         parent = id;
     }
     let e = err_info(
@@ -156,7 +254,7 @@ async fn ous_policies_tags_and_scp_enforcement() {
     assert_eq!(e.code, "ConstraintViolationException", "{e:?}");
     assert!(e.message.contains("max depth"), "{e:?}");
     let (code, reason) = raw_reason(
-        &server,
+        &f.server,
         "CreateOrganizationalUnit",
         &format!(r#"{{"ParentId":"{parent}","Name":"Level6"}}"#),
     );
@@ -164,27 +262,24 @@ async fn ous_policies_tags_and_scp_enforcement() {
         (code.as_str(), reason.as_str()),
         ("ConstraintViolationException", "OU_DEPTH_LIMIT_EXCEEDED")
     );
-    let ou1 = chain[0].clone();
-    // New OUs start under FullAWSAccess.
-    assert_eq!(scp_ids_for(&orgs, &ou1).await, vec!["p-FullAWSAccess"]);
-    // Names are unique among siblings only.
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ou_names_are_unique_among_siblings_only() {
+    let (f, org) = Fixture::with_org("orgs-ou-names", MGMT).await;
+    let orgs = f.server.orgs();
+    let ou1 = create_ou(&orgs, &org.root_id, "Level1", &[]).await;
+    let level2 = create_ou(&orgs, &ou1, "Level2", &[]).await;
     let e = err_info(
         orgs.create_organizational_unit()
-            .parent_id(&root_id)
+            .parent_id(&org.root_id)
             .name("Level1")
             .send()
             .await,
     );
     assert_eq!(e.code, "DuplicateOrganizationalUnitException", "{e:?}");
-    let side = ok(
-        "CreateOrganizationalUnit",
-        orgs.create_organizational_unit()
-            .parent_id(&ou1)
-            .name("Level1")
-            .send()
-            .await,
-    );
-    let side_id = side.organizational_unit().unwrap().id().unwrap().to_owned();
+    // The same name under another parent is fine.
+    let side_id = create_ou(&orgs, &ou1, "Level1", &[]).await;
     let e = err_info(
         orgs.update_organizational_unit()
             .organizational_unit_id(&side_id)
@@ -212,10 +307,18 @@ async fn ous_policies_tags_and_scp_enforcement() {
     );
     let mut kid_ids: Vec<&str> = kids.children().iter().map(|c| c.id().unwrap()).collect();
     kid_ids.sort_unstable();
-    let mut want = vec![chain[1].as_str(), side_id.as_str()];
+    let mut want = vec![level2.as_str(), side_id.as_str()];
     want.sort_unstable();
     assert_eq!(kid_ids, want);
-    // Pagination across ListOrganizationalUnitsForParent.
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ou_lists_paginate_and_parents_resolve() {
+    let (f, org) = Fixture::with_org("orgs-ou-lists", MGMT).await;
+    let orgs = f.server.orgs();
+    let ou1 = create_ou(&orgs, &org.root_id, "Level1", &[]).await;
+    let level2 = create_ou(&orgs, &ou1, "Level2", &[]).await;
+    create_ou(&orgs, &ou1, "Side", &[]).await;
     let first = ok(
         "ListOrganizationalUnitsForParent",
         orgs.list_organizational_units_for_parent()
@@ -239,7 +342,7 @@ async fn ous_policies_tags_and_scp_enforcement() {
     assert!(second.next_token().is_none());
     let parents = ok(
         "ListParents",
-        orgs.list_parents().child_id(&chain[1]).send().await,
+        orgs.list_parents().child_id(&level2).send().await,
     );
     assert_eq!(parents.parents()[0].id(), Some(ou1.as_str()));
     assert_eq!(
@@ -253,6 +356,14 @@ async fn ous_policies_tags_and_scp_enforcement() {
             .await,
     );
     assert_eq!(e.code, "ChildNotFoundException", "{e:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_empty_ous_are_deleted() {
+    let (f, org) = Fixture::with_org("orgs-ou-delete", MGMT).await;
+    let orgs = f.server.orgs();
+    let ou1 = create_ou(&orgs, &org.root_id, "Level1", &[]).await;
+    let side_id = create_ou(&orgs, &ou1, "Side", &[]).await;
     let e = err_info(
         orgs.delete_organizational_unit()
             .organizational_unit_id(&ou1)
@@ -274,8 +385,12 @@ async fn ous_policies_tags_and_scp_enforcement() {
             .await,
     );
     assert_eq!(e.code, "OrganizationalUnitNotFoundException", "{e:?}");
+}
 
-    // ---- policies: the attach limit of 5 and the detach floor of 1
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scps_are_validated_and_names_unique() {
+    let (_f, _org, orgs) = scp_org("orgs-scp-create").await;
+    // An SCP has no Principal.
     let e = err_info(
         orgs.create_policy()
             .name("bad")
@@ -286,10 +401,7 @@ async fn ous_policies_tags_and_scp_enforcement() {
             .await,
     );
     assert_eq!(e.code, "MalformedPolicyDocumentException", "{e:?}");
-    let mut scps = Vec::new();
-    for i in 0..5 {
-        scps.push(create_scp(&orgs, &format!("deny{i}"), &deny(&format!("s3:Get{i}*"))).await);
-    }
+    create_scp(&orgs, "deny0", &deny("s3:Get0*")).await;
     let e = err_info(
         orgs.create_policy()
             .name("deny0")
@@ -300,16 +412,18 @@ async fn ous_policies_tags_and_scp_enforcement() {
             .await,
     );
     assert_eq!(e.code, "DuplicatePolicyException", "{e:?}");
-    let target = &chain[2];
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_holds_at_most_five_scps_and_at_least_one() {
+    let (f, org, orgs) = scp_org("orgs-scp-limits").await;
+    let target = &create_ou(&orgs, &org.root_id, "Level3", &[]).await;
+    let mut scps = Vec::new();
+    for i in 0..5 {
+        scps.push(create_scp(&orgs, &format!("deny{i}"), &deny(&format!("s3:Get{i}*"))).await);
+    }
     for id in &scps[..4] {
-        ok(
-            "AttachPolicy",
-            orgs.attach_policy()
-                .policy_id(id)
-                .target_id(target)
-                .send()
-                .await,
-        );
+        attach(&orgs, id, target).await;
     }
     let e = err_info(
         orgs.attach_policy()
@@ -319,8 +433,9 @@ async fn ous_policies_tags_and_scp_enforcement() {
             .await,
     );
     assert_eq!(e.code, "DuplicatePolicyAttachmentException", "{e:?}");
+    // FullAWSAccess and four more make five: a sixth is refused.
     let (code, reason) = raw_reason(
-        &server,
+        &f.server,
         "AttachPolicy",
         &format!(r#"{{"PolicyId":"{}","TargetId":"{target}"}}"#, scps[4]),
     );
@@ -343,17 +458,10 @@ async fn ous_policies_tags_and_scp_enforcement() {
     assert_eq!(targets.targets().len(), 1);
     assert_eq!(targets.targets()[0].name(), Some("Level3"));
     for id in &scps[..4] {
-        ok(
-            "DetachPolicy",
-            orgs.detach_policy()
-                .policy_id(id)
-                .target_id(target)
-                .send()
-                .await,
-        );
+        detach(&orgs, id, target).await;
     }
     let (code, reason) = raw_reason(
-        &server,
+        &f.server,
         "DetachPolicy",
         &format!(r#"{{"PolicyId":"p-FullAWSAccess","TargetId":"{target}"}}"#),
     );
@@ -372,7 +480,20 @@ async fn ous_policies_tags_and_scp_enforcement() {
             .await,
     );
     assert_eq!(e.code, "PolicyNotAttachedException", "{e:?}");
-    let (code, reason) = raw_reason(&server, "DeletePolicy", r#"{"PolicyId":"p-FullAWSAccess"}"#);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_aws_access_is_immutable_and_deleted_policies_leave_the_list() {
+    let (f, _org, orgs) = scp_org("orgs-scp-delete").await;
+    let mut scps = Vec::new();
+    for i in 0..5 {
+        scps.push(create_scp(&orgs, &format!("deny{i}"), &deny(&format!("s3:Get{i}*"))).await);
+    }
+    let (code, reason) = raw_reason(
+        &f.server,
+        "DeletePolicy",
+        r#"{"PolicyId":"p-FullAWSAccess"}"#,
+    );
     assert_eq!(
         (code.as_str(), reason.as_str()),
         ("InvalidInputException", "IMMUTABLE_POLICY")
@@ -391,33 +512,27 @@ async fn ous_policies_tags_and_scp_enforcement() {
     let listed: Vec<&str> = listed.policies().iter().map(|p| p.id().unwrap()).collect();
     assert!(listed.contains(&"p-FullAWSAccess"));
     assert_eq!(listed.len(), 5, "{listed:?}");
+}
 
-    // ---- tags
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ous_and_policies_take_tags_up_to_the_limit() {
+    let (f, org, orgs) = scp_org("orgs-tags").await;
+    let ou1 = create_ou(&orgs, &org.root_id, "Level1", &[tag("level", "1")]).await;
+    let scp = create_scp(&orgs, "deny0", &deny("s3:Get0*")).await;
     let tags = ok(
         "ListTagsForResource",
         orgs.list_tags_for_resource().resource_id(&ou1).send().await,
     );
     assert_eq!(tags.tags().len(), 1);
     assert_eq!(tags.tags()[0].value(), "1");
-    let many: Vec<Tag> = (0..50)
-        .map(|i| {
-            Tag::builder()
-                .key(format!("k{i}"))
-                .value("v")
-                .build()
-                .unwrap()
-        })
-        .collect();
+    let many = (0..50)
+        .map(|i| format!(r#"{{"Key":"k{i}","Value":"v"}}"#))
+        .collect::<Vec<_>>()
+        .join(",");
     let (code, reason) = raw_reason(
-        &server,
+        &f.server,
         "TagResource",
-        &format!(
-            r#"{{"ResourceId":"{ou1}","Tags":[{}]}}"#,
-            many.iter()
-                .map(|t| format!(r#"{{"Key":"{}","Value":"v"}}"#, t.key()))
-                .collect::<Vec<_>>()
-                .join(",")
-        ),
+        &format!(r#"{{"ResourceId":"{ou1}","Tags":[{many}]}}"#),
     );
     assert_eq!(
         (code.as_str(), reason.as_str()),
@@ -426,8 +541,8 @@ async fn ous_policies_tags_and_scp_enforcement() {
     ok(
         "TagResource",
         orgs.tag_resource()
-            .resource_id(&scps[0])
-            .tags(Tag::builder().key("team").value("sec").build().unwrap())
+            .resource_id(&scp)
+            .tags(tag("team", "sec"))
             .send()
             .await,
     );
@@ -450,25 +565,18 @@ async fn ous_policies_tags_and_scp_enforcement() {
     let e = err_info(
         orgs.tag_resource()
             .resource_id("ou-zzzz-zzzzzzzz")
-            .tags(Tag::builder().key("a").value("b").build().unwrap())
+            .tags(tag("a", "b"))
             .send()
             .await,
     );
     assert_eq!(e.code, "TargetNotFoundException", "{e:?}");
+}
 
-    // ---- a member account under an OU with a denying SCP
-    let car_id = start_member(&orgs, "member", "member@example.com").await;
-    let member = await_member(&orgs, &car_id).await;
-    assert_eq!(scp_ids_for(&orgs, &member).await, vec!["p-FullAWSAccess"]);
-    ok(
-        "MoveAccount",
-        orgs.move_account()
-            .account_id(&member)
-            .source_parent_id(&root_id)
-            .destination_parent_id(&ou1)
-            .send()
-            .await,
-    );
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_scp_on_an_ou_denies_its_member_and_not_the_management_account() {
+    let (f, org, orgs) = scp_org("orgs-scp-enforce").await;
+    let server = &f.server;
+    let (member, ou1) = member_in_ou(&f, &org).await;
     let guard = create_scp(
         &orgs,
         "guard",
@@ -476,14 +584,7 @@ async fn ous_policies_tags_and_scp_enforcement() {
             {"Effect":"Deny","Action":["iam:CreateUser","organizations:DescribeOrganization","organizations:CreateOrganizationalUnit"],"Resource":"*"}]}"#,
     )
     .await;
-    ok(
-        "AttachPolicy guard",
-        orgs.attach_policy()
-            .policy_id(&guard)
-            .target_id(&ou1)
-            .send()
-            .await,
-    );
+    attach(&orgs, &guard, &ou1).await;
     let guard_arn = ok(
         "DescribePolicy guard",
         orgs.describe_policy().policy_id(&guard).send().await,
@@ -496,9 +597,7 @@ async fn ous_policies_tags_and_scp_enforcement() {
     .unwrap()
     .to_owned();
 
-    // Root users may not assume roles: an administrator of the management account does.
-    let admin = user_with_key(&server, "admin", ALLOW_ALL).await;
-    let member_who = member_role(&server, &admin, &member).await;
+    let (_admin, member_who) = admin_and_member_session(server, &member).await;
     let e = err_info(
         server
             .iam_as(&member_who)
@@ -527,14 +626,14 @@ async fn ous_policies_tags_and_scp_enforcement() {
             .contains("with an explicit deny in a service control policy"),
         "{e:?}"
     );
-    // The issue's case: an SCP denying organizations:CreateOrganizationalUnit stops the
-    // member account's administrator (the SCP decides before Organizations' own
-    // management-account check) and not the management account.
+    // The SCP decides before Organizations' own management-account check: a member
+    // account's administrator is refused CreateOrganizationalUnit by it, the management
+    // account is not.
     let e = err_info(
         server
             .orgs_as(&member_who)
             .create_organizational_unit()
-            .parent_id(&root_id)
+            .parent_id(&org.root_id)
             .name("from-member")
             .send()
             .await,
@@ -550,7 +649,7 @@ async fn ous_policies_tags_and_scp_enforcement() {
     ok(
         "CreateOrganizationalUnit as the management account",
         orgs.create_organizational_unit()
-            .parent_id(&root_id)
+            .parent_id(&org.root_id)
             .name("from-management")
             .send()
             .await,
@@ -570,14 +669,7 @@ async fn ous_policies_tags_and_scp_enforcement() {
         orgs.describe_organization().send().await,
     );
     // Detaching the guard lifts the deny at once.
-    ok(
-        "DetachPolicy guard",
-        orgs.detach_policy()
-            .policy_id(&guard)
-            .target_id(&ou1)
-            .send()
-            .await,
-    );
+    detach(&orgs, &guard, &ou1).await;
     ok(
         "CreateUser in the member after the detach",
         server
@@ -587,43 +679,26 @@ async fn ous_policies_tags_and_scp_enforcement() {
             .send()
             .await,
     );
+}
 
-    // ---- RCPs guard the member account's roles (STS is in RCP scope): a deny on
-    // sts:AssumeRole in an RCP on the member's OU stops even the management account's
-    // administrator, whom the role's trust policy allows.
-    ok(
-        "EnablePolicyType RCP",
-        orgs.enable_policy_type()
-            .root_id(&root_id)
-            .policy_type(PolicyType::ResourceControlPolicy)
-            .send()
-            .await,
-    );
-    let fence = ok(
-        "CreatePolicy RCP",
-        orgs.create_policy()
-            .name("fence")
-            .description("no role assumption")
-            .r#type(PolicyType::ResourceControlPolicy)
-            .content(
-                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"sts:AssumeRole","Resource":"*","Condition":{"StringNotLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/breakglass"}}}]}"#,
-            )
-            .send()
-            .await,
+/// RCPs guard the member account's roles (STS is in RCP scope): a deny on `sts:AssumeRole`
+/// in an RCP on the member's OU stops even the management account's administrator, whom the
+/// role's trust policy allows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_rcp_on_an_ou_denies_assuming_its_members_roles() {
+    let (f, org, orgs) = scp_org("orgs-rcp-enforce").await;
+    let server = &f.server;
+    let (member, ou1) = member_in_ou(&f, &org).await;
+    let admin = user_with_key(server, "admin", ALLOW_ALL).await;
+    enable(&orgs, &org.root_id, PolicyType::ResourceControlPolicy).await;
+    let fence = create_policy(
+        &orgs,
+        PolicyType::ResourceControlPolicy,
+        "fence",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"sts:AssumeRole","Resource":"*","Condition":{"StringNotLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/breakglass"}}}]}"#,
     )
-    .policy()
-    .unwrap()
-    .policy_summary()
-    .unwrap()
-    .clone();
-    ok(
-        "AttachPolicy RCP",
-        orgs.attach_policy()
-            .policy_id(fence.id().unwrap())
-            .target_id(&ou1)
-            .send()
-            .await,
-    );
+    .await;
+    attach(&orgs, fence.id().unwrap(), &ou1).await;
     let member_role = format!("arn:aws:iam::{member}:role/OrganizationAccountAccessRole");
     let e = err_info(
         server
@@ -642,14 +717,7 @@ async fn ous_policies_tags_and_scp_enforcement() {
         )),
         "{e:?}"
     );
-    ok(
-        "DetachPolicy RCP",
-        orgs.detach_policy()
-            .policy_id(fence.id().unwrap())
-            .target_id(&ou1)
-            .send()
-            .await,
-    );
+    detach(&orgs, fence.id().unwrap(), &ou1).await;
     ok(
         "AssumeRole after the RCP is detached",
         server
@@ -663,21 +731,20 @@ async fn ous_policies_tags_and_scp_enforcement() {
     ok(
         "DisablePolicyType RCP",
         orgs.disable_policy_type()
-            .root_id(&root_id)
+            .root_id(&org.root_id)
             .policy_type(PolicyType::ResourceControlPolicy)
             .send()
             .await,
     );
+}
 
-    // ---- effective tag policy: root and OU merged for the member account
-    ok(
-        "EnablePolicyType TAG_POLICY",
-        orgs.enable_policy_type()
-            .root_id(&root_id)
-            .policy_type(PolicyType::TagPolicy)
-            .send()
-            .await,
-    );
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_effective_tag_policy_merges_root_and_ou() {
+    let (f, org, orgs) = scp_org("orgs-effective").await;
+    let server = &f.server;
+    let (member, ou1) = member_in_ou(&f, &org).await;
+    let (_admin, member_who) = admin_and_member_session(server, &member).await;
+    enable(&orgs, &org.root_id, PolicyType::TagPolicy).await;
     let e = err_info(
         orgs.describe_effective_policy()
             .policy_type(EffectivePolicyType::TagPolicy)
@@ -689,7 +756,7 @@ async fn ous_policies_tags_and_scp_enforcement() {
     for (name, target, content) in [
         (
             "root-tags",
-            root_id.as_str(),
+            org.root_id.as_str(),
             r#"{"tags":{"costcenter":{"tag_key":{"@@assign":"CostCenter"},"tag_value":{"@@assign":["100","200"]}}}}"#,
         ),
         (
@@ -698,31 +765,8 @@ async fn ous_policies_tags_and_scp_enforcement() {
             r#"{"tags":{"costcenter":{"tag_value":{"@@append":["300"]}}}}"#,
         ),
     ] {
-        let id = ok(
-            "CreatePolicy tag",
-            orgs.create_policy()
-                .name(name)
-                .description("")
-                .r#type(PolicyType::TagPolicy)
-                .content(content)
-                .send()
-                .await,
-        )
-        .policy()
-        .unwrap()
-        .policy_summary()
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_owned();
-        ok(
-            "AttachPolicy tag",
-            orgs.attach_policy()
-                .policy_id(&id)
-                .target_id(target)
-                .send()
-                .await,
-        );
+        let policy = create_policy(&orgs, PolicyType::TagPolicy, name, content).await;
+        attach(&orgs, policy.id().unwrap(), target).await;
     }
     let eff = ok(
         "DescribeEffectivePolicy",
@@ -753,7 +797,7 @@ async fn ous_policies_tags_and_scp_enforcement() {
         Some(member.as_str())
     );
     let (code, reason) = raw_reason(
-        &server,
+        server,
         "DescribeEffectivePolicy",
         &format!(r#"{{"PolicyType":"TAG_POLICY","TargetId":"{ou1}"}}"#),
     );
@@ -761,18 +805,26 @@ async fn ous_policies_tags_and_scp_enforcement() {
         (code.as_str(), reason.as_str()),
         ("InvalidInputException", "TARGET_NOT_SUPPORTED")
     );
+}
 
-    // ---- disabling SCPs detaches every SCP
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disabling_scps_detaches_every_scp() {
+    let (f, org, orgs) = scp_org("orgs-scp-disable").await;
+    let (member, ou1) = member_in_ou(&f, &org).await;
+    let guard = create_scp(&orgs, "guard", &deny("iam:CreateUser")).await;
+    attach(&orgs, &guard, &ou1).await;
+    enable(&orgs, &org.root_id, PolicyType::TagPolicy).await;
     ok(
         "DisablePolicyType",
         orgs.disable_policy_type()
-            .root_id(&root_id)
+            .root_id(&org.root_id)
             .policy_type(PolicyType::ServiceControlPolicy)
             .send()
             .await,
     );
-    assert!(scp_ids_for(&orgs, &root_id).await.is_empty());
+    assert!(scp_ids_for(&orgs, &org.root_id).await.is_empty());
     assert!(scp_ids_for(&orgs, &member).await.is_empty());
+    assert!(scp_ids_for(&orgs, &ou1).await.is_empty());
     let roots = ok("ListRoots", orgs.list_roots().send().await);
     let enabled: Vec<&PolicyType> = roots.roots()[0]
         .policy_types()
