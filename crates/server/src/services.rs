@@ -56,7 +56,6 @@ impl cloudtrail_data::CloudTrailData for NotYetServed {
 }
 
 /// The service implementations.
-#[derive(Default)]
 pub struct Services {
     pub organizations: cairn_organizations::OrganizationsService,
     pub sts: cairn_iam::StsService,
@@ -77,6 +76,21 @@ impl Default for ServiceFacts {
             Arc::new(cairn_iam::IamFacts),
             Arc::new(cairn_organizations::OrgFacts),
         ])
+    }
+}
+
+impl Default for Services {
+    fn default() -> Self {
+        Services {
+            organizations: cairn_organizations::OrganizationsService::default(),
+            sts: cairn_iam::StsService::default(),
+            iam: cairn_iam::IamService::default(),
+            cloudtrail: cairn_trail::CloudTrailService::new(Arc::new(
+                cairn_organizations::OrgFacts,
+            )),
+            rest: NotYetServed,
+            facts: ServiceFacts::default(),
+        }
     }
 }
 

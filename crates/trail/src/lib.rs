@@ -6,15 +6,20 @@
 //! * [`sink`]: [`Recorder`], the [`cairn_core::AuditSink`]: mutations' records in the
 //!   mutation's transaction, read-only records group-committed, everything else durable on
 //!   return.
-//! * [`lookup`]: [`CloudTrailService`], the `cairn_api::cloudtrail::CloudTrail`
-//!   implementation (`LookupEvents` so far).
+//! * [`lookup`]: `LookupEvents`.
+//! * [`trails`]: trails — settings, selectors, tags, logging state — and their storage.
+//! * [`service`]: [`CloudTrailService`], the `cairn_api::cloudtrail::CloudTrail`
+//!   implementation.
 
 pub mod layout;
 pub mod lookup;
 pub mod record;
+pub mod service;
 pub mod sink;
+pub mod trails;
 
-pub use lookup::{CloudTrailService, lookup_events};
+pub use lookup::lookup_events;
+pub use service::CloudTrailService;
 pub use record::{EVENT_VERSION, format_event_time, lookup_username, to_record, write_record};
 pub use sink::Recorder;
 

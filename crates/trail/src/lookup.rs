@@ -27,7 +27,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use cairn_api::cloudtrail::types::{
     Event, EventCategory, LookupAttributeKey, LookupEventsRequest, LookupEventsResponse, Resource,
 };
-use cairn_api::cloudtrail::{CloudTrail, Error};
+use cairn_api::cloudtrail::Error;
 use cairn_core::{Call, Failure};
 use cairn_store::{Bound, Scan, StoreError, Tx, prefix_successor};
 use cairn_wire::{ApiError, Timestamp};
@@ -42,22 +42,6 @@ const MAX_ATTRIBUTE_VALUE_CHARS: usize = 2000;
 
 const TOKEN_VERSION: u8 = 1;
 const TOKEN_TAG_LEN: usize = 16;
-
-/// The CloudTrail API. Serves `LookupEvents`; the other operations answer "not implemented".
-#[derive(Debug, Default, Clone, Copy)]
-pub struct CloudTrailService;
-
-impl CloudTrail for CloudTrailService {
-    type Context = Call;
-
-    async fn lookup_events(
-        &self,
-        ctx: &Call,
-        input: LookupEventsRequest,
-    ) -> Result<LookupEventsResponse, ApiError> {
-        lookup_events(ctx, input).await
-    }
-}
 
 /// `LookupEvents` for the calling account.
 pub async fn lookup_events(

@@ -114,7 +114,7 @@ impl Fixture {
         req: LookupEventsRequest,
     ) -> Result<LookupEventsResponse, ApiError> {
         let call = self.call_as(root(account));
-        CloudTrailService.lookup_events(&call, req).await
+        crate::lookup::lookup_events(&call, req).await
     }
 
     async fn lookup(&self, req: LookupEventsRequest) -> Result<LookupEventsResponse, ApiError> {

@@ -1,0 +1,693 @@
+//! The CloudTrail API: trails ([`crate::trails`]) and `LookupEvents` ([`crate::lookup`]).
+//! Operations of CloudTrail Lake, channels, dashboards and imports answer the model's
+//! "not implemented" until they are served.
+
+use crate::trails::{self, TrailRec, fail, find, require_home};
+use cairn_api::cloudtrail::types::{
+    AddTagsRequest, AddTagsResponse, CreateTrailRequest, CreateTrailResponse, DeleteTrailRequest,
+    DeleteTrailResponse, DescribeTrailsRequest, DescribeTrailsResponse, GetEventSelectorsRequest,
+    GetEventSelectorsResponse, GetInsightSelectorsRequest, GetInsightSelectorsResponse,
+    GetTrailRequest, GetTrailResponse, GetTrailStatusRequest, GetTrailStatusResponse,
+    ListTagsRequest, ListTagsResponse, ListTrailsRequest, ListTrailsResponse, LookupEventsRequest,
+    LookupEventsResponse, PutEventSelectorsRequest, PutEventSelectorsResponse,
+    PutInsightSelectorsRequest, PutInsightSelectorsResponse, RemoveTagsRequest,
+    RemoveTagsResponse, ResourceTag, StartLoggingRequest, StartLoggingResponse,
+    StopLoggingRequest, StopLoggingResponse, Tag, UpdateTrailRequest, UpdateTrailResponse,
+};
+use cairn_api::cloudtrail::{CloudTrail, Error};
+use cairn_core::{Call, Failure, ResourceFacts};
+use cairn_store::Tx;
+use cairn_wire::{ApiError, Timestamp};
+use std::sync::Arc;
+
+/// The CloudTrail API.
+#[derive(Clone, Default)]
+pub struct CloudTrailService {
+    /// Organizations' answers (an account's organization), for organization trails.
+    orgs: Option<Arc<dyn ResourceFacts>>,
+}
+
+impl std::fmt::Debug for CloudTrailService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CloudTrailService").finish_non_exhaustive()
+    }
+}
+
+impl CloudTrailService {
+    /// The service, with `orgs` answering which organization an account belongs to.
+    pub fn new(orgs: Arc<dyn ResourceFacts>) -> Self {
+        CloudTrailService { orgs: Some(orgs) }
+    }
+}
+
+/// Where the call is: the caller's account, the region of its credential scope and that
+/// region's partition.
+#[derive(Debug, Clone)]
+struct Here {
+    account: String,
+    region: String,
+    partition: String,
+}
+
+impl Here {
+    fn of(ctx: &Call) -> Self {
+        let region = ctx.info().region.clone();
+        Here {
+            account: ctx.account_id().to_owned(),
+            partition: cairn_core::partition_of(&region).to_owned(),
+            region,
+        }
+    }
+}
+
+fn ts(ms: i64) -> Timestamp {
+    Timestamp::from_millis(ms)
+}
+
+/// `GetTrailStatus`'s `TimeLoggingStarted` / `TimeLoggingStopped` strings: the same instant
+/// as the timestamp beside them, as `YYYY-MM-DDTHH:MM:SSZ`.
+fn time_string(ms: i64) -> String {
+    crate::record::format_event_time(ms)
+}
+
+fn create_response(t: &TrailRec) -> CreateTrailResponse {
+    let api = t.to_api();
+    CreateTrailResponse {
+        cloud_watch_logs_log_group_arn: api.cloud_watch_logs_log_group_arn,
+        cloud_watch_logs_role_arn: api.cloud_watch_logs_role_arn,
+        include_global_service_events: api.include_global_service_events,
+        is_multi_region_trail: api.is_multi_region_trail,
+        is_organization_trail: api.is_organization_trail,
+        kms_key_id: api.kms_key_id,
+        log_file_validation_enabled: api.log_file_validation_enabled,
+        name: api.name,
+        recursive_logging: None,
+        s3_bucket_name: api.s3_bucket_name,
+        s3_key_prefix: api.s3_key_prefix,
+        sns_topic_arn: api.sns_topic_arn,
+        sns_topic_name: api.sns_topic_name,
+        trail_arn: api.trail_arn,
+    }
+}
+
+fn update_response(t: &TrailRec) -> UpdateTrailResponse {
+    let c = create_response(t);
+    UpdateTrailResponse {
+        cloud_watch_logs_log_group_arn: c.cloud_watch_logs_log_group_arn,
+        cloud_watch_logs_role_arn: c.cloud_watch_logs_role_arn,
+        include_global_service_events: c.include_global_service_events,
+        is_multi_region_trail: c.is_multi_region_trail,
+        is_organization_trail: c.is_organization_trail,
+        kms_key_id: c.kms_key_id,
+        log_file_validation_enabled: c.log_file_validation_enabled,
+        name: c.name,
+        recursive_logging: None,
+        s3_bucket_name: c.s3_bucket_name,
+        s3_key_prefix: c.s3_key_prefix,
+        sns_topic_arn: c.sns_topic_arn,
+        sns_topic_name: c.sns_topic_name,
+        trail_arn: c.trail_arn,
+    }
+}
+
+/// The settings `CreateTrail` and `UpdateTrail` share, checked and applied.
+struct Settings<'a> {
+    bucket: Option<&'a str>,
+    prefix: Option<&'a str>,
+    sns_topic: Option<&'a str>,
+    include_global: Option<bool>,
+    multi_region: Option<bool>,
+    validation: Option<bool>,
+    cw_log_group: Option<&'a str>,
+    cw_role: Option<&'a str>,
+    kms_key: Option<&'a str>,
+}
+
+impl Settings<'_> {
+    fn apply(&self, t: &mut TrailRec) -> Result<(), Failure> {
+        if let Some(b) = self.bucket {
+            trails::check_bucket(b)?;
+            b.clone_into(&mut t.bucket);
+        }
+        if let Some(p) = self.prefix {
+            trails::check_prefix(p)?;
+            // An empty prefix removes it.
+            t.prefix = (!p.is_empty()).then(|| p.to_owned());
+        }
+        if let Some(s) = self.sns_topic {
+            t.sns_topic = (!s.is_empty()).then(|| s.to_owned());
+        }
+        if let Some(v) = self.include_global {
+            t.include_global = v;
+        }
+        if let Some(v) = self.multi_region {
+            t.multi_region = v;
+        }
+        if let Some(v) = self.validation {
+            t.validation = v;
+        }
+        if let Some(v) = self.kms_key {
+            t.kms_key = (!v.is_empty()).then(|| v.to_owned());
+        }
+        match (self.cw_log_group, self.cw_role) {
+            (None, None) => {}
+            (Some(g), Some(r)) => {
+                t.cw_log_group = (!g.is_empty()).then(|| g.to_owned());
+                t.cw_role = (!r.is_empty()).then(|| r.to_owned());
+            }
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(fail(
+                    Error::InvalidCloudWatchLogsLogGroupArnException,
+                    "You must specify both a CloudWatch Logs log group ARN and a role ARN.",
+                ));
+            }
+        }
+        // CloudTrail API Reference, `CreateTrail` `IsMultiRegionTrail` / InvalidParameter-
+        // CombinationException: a multi-Region trail must include global service events.
+        if t.multi_region && !t.include_global {
+            return Err(fail(
+                Error::InvalidParameterCombinationException,
+                "Multi-Region trail must include global service events.",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl CloudTrailService {
+    /// An organization trail's checks: the caller is the management account of an
+    /// organization (`OrganizationsNotInUseException`, `NotOrganizationMasterAccount-
+    /// Exception` otherwise).
+    fn check_org_trail(&self, tx: &mut dyn Tx, account: &str) -> Result<(), Failure> {
+        let org = match &self.orgs {
+            Some(orgs) => orgs.organization(tx, account)?,
+            None => None,
+        };
+        let Some(org) = org else {
+            return Err(fail(
+                Error::OrganizationsNotInUseException,
+                "This account is not a member of an organization.",
+            ));
+        };
+        if org.management_account_id != account {
+            return Err(fail(
+                Error::NotOrganizationMasterAccountException,
+                format!(
+                    "The request was rejected because this account {account} is not the management account of the organization."
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn set_logging(&self, ctx: &Call, name: String, on: bool) -> Result<(), ApiError> {
+        let here = Here::of(ctx);
+        let now = ctx.now_ms();
+        ctx.write(move |tx| {
+            let mut t = find(tx, &here.account, &here.region, &name)?;
+            require_home(&t, &here.region)?;
+            if t.logging != on {
+                t.logging = on;
+                if on {
+                    t.start_logging_ms = Some(now);
+                } else {
+                    t.stop_logging_ms = Some(now);
+                }
+                trails::put(tx, &t)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// The trail a tagging call's `ResourceId` (a trail ARN) names, homed in this region.
+    fn tagged(tx: &mut dyn Tx, here: &Here, resource_id: &str) -> Result<TrailRec, Failure> {
+        let r = trails::parse_ref(resource_id)?;
+        let trails::TrailRef::Arn { .. } = &r else {
+            return Err(trails::arn_invalid(resource_id));
+        };
+        let t = find(tx, &here.account, &here.region, resource_id).map_err(|_| {
+            fail(
+                Error::ResourceNotFoundException,
+                format!("Resource not found: {resource_id}"),
+            )
+        })?;
+        Ok(t)
+    }
+}
+
+impl CloudTrail for CloudTrailService {
+    type Context = Call;
+
+    async fn lookup_events(
+        &self,
+        ctx: &Call,
+        input: LookupEventsRequest,
+    ) -> Result<LookupEventsResponse, ApiError> {
+        crate::lookup::lookup_events(ctx, input).await
+    }
+
+    async fn start_logging(
+        &self,
+        ctx: &Call,
+        input: StartLoggingRequest,
+    ) -> Result<StartLoggingResponse, ApiError> {
+        self.set_logging(ctx, input.name, true).await?;
+        Ok(StartLoggingResponse {})
+    }
+
+    async fn stop_logging(
+        &self,
+        ctx: &Call,
+        input: StopLoggingRequest,
+    ) -> Result<StopLoggingResponse, ApiError> {
+        self.set_logging(ctx, input.name, false).await?;
+        Ok(StopLoggingResponse {})
+    }
+
+    async fn create_trail(
+        &self,
+        ctx: &Call,
+        input: CreateTrailRequest,
+    ) -> Result<CreateTrailResponse, ApiError> {
+        let here = Here::of(ctx);
+        let now = ctx.now_ms();
+        let this = self.clone();
+        ctx.write(move |tx| {
+            trails::check_name(&input.name)?;
+            let visible = trails::visible(tx, &here.account, &here.region)?;
+            if visible.iter().any(|t| t.name == input.name) {
+                return Err(fail(
+                    Error::TrailAlreadyExistsException,
+                    format!(
+                        "Trail {} already exists for customer: {}",
+                        input.name, here.account
+                    ),
+                ));
+            }
+            let homed = visible
+                .iter()
+                .filter(|t| t.home_region == here.region)
+                .count();
+            if homed >= trails::MAX_TRAILS_PER_REGION {
+                return Err(fail(
+                    Error::MaximumNumberOfTrailsExceededException,
+                    format!(
+                        "User: {} already has {} trails in {}.",
+                        here.account,
+                        trails::MAX_TRAILS_PER_REGION,
+                        here.region
+                    ),
+                ));
+            }
+            let mut t = trails::new_rec(
+                input.name.clone(),
+                here.account.clone(),
+                here.region.clone(),
+                here.partition.clone(),
+                String::new(),
+                now,
+            );
+            Settings {
+                bucket: Some(&input.s3_bucket_name),
+                prefix: input.s3_key_prefix.as_deref(),
+                sns_topic: input.sns_topic_name.as_deref(),
+                include_global: input.include_global_service_events,
+                multi_region: input.is_multi_region_trail,
+                validation: input.enable_log_file_validation,
+                cw_log_group: input.cloud_watch_logs_log_group_arn.as_deref(),
+                cw_role: input.cloud_watch_logs_role_arn.as_deref(),
+                kms_key: input.kms_key_id.as_deref(),
+            }
+            .apply(&mut t)?;
+            if input.is_organization_trail == Some(true) {
+                this.check_org_trail(tx, &here.account)?;
+                t.organization = true;
+            }
+            if let Some(tags) = &input.tags_list {
+                trails::merge_tags(&mut t.tags, tags)?;
+            }
+            trails::put(tx, &t)?;
+            Ok(create_response(&t))
+        })
+        .await
+    }
+
+    async fn update_trail(
+        &self,
+        ctx: &Call,
+        input: UpdateTrailRequest,
+    ) -> Result<UpdateTrailResponse, ApiError> {
+        let here = Here::of(ctx);
+        let this = self.clone();
+        ctx.write(move |tx| {
+            let mut t = find(tx, &here.account, &here.region, &input.name)?;
+            require_home(&t, &here.region)?;
+            Settings {
+                bucket: input.s3_bucket_name.as_deref(),
+                prefix: input.s3_key_prefix.as_deref(),
+                sns_topic: input.sns_topic_name.as_deref(),
+                include_global: input.include_global_service_events,
+                multi_region: input.is_multi_region_trail,
+                validation: input.enable_log_file_validation,
+                cw_log_group: input.cloud_watch_logs_log_group_arn.as_deref(),
+                cw_role: input.cloud_watch_logs_role_arn.as_deref(),
+                kms_key: input.kms_key_id.as_deref(),
+            }
+            .apply(&mut t)?;
+            if let Some(org) = input.is_organization_trail {
+                if org && !t.organization {
+                    this.check_org_trail(tx, &here.account)?;
+                }
+                t.organization = org;
+            }
+            // Turning a single-region trail multi-region must not collide with a trail of
+            // the same name homed in another region.
+            if t.multi_region {
+                let clash = trails::of_account(tx, &here.account)?
+                    .into_iter()
+                    .any(|o| o.name == t.name && o.home_region != t.home_region);
+                if clash {
+                    return Err(fail(
+                        Error::TrailAlreadyExistsException,
+                        format!(
+                            "Trail {} already exists for customer: {}",
+                            t.name, here.account
+                        ),
+                    ));
+                }
+            }
+            trails::put(tx, &t)?;
+            Ok(update_response(&t))
+        })
+        .await
+    }
+
+    async fn delete_trail(
+        &self,
+        ctx: &Call,
+        input: DeleteTrailRequest,
+    ) -> Result<DeleteTrailResponse, ApiError> {
+        let here = Here::of(ctx);
+        ctx.write(move |tx| {
+            let t = find(tx, &here.account, &here.region, &input.name)?;
+            require_home(&t, &here.region)?;
+            trails::delete(tx, &t)?;
+            Ok(DeleteTrailResponse {})
+        })
+        .await
+    }
+
+    async fn get_trail(&self, ctx: &Call, input: GetTrailRequest) -> Result<GetTrailResponse, ApiError> {
+        let here = Here::of(ctx);
+        ctx.read(move |tx| {
+            let t = find(tx, &here.account, &here.region, &input.name)?;
+            Ok(GetTrailResponse {
+                trail: Some(t.to_api()),
+            })
+        })
+        .await
+    }
+
+    async fn describe_trails(
+        &self,
+        ctx: &Call,
+        input: DescribeTrailsRequest,
+    ) -> Result<DescribeTrailsResponse, ApiError> {
+        let here = Here::of(ctx);
+        ctx.read(move |tx| {
+            let shadows = input.include_shadow_trails.unwrap_or(true);
+            let visible: Vec<TrailRec> = trails::visible(tx, &here.account, &here.region)?
+                .into_iter()
+                .filter(|t| shadows || t.home_region == here.region)
+                .collect();
+            let list = match input.trail_name_list.as_deref() {
+                None | Some([]) => visible,
+                Some(names) => {
+                    // Each entry is a name or an ARN; entries naming no trail are left out.
+                    let mut out: Vec<TrailRec> = Vec::new();
+                    for given in names {
+                        let r = trails::parse_ref(given)?;
+                        for t in &visible {
+                            let hit = match &r {
+                                trails::TrailRef::Name(n) => &t.name == n,
+                                trails::TrailRef::Arn {
+                                    region,
+                                    account,
+                                    name,
+                                } => {
+                                    account == &t.account
+                                        && region == &t.home_region
+                                        && name == &t.name
+                                }
+                            };
+                            if hit && !out.iter().any(|o| o.arn() == t.arn()) {
+                                out.push(t.clone());
+                            }
+                        }
+                    }
+                    out
+                }
+            };
+            Ok(DescribeTrailsResponse {
+                trail_list: Some(list.iter().map(TrailRec::to_api).collect()),
+            })
+        })
+        .await
+    }
+
+    async fn list_trails(
+        &self,
+        ctx: &Call,
+        input: ListTrailsRequest,
+    ) -> Result<ListTrailsResponse, ApiError> {
+        let here = Here::of(ctx);
+        ctx.read(move |tx| {
+            // Every trail of the account, in every region (`ListTrails`: "Lists trails that
+            // are in the current account"), one page: an account has at most five per
+            // region. A `NextToken` from an earlier page ends the listing.
+            if input.next_token.is_some() {
+                return Ok(ListTrailsResponse {
+                    next_token: None,
+                    trails: Some(Vec::new()),
+                });
+            }
+            let all = trails::of_account(tx, &here.account)?;
+            Ok(ListTrailsResponse {
+                next_token: None,
+                trails: Some(all.iter().map(TrailRec::info).collect()),
+            })
+        })
+        .await
+    }
+
+    async fn get_trail_status(
+        &self,
+        ctx: &Call,
+        input: GetTrailStatusRequest,
+    ) -> Result<GetTrailStatusResponse, ApiError> {
+        let here = Here::of(ctx);
+        ctx.read(move |tx| {
+            let t = find(tx, &here.account, &here.region, &input.name)?;
+            // Only what happened: no delivery has been made until delivery reports one.
+            Ok(GetTrailStatusResponse {
+                is_logging: Some(t.logging),
+                start_logging_time: t.start_logging_ms.map(ts),
+                stop_logging_time: t.stop_logging_ms.map(ts),
+                time_logging_started: t.start_logging_ms.map(time_string),
+                time_logging_stopped: t.stop_logging_ms.map(time_string),
+                ..GetTrailStatusResponse::default()
+            })
+        })
+        .await
+    }
+
+    async fn put_event_selectors(
+        &self,
+        ctx: &Call,
+        input: PutEventSelectorsRequest,
+    ) -> Result<PutEventSelectorsResponse, ApiError> {
+        let here = Here::of(ctx);
+        ctx.write(move |tx| {
+            let mut t = find(tx, &here.account, &here.region, &input.trail_name)?;
+            require_home(&t, &here.region)?;
+            match (&input.event_selectors, &input.advanced_event_selectors) {
+                (Some(_), Some(_)) | (None, None) => {
+                    return Err(fail(
+                        Error::InvalidParameterCombinationException,
+                        "You must specify either EventSelectors or AdvancedEventSelectors, but not both.",
+                    ));
+                }
+                (Some(basic), None) => {
+                    trails::check_event_selectors(basic)?;
+                    t.event_selectors = Some(basic.clone());
+                    t.advanced_selectors = None;
+                }
+                (None, Some(adv)) => {
+                    trails::check_advanced_selectors(adv)?;
+                    t.advanced_selectors = Some(adv.clone());
+                    t.event_selectors = None;
+                }
+            }
+            trails::put(tx, &t)?;
+            Ok(PutEventSelectorsResponse {
+                advanced_event_selectors: t.advanced_selectors.clone(),
+                event_selectors: t.event_selectors.clone(),
+                trail_arn: Some(t.arn()),
+            })
+        })
+        .await
+    }
+
+    async fn get_event_selectors(
+        &self,
+        ctx: &Call,
+        input: GetEventSelectorsRequest,
+    ) -> Result<GetEventSelectorsResponse, ApiError> {
+        let here = Here::of(ctx);
+        ctx.read(move |tx| {
+            let t = find(tx, &here.account, &here.region, &input.trail_name)?;
+            Ok(GetEventSelectorsResponse {
+                advanced_event_selectors: t.advanced_selectors.clone(),
+                event_selectors: t.effective_event_selectors(),
+                trail_arn: Some(t.arn()),
+            })
+        })
+        .await
+    }
+
+    async fn put_insight_selectors(
+        &self,
+        ctx: &Call,
+        input: PutInsightSelectorsRequest,
+    ) -> Result<PutInsightSelectorsResponse, ApiError> {
+        let here = Here::of(ctx);
+        ctx.write(move |tx| {
+            let Some(name) = &input.trail_name else {
+                return Err(fail(
+                    Error::InvalidParameterCombinationException,
+                    "You must specify a TrailName or an EventDataStore.",
+                ));
+            };
+            let mut t = find(tx, &here.account, &here.region, name)?;
+            require_home(&t, &here.region)?;
+            let mut seen = Vec::new();
+            for s in &input.insight_selectors {
+                let Some(kind) = s.insight_type else {
+                    return Err(fail(
+                        Error::InvalidInsightSelectorsException,
+                        "An InsightType is required for each insight selector.",
+                    ));
+                };
+                if seen.contains(&kind) {
+                    return Err(fail(
+                        Error::InvalidInsightSelectorsException,
+                        format!("Duplicate insight type: {}.", kind.as_str()),
+                    ));
+                }
+                seen.push(kind);
+            }
+            t.insight_selectors = input.insight_selectors.clone();
+            trails::put(tx, &t)?;
+            Ok(PutInsightSelectorsResponse {
+                event_data_store_arn: None,
+                insight_selectors: Some(t.insight_selectors.clone()),
+                insights_destination: None,
+                trail_arn: Some(t.arn()),
+            })
+        })
+        .await
+    }
+
+    async fn get_insight_selectors(
+        &self,
+        ctx: &Call,
+        input: GetInsightSelectorsRequest,
+    ) -> Result<GetInsightSelectorsResponse, ApiError> {
+        let here = Here::of(ctx);
+        ctx.read(move |tx| {
+            let Some(name) = &input.trail_name else {
+                return Err(fail(
+                    Error::InvalidParameterCombinationException,
+                    "You must specify a TrailName or an EventDataStore.",
+                ));
+            };
+            let t = find(tx, &here.account, &here.region, name)?;
+            if t.insight_selectors.is_empty() {
+                return Err(fail(
+                    Error::InsightNotEnabledException,
+                    format!(
+                        "Trail {} does not have Insights enabled. Edit the trail settings, and then try the operation again.",
+                        t.arn()
+                    ),
+                ));
+            }
+            Ok(GetInsightSelectorsResponse {
+                event_data_store_arn: None,
+                insight_selectors: Some(t.insight_selectors.clone()),
+                insights_destination: None,
+                trail_arn: Some(t.arn()),
+            })
+        })
+        .await
+    }
+
+    async fn add_tags(&self, ctx: &Call, input: AddTagsRequest) -> Result<AddTagsResponse, ApiError> {
+        let here = Here::of(ctx);
+        ctx.write(move |tx| {
+            let mut t = Self::tagged(tx, &here, &input.resource_id)?;
+            trails::merge_tags(&mut t.tags, &input.tags_list)?;
+            trails::put(tx, &t)?;
+            Ok(AddTagsResponse {})
+        })
+        .await
+    }
+
+    async fn remove_tags(
+        &self,
+        ctx: &Call,
+        input: RemoveTagsRequest,
+    ) -> Result<RemoveTagsResponse, ApiError> {
+        let here = Here::of(ctx);
+        ctx.write(move |tx| {
+            let mut t = Self::tagged(tx, &here, &input.resource_id)?;
+            // A tag given with a value is removed only when the value matches.
+            t.tags.retain(|(k, v)| {
+                !input
+                    .tags_list
+                    .iter()
+                    .any(|r| &r.key == k && r.value.as_ref().is_none_or(|rv| rv == v))
+            });
+            trails::put(tx, &t)?;
+            Ok(RemoveTagsResponse {})
+        })
+        .await
+    }
+
+    async fn list_tags(&self, ctx: &Call, input: ListTagsRequest) -> Result<ListTagsResponse, ApiError> {
+        let here = Here::of(ctx);
+        ctx.read(move |tx| {
+            let mut out = Vec::new();
+            for id in &input.resource_id_list {
+                let t = Self::tagged(tx, &here, id)?;
+                out.push(ResourceTag {
+                    resource_id: Some(id.clone()),
+                    tags_list: Some(
+                        t.tags
+                            .iter()
+                            .map(|(k, v)| Tag {
+                                key: k.clone(),
+                                value: Some(v.clone()),
+                            })
+                            .collect(),
+                    ),
+                });
+            }
+            Ok(ListTagsResponse {
+                next_token: None,
+                resource_tag_list: Some(out),
+            })
+        })
+        .await
+    }
+}
