@@ -75,6 +75,7 @@ impl Default for ServiceFacts {
         ServiceFacts(vec![
             Arc::new(cairn_iam::IamFacts),
             Arc::new(cairn_organizations::OrgFacts),
+            Arc::new(cairn_trail::TrailFacts),
         ])
     }
 }

@@ -6,11 +6,13 @@
 //! * [`sink`]: [`Recorder`], the [`cairn_core::AuditSink`]: mutations' records in the
 //!   mutation's transaction, read-only records group-committed, everything else durable on
 //!   return.
-//! * [`lookup`]: `LookupEvents`.
+//! * [`lookup`]: the `LookupEvents` operation.
 //! * [`trails`]: trails — settings, selectors, tags, logging state — and their storage.
+//! * [`facts`]: what authorization learns about trails, their tags ([`TrailFacts`]).
 //! * [`service`]: [`CloudTrailService`], the `cairn_api::cloudtrail::CloudTrail`
 //!   implementation.
 
+pub mod facts;
 pub mod layout;
 pub mod lookup;
 pub mod record;
@@ -18,9 +20,10 @@ pub mod service;
 pub mod sink;
 pub mod trails;
 
+pub use facts::TrailFacts;
 pub use lookup::lookup_events;
-pub use service::CloudTrailService;
 pub use record::{EVENT_VERSION, format_event_time, lookup_username, to_record, write_record};
+pub use service::CloudTrailService;
 pub use sink::Recorder;
 
 #[cfg(test)]

@@ -24,10 +24,10 @@
 use crate::layout::{self, EVENTS, INDEX, StoredEvent, Tag};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
+use cairn_api::cloudtrail::Error;
 use cairn_api::cloudtrail::types::{
     Event, EventCategory, LookupAttributeKey, LookupEventsRequest, LookupEventsResponse, Resource,
 };
-use cairn_api::cloudtrail::Error;
 use cairn_core::{Call, Failure};
 use cairn_store::{Bound, Scan, StoreError, Tx, prefix_successor};
 use cairn_wire::{ApiError, Timestamp};

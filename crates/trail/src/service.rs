@@ -10,9 +10,9 @@ use cairn_api::cloudtrail::types::{
     GetTrailRequest, GetTrailResponse, GetTrailStatusRequest, GetTrailStatusResponse,
     ListTagsRequest, ListTagsResponse, ListTrailsRequest, ListTrailsResponse, LookupEventsRequest,
     LookupEventsResponse, PutEventSelectorsRequest, PutEventSelectorsResponse,
-    PutInsightSelectorsRequest, PutInsightSelectorsResponse, RemoveTagsRequest,
-    RemoveTagsResponse, ResourceTag, StartLoggingRequest, StartLoggingResponse,
-    StopLoggingRequest, StopLoggingResponse, Tag, UpdateTrailRequest, UpdateTrailResponse,
+    PutInsightSelectorsRequest, PutInsightSelectorsResponse, RemoveTagsRequest, RemoveTagsResponse,
+    ResourceTag, StartLoggingRequest, StartLoggingResponse, StopLoggingRequest,
+    StopLoggingResponse, Tag, UpdateTrailRequest, UpdateTrailResponse,
 };
 use cairn_api::cloudtrail::{CloudTrail, Error};
 use cairn_core::{Call, Failure, ResourceFacts};
@@ -200,11 +200,67 @@ impl CloudTrailService {
         Ok(())
     }
 
+    /// Every trail the caller sees from this region: its own ([`trails::visible`]) and, in a
+    /// member account of an organization, the management account's organization trails
+    /// (CloudTrail UG, "Creating a trail for an organization": "Users with CloudTrail
+    /// permissions in member accounts can see this trail").
+    fn seen(&self, tx: &mut dyn Tx, here: &Here) -> Result<Vec<TrailRec>, Failure> {
+        let mut list = trails::visible(tx, &here.account, &here.region)?;
+        let org = match &self.orgs {
+            Some(orgs) => orgs.organization(tx, &here.account)?,
+            None => None,
+        };
+        if let Some(org) = org
+            && org.management_account_id != here.account
+        {
+            list.extend(trails::organization_trails(
+                tx,
+                &org.management_account_id,
+                &here.region,
+            )?);
+        }
+        Ok(list)
+    }
+
+    /// The trail a read names, among those the caller sees.
+    fn find_seen(&self, tx: &mut dyn Tx, here: &Here, given: &str) -> Result<TrailRec, Failure> {
+        let list = self.seen(tx, here)?;
+        trails::pick(list, &here.account, &here.region, given)
+    }
+
+    /// The trail a change names: one of the caller's own. A member account that names its
+    /// organization's trail by ARN is told it is not the management account (the error the
+    /// model lists for DeleteTrail, StartLogging, StopLogging, PutEventSelectors, …; the
+    /// message is ours — AWS's text is not documented). By name it is not found, as AWS
+    /// resolves names against the caller's own trails.
+    fn find_own(&self, tx: &mut dyn Tx, here: &Here, given: &str) -> Result<TrailRec, Failure> {
+        match find(tx, &here.account, &here.region, given) {
+            Ok(t) => Ok(t),
+            Err(e) => {
+                if given.starts_with("arn:")
+                    && let Ok(t) = self.find_seen(tx, here, given)
+                    && t.organization
+                {
+                    return Err(fail(
+                        Error::NotOrganizationMasterAccountException,
+                        format!(
+                            "The request was rejected because account {} is not the management account of the organization that owns trail {}.",
+                            here.account,
+                            t.arn()
+                        ),
+                    ));
+                }
+                Err(e)
+            }
+        }
+    }
+
     async fn set_logging(&self, ctx: &Call, name: String, on: bool) -> Result<(), ApiError> {
         let here = Here::of(ctx);
         let now = ctx.now_ms();
+        let this = self.clone();
         ctx.write(move |tx| {
-            let mut t = find(tx, &here.account, &here.region, &name)?;
+            let mut t = this.find_own(tx, &here, &name)?;
             require_home(&t, &here.region)?;
             if t.logging != on {
                 t.logging = on;
@@ -220,19 +276,35 @@ impl CloudTrailService {
         .await
     }
 
-    /// The trail a tagging call's `ResourceId` (a trail ARN) names, homed in this region.
-    fn tagged(tx: &mut dyn Tx, here: &Here, resource_id: &str) -> Result<TrailRec, Failure> {
+    /// The trail a tagging call's `ResourceId` (a trail ARN) names: for `ListTags` any the
+    /// caller sees, for `AddTags` / `RemoveTags` one of its own. A well-formed ARN naming no
+    /// trail is `ResourceNotFoundException`.
+    fn tagged(
+        &self,
+        tx: &mut dyn Tx,
+        here: &Here,
+        resource_id: &str,
+        change: bool,
+    ) -> Result<TrailRec, Failure> {
         let r = trails::parse_ref(resource_id)?;
         let trails::TrailRef::Arn { .. } = &r else {
             return Err(trails::arn_invalid(resource_id));
         };
-        let t = find(tx, &here.account, &here.region, resource_id).map_err(|_| {
-            fail(
-                Error::ResourceNotFoundException,
-                format!("Resource not found: {resource_id}"),
-            )
-        })?;
-        Ok(t)
+        let found = if change {
+            self.find_own(tx, here, resource_id)
+        } else {
+            self.find_seen(tx, here, resource_id)
+        };
+        found.map_err(|e| {
+            if e.0.code == "TrailNotFoundException" {
+                fail(
+                    Error::ResourceNotFoundException,
+                    format!("Resource not found: {resource_id}"),
+                )
+            } else {
+                e
+            }
+        })
     }
 }
 
@@ -341,7 +413,7 @@ impl CloudTrail for CloudTrailService {
         let here = Here::of(ctx);
         let this = self.clone();
         ctx.write(move |tx| {
-            let mut t = find(tx, &here.account, &here.region, &input.name)?;
+            let mut t = this.find_own(tx, &here, &input.name)?;
             require_home(&t, &here.region)?;
             Settings {
                 bucket: input.s3_bucket_name.as_deref(),
@@ -389,8 +461,9 @@ impl CloudTrail for CloudTrailService {
         input: DeleteTrailRequest,
     ) -> Result<DeleteTrailResponse, ApiError> {
         let here = Here::of(ctx);
+        let this = self.clone();
         ctx.write(move |tx| {
-            let t = find(tx, &here.account, &here.region, &input.name)?;
+            let t = this.find_own(tx, &here, &input.name)?;
             require_home(&t, &here.region)?;
             trails::delete(tx, &t)?;
             Ok(DeleteTrailResponse {})
@@ -398,10 +471,15 @@ impl CloudTrail for CloudTrailService {
         .await
     }
 
-    async fn get_trail(&self, ctx: &Call, input: GetTrailRequest) -> Result<GetTrailResponse, ApiError> {
+    async fn get_trail(
+        &self,
+        ctx: &Call,
+        input: GetTrailRequest,
+    ) -> Result<GetTrailResponse, ApiError> {
         let here = Here::of(ctx);
+        let this = self.clone();
         ctx.read(move |tx| {
-            let t = find(tx, &here.account, &here.region, &input.name)?;
+            let t = this.find_seen(tx, &here, &input.name)?;
             Ok(GetTrailResponse {
                 trail: Some(t.to_api()),
             })
@@ -415,9 +493,11 @@ impl CloudTrail for CloudTrailService {
         input: DescribeTrailsRequest,
     ) -> Result<DescribeTrailsResponse, ApiError> {
         let here = Here::of(ctx);
+        let this = self.clone();
         ctx.read(move |tx| {
             let shadows = input.include_shadow_trails.unwrap_or(true);
-            let visible: Vec<TrailRec> = trails::visible(tx, &here.account, &here.region)?
+            let visible: Vec<TrailRec> = this
+                .seen(tx, &here)?
                 .into_iter()
                 .filter(|t| shadows || t.home_region == here.region)
                 .collect();
@@ -462,17 +542,20 @@ impl CloudTrail for CloudTrailService {
         input: ListTrailsRequest,
     ) -> Result<ListTrailsResponse, ApiError> {
         let here = Here::of(ctx);
+        let this = self.clone();
         ctx.read(move |tx| {
-            // Every trail of the account, in every region (`ListTrails`: "Lists trails that
-            // are in the current account"), one page: an account has at most five per
-            // region. A `NextToken` from an earlier page ends the listing.
+            // The trails seen from this region: those homed here, multi-region trails
+            // homed elsewhere, and the organization's trails in a member account (moto's
+            // tests, believed captured from AWS: a single-region trail homed elsewhere is
+            // not listed). One page: a region holds at most five trails per account. A
+            // `NextToken` from an earlier page ends the listing.
             if input.next_token.is_some() {
                 return Ok(ListTrailsResponse {
                     next_token: None,
                     trails: Some(Vec::new()),
                 });
             }
-            let all = trails::of_account(tx, &here.account)?;
+            let all = this.seen(tx, &here)?;
             Ok(ListTrailsResponse {
                 next_token: None,
                 trails: Some(all.iter().map(TrailRec::info).collect()),
@@ -487,8 +570,9 @@ impl CloudTrail for CloudTrailService {
         input: GetTrailStatusRequest,
     ) -> Result<GetTrailStatusResponse, ApiError> {
         let here = Here::of(ctx);
+        let this = self.clone();
         ctx.read(move |tx| {
-            let t = find(tx, &here.account, &here.region, &input.name)?;
+            let t = this.find_seen(tx, &here, &input.name)?;
             // Only what happened: no delivery has been made until delivery reports one.
             Ok(GetTrailStatusResponse {
                 is_logging: Some(t.logging),
@@ -508,13 +592,16 @@ impl CloudTrail for CloudTrailService {
         input: PutEventSelectorsRequest,
     ) -> Result<PutEventSelectorsResponse, ApiError> {
         let here = Here::of(ctx);
+        let this = self.clone();
         ctx.write(move |tx| {
-            let mut t = find(tx, &here.account, &here.region, &input.trail_name)?;
+            let mut t = this.find_own(tx, &here, &input.trail_name)?;
             require_home(&t, &here.region)?;
             match (&input.event_selectors, &input.advanced_event_selectors) {
+                // The model lists InvalidEventSelectorsException (not InvalidParameter-
+                // CombinationException) for PutEventSelectors; the text is ours.
                 (Some(_), Some(_)) | (None, None) => {
                     return Err(fail(
-                        Error::InvalidParameterCombinationException,
+                        Error::InvalidEventSelectorsException,
                         "You must specify either EventSelectors or AdvancedEventSelectors, but not both.",
                     ));
                 }
@@ -545,8 +632,9 @@ impl CloudTrail for CloudTrailService {
         input: GetEventSelectorsRequest,
     ) -> Result<GetEventSelectorsResponse, ApiError> {
         let here = Here::of(ctx);
+        let this = self.clone();
         ctx.read(move |tx| {
-            let t = find(tx, &here.account, &here.region, &input.trail_name)?;
+            let t = this.find_seen(tx, &here, &input.trail_name)?;
             Ok(GetEventSelectorsResponse {
                 advanced_event_selectors: t.advanced_selectors.clone(),
                 event_selectors: t.effective_event_selectors(),
@@ -562,6 +650,7 @@ impl CloudTrail for CloudTrailService {
         input: PutInsightSelectorsRequest,
     ) -> Result<PutInsightSelectorsResponse, ApiError> {
         let here = Here::of(ctx);
+        let this = self.clone();
         ctx.write(move |tx| {
             let Some(name) = &input.trail_name else {
                 return Err(fail(
@@ -569,7 +658,7 @@ impl CloudTrail for CloudTrailService {
                     "You must specify a TrailName or an EventDataStore.",
                 ));
             };
-            let mut t = find(tx, &here.account, &here.region, name)?;
+            let mut t = this.find_own(tx, &here, name)?;
             require_home(&t, &here.region)?;
             let mut seen = Vec::new();
             for s in &input.insight_selectors {
@@ -605,6 +694,7 @@ impl CloudTrail for CloudTrailService {
         input: GetInsightSelectorsRequest,
     ) -> Result<GetInsightSelectorsResponse, ApiError> {
         let here = Here::of(ctx);
+        let this = self.clone();
         ctx.read(move |tx| {
             let Some(name) = &input.trail_name else {
                 return Err(fail(
@@ -612,7 +702,7 @@ impl CloudTrail for CloudTrailService {
                     "You must specify a TrailName or an EventDataStore.",
                 ));
             };
-            let t = find(tx, &here.account, &here.region, name)?;
+            let t = this.find_seen(tx, &here, name)?;
             if t.insight_selectors.is_empty() {
                 return Err(fail(
                     Error::InsightNotEnabledException,
@@ -632,10 +722,15 @@ impl CloudTrail for CloudTrailService {
         .await
     }
 
-    async fn add_tags(&self, ctx: &Call, input: AddTagsRequest) -> Result<AddTagsResponse, ApiError> {
+    async fn add_tags(
+        &self,
+        ctx: &Call,
+        input: AddTagsRequest,
+    ) -> Result<AddTagsResponse, ApiError> {
         let here = Here::of(ctx);
+        let this = self.clone();
         ctx.write(move |tx| {
-            let mut t = Self::tagged(tx, &here, &input.resource_id)?;
+            let mut t = this.tagged(tx, &here, &input.resource_id, true)?;
             trails::merge_tags(&mut t.tags, &input.tags_list)?;
             trails::put(tx, &t)?;
             Ok(AddTagsResponse {})
@@ -649,8 +744,9 @@ impl CloudTrail for CloudTrailService {
         input: RemoveTagsRequest,
     ) -> Result<RemoveTagsResponse, ApiError> {
         let here = Here::of(ctx);
+        let this = self.clone();
         ctx.write(move |tx| {
-            let mut t = Self::tagged(tx, &here, &input.resource_id)?;
+            let mut t = this.tagged(tx, &here, &input.resource_id, true)?;
             // A tag given with a value is removed only when the value matches.
             t.tags.retain(|(k, v)| {
                 !input
@@ -664,12 +760,17 @@ impl CloudTrail for CloudTrailService {
         .await
     }
 
-    async fn list_tags(&self, ctx: &Call, input: ListTagsRequest) -> Result<ListTagsResponse, ApiError> {
+    async fn list_tags(
+        &self,
+        ctx: &Call,
+        input: ListTagsRequest,
+    ) -> Result<ListTagsResponse, ApiError> {
         let here = Here::of(ctx);
+        let this = self.clone();
         ctx.read(move |tx| {
             let mut out = Vec::new();
             for id in &input.resource_id_list {
-                let t = Self::tagged(tx, &here, id)?;
+                let t = this.tagged(tx, &here, id, false)?;
                 out.push(ResourceTag {
                     resource_id: Some(id.clone()),
                     tags_list: Some(

@@ -88,7 +88,12 @@ pub struct TrailRec {
 
 impl TrailRec {
     pub fn arn(&self) -> String {
-        trail_arn(&self.partition, &self.home_region, &self.account, &self.name)
+        trail_arn(
+            &self.partition,
+            &self.home_region,
+            &self.account,
+            &self.name,
+        )
     }
 
     /// The `Trail` shape of `GetTrail` / `DescribeTrails`.
@@ -155,7 +160,9 @@ impl TrailRec {
     /// source (the basic or advanced selectors' management-event part).
     pub fn wants_management(&self, read_only: bool, event_source: &str) -> bool {
         if let Some(adv) = &self.advanced_selectors {
-            return adv.iter().any(|s| advanced_wants(s, read_only, event_source));
+            return adv
+                .iter()
+                .any(|s| advanced_wants(s, read_only, event_source));
         }
         let Some(selectors) = &self.event_selectors else {
             return true;
@@ -312,10 +319,14 @@ pub fn check_name(name: &str) -> Result<(), Failure> {
     let bytes = name.as_bytes();
     let alnum = |b: Option<&u8>| b.is_some_and(u8::is_ascii_alphanumeric);
     if !alnum(bytes.first()) {
-        return Err(invalid_name("Trail name must starts with a letter or number."));
+        return Err(invalid_name(
+            "Trail name must starts with a letter or number.",
+        ));
     }
     if !alnum(bytes.last()) {
-        return Err(invalid_name("Trail name must ends with a letter or number."));
+        return Err(invalid_name(
+            "Trail name must ends with a letter or number.",
+        ));
     }
     let special = |b: &u8| matches!(b, b'.' | b'_' | b'-');
     if !bytes
@@ -406,7 +417,8 @@ fn account_prefix(account: &str) -> Vec<u8> {
 }
 
 pub fn put(tx: &mut dyn Tx, rec: &TrailRec) -> Result<(), StoreError> {
-    let value = serde_json::to_vec(rec).map_err(|e| StoreError::Backend(format!("corrupt trail record: {e}")))?;
+    let value = serde_json::to_vec(rec)
+        .map_err(|e| StoreError::Backend(format!("corrupt trail record: {e}")))?;
     tx.put(
         TRAILS,
         &key(&rec.account, &rec.home_region, &rec.name),
@@ -424,8 +436,8 @@ pub fn of_account(tx: &mut dyn Tx, account: &str) -> Result<Vec<TrailRec>, Store
     let rows = tx.scan_prefix(TRAILS, &account_prefix(account), false, usize::MAX)?;
     rows.into_iter()
         .map(|(_, v)| {
-            let mut rec: TrailRec =
-                serde_json::from_slice(&v).map_err(|e| StoreError::Backend(format!("corrupt trail record: {e}")))?;
+            let mut rec: TrailRec = serde_json::from_slice(&v)
+                .map_err(|e| StoreError::Backend(format!("corrupt trail record: {e}")))?;
             rec.v = FORMAT;
             Ok(rec)
         })
@@ -436,7 +448,10 @@ pub fn of_account(tx: &mut dyn Tx, account: &str) -> Result<Vec<TrailRec>, Store
 pub fn all(tx: &mut dyn Tx) -> Result<Vec<TrailRec>, StoreError> {
     let rows = tx.scan(TRAILS, &Scan::all())?;
     rows.into_iter()
-        .map(|(_, v)| serde_json::from_slice(&v).map_err(|e| StoreError::Backend(format!("corrupt trail record: {e}"))))
+        .map(|(_, v)| {
+            serde_json::from_slice(&v)
+                .map_err(|e| StoreError::Backend(format!("corrupt trail record: {e}")))
+        })
         .collect()
 }
 
@@ -449,35 +464,56 @@ pub fn visible(tx: &mut dyn Tx, account: &str, region: &str) -> Result<Vec<Trail
         .collect())
 }
 
-/// The trail a `Name`/`TrailName` parameter names, seen from `region` by `account`.
+/// The trail a `Name`/`TrailName` parameter names among `account`'s own trails seen from
+/// `region` ([`visible`]).
 pub fn find(
     tx: &mut dyn Tx,
     account: &str,
     region: &str,
     given: &str,
 ) -> Result<TrailRec, Failure> {
+    let list = visible(tx, account, region)?;
+    pick(list, account, region, given)
+}
+
+/// The trail `given` (a name or an ARN) names among `list`, the trails `account` sees from
+/// `region`. A name matches a trail homed in `region` before a shadow of the same name; an
+/// ARN matches its account, home region and name exactly. `TrailNotFoundException` echoes
+/// `given` and the caller's account, as AWS does.
+pub fn pick(
+    list: Vec<TrailRec>,
+    account: &str,
+    region: &str,
+    given: &str,
+) -> Result<TrailRec, Failure> {
     let r = parse_ref(given)?;
     let found = match &r {
-        TrailRef::Name(name) => visible(tx, account, region)?
+        TrailRef::Name(name) => list
             .into_iter()
-            // A trail homed in this region wins over a shadow of the same name.
             .filter(|t| &t.name == name)
-            .min_by_key(|t| t.home_region != region),
+            // The caller's own trail, then one homed here, wins.
+            .min_by_key(|t| (t.account != account, t.home_region != region)),
         TrailRef::Arn {
             region: r_region,
             account: r_account,
             name,
-        } => {
-            if r_account != account {
-                None
-            } else {
-                visible(tx, account, region)?
-                    .into_iter()
-                    .find(|t| &t.home_region == r_region && &t.name == name)
-            }
-        }
+        } => list
+            .into_iter()
+            .find(|t| &t.account == r_account && &t.home_region == r_region && &t.name == name),
     };
     found.ok_or_else(|| not_found(given, account))
+}
+
+/// The organization trails of `management` that a member account sees from `region`.
+pub fn organization_trails(
+    tx: &mut dyn Tx,
+    management: &str,
+    region: &str,
+) -> Result<Vec<TrailRec>, StoreError> {
+    Ok(visible(tx, management, region)?
+        .into_iter()
+        .filter(|t| t.organization)
+        .collect())
 }
 
 /// `InvalidHomeRegionException`: a change to a trail from a region other than its home.
@@ -590,7 +626,9 @@ pub fn check_event_selectors(selectors: &[EventSelector]) -> Result<(), Failure>
             ) {
                 return Err(fail(
                     Error::InvalidEventSelectorsException,
-                    format!("Invalid data resource type: {ty}. Basic event selectors support AWS::S3::Object, AWS::Lambda::Function and AWS::DynamoDB::Table; use advanced event selectors for other types."),
+                    format!(
+                        "Invalid data resource type: {ty}. Basic event selectors support AWS::S3::Object, AWS::Lambda::Function and AWS::DynamoDB::Table; use advanced event selectors for other types."
+                    ),
                 ));
             }
             values += d.values.as_ref().map_or(0, Vec::len);
@@ -599,7 +637,9 @@ pub fn check_event_selectors(selectors: &[EventSelector]) -> Result<(), Failure>
     if values > MAX_DATA_RESOURCES {
         return Err(fail(
             Error::InvalidEventSelectorsException,
-            format!("The total number of data resources in all event selectors of a trail must not exceed {MAX_DATA_RESOURCES}. Specified: {values}."),
+            format!(
+                "The total number of data resources in all event selectors of a trail must not exceed {MAX_DATA_RESOURCES}. Specified: {values}."
+            ),
         ));
     }
     Ok(())
@@ -657,10 +697,27 @@ pub fn check_advanced_selectors(selectors: &[AdvancedEventSelector]) -> Result<(
     if conditions > MAX_ADVANCED_CONDITIONS {
         return Err(fail(
             Error::InvalidEventSelectorsException,
-            format!("The total number of values in all advanced event selectors of a trail must not exceed {MAX_ADVANCED_CONDITIONS}. Specified: {conditions}."),
+            format!(
+                "The total number of values in all advanced event selectors of a trail must not exceed {MAX_ADVANCED_CONDITIONS}. Specified: {conditions}."
+            ),
         ));
     }
     Ok(())
+}
+
+/// The trail stored under `account`, `region` and `name`.
+pub fn get(
+    tx: &mut dyn Tx,
+    account: &str,
+    region: &str,
+    name: &str,
+) -> Result<Option<TrailRec>, StoreError> {
+    match tx.get(TRAILS, &key(account, region, name))? {
+        None => Ok(None),
+        Some(v) => serde_json::from_slice(&v)
+            .map(Some)
+            .map_err(|e| StoreError::Backend(format!("corrupt trail record: {e}"))),
+    }
 }
 
 #[cfg(test)]
@@ -744,7 +801,10 @@ mod tests {
         t.event_selectors = None;
         t.advanced_selectors = Some(vec![AdvancedEventSelector {
             name: None,
-            field_selectors: vec![field("eventCategory", &["Management"]), field("readOnly", &["false"])],
+            field_selectors: vec![
+                field("eventCategory", &["Management"]),
+                field("readOnly", &["false"]),
+            ],
         }]);
         assert!(t.wants_management(false, "iam.amazonaws.com"));
         assert!(!t.wants_management(true, "iam.amazonaws.com"));

@@ -301,6 +301,14 @@ impl Server {
         aws_sdk_cloudtrail::Client::from_conf(builder.build())
     }
 
+    /// A CloudTrail client (as [`Server::cloudtrail_as`]) signing for `region`.
+    pub fn cloudtrail_in(&self, who: &Who, region: &str) -> aws_sdk_cloudtrail::Client {
+        let builder = sdk_builder!(aws_sdk_cloudtrail, &self.endpoint, who)
+            .region(aws_sdk_cloudtrail::config::Region::new(region.to_owned()))
+            .interceptor(BotocoreTarget);
+        aws_sdk_cloudtrail::Client::from_conf(builder.build())
+    }
+
     /// The CloudTrail client exactly as the Rust SDK ships it.
     pub fn cloudtrail_unmodified(&self) -> aws_sdk_cloudtrail::Client {
         aws_sdk_cloudtrail::Client::from_conf(

@@ -2,12 +2,12 @@
 //!
 //! For each kind — IAM users (with and without a path, and by wildcard), groups, roles,
 //! customer-managed policies, `sts:AssumeRole` on a role; Organizations roots, OUs, accounts,
-//! policies and handshakes — an administrator (`AdministratorAccess` attached) who also has
+//! policies and handshakes; CloudTrail trails — an administrator (`AdministratorAccess` attached) who also has
 //! an inline statement denying one named resource is refused on that resource with AWS's
 //! "explicit deny in an identity-based policy" text naming the resource's exact ARN, and is
 //! allowed on its sibling. (This is the class of bug where a resource ARN rendered as
-//! `user//alice` made such Denies match nothing.) Trails and Identity Center resources join
-//! this file as their services arrive.
+//! `user//alice` made such Denies match nothing.) CloudTrail trails are covered too;
+//! Identity Center resources join this file as that service arrives.
 
 use crate::common::{ErrInfo, Who, err_info, ok, signup};
 use crate::fixture::{Fixture, session};
@@ -620,5 +620,65 @@ async fn a_deny_on_a_handshake_blocks_that_handshake_and_not_its_sibling() {
     ok(
         "CancelHandshake of the sibling",
         orgs.cancel_handshake().handshake_id(&ids[1]).send().await,
+    );
+}
+
+// ----------------------------------------------------------------------------- CloudTrail
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deny_on_a_trail_blocks_that_trail_and_not_its_sibling() {
+    let f = Fixture::new("deny-trail", ACCOUNT);
+    let ct = f.server.cloudtrail();
+    for name in ["protected", "sibling"] {
+        ok(
+            "CreateTrail",
+            ct.create_trail()
+                .name(name)
+                .s3_bucket_name("audit-logs")
+                .send()
+                .await,
+        );
+    }
+    let target = format!("arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/protected");
+    let admin = denied_admin(&f, "cloudtrail:*", &target).await;
+    let as_admin = f.server.cloudtrail_as(&admin);
+    // Turning it off, changing what it records, or deleting it: all refused.
+    let e = err_info(as_admin.stop_logging().name("protected").send().await);
+    assert_denied(
+        &e,
+        "AccessDeniedException",
+        "cloudtrail:StopLogging",
+        &target,
+    );
+    let e = err_info(
+        as_admin
+            .put_event_selectors()
+            .trail_name("protected")
+            .event_selectors(aws_sdk_cloudtrail::types::EventSelector::builder().build())
+            .send()
+            .await,
+    );
+    assert_denied(
+        &e,
+        "AccessDeniedException",
+        "cloudtrail:PutEventSelectors",
+        &target,
+    );
+    let e = err_info(as_admin.delete_trail().name(&target).send().await);
+    assert_denied(
+        &e,
+        "AccessDeniedException",
+        "cloudtrail:DeleteTrail",
+        &target,
+    );
+    ok("GetTrail", ct.get_trail().name("protected").send().await);
+    // The sibling is the administrator's to change.
+    ok(
+        "StopLogging sibling",
+        as_admin.stop_logging().name("sibling").send().await,
+    );
+    ok(
+        "DeleteTrail sibling",
+        as_admin.delete_trail().name("sibling").send().await,
     );
 }

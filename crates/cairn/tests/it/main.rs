@@ -30,3 +30,4 @@ mod orgs_accounts;
 mod orgs_delegation;
 mod orgs_policies;
 mod slice;
+mod trails;
