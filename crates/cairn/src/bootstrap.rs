@@ -285,7 +285,12 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
             bootstrap_account_id: creds.account_id.clone(),
             ..cairn_server::Config::default()
         };
+        let objects: Arc<dyn cairn_core::ObjectStore> =
+            Arc::new(crate::objects::LocalDir::new(opts.object_store.clone()));
+        let org_facts: Arc<dyn cairn_core::ResourceFacts> = Arc::new(cairn_organizations::OrgFacts);
         let services = cairn_server::services::Services {
+            cloudtrail: cairn_trail::CloudTrailService::new(Arc::clone(&org_facts))
+                .with_objects(Arc::clone(&objects)),
             organizations: cairn_organizations::OrganizationsService::new(opts.org),
             sts: cairn_iam::StsService::new(sealer.clone()),
             iam: cairn_iam::IamService::with_sealer(sealer.clone()),
@@ -302,7 +307,19 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
                 opts.org.max_accounts,
             )),
             Arc::new(crate::mail::MailJob::new(transport)),
+            Arc::new(cairn_trail::delivery::DeliveryJob::new(
+                objects,
+                Some(org_facts),
+                opts.trail_delivery_ms,
+            )),
         ];
+        // The one recurring delivery job exists from the first start on.
+        let now = env.clock.now_millis();
+        let interval = opts.trail_delivery_ms;
+        env.store
+            .write(move |tx| cairn_trail::delivery::DeliveryJob::ensure(tx, now, interval))
+            .await
+            .map_err(|e| format!("scheduling trail delivery: {e}"))?;
         let jobs = cairn_core::jobs::Runner::new(Arc::clone(&env), handlers).spawn();
         let ids = Arc::clone(&env.ids);
         let app = cairn_server::App::new(env, sealer, config, services);

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 pub const USAGE: &str = "usage:
   cairn serve [--listen ADDR] [--data-dir DIR] [--database-url URL] [--account-id ID]
               [--email EMAIL] [--dev] [--log-format text|json] [--config FILE]
+              [--object-store DIR] [--trail-delivery-seconds N]
   cairn env [--data-dir DIR] [--listen ADDR] [--config FILE]
   cairn signup --email EMAIL --name NAME [--data-dir DIR] [--database-url URL] [--config FILE]
   cairn policy simulate FILE
@@ -31,8 +32,14 @@ commands:
   --dev           emulator convenience: any well-formed SigV4 credentials act as the bootstrap
                   account's root and signatures are not checked. Default is enforcing.
   --log-format    text (default) or json: one JSON object per line, with each request's span
+  --object-store  where trails deliver log files: a directory (env CAIRN_OBJECT_STORE;
+                  default <data-dir>/objects; a trail's bucket is a directory in it)
+  --trail-delivery-seconds
+                  how often trails deliver (env CAIRN_TRAIL_DELIVERY_SECONDS; default 300,
+                  as AWS: about every 5 minutes)
   --config        a TOML file with any of: listen, data-dir, database-url, account-id, email,
-                  dev, log-format, master-key, smtp-url, org-max-accounts (env CAIRN_CONFIG)
+                  dev, log-format, master-key, smtp-url, org-max-accounts, object-store,
+                  trail-delivery-seconds (env CAIRN_CONFIG)
 
   environment only: CAIRN_MASTER_KEY (64 hex digits), CAIRN_SMTP_URL (smtp://host:port),
   CAIRN_ORG_MAX_ACCOUNTS (default 10) — each also settable in the config file.";
@@ -61,7 +68,15 @@ pub struct ServeOpts {
     pub org: cairn_organizations::OrgConfig,
     /// Crash points (`CAIRN_FAULTS`, debug builds only; for the integration tests).
     pub faults: cairn_core::Faults,
+    /// The directory trails deliver into.
+    pub object_store: PathBuf,
+    /// How often trail delivery runs, in milliseconds.
+    pub trail_delivery_ms: i64,
 }
+
+/// Trail delivery's default cadence: CloudTrail "typically delivers log files within an
+/// average of about 5 minutes of an API call" (CloudTrail UG, "How CloudTrail works").
+pub const DEFAULT_TRAIL_DELIVERY_SECONDS: f64 = 300.0;
 
 #[derive(Debug, Clone)]
 pub struct SignupOpts {
@@ -99,6 +114,8 @@ struct FileConfig {
     master_key: Option<String>,
     smtp_url: Option<String>,
     org_max_accounts: Option<usize>,
+    object_store: Option<PathBuf>,
+    trail_delivery_seconds: Option<f64>,
 }
 
 fn read_file(path: &str) -> Result<FileConfig, String> {
@@ -146,6 +163,8 @@ pub fn parse(args: &[String], env: &Environment) -> Result<Command, String> {
             "dev",
             "log-format",
             "config",
+            "object-store",
+            "trail-delivery-seconds",
         ],
         "signup" => &["email", "name", "data-dir", "database-url", "config"],
         "env" => &["data-dir", "listen", "config"],
@@ -202,7 +221,34 @@ pub fn parse(args: &[String], env: &Environment) -> Result<Command, String> {
                 Some(list) if cfg!(debug_assertions) => cairn_core::Faults::from_list(&list),
                 _ => cairn_core::Faults::default(),
             };
+            let object_store = flag("object-store")
+                .or_else(|| var("CAIRN_OBJECT_STORE"))
+                .map(|v| PathBuf::from(v.strip_prefix("file://").unwrap_or(&v)))
+                .or(file.object_store)
+                .unwrap_or_else(|| common.data_dir.join("objects"));
+            let seconds = match flag("trail-delivery-seconds")
+                .or_else(|| var("CAIRN_TRAIL_DELIVERY_SECONDS"))
+            {
+                Some(v) => v
+                    .parse::<f64>()
+                    .map_err(|_| format!("--trail-delivery-seconds must be a number, got {v:?}"))?,
+                None => file
+                    .trail_delivery_seconds
+                    .unwrap_or(DEFAULT_TRAIL_DELIVERY_SECONDS),
+            };
+            if !(0.1..=86_400.0).contains(&seconds) {
+                return Err(format!(
+                    "--trail-delivery-seconds must be between 0.1 and 86400, got {seconds}"
+                ));
+            }
+            #[expect(
+                clippy::cast_possible_truncation,
+                reason = "bounded to 0.1..=86400 s above"
+            )]
+            let trail_delivery_ms = (seconds * 1000.0).round() as i64;
             Ok(Command::Serve(ServeOpts {
+                object_store,
+                trail_delivery_ms,
                 common,
                 listen,
                 account_id,

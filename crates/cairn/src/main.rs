@@ -18,6 +18,7 @@ mod env_cmd;
 mod framing;
 mod front;
 mod mail;
+mod objects;
 mod policy_cmd;
 
 use std::process::ExitCode;

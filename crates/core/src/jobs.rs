@@ -68,6 +68,9 @@ pub enum Step {
     /// The step moved the job to its next step (`Tx::advance_job`) in its transaction: run
     /// that at once.
     Next,
+    /// The step rescheduled the job for later (`Tx::advance_job` with a future `run_at_ms`)
+    /// in its transaction: a recurring job (trail delivery) between two rounds.
+    Later,
     /// The step failed and changed nothing; run it again after the backoff.
     Retry(String),
 }
@@ -299,7 +302,7 @@ impl Runner {
             let outcome = handler.run(env, &job).await;
             steps += 1;
             match outcome {
-                Step::Done => {
+                Step::Done | Step::Later => {
                     counters.succeeded.fetch_add(1, Ordering::Relaxed);
                     break;
                 }

@@ -17,6 +17,7 @@ pub mod generation;
 pub mod ids;
 pub mod jobs;
 pub mod mail;
+pub mod objects;
 pub mod partition;
 pub mod principal;
 
@@ -26,5 +27,6 @@ pub use facts::{OrgContext, ResourceFacts, ResourcePolicy};
 pub use faults::Faults;
 pub use generation::{Generation, GenerationCache, Generations};
 pub use ids::{Ids, RandomIds, SeededIds, format_uuid, uuid_v7_millis};
+pub use objects::{BucketCheck, MemoryObjects, ObjectError, ObjectStore};
 pub use partition::partition_of;
 pub use principal::{Principal, Session};

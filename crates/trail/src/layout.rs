@@ -274,6 +274,8 @@ pub const POSTING_V2: u8 = 2;
 pub fn put_batch(tx: &mut dyn cairn_store::Tx, events: &[Encoded]) -> Result<(), StoreError> {
     use std::collections::BTreeMap;
     let mut groups: BTreeMap<(&[u8], i64), Vec<&[u8]>> = BTreeMap::new();
+    let record_keys: Vec<&[u8]> = events.iter().map(|e| e.key.as_slice()).collect();
+    crate::delivery::put_pending(tx, &record_keys)?;
     for e in events {
         tx.put(EVENTS, &e.key, &e.value)?;
         let second = e.time_ms().div_euclid(1000);

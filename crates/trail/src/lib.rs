@@ -8,10 +8,12 @@
 //!   return.
 //! * [`lookup`]: the `LookupEvents` operation.
 //! * [`trails`]: trails — settings, selectors, tags, logging state — and their storage.
+//! * [`delivery`]: trails' log files in the object store (fan-out, files, acknowledgement).
 //! * [`facts`]: what authorization learns about trails, their tags ([`TrailFacts`]).
 //! * [`service`]: [`CloudTrailService`], the `cairn_api::cloudtrail::CloudTrail`
 //!   implementation.
 
+pub mod delivery;
 pub mod facts;
 pub mod layout;
 pub mod lookup;

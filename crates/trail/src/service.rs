@@ -15,7 +15,7 @@ use cairn_api::cloudtrail::types::{
     StopLoggingResponse, Tag, UpdateTrailRequest, UpdateTrailResponse,
 };
 use cairn_api::cloudtrail::{CloudTrail, Error};
-use cairn_core::{Call, Failure, ResourceFacts};
+use cairn_core::{BucketCheck, Call, Failure, ObjectStore, ResourceFacts};
 use cairn_store::Tx;
 use cairn_wire::{ApiError, Timestamp};
 use std::sync::Arc;
@@ -25,6 +25,8 @@ use std::sync::Arc;
 pub struct CloudTrailService {
     /// Organizations' answers (an account's organization), for organization trails.
     orgs: Option<Arc<dyn ResourceFacts>>,
+    /// Where trails deliver: checked for the bucket at `CreateTrail` / `UpdateTrail`.
+    objects: Option<Arc<dyn ObjectStore>>,
 }
 
 impl std::fmt::Debug for CloudTrailService {
@@ -36,7 +38,52 @@ impl std::fmt::Debug for CloudTrailService {
 impl CloudTrailService {
     /// The service, with `orgs` answering which organization an account belongs to.
     pub fn new(orgs: Arc<dyn ResourceFacts>) -> Self {
-        CloudTrailService { orgs: Some(orgs) }
+        CloudTrailService {
+            orgs: Some(orgs),
+            objects: None,
+        }
+    }
+
+    /// The service, checking trail buckets in `objects`.
+    pub fn with_objects(mut self, objects: Arc<dyn ObjectStore>) -> Self {
+        self.objects = Some(objects);
+        self
+    }
+
+    /// CreateTrail's and UpdateTrail's bucket checks, as AWS makes them: the bucket exists
+    /// (`S3BucketDoesNotExistException`) and, where the store has bucket policies, its policy
+    /// lets CloudTrail write (`InsufficientS3BucketPolicyException`, AWS's text). Without an
+    /// object store (tests of the API alone) every bucket is accepted; a local-directory store
+    /// has every bucket (it makes the directory on first delivery) and no policies.
+    async fn check_bucket(&self, bucket: &str) -> Result<(), ApiError> {
+        let Some(objects) = &self.objects else {
+            return Ok(());
+        };
+        trails::check_bucket(bucket).map_err(|f| f.0)?;
+        match objects.check_bucket(bucket).await {
+            Ok(BucketCheck::Missing) => Err(ApiError::new(
+                Error::S3BucketDoesNotExistException,
+                // The text is moto's (AWS's is not documented).
+                format!("S3 bucket {bucket} does not exist!"),
+            )),
+            Ok(BucketCheck::Exists { policy }) => {
+                if objects.has_policies()
+                    && !policy
+                        .as_deref()
+                        .is_some_and(trails::policy_admits_cloudtrail)
+                {
+                    return Err(ApiError::new(
+                        Error::InsufficientS3BucketPolicyException,
+                        format!("Incorrect S3 bucket policy is detected for bucket: {bucket}"),
+                    ));
+                }
+                Ok(())
+            }
+            Err(e) => {
+                tracing::warn!(bucket, error = %e, "checking a trail bucket failed");
+                Err(ApiError::internal())
+            }
+        }
     }
 }
 
@@ -345,6 +392,17 @@ impl CloudTrail for CloudTrailService {
         let here = Here::of(ctx);
         let now = ctx.now_ms();
         let this = self.clone();
+        trails::check_name(&input.name).map_err(|f| f.0)?;
+        if input.is_multi_region_trail == Some(true)
+            && input.include_global_service_events == Some(false)
+        {
+            // Checked before the bucket (moto's tests, believed captured from AWS).
+            return Err(ApiError::new(
+                Error::InvalidParameterCombinationException,
+                "Multi-Region trail must include global service events.",
+            ));
+        }
+        self.check_bucket(&input.s3_bucket_name).await?;
         ctx.write(move |tx| {
             trails::check_name(&input.name)?;
             let visible = trails::visible(tx, &here.account, &here.region)?;
@@ -412,6 +470,9 @@ impl CloudTrail for CloudTrailService {
     ) -> Result<UpdateTrailResponse, ApiError> {
         let here = Here::of(ctx);
         let this = self.clone();
+        if let Some(bucket) = &input.s3_bucket_name {
+            self.check_bucket(bucket).await?;
+        }
         ctx.write(move |tx| {
             let mut t = this.find_own(tx, &here, &input.name)?;
             require_home(&t, &here.region)?;
@@ -466,6 +527,7 @@ impl CloudTrail for CloudTrailService {
             let t = this.find_own(tx, &here, &input.name)?;
             require_home(&t, &here.region)?;
             trails::delete(tx, &t)?;
+            crate::delivery::forget(tx, &t)?;
             Ok(DeleteTrailResponse {})
         })
         .await
@@ -573,9 +635,14 @@ impl CloudTrail for CloudTrailService {
         let this = self.clone();
         ctx.read(move |tx| {
             let t = this.find_seen(tx, &here, &input.name)?;
-            // Only what happened: no delivery has been made until delivery reports one.
+            // Only what happened: delivery times and errors as delivery recorded them.
+            let st = crate::delivery::status(tx, &t)?;
             Ok(GetTrailStatusResponse {
                 is_logging: Some(t.logging),
+                latest_delivery_time: st.latest_delivery_ms.map(ts),
+                latest_delivery_error: st.latest_delivery_error.clone(),
+                latest_digest_delivery_time: st.latest_digest_delivery_ms.map(ts),
+                latest_digest_delivery_error: st.latest_digest_delivery_error.clone(),
                 start_logging_time: t.start_logging_ms.map(ts),
                 stop_logging_time: t.stop_logging_ms.map(ts),
                 time_logging_started: t.start_logging_ms.map(time_string),

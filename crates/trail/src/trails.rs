@@ -400,7 +400,8 @@ pub fn not_found(given: &str, account: &str) -> Failure {
     )
 }
 
-fn key(account: &str, region: &str, name: &str) -> Vec<u8> {
+/// The key of a trail in [`TRAILS`] (also the prefix of its rows in the delivery spaces).
+pub fn key(account: &str, region: &str, name: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(account.len() + region.len() + name.len() + 2);
     k.extend_from_slice(account.as_bytes());
     k.push(0);
@@ -703,6 +704,47 @@ pub fn check_advanced_selectors(selectors: &[AdvancedEventSelector]) -> Result<(
         ));
     }
     Ok(())
+}
+
+/// Whether a bucket policy lets CloudTrail deliver: an `Allow` for the service principal
+/// `cloudtrail.amazonaws.com` (or `*`) of `s3:PutObject` and of `s3:GetBucketAcl` (CloudTrail
+/// UG, "Amazon S3 bucket policy for CloudTrail"). Conditions are not evaluated.
+pub fn policy_admits_cloudtrail(policy: &str) -> bool {
+    let Ok(doc) = serde_json::from_str::<serde_json::Value>(policy) else {
+        return false;
+    };
+    let statements: Vec<&serde_json::Value> = match doc.get("Statement") {
+        Some(serde_json::Value::Array(list)) => list.iter().collect(),
+        Some(one) => vec![one],
+        None => Vec::new(),
+    };
+    let strings = |v: Option<&serde_json::Value>| -> Vec<String> {
+        match v {
+            Some(serde_json::Value::String(s)) => vec![s.clone()],
+            Some(serde_json::Value::Array(a)) => a
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let allows = |action: &str| {
+        statements.iter().any(|st| {
+            let effect = st.get("Effect").and_then(serde_json::Value::as_str) == Some("Allow");
+            let principal = st.get("Principal").is_some_and(|p| {
+                p.as_str() == Some("*")
+                    || strings(p.get("Service"))
+                        .iter()
+                        .any(|s| s == "cloudtrail.amazonaws.com")
+                    || strings(p.get("AWS")).iter().any(|s| s == "*")
+            });
+            let action_ok = strings(st.get("Action")).iter().any(|a| {
+                a == "*" || a.eq_ignore_ascii_case("s3:*") || a.eq_ignore_ascii_case(action)
+            });
+            effect && principal && action_ok
+        })
+    };
+    allows("s3:PutObject") && allows("s3:GetBucketAcl")
 }
 
 /// The trail stored under `account`, `region` and `name`.

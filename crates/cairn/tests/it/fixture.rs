@@ -31,8 +31,15 @@ pub struct Org {
 impl Fixture {
     /// A server whose management (root) account is `account`, with no organization.
     pub fn new(tag: &str, account: &str) -> Self {
+        Self::with_args(tag, account, &[])
+    }
+
+    /// [`Fixture::new`] with more `cairn serve` flags.
+    pub fn with_args(tag: &str, account: &str, extra: &[&str]) -> Self {
         let dir = TempDir::new(tag);
-        let server = Server::start(&dir, &["--account-id", account]);
+        let mut args = vec!["--account-id", account];
+        args.extend_from_slice(extra);
+        let server = Server::start(&dir, &args);
         Fixture { server, dir }
     }
 

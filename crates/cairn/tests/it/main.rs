@@ -30,4 +30,5 @@ mod orgs_accounts;
 mod orgs_delegation;
 mod orgs_policies;
 mod slice;
+mod trail_delivery;
 mod trails;

@@ -1,0 +1,744 @@
+//! Delivery: every trail's records, as gzip log files in the object store, in AWS's layout.
+//!
+//! ## The path of a record
+//!
+//! 1. **Pending.** Whenever records are written ([`crate::layout::put_batch`]) the same
+//!    transaction adds one row to `trail.pending` listing their keys. A record is therefore
+//!    pending exactly when it is stored: the request that produced it was acknowledged only
+//!    after that commit.
+//! 2. **Fan-out** ([`fan_out`], one transaction per slice of pending rows). Each pending
+//!    row is matched against every trail: the trail's logging window, its accounts (its own;
+//!    for an organization trail, every account of the organization at that moment), its
+//!    regions (home region, or all for a multi-region trail; global services' events only
+//!    with `IncludeGlobalServiceEvents`) and its event selectors (a trail that excludes read
+//!    events does not get them). The keys a trail wants become one `trail.outbox` row for
+//!    it; the pending row is deleted in the same transaction.
+//! 3. **Files** ([`next_files`], a read). A trail's outbox rows are grouped by account and
+//!    region into `{"Records":[…]}` files, gzip-compressed, named and keyed as AWS does:
+//!    `[prefix/]AWSLogs/[<o-id>/]<account>/CloudTrail/<region>/YYYY/MM/DD/<account>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<16 chars>.json.gz`.
+//! 4. **Put, then acknowledge** ([`acknowledge`]). After the object store took every file,
+//!    one transaction deletes the outbox rows and records the delivery time
+//!    (`GetTrailStatus`'s `LatestDeliveryTime`). A failed put records the error
+//!    (`LatestDeliveryError`) and leaves the rows for the next round.
+//!
+//! **Guarantee:** no stored record is lost by a crash at any point; a crash between a put
+//! and its acknowledgement delivers those records again in a new file (CloudTrail UG,
+//! "CloudTrail log file examples": a record may appear in more than one log file — consumers
+//! deduplicate by `eventID`).
+//!
+//! ## Spaces
+//!
+//! * `trail.pending` — key: the smallest record key of the batch; value [`keys`] of the
+//!   batch's records.
+//! * `trail.outbox` — key: trail key ‖ `00` ‖ pending key; value [`keys`] the trail wants.
+//! * `trail.status` — key: trail key; value JSON [`DeliveryStatus`].
+
+use crate::layout::{EVENTS, StoredEvent};
+use crate::record::format_event_time;
+use crate::trails::{self, TrailRec};
+use cairn_core::jobs::{BoxFuture, JobHandler, Retry, Step};
+use cairn_core::{Env, Ids, ObjectStore, ResourceFacts};
+use cairn_store::{Job, Scan, StoreError, Tx};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::Write;
+
+/// Space of the pending rows.
+pub const PENDING: &str = "trail.pending";
+/// Space of the per-trail outbox rows.
+pub const OUTBOX: &str = "trail.outbox";
+/// Space of the trails' delivery status.
+pub const STATUS: &str = "trail.status";
+
+/// Pending rows fanned out per transaction.
+pub const FAN_OUT_ROWS: usize = 256;
+/// Records in one delivery round of a trail (over all its files).
+pub const MAX_RECORDS_PER_ROUND: usize = 20_000;
+
+/// Event sources of global services: their events are recorded in `us-east-1` and reach a
+/// trail only with `IncludeGlobalServiceEvents` (CloudTrail UG, "Global service events").
+const GLOBAL_SOURCES: &[&str] = &[
+    "iam.amazonaws.com",
+    "organizations.amazonaws.com",
+    "signin.amazonaws.com",
+];
+
+/// What delivery last did for a trail (what `GetTrailStatus` reports).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest_delivery_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest_delivery_error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest_digest_delivery_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest_digest_delivery_error: Option<String>,
+}
+
+/// Encodes a list of record keys: `(u16 BE length ‖ key)*`.
+pub fn keys(list: &[&[u8]]) -> Result<Vec<u8>, StoreError> {
+    let mut out = Vec::with_capacity(list.iter().map(|k| k.len() + 2).sum());
+    for k in list {
+        let len = u16::try_from(k.len())
+            .map_err(|_| StoreError::Backend("CloudTrail event key too long".to_owned()))?;
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(k);
+    }
+    Ok(out)
+}
+
+/// Decodes [`keys`].
+fn decode_keys(mut value: &[u8]) -> Result<Vec<&[u8]>, StoreError> {
+    let corrupt = || StoreError::Backend("corrupt CloudTrail delivery row".to_owned());
+    let mut out = Vec::new();
+    while !value.is_empty() {
+        let (len, rest) = value.split_at_checked(2).ok_or_else(corrupt)?;
+        let len = usize::from(u16::from_be_bytes([
+            len.first().copied().unwrap_or(0),
+            len.get(1).copied().unwrap_or(0),
+        ]));
+        let (k, rest) = rest.split_at_checked(len).ok_or_else(corrupt)?;
+        out.push(k);
+        value = rest;
+    }
+    Ok(out)
+}
+
+/// Adds the pending row of a batch of records (called where records are written).
+pub fn put_pending(tx: &mut dyn Tx, record_keys: &[&[u8]]) -> Result<(), StoreError> {
+    let Some(first) = record_keys.iter().min() else {
+        return Ok(());
+    };
+    tx.put(PENDING, first, &keys(record_keys)?)
+}
+
+/// The status of a trail's delivery.
+pub fn status(tx: &mut dyn Tx, trail: &TrailRec) -> Result<DeliveryStatus, StoreError> {
+    let k = trails::key(&trail.account, &trail.home_region, &trail.name);
+    match tx.get(STATUS, &k)? {
+        None => Ok(DeliveryStatus::default()),
+        Some(v) => serde_json::from_slice(&v)
+            .map_err(|e| StoreError::Backend(format!("corrupt trail status: {e}"))),
+    }
+}
+
+fn put_status(tx: &mut dyn Tx, trail: &TrailRec, st: &DeliveryStatus) -> Result<(), StoreError> {
+    let k = trails::key(&trail.account, &trail.home_region, &trail.name);
+    let v = serde_json::to_vec(st)
+        .map_err(|e| StoreError::Backend(format!("encoding trail status: {e}")))?;
+    tx.put(STATUS, &k, &v)
+}
+
+/// Removes what delivery holds for a deleted trail (its outbox and status).
+pub fn forget(tx: &mut dyn Tx, trail: &TrailRec) -> Result<(), StoreError> {
+    let k = trails::key(&trail.account, &trail.home_region, &trail.name);
+    tx.delete(STATUS, &k)?;
+    for (row, _) in tx.scan_prefix(OUTBOX, &outbox_prefix(&k), false, usize::MAX)? {
+        tx.delete(OUTBOX, &row)?;
+    }
+    Ok(())
+}
+
+fn outbox_prefix(trail_key: &[u8]) -> Vec<u8> {
+    let mut p = trail_key.to_vec();
+    p.push(0);
+    p
+}
+
+/// The parts of a record's JSON a trail's scope needs beyond the stored header.
+#[derive(Deserialize)]
+struct Peek<'a> {
+    #[serde(rename = "awsRegion", borrow)]
+    aws_region: std::borrow::Cow<'a, str>,
+    #[serde(rename = "managementEvent", default)]
+    management_event: Option<bool>,
+}
+
+/// An account's organization as delivery sees it: `(organization ID, management account)`.
+type OrgOf = Option<(String, String)>;
+
+/// Answers, and remembers for one transaction, which organization an account belongs to.
+struct Orgs<'a> {
+    facts: Option<&'a dyn ResourceFacts>,
+    seen: BTreeMap<String, OrgOf>,
+}
+
+impl Orgs<'_> {
+    fn of(&mut self, tx: &mut dyn Tx, account: &str) -> Result<OrgOf, StoreError> {
+        if let Some(o) = self.seen.get(account) {
+            return Ok(o.clone());
+        }
+        let o = match self.facts {
+            Some(f) => f
+                .organization(tx, account)?
+                .map(|c| (c.org_id, c.management_account_id)),
+            None => None,
+        };
+        self.seen.insert(account.to_owned(), o.clone());
+        Ok(o)
+    }
+}
+
+/// Whether `trail` was logging at `time_ms`.
+fn logging_at(trail: &TrailRec, time_ms: i64) -> bool {
+    let Some(start) = trail.start_logging_ms else {
+        return false;
+    };
+    if time_ms < start {
+        return false;
+    }
+    // A trail stopped after its last start is logging up to the stop.
+    match trail.stop_logging_ms {
+        Some(stop) if !trail.logging && stop >= start => time_ms <= stop,
+        _ => trail.logging,
+    }
+}
+
+/// Whether `trail` delivers the event.
+fn wants(
+    tx: &mut dyn Tx,
+    orgs: &mut Orgs<'_>,
+    trail: &TrailRec,
+    ev: &StoredEvent<'_>,
+    peek: &Peek<'_>,
+) -> Result<bool, StoreError> {
+    if !logging_at(trail, ev.event_time_ms) {
+        return Ok(false);
+    }
+    let global = GLOBAL_SOURCES.contains(&ev.event_source);
+    let region_ok = if trail.multi_region {
+        true
+    } else {
+        *peek.aws_region == *trail.home_region && (trail.include_global || !global)
+    };
+    if !region_ok {
+        return Ok(false);
+    }
+    if peek.management_event == Some(false)
+        || !trail.wants_management(ev.read_only, ev.event_source)
+    {
+        return Ok(false);
+    }
+    if ev.recipient_account_id == trail.account {
+        return Ok(true);
+    }
+    if !trail.organization {
+        return Ok(false);
+    }
+    Ok(orgs
+        .of(tx, ev.recipient_account_id)?
+        .is_some_and(|(_, management)| management == trail.account))
+}
+
+/// Fans out up to [`FAN_OUT_ROWS`] pending rows into the trails' outboxes; answers how many
+/// rows it consumed (fewer than the limit: the pending space is empty).
+pub fn fan_out(tx: &mut dyn Tx, facts: Option<&dyn ResourceFacts>) -> Result<usize, StoreError> {
+    let rows = tx.scan(PENDING, &Scan::all().limit(FAN_OUT_ROWS))?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    // Trails that may still want something: those that ever logged.
+    let candidates: Vec<TrailRec> = trails::all(tx)?
+        .into_iter()
+        .filter(|t| t.start_logging_ms.is_some())
+        .collect();
+    let mut orgs = Orgs {
+        facts,
+        seen: BTreeMap::new(),
+    };
+    for (row_key, value) in &rows {
+        let record_keys = decode_keys(value)?;
+        let mut per_trail: Vec<Vec<&[u8]>> = vec![Vec::new(); candidates.len()];
+        if !candidates.is_empty() {
+            for k in &record_keys {
+                let Some(stored) = tx.get(EVENTS, k)? else {
+                    continue;
+                };
+                let Ok(ev) = StoredEvent::decode(&stored) else {
+                    tracing::warn!("an undecodable CloudTrail record is not delivered");
+                    continue;
+                };
+                let Ok(peek) = serde_json::from_str::<Peek<'_>>(ev.record_json) else {
+                    tracing::warn!(
+                        event_id = ev.event_id,
+                        "a CloudTrail record without awsRegion is not delivered"
+                    );
+                    continue;
+                };
+                for (i, t) in candidates.iter().enumerate() {
+                    if wants(tx, &mut orgs, t, &ev, &peek)?
+                        && let Some(list) = per_trail.get_mut(i)
+                    {
+                        list.push(k);
+                    }
+                }
+            }
+        }
+        for (t, list) in candidates.iter().zip(&per_trail) {
+            if list.is_empty() {
+                continue;
+            }
+            let mut k = outbox_prefix(&trails::key(&t.account, &t.home_region, &t.name));
+            k.extend_from_slice(row_key);
+            tx.put(OUTBOX, &k, &keys(list)?)?;
+        }
+        tx.delete(PENDING, row_key)?;
+    }
+    Ok(rows.len())
+}
+
+/// One log file, ready to put.
+#[derive(Debug, Clone)]
+pub struct LogFile {
+    pub bucket: String,
+    pub key: String,
+    /// The gzip-compressed file.
+    pub body: Vec<u8>,
+    /// The uncompressed file's SHA-256, hex (what a digest lists as `hashValue`).
+    pub sha256_hex: String,
+    pub account: String,
+    pub region: String,
+    pub oldest_ms: i64,
+    pub newest_ms: i64,
+    pub records: usize,
+}
+
+/// A trail's next delivery: its files and the outbox rows they empty.
+#[derive(Debug, Clone)]
+pub struct Round {
+    pub trail: TrailRec,
+    pub files: Vec<LogFile>,
+    rows: Vec<Vec<u8>>,
+}
+
+/// The trails with records waiting in their outbox.
+pub fn trails_with_work(tx: &mut dyn Tx) -> Result<Vec<TrailRec>, StoreError> {
+    let mut out = Vec::new();
+    for t in trails::all(tx)? {
+        let k = trails::key(&t.account, &t.home_region, &t.name);
+        if !tx
+            .scan_prefix(OUTBOX, &outbox_prefix(&k), false, 1)?
+            .is_empty()
+        {
+            out.push(t);
+        }
+    }
+    Ok(out)
+}
+
+/// `YYYY/MM/DD` and `YYYYMMDDTHHmmZ` of an instant (UTC).
+fn stamps(ms: i64) -> (String, String) {
+    // `format_event_time` is `YYYY-MM-DDTHH:MM:SSZ`.
+    let t = format_event_time(ms);
+    let part = |a: usize, b: usize| t.get(a..b).unwrap_or("00").to_owned();
+    let (y, mo, d, h, mi) = (
+        part(0, 4),
+        part(5, 7),
+        part(8, 10),
+        part(11, 13),
+        part(14, 16),
+    );
+    (format!("{y}/{mo}/{d}"), format!("{y}{mo}{d}T{h}{mi}Z"))
+}
+
+const FILE_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/// The key of a log file (CloudTrail UG, "Finding your CloudTrail log files").
+pub fn log_key(
+    trail: &TrailRec,
+    org_id: Option<&str>,
+    account: &str,
+    region: &str,
+    now_ms: i64,
+    unique: &str,
+) -> String {
+    let (day, minute) = stamps(now_ms);
+    let mut k = String::new();
+    if let Some(p) = &trail.prefix {
+        k.push_str(p);
+        k.push('/');
+    }
+    k.push_str("AWSLogs/");
+    if let Some(o) = org_id {
+        k.push_str(o);
+        k.push('/');
+    }
+    k.push_str(&format!(
+        "{account}/CloudTrail/{region}/{day}/{account}_CloudTrail_{region}_{minute}_{unique}.json.gz"
+    ));
+    k
+}
+
+/// A record waiting for a file: its key, its JSON, its time.
+type Waiting = (Vec<u8>, String, i64);
+
+/// Builds `trail`'s next round: up to [`MAX_RECORDS_PER_ROUND`] waiting records, one file
+/// per account and region. `None` when nothing waits.
+pub fn next_files(
+    tx: &mut dyn Tx,
+    facts: Option<&dyn ResourceFacts>,
+    ids: &dyn Ids,
+    trail: &TrailRec,
+    now_ms: i64,
+) -> Result<Option<Round>, StoreError> {
+    let k = trails::key(&trail.account, &trail.home_region, &trail.name);
+    let mut rows = Vec::new();
+    let mut groups: BTreeMap<(String, String), Vec<Waiting>> = BTreeMap::new();
+    let mut total = 0;
+    for (row, value) in tx.scan_prefix(OUTBOX, &outbox_prefix(&k), false, usize::MAX)? {
+        let list: Vec<Vec<u8>> = decode_keys(&value)?
+            .into_iter()
+            .map(<[u8]>::to_vec)
+            .collect();
+        for rk in list {
+            let Some(stored) = tx.get(EVENTS, &rk)? else {
+                continue;
+            };
+            let Ok(ev) = StoredEvent::decode(&stored) else {
+                continue;
+            };
+            let Ok(peek) = serde_json::from_str::<Peek<'_>>(ev.record_json) else {
+                continue;
+            };
+            groups
+                .entry((
+                    ev.recipient_account_id.to_owned(),
+                    peek.aws_region.into_owned(),
+                ))
+                .or_default()
+                .push((rk.clone(), ev.record_json.to_owned(), ev.event_time_ms));
+            total += 1;
+        }
+        rows.push(row);
+        if total >= MAX_RECORDS_PER_ROUND {
+            break;
+        }
+    }
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let org_id = if trail.organization {
+        match facts {
+            Some(f) => f.organization(tx, &trail.account)?.map(|c| c.org_id),
+            None => None,
+        }
+    } else {
+        None
+    };
+    let mut files = Vec::new();
+    for ((account, region), mut records) in groups {
+        // Oldest first; one record once even if two rows listed it.
+        records.sort_by(|a, b| b.0.cmp(&a.0));
+        records.dedup_by(|a, b| a.0 == b.0);
+        let mut json =
+            String::with_capacity(records.iter().map(|r| r.1.len() + 1).sum::<usize>() + 16);
+        json.push_str("{\"Records\":[");
+        for (i, r) in records.iter().enumerate() {
+            if i > 0 {
+                json.push(',');
+            }
+            json.push_str(&r.1);
+        }
+        json.push_str("]}");
+        let sha256_hex = hex(&sha2_digest(json.as_bytes()));
+        let body = gzip(json.as_bytes())?;
+        let unique = ids.pick(FILE_ALPHABET, 16);
+        let oldest_ms = records.iter().map(|r| r.2).min().unwrap_or(now_ms);
+        let newest_ms = records.iter().map(|r| r.2).max().unwrap_or(now_ms);
+        files.push(LogFile {
+            bucket: trail.bucket.clone(),
+            key: log_key(trail, org_id.as_deref(), &account, &region, now_ms, &unique),
+            body,
+            sha256_hex,
+            account,
+            region,
+            oldest_ms,
+            newest_ms,
+            records: records.len(),
+        });
+    }
+    Ok(Some(Round {
+        trail: trail.clone(),
+        files,
+        rows,
+    }))
+}
+
+/// After every file of `round` was put: empties its outbox rows and records the delivery.
+pub fn acknowledge(tx: &mut dyn Tx, round: &Round, now_ms: i64) -> Result<(), StoreError> {
+    for row in &round.rows {
+        tx.delete(OUTBOX, row)?;
+    }
+    let mut st = status(tx, &round.trail)?;
+    st.latest_delivery_ms = Some(now_ms);
+    st.latest_delivery_error = None;
+    put_status(tx, &round.trail, &st)
+}
+
+/// A put failed: records the error for `GetTrailStatus`; the rows stay for the next round.
+pub fn record_failure(tx: &mut dyn Tx, trail: &TrailRec, error: &str) -> Result<(), StoreError> {
+    let mut st = status(tx, trail)?;
+    st.latest_delivery_error = Some(error.to_owned());
+    put_status(tx, trail, &st)
+}
+
+fn sha2_digest(bytes: &[u8]) -> Vec<u8> {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).to_vec()
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+pub(crate) fn gzip(bytes: &[u8]) -> Result<Vec<u8>, StoreError> {
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(bytes.len() / 4 + 64),
+        flate2::Compression::default(),
+    );
+    enc.write_all(bytes)
+        .and_then(|()| enc.finish())
+        .map_err(|e| StoreError::Backend(format!("compressing a log file: {e}")))
+}
+
+// ------------------------------------------------------------------------------ the job
+
+/// The kind of the delivery job.
+pub const JOB_KIND: &str = "trail.deliver";
+/// Where the one delivery job's ID is kept (space, key).
+const JOB_MARK: (&str, &[u8]) = ("trail.meta", b"deliver-job");
+
+/// The recurring delivery job: each round fans out what is pending and delivers every
+/// trail's waiting records, then reschedules itself `interval_ms` later.
+pub struct DeliveryJob {
+    objects: std::sync::Arc<dyn ObjectStore>,
+    facts: Option<std::sync::Arc<dyn ResourceFacts>>,
+    interval_ms: i64,
+}
+
+impl std::fmt::Debug for DeliveryJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeliveryJob")
+            .field("interval_ms", &self.interval_ms)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DeliveryJob {
+    /// Delivery into `objects` every `interval_ms`, with Organizations' answers (`facts`)
+    /// for organization trails.
+    pub fn new(
+        objects: std::sync::Arc<dyn ObjectStore>,
+        facts: Option<std::sync::Arc<dyn ResourceFacts>>,
+        interval_ms: i64,
+    ) -> Self {
+        DeliveryJob {
+            objects,
+            facts,
+            interval_ms: interval_ms.max(100),
+        }
+    }
+
+    /// Makes sure the one delivery job exists (call at start; idempotent, safe with several
+    /// nodes on one store: the check and the enqueue are one transaction). A job scheduled
+    /// further out than `interval_ms` (the cadence was shortened) is brought forward.
+    pub fn ensure(tx: &mut dyn Tx, now_ms: i64, interval_ms: i64) -> Result<(), StoreError> {
+        if let Some(v) = tx.get(JOB_MARK.0, JOB_MARK.1)?
+            && let Ok(bytes) = <[u8; 8]>::try_from(v.as_slice())
+            && let Some(job) = tx.job(cairn_store::JobId(i64::from_be_bytes(bytes)))?
+        {
+            if job.run_at_ms > now_ms.saturating_add(interval_ms) {
+                tx.advance_job(job.id, &job.payload, now_ms)?;
+            }
+            return Ok(());
+        }
+        let id = tx.enqueue_job(JOB_KIND, b"{}", now_ms)?;
+        tx.put(JOB_MARK.0, JOB_MARK.1, &id.0.to_be_bytes())
+    }
+
+    /// One round: fan out, then deliver each trail with waiting records.
+    pub async fn round(&self, env: &Env) -> Result<(), StoreError> {
+        // Fan out everything pending, a slice per transaction.
+        for _ in 0..1_000 {
+            let facts = self.facts.clone();
+            let n = env
+                .store
+                .write(move |tx| fan_out(tx, facts.as_deref()))
+                .await?;
+            if n < FAN_OUT_ROWS {
+                break;
+            }
+        }
+        let busy = env.store.read(trails_with_work).await?;
+        for trail in busy {
+            loop {
+                let now = env.clock.now_millis();
+                let facts = self.facts.clone();
+                let ids = std::sync::Arc::clone(&env.ids);
+                let t = trail.clone();
+                let round = env
+                    .store
+                    .read(move |tx| next_files(tx, facts.as_deref(), ids.as_ref(), &t, now))
+                    .await?;
+                let Some(round) = round else { break };
+                let mut failed = None;
+                for f in &round.files {
+                    if let Err(e) = self
+                        .objects
+                        .put(&f.bucket, &f.key, f.body.clone(), Vec::new())
+                        .await
+                    {
+                        failed = Some(e.0);
+                        break;
+                    }
+                }
+                let done_at = env.clock.now_millis();
+                match failed {
+                    None => {
+                        env.faults.crash_at("trail.deliver:put-before-ack");
+                        env.store
+                            .write(move |tx| acknowledge(tx, &round, done_at))
+                            .await?;
+                    }
+                    Some(error) => {
+                        tracing::warn!(trail = %trail.arn(), %error, "log file delivery failed; retried next round");
+                        let t = trail.clone();
+                        env.store
+                            .write(move |tx| record_failure(tx, &t, &error))
+                            .await?;
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl JobHandler for DeliveryJob {
+    fn kind(&self) -> &'static str {
+        JOB_KIND
+    }
+
+    fn retry(&self) -> Retry {
+        // A failing round is retried for ever: delivery must not stop.
+        Retry {
+            max_attempts: u32::MAX,
+            base_ms: 1_000,
+            max_ms: 60_000,
+        }
+    }
+
+    fn lease_ms(&self) -> i64 {
+        // A round of many files may take a while.
+        300_000
+    }
+
+    fn run<'a>(&'a self, env: &'a std::sync::Arc<Env>, job: &'a Job) -> BoxFuture<'a, Step> {
+        Box::pin(async move {
+            if let Err(e) = self.round(env).await {
+                return Step::Retry(e.to_string());
+            }
+            let next = env.clock.now_millis().saturating_add(self.interval_ms);
+            let id = job.id;
+            match env
+                .store
+                .write(move |tx| tx.advance_job(id, b"{}", next))
+                .await
+            {
+                Ok(()) => Step::Later,
+                Err(e) => Step::Retry(e.to_string()),
+            }
+        })
+    }
+
+    fn give_up<'a>(
+        &'a self,
+        _env: &'a std::sync::Arc<Env>,
+        _job: &'a Job,
+        _error: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        // Never reached (unbounded attempts).
+        Box::pin(async { Ok(()) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trail() -> TrailRec {
+        trails::new_rec(
+            "main".to_owned(),
+            "111122223333".to_owned(),
+            "us-east-1".to_owned(),
+            "aws".to_owned(),
+            "audit".to_owned(),
+            0,
+        )
+    }
+
+    #[test]
+    fn log_keys_follow_aws_layout() {
+        let mut t = trail();
+        let k = log_key(
+            &t,
+            None,
+            "111122223333",
+            "us-east-1",
+            1_438_395_000_000,
+            "Mu0KsOhtH1ar15ZZ",
+        );
+        assert_eq!(
+            k,
+            "AWSLogs/111122223333/CloudTrail/us-east-1/2015/08/01/111122223333_CloudTrail_us-east-1_20150801T0210Z_Mu0KsOhtH1ar15ZZ.json.gz"
+        );
+        t.prefix = Some("org/logs".to_owned());
+        let k = log_key(
+            &t,
+            Some("o-abcdefghij"),
+            "444455556666",
+            "eu-west-1",
+            1_438_395_000_000,
+            "x",
+        );
+        assert_eq!(
+            k,
+            "org/logs/AWSLogs/o-abcdefghij/444455556666/CloudTrail/eu-west-1/2015/08/01/444455556666_CloudTrail_eu-west-1_20150801T0210Z_x.json.gz"
+        );
+    }
+
+    #[test]
+    fn the_logging_window_holds_between_start_and_stop() {
+        let mut t = trail();
+        assert!(!logging_at(&t, 10));
+        t.logging = true;
+        t.start_logging_ms = Some(100);
+        assert!(!logging_at(&t, 99));
+        assert!(logging_at(&t, 100));
+        t.logging = false;
+        t.stop_logging_ms = Some(200);
+        assert!(logging_at(&t, 200));
+        assert!(!logging_at(&t, 201));
+        // Started again after the stop.
+        t.logging = true;
+        t.start_logging_ms = Some(300);
+        assert!(logging_at(&t, 301));
+        assert!(!logging_at(&t, 250));
+    }
+
+    #[test]
+    fn key_lists_round_trip() {
+        let a: &[u8] = b"abc";
+        let b: &[u8] = b"";
+        let enc = keys(&[a, b, a]).unwrap();
+        assert_eq!(decode_keys(&enc).unwrap(), vec![a, b, a]);
+        assert!(decode_keys(&[0, 5, 1]).is_err());
+    }
+}
