@@ -24,7 +24,7 @@ struct BootstrapRecord {
     access_key_id: String,
 }
 
-fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     use cairn_core::Clock;
     SystemClock.now_millis()
 }
@@ -147,6 +147,35 @@ fn node_name(data_dir: &Path) -> Result<String, String> {
     let name = format!("node-{name}");
     write_private(&path, format!("{name}\n").as_bytes())?;
     Ok(name)
+}
+
+/// The object store the settings name.
+pub fn object_store(
+    config: &crate::cli::ObjectStoreConfig,
+) -> Result<Arc<dyn cairn_core::ObjectStore>, String> {
+    Ok(match config {
+        crate::cli::ObjectStoreConfig::Dir(dir) => {
+            Arc::new(crate::objects::LocalDir::new(dir.clone()))
+        }
+        crate::cli::ObjectStoreConfig::S3 {
+            endpoint,
+            region,
+            access_key_id,
+            secret_access_key,
+            bucket,
+        } => Arc::new(crate::objects::S3::new(
+            endpoint,
+            region,
+            access_key_id,
+            secret_access_key,
+            bucket.clone(),
+        )?),
+    })
+}
+
+/// The store of a data directory, for commands other than `serve`.
+pub fn open_store_for(common: &Common) -> Result<Store, String> {
+    open_store(common)
 }
 
 fn open_store(common: &Common) -> Result<Store, String> {
@@ -285,8 +314,7 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
             bootstrap_account_id: creds.account_id.clone(),
             ..cairn_server::Config::default()
         };
-        let objects: Arc<dyn cairn_core::ObjectStore> =
-            Arc::new(crate::objects::LocalDir::new(opts.object_store.clone()));
+        let objects = object_store(&opts.object_store)?;
         let org_facts: Arc<dyn cairn_core::ResourceFacts> = Arc::new(cairn_organizations::OrgFacts);
         let services = cairn_server::services::Services {
             cloudtrail: cairn_trail::CloudTrailService::new(Arc::clone(&org_facts))
@@ -307,11 +335,14 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
                 opts.org.max_accounts,
             )),
             Arc::new(crate::mail::MailJob::new(transport)),
-            Arc::new(cairn_trail::delivery::DeliveryJob::new(
-                objects,
-                Some(org_facts),
-                opts.trail_delivery_ms,
-            )),
+            Arc::new(
+                cairn_trail::delivery::DeliveryJob::new(
+                    objects,
+                    Some(org_facts),
+                    opts.trail_delivery_ms,
+                )
+                .with_digests(Arc::new(sealer.clone()), opts.trail_digest_ms),
+            ),
         ];
         // The one recurring delivery job exists from the first start on.
         let now = env.clock.now_millis();

@@ -10,10 +10,14 @@ use std::path::PathBuf;
 pub const USAGE: &str = "usage:
   cairn serve [--listen ADDR] [--data-dir DIR] [--database-url URL] [--account-id ID]
               [--email EMAIL] [--dev] [--log-format text|json] [--config FILE]
-              [--object-store DIR] [--trail-delivery-seconds N]
+              [--object-store DIR|s3://[BUCKET]] [--object-store-endpoint URL]
+              [--object-store-region REGION] [--trail-delivery-seconds N]
+              [--trail-digest-seconds N]
   cairn env [--data-dir DIR] [--listen ADDR] [--config FILE]
   cairn signup --email EMAIL --name NAME [--data-dir DIR] [--database-url URL] [--config FILE]
   cairn policy simulate FILE
+  cairn trail validate --trail-arn ARN [--start-time T] [--end-time T] [--account-id ID]
+              [--region R] [--json] [--data-dir DIR] [--object-store …]
   cairn help
 
 commands:
@@ -22,6 +26,9 @@ commands:
                   its root user: eval \"$(cairn env)\"
   signup          create another standalone account and print its root credentials as JSON
   policy simulate decide a request against given policies, offline (see README)
+  trail validate  check a trail's digest chain and log files as `aws cloudtrail
+                  validate-logs` does, also in a local-directory store; exit 1 on any
+                  altered, missing or moved file
   help            print this text
 
   --listen        address to listen on (env CAIRN_LISTEN; default 127.0.0.1:4566)
@@ -33,16 +40,29 @@ commands:
                   account's root and signatures are not checked. Default is enforcing.
   --log-format    text (default) or json: one JSON object per line, with each request's span
   --object-store  where trails deliver log files: a directory (env CAIRN_OBJECT_STORE;
-                  default <data-dir>/objects; a trail's bucket is a directory in it)
+                  default <data-dir>/objects; a trail's bucket is a directory in it), or
+                  s3:// for an S3-compatible service, whose buckets are the trails' buckets
+                  (s3://BUCKET: only that one)
+  --object-store-endpoint
+                  the S3 service, http://host:port (env CAIRN_OBJECT_STORE_ENDPOINT)
+  --object-store-region
+                  its signing region (env CAIRN_OBJECT_STORE_REGION; default us-east-1)
   --trail-delivery-seconds
                   how often trails deliver (env CAIRN_TRAIL_DELIVERY_SECONDS; default 300,
                   as AWS: about every 5 minutes)
+  --trail-digest-seconds
+                  how often trails with log file validation deliver a digest (env
+                  CAIRN_TRAIL_DIGEST_SECONDS; default 3600, hourly as AWS)
   --config        a TOML file with any of: listen, data-dir, database-url, account-id, email,
                   dev, log-format, master-key, smtp-url, org-max-accounts, object-store,
-                  trail-delivery-seconds (env CAIRN_CONFIG)
+                  object-store-endpoint, object-store-region, object-store-access-key-id,
+                  object-store-secret-access-key, trail-delivery-seconds,
+                  trail-digest-seconds (env CAIRN_CONFIG)
 
   environment only: CAIRN_MASTER_KEY (64 hex digits), CAIRN_SMTP_URL (smtp://host:port),
-  CAIRN_ORG_MAX_ACCOUNTS (default 10) — each also settable in the config file.";
+  CAIRN_ORG_MAX_ACCOUNTS (default 10), CAIRN_OBJECT_STORE_ACCESS_KEY_ID and
+  CAIRN_OBJECT_STORE_SECRET_ACCESS_KEY (the S3 service's credentials) — each also settable
+  in the config file.";
 
 /// The `CAIRN_*` environment, read once by `main`.
 pub type Environment = BTreeMap<String, String>;
@@ -68,10 +88,28 @@ pub struct ServeOpts {
     pub org: cairn_organizations::OrgConfig,
     /// Crash points (`CAIRN_FAULTS`, debug builds only; for the integration tests).
     pub faults: cairn_core::Faults,
-    /// The directory trails deliver into.
-    pub object_store: PathBuf,
+    /// Where trails deliver.
+    pub object_store: ObjectStoreConfig,
     /// How often trail delivery runs, in milliseconds.
     pub trail_delivery_ms: i64,
+    /// How often a validating trail delivers a digest, in milliseconds.
+    pub trail_digest_ms: i64,
+}
+
+/// Where trails deliver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ObjectStoreConfig {
+    /// A local directory.
+    Dir(PathBuf),
+    /// An S3-compatible service.
+    S3 {
+        endpoint: String,
+        region: String,
+        access_key_id: String,
+        secret_access_key: String,
+        /// `s3://BUCKET`: only this bucket.
+        bucket: Option<String>,
+    },
 }
 
 /// Trail delivery's default cadence: CloudTrail "typically delivers log files within an
@@ -92,9 +130,23 @@ pub struct EnvOpts {
     pub listen: String,
 }
 
+/// `cairn trail validate`.
+#[derive(Debug, Clone)]
+pub struct TrailValidateOpts {
+    pub common: Common,
+    pub object_store: ObjectStoreConfig,
+    pub trail_arn: String,
+    pub start_ms: Option<i64>,
+    pub end_ms: Option<i64>,
+    pub account_id: Option<String>,
+    pub region: Option<String>,
+    pub json: bool,
+}
+
 #[derive(Debug)]
 pub enum Command {
-    Serve(ServeOpts),
+    TrailValidate(Box<TrailValidateOpts>),
+    Serve(Box<ServeOpts>),
     Env(EnvOpts),
     Signup(SignupOpts),
     Help,
@@ -114,8 +166,13 @@ struct FileConfig {
     master_key: Option<String>,
     smtp_url: Option<String>,
     org_max_accounts: Option<usize>,
-    object_store: Option<PathBuf>,
+    object_store: Option<String>,
+    object_store_endpoint: Option<String>,
+    object_store_region: Option<String>,
+    object_store_access_key_id: Option<String>,
+    object_store_secret_access_key: Option<String>,
     trail_delivery_seconds: Option<f64>,
+    trail_digest_seconds: Option<f64>,
 }
 
 fn read_file(path: &str) -> Result<FileConfig, String> {
@@ -123,10 +180,43 @@ fn read_file(path: &str) -> Result<FileConfig, String> {
     toml::from_str(&text).map_err(|e| format!("{path}: {e}"))
 }
 
+/// A duration setting in seconds (flag or env `given`, else the file's, else `default`),
+/// between `min` and a day, in milliseconds.
+fn seconds_ms(
+    name: &str,
+    given: Option<String>,
+    file: Option<f64>,
+    default: f64,
+    min: f64,
+) -> Result<i64, String> {
+    let seconds = match given {
+        Some(v) => v
+            .parse::<f64>()
+            .map_err(|_| format!("--{name} must be a number, got {v:?}"))?,
+        None => file.unwrap_or(default),
+    };
+    if !(min..=86_400.0).contains(&seconds) {
+        return Err(format!(
+            "--{name} must be between {min} and 86400, got {seconds}"
+        ));
+    }
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "bounded to at most 86400 s above"
+    )]
+    Ok((seconds * 1000.0).round() as i64)
+}
+
 pub fn parse(args: &[String], env: &Environment) -> Result<Command, String> {
-    let Some((cmd, rest)) = args.split_first() else {
+    let Some((cmd, mut rest)) = args.split_first() else {
         return Ok(Command::Help);
     };
+    let trail_validate = cmd == "trail" && rest.first().is_some_and(|a| a == "validate");
+    if trail_validate {
+        rest = rest.get(1..).unwrap_or_default();
+    } else if cmd == "trail" {
+        return Err("unknown command: trail needs validate".to_owned());
+    }
     let mut flags: Vec<(String, Option<String>)> = Vec::new();
     let mut it = rest.iter();
     while let Some(a) = it.next() {
@@ -135,7 +225,7 @@ pub fn parse(args: &[String], env: &Environment) -> Result<Command, String> {
         };
         if let Some((k, v)) = name.split_once('=') {
             flags.push((k.to_owned(), Some(v.to_owned())));
-        } else if matches!(name, "dev" | "help") {
+        } else if matches!(name, "dev" | "help" | "json") {
             flags.push((name.to_owned(), None));
         } else {
             let v = it.next().ok_or_else(|| format!("--{name} needs a value"))?;
@@ -164,10 +254,27 @@ pub fn parse(args: &[String], env: &Environment) -> Result<Command, String> {
             "log-format",
             "config",
             "object-store",
+            "object-store-endpoint",
+            "object-store-region",
             "trail-delivery-seconds",
+            "trail-digest-seconds",
         ],
         "signup" => &["email", "name", "data-dir", "database-url", "config"],
         "env" => &["data-dir", "listen", "config"],
+        "trail" => &[
+            "data-dir",
+            "database-url",
+            "config",
+            "object-store",
+            "object-store-endpoint",
+            "object-store-region",
+            "trail-arn",
+            "start-time",
+            "end-time",
+            "account-id",
+            "region",
+            "json",
+        ],
         other => return Err(format!("unknown command {other:?}")),
     };
     if let Some((bad, _)) = flags.iter().find(|(n, _)| !known.contains(&n.as_str())) {
@@ -193,6 +300,63 @@ pub fn parse(args: &[String], env: &Environment) -> Result<Command, String> {
         .or_else(|| var("CAIRN_LISTEN"))
         .or(file.listen)
         .unwrap_or_else(|| String::from("127.0.0.1:4566"));
+    let store = flag("object-store")
+        .or_else(|| var("CAIRN_OBJECT_STORE"))
+        .or(file.object_store);
+    let object_store = match store {
+        None => ObjectStoreConfig::Dir(common.data_dir.join("objects")),
+        Some(v) if v == "s3" || v.starts_with("s3://") => {
+            let bucket = v
+                .strip_prefix("s3://")
+                .map(|b| b.trim_end_matches('/'))
+                .filter(|b| !b.is_empty())
+                .map(str::to_owned);
+            let endpoint = flag("object-store-endpoint")
+                .or_else(|| var("CAIRN_OBJECT_STORE_ENDPOINT"))
+                .or(file.object_store_endpoint)
+                .ok_or("--object-store s3:// needs --object-store-endpoint")?;
+            ObjectStoreConfig::S3 {
+                endpoint,
+                region: flag("object-store-region")
+                    .or_else(|| var("CAIRN_OBJECT_STORE_REGION"))
+                    .or(file.object_store_region)
+                    .unwrap_or_else(|| "us-east-1".to_owned()),
+                access_key_id: var("CAIRN_OBJECT_STORE_ACCESS_KEY_ID")
+                    .or(file.object_store_access_key_id)
+                    .ok_or("--object-store s3:// needs CAIRN_OBJECT_STORE_ACCESS_KEY_ID")?,
+                secret_access_key: var("CAIRN_OBJECT_STORE_SECRET_ACCESS_KEY")
+                    .or(file.object_store_secret_access_key)
+                    .ok_or("--object-store s3:// needs CAIRN_OBJECT_STORE_SECRET_ACCESS_KEY")?,
+                bucket,
+            }
+        }
+        Some(v) => ObjectStoreConfig::Dir(PathBuf::from(v.strip_prefix("file://").unwrap_or(&v))),
+    };
+    if trail_validate {
+        let time = |name: &str| -> Result<Option<i64>, String> {
+            flag(name)
+                .map(|v| {
+                    cairn_wire::Timestamp::parse(&v)
+                        .map(|t| t.millis)
+                        .ok_or_else(|| {
+                            format!(
+                                "--{name} must be a time such as 2026-01-08T05:21:42Z, got {v:?}"
+                            )
+                        })
+                })
+                .transpose()
+        };
+        return Ok(Command::TrailValidate(Box::new(TrailValidateOpts {
+            trail_arn: flag("trail-arn").ok_or("trail validate needs --trail-arn")?,
+            start_ms: time("start-time")?,
+            end_ms: time("end-time")?,
+            account_id: flag("account-id"),
+            region: flag("region"),
+            json: has("json"),
+            object_store,
+            common,
+        })));
+    }
     match cmd.as_str() {
         "env" => Ok(Command::Env(EnvOpts { common, listen })),
         "serve" => {
@@ -221,34 +385,24 @@ pub fn parse(args: &[String], env: &Environment) -> Result<Command, String> {
                 Some(list) if cfg!(debug_assertions) => cairn_core::Faults::from_list(&list),
                 _ => cairn_core::Faults::default(),
             };
-            let object_store = flag("object-store")
-                .or_else(|| var("CAIRN_OBJECT_STORE"))
-                .map(|v| PathBuf::from(v.strip_prefix("file://").unwrap_or(&v)))
-                .or(file.object_store)
-                .unwrap_or_else(|| common.data_dir.join("objects"));
-            let seconds = match flag("trail-delivery-seconds")
-                .or_else(|| var("CAIRN_TRAIL_DELIVERY_SECONDS"))
-            {
-                Some(v) => v
-                    .parse::<f64>()
-                    .map_err(|_| format!("--trail-delivery-seconds must be a number, got {v:?}"))?,
-                None => file
-                    .trail_delivery_seconds
-                    .unwrap_or(DEFAULT_TRAIL_DELIVERY_SECONDS),
-            };
-            if !(0.1..=86_400.0).contains(&seconds) {
-                return Err(format!(
-                    "--trail-delivery-seconds must be between 0.1 and 86400, got {seconds}"
-                ));
-            }
-            #[expect(
-                clippy::cast_possible_truncation,
-                reason = "bounded to 0.1..=86400 s above"
-            )]
-            let trail_delivery_ms = (seconds * 1000.0).round() as i64;
-            Ok(Command::Serve(ServeOpts {
+            let trail_delivery_ms = seconds_ms(
+                "trail-delivery-seconds",
+                flag("trail-delivery-seconds").or_else(|| var("CAIRN_TRAIL_DELIVERY_SECONDS")),
+                file.trail_delivery_seconds,
+                DEFAULT_TRAIL_DELIVERY_SECONDS,
+                0.1,
+            )?;
+            let trail_digest_ms = seconds_ms(
+                "trail-digest-seconds",
+                flag("trail-digest-seconds").or_else(|| var("CAIRN_TRAIL_DIGEST_SECONDS")),
+                file.trail_digest_seconds,
+                3600.0,
+                1.0,
+            )?;
+            Ok(Command::Serve(Box::new(ServeOpts {
                 object_store,
                 trail_delivery_ms,
+                trail_digest_ms,
                 common,
                 listen,
                 account_id,
@@ -260,7 +414,7 @@ pub fn parse(args: &[String], env: &Environment) -> Result<Command, String> {
                 smtp_url: var("CAIRN_SMTP_URL").or(file.smtp_url),
                 org: cairn_organizations::OrgConfig { max_accounts },
                 faults,
-            }))
+            })))
         }
         _ => Ok(Command::Signup(SignupOpts {
             common,

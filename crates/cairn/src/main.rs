@@ -20,6 +20,7 @@ mod front;
 mod mail;
 mod objects;
 mod policy_cmd;
+mod trail_cmd;
 
 use std::process::ExitCode;
 
@@ -53,7 +54,8 @@ fn main() -> ExitCode {
             println!("{}", cli::USAGE);
             ExitCode::SUCCESS
         }
-        cli::Command::Serve(opts) => match bootstrap::serve(opts) {
+        cli::Command::TrailValidate(opts) => trail_cmd::main(&opts),
+        cli::Command::Serve(opts) => match bootstrap::serve(*opts) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("cairn: {e}");

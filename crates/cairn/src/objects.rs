@@ -4,6 +4,12 @@
 //!   (made on first write), no bucket policies. An object's user metadata (a digest's
 //!   signature) lives beside the tree, in `<root>/.metadata/<bucket>/<key>.json`; bucket
 //!   names cannot start with `.`, so it never collides with a bucket.
+//! * [`S3`] — an S3-compatible service over plain HTTP (MinIO, Ceph, Garage, moto, or a TLS
+//!   proxy in front of AWS S3): path-style requests signed with SigV4 by our own signer; a
+//!   trail's bucket is a bucket there, checked at `CreateTrail` (`HeadBucket`, then its
+//!   policy). Written here rather than taken from the `object_store` crate: its S3 support
+//!   brings an HTTP and TLS stack (reqwest, aws-lc-rs) that costs minutes of build on two
+//!   cores for four requests.
 
 use cairn_core::jobs::BoxFuture;
 use cairn_core::objects::{Metadata, Object};
@@ -192,6 +198,366 @@ impl ObjectStore for LocalDir {
     }
 }
 
+/// An S3-compatible object store.
+#[derive(Debug, Clone)]
+pub struct S3 {
+    /// `host:port` of the endpoint.
+    authority: String,
+    region: String,
+    access_key_id: String,
+    secret_access_key: String,
+    /// Only this bucket, when the URL named one (`s3://bucket`).
+    only_bucket: Option<String>,
+}
+
+/// Characters S3 keeps unescaped in a path segment (RFC 3986 unreserved).
+fn uri_encode(s: &str, keep_slash: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric()
+            || matches!(b, b'-' | b'_' | b'.' | b'~')
+            || (keep_slash && b == b'/')
+        {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn xml_unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+}
+
+/// The text of every `<tag>…</tag>` in `xml`.
+fn xml_all(xml: &str, tag: &str) -> Vec<String> {
+    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+    let mut out = Vec::new();
+    let mut rest = xml;
+    while let Some(i) = rest.find(&open) {
+        let after = &rest[i + open.len()..];
+        let Some(j) = after.find(&close) else { break };
+        out.push(xml_unescape(&after[..j]));
+        rest = &after[j + close.len()..];
+    }
+    out
+}
+
+struct S3Response {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl S3 {
+    /// From `--object-store s3://[bucket]` and the endpoint settings.
+    pub fn new(
+        endpoint: &str,
+        region: &str,
+        access_key_id: &str,
+        secret_access_key: &str,
+        only_bucket: Option<String>,
+    ) -> Result<Self, String> {
+        let authority = endpoint
+            .strip_prefix("http://")
+            .ok_or_else(|| {
+                format!("the S3 endpoint must be http://host:port (TLS is not supported yet), got {endpoint:?}")
+            })?
+            .trim_end_matches('/')
+            .to_owned();
+        if authority.is_empty() || authority.contains('/') {
+            return Err(format!(
+                "the S3 endpoint must be http://host:port, got {endpoint:?}"
+            ));
+        }
+        Ok(S3 {
+            authority,
+            region: region.to_owned(),
+            access_key_id: access_key_id.to_owned(),
+            secret_access_key: secret_access_key.to_owned(),
+            only_bucket,
+        })
+    }
+
+    async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        query: &str,
+        extra: &[(String, String)],
+        body: Vec<u8>,
+    ) -> Result<S3Response, ObjectError> {
+        use http_body_util::BodyExt;
+        use sha2::Digest;
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "the binary's own clock, for signing"
+        )]
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let amz_date = amz_date(now);
+        let sha = hex_lower(&sha2::Sha256::digest(&body));
+        let mut headers: Vec<(String, String)> = vec![
+            ("host".into(), self.authority.clone()),
+            ("x-amz-content-sha256".into(), sha),
+            ("x-amz-date".into(), amz_date.clone()),
+        ];
+        headers.extend(extra.iter().cloned());
+        let signed: Vec<(&str, &[u8])> = headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_bytes()))
+            .collect();
+        let auth = cairn_sigv4::client_authorization(
+            method,
+            path,
+            query,
+            &signed,
+            &body,
+            &self.access_key_id,
+            &self.secret_access_key,
+            &self.region,
+            "s3",
+            &amz_date,
+        );
+        let uri = if query.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{path}?{query}")
+        };
+        let mut req = hyper::Request::builder().method(method).uri(uri);
+        for (k, v) in &headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        let req = req
+            .header("authorization", auth)
+            .header("content-length", body.len())
+            .body(http_body_util::Full::new(bytes::Bytes::from(body)))
+            .map_err(|e| ObjectError(format!("InternalError: {e}")))?;
+        let net = |e: &dyn std::fmt::Display| {
+            ObjectError(format!(
+                "ServiceUnavailable: S3 endpoint {}: {e}",
+                self.authority
+            ))
+        };
+        let stream = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            tokio::net::TcpStream::connect(&self.authority),
+        )
+        .await
+        .map_err(|e| net(&e))?
+        .map_err(|e| net(&e))?;
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .map_err(|e| net(&e))?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        let resp =
+            tokio::time::timeout(std::time::Duration::from_secs(60), sender.send_request(req))
+                .await
+                .map_err(|e| net(&e))?
+                .map_err(|e| net(&e))?;
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| {
+                v.to_str()
+                    .ok()
+                    .map(|v| (k.as_str().to_owned(), v.to_owned()))
+            })
+            .collect();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| net(&e))?
+            .to_bytes()
+            .to_vec();
+        Ok(S3Response {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    fn error(what: &str, r: &S3Response) -> ObjectError {
+        let text = String::from_utf8_lossy(&r.body);
+        let code = xml_all(&text, "Code")
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        ObjectError(format!(
+            "{} ({what}: HTTP {})",
+            if code.is_empty() { "S3Error" } else { &code },
+            r.status
+        ))
+    }
+
+    fn path(bucket: &str, key: &str) -> String {
+        format!("/{}/{}", uri_encode(bucket, false), uri_encode(key, true))
+    }
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `YYYYMMDDTHHMMSSZ` of Unix seconds.
+fn amz_date(secs: u64) -> String {
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let rem = secs % 86_400;
+    // Civil date from days since the epoch (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+impl ObjectStore for S3 {
+    fn has_policies(&self) -> bool {
+        true
+    }
+
+    fn check_bucket<'a>(
+        &'a self,
+        bucket: &'a str,
+    ) -> BoxFuture<'a, Result<BucketCheck, ObjectError>> {
+        Box::pin(async move {
+            if self.only_bucket.as_deref().is_some_and(|b| b != bucket) {
+                return Ok(BucketCheck::Missing);
+            }
+            let path = format!("/{}", uri_encode(bucket, false));
+            let head = self.request("HEAD", &path, "", &[], Vec::new()).await?;
+            match head.status {
+                200 => {}
+                404 => return Ok(BucketCheck::Missing),
+                _ => return Err(Self::error("HeadBucket", &head)),
+            }
+            let pol = self
+                .request("GET", &path, "policy=", &[], Vec::new())
+                .await?;
+            match pol.status {
+                200 => Ok(BucketCheck::Exists {
+                    policy: Some(String::from_utf8_lossy(&pol.body).into_owned()),
+                }),
+                404 => Ok(BucketCheck::Exists { policy: None }),
+                _ => Err(Self::error("GetBucketPolicy", &pol)),
+            }
+        })
+    }
+
+    fn put<'a>(
+        &'a self,
+        bucket: &'a str,
+        key: &'a str,
+        body: Vec<u8>,
+        metadata: Metadata,
+    ) -> BoxFuture<'a, Result<(), ObjectError>> {
+        Box::pin(async move {
+            let extra: Vec<(String, String)> = metadata
+                .into_iter()
+                .map(|(k, v)| (format!("x-amz-meta-{}", k.to_ascii_lowercase()), v))
+                .collect();
+            let r = self
+                .request("PUT", &Self::path(bucket, key), "", &extra, body)
+                .await?;
+            if r.status == 200 {
+                Ok(())
+            } else {
+                Err(Self::error("PutObject", &r))
+            }
+        })
+    }
+
+    fn get<'a>(
+        &'a self,
+        bucket: &'a str,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Object>, ObjectError>> {
+        Box::pin(async move {
+            let r = self
+                .request("GET", &Self::path(bucket, key), "", &[], Vec::new())
+                .await?;
+            match r.status {
+                200 => {
+                    let meta = r
+                        .headers
+                        .iter()
+                        .filter_map(|(k, v)| {
+                            k.strip_prefix("x-amz-meta-")
+                                .map(|n| (n.to_owned(), v.clone()))
+                        })
+                        .collect();
+                    Ok(Some((r.body, meta)))
+                }
+                404 => Ok(None),
+                _ => Err(Self::error("GetObject", &r)),
+            }
+        })
+    }
+
+    fn list<'a>(
+        &'a self,
+        bucket: &'a str,
+        prefix: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<String>, ObjectError>> {
+        Box::pin(async move {
+            let path = format!("/{}", uri_encode(bucket, false));
+            let mut out = Vec::new();
+            let mut token: Option<String> = None;
+            loop {
+                let mut query = vec![
+                    ("list-type".to_owned(), "2".to_owned()),
+                    ("prefix".to_owned(), prefix.to_owned()),
+                ];
+                if let Some(t) = &token {
+                    query.push(("continuation-token".to_owned(), t.clone()));
+                }
+                query.sort();
+                let q = query
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", uri_encode(v, false)))
+                    .collect::<Vec<_>>()
+                    .join("&");
+                let r = self.request("GET", &path, &q, &[], Vec::new()).await?;
+                if r.status != 200 {
+                    return Err(Self::error("ListObjectsV2", &r));
+                }
+                let text = String::from_utf8_lossy(&r.body).into_owned();
+                out.extend(xml_all(&text, "Key"));
+                let truncated = xml_all(&text, "IsTruncated")
+                    .first()
+                    .is_some_and(|t| t == "true");
+                token = xml_all(&text, "NextContinuationToken").into_iter().next();
+                if !truncated || token.is_none() {
+                    break;
+                }
+            }
+            out.sort();
+            Ok(out)
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,5 +604,17 @@ mod tests {
                 .is_err()
         );
         let _ = std::fs::remove_dir_all(root);
+    }
+
+    #[test]
+    fn amz_dates_and_encodings() {
+        assert_eq!(amz_date(0), "19700101T000000Z");
+        assert_eq!(amz_date(1_439_823_691), "20150817T150131Z");
+        assert_eq!(uri_encode("a b/c~", true), "a%20b/c~");
+        assert_eq!(uri_encode("a/b", false), "a%2Fb");
+        assert_eq!(
+            xml_all("<R><Key>a&amp;b</Key><Key>c</Key></R>", "Key"),
+            vec!["a&b", "c"]
+        );
     }
 }

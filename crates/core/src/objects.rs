@@ -140,3 +140,12 @@ impl ObjectStore for MemoryObjects {
         })
     }
 }
+
+/// Sealing secrets at rest with the master key (the binary provides it; trail signing keys
+/// are stored sealed).
+pub trait Seal: Send + Sync + 'static {
+    /// `plaintext` sealed with the fresh random `nonce`; `None` if sealing failed.
+    fn seal(&self, plaintext: &str, nonce: [u8; 12]) -> Option<String>;
+    /// The plaintext of `sealed`; `None` if it does not open (another key, altered).
+    fn open(&self, sealed: &str) -> Option<String>;
+}

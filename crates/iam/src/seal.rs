@@ -47,6 +47,16 @@ impl Sealer {
     }
 }
 
+impl cairn_core::Seal for Sealer {
+    fn seal(&self, plaintext: &str, nonce: [u8; 12]) -> Option<String> {
+        Sealer::seal(self, plaintext, nonce)
+    }
+
+    fn open(&self, sealed: &str) -> Option<String> {
+        Sealer::open(self, sealed)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

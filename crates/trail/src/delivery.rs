@@ -37,7 +37,7 @@ use crate::layout::{EVENTS, StoredEvent};
 use crate::record::format_event_time;
 use crate::trails::{self, TrailRec};
 use cairn_core::jobs::{BoxFuture, JobHandler, Retry, Step};
-use cairn_core::{Env, Ids, ObjectStore, ResourceFacts};
+use cairn_core::{Env, Ids, ObjectStore, ResourceFacts, Seal};
 use cairn_store::{Job, Scan, StoreError, Tx};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -137,7 +137,7 @@ pub fn forget(tx: &mut dyn Tx, trail: &TrailRec) -> Result<(), StoreError> {
     for (row, _) in tx.scan_prefix(OUTBOX, &outbox_prefix(&k), false, usize::MAX)? {
         tx.delete(OUTBOX, &row)?;
     }
-    Ok(())
+    crate::digest::forget(tx, trail)
 }
 
 fn outbox_prefix(trail_key: &[u8]) -> Vec<u8> {
@@ -309,6 +309,8 @@ pub struct LogFile {
 pub struct Round {
     pub trail: TrailRec,
     pub files: Vec<LogFile>,
+    /// The organization of an organization trail.
+    pub org_id: Option<String>,
     rows: Vec<Vec<u8>>,
 }
 
@@ -461,6 +463,7 @@ pub fn next_files(
     Ok(Some(Round {
         trail: trail.clone(),
         files,
+        org_id,
         rows,
     }))
 }
@@ -469,6 +472,18 @@ pub fn next_files(
 pub fn acknowledge(tx: &mut dyn Tx, round: &Round, now_ms: i64) -> Result<(), StoreError> {
     for row in &round.rows {
         tx.delete(OUTBOX, row)?;
+    }
+    // The trail as it is now: validation may have been turned on or off meanwhile.
+    let current = trails::get(
+        tx,
+        &round.trail.account,
+        &round.trail.home_region,
+        &round.trail.name,
+    )?;
+    if current.as_ref().is_some_and(|t| t.validation) {
+        for f in &round.files {
+            crate::digest::note_log_file(tx, &round.trail, f, round.org_id.as_deref(), now_ms)?;
+        }
     }
     let mut st = status(tx, &round.trail)?;
     st.latest_delivery_ms = Some(now_ms);
@@ -520,6 +535,9 @@ pub struct DeliveryJob {
     objects: std::sync::Arc<dyn ObjectStore>,
     facts: Option<std::sync::Arc<dyn ResourceFacts>>,
     interval_ms: i64,
+    /// Seals the digest signing keys; `None`: no digests (tests of delivery alone).
+    seal: Option<std::sync::Arc<dyn Seal>>,
+    digest_interval_ms: i64,
 }
 
 impl std::fmt::Debug for DeliveryJob {
@@ -542,7 +560,17 @@ impl DeliveryJob {
             objects,
             facts,
             interval_ms: interval_ms.max(100),
+            seal: None,
+            digest_interval_ms: 3_600_000,
         }
+    }
+
+    /// Digests every `interval_ms` (AWS: hourly), signing keys sealed with `seal`.
+    pub fn with_digests(mut self, seal: std::sync::Arc<dyn Seal>, interval_ms: i64) -> Self {
+        self.seal = Some(seal);
+        // Digest keys carry the end time to the second: at most one per second.
+        self.digest_interval_ms = interval_ms.max(1_000);
+        self
     }
 
     /// Makes sure the one delivery job exists (call at start; idempotent, safe with several
@@ -617,7 +645,127 @@ impl DeliveryJob {
                 }
             }
         }
+        if let Some(seal) = &self.seal {
+            self.digests(env, seal).await?;
+        }
         Ok(())
+    }
+
+    /// The digest part of a round: every chain whose period is over gets its digest; the
+    /// chains of trails that stopped logging or validating get their last one.
+    async fn digests(&self, env: &Env, seal: &std::sync::Arc<dyn Seal>) -> Result<(), StoreError> {
+        let all = env.store.read(trails::all).await?;
+        for trail in all {
+            let now = env.clock.now_millis();
+            let active = trail.validation && trail.logging;
+            if active {
+                let facts = self.facts.clone();
+                let t = trail.clone();
+                env.store
+                    .write(move |tx| {
+                        let org_id = match (&facts, t.organization) {
+                            (Some(f), true) => f.organization(tx, &t.account)?.map(|c| c.org_id),
+                            _ => None,
+                        };
+                        crate::digest::ensure_home_chain(tx, &t, org_id.as_deref(), now)
+                    })
+                    .await?;
+            }
+            let t = trail.clone();
+            let chains = env
+                .store
+                .read(move |tx| crate::digest::chains(tx, &t))
+                .await?;
+            for (ck, chain) in chains {
+                let due = now
+                    >= chain
+                        .period_start_ms
+                        .saturating_add(self.digest_interval_ms);
+                if active && !due {
+                    continue;
+                }
+                let key = self.signing_key(env, seal, &chain.region).await?;
+                let ck2 = ck.clone();
+                let files = env
+                    .store
+                    .read(move |tx| crate::digest::waiting(tx, &ck2))
+                    .await?;
+                // A digest ends at least a second after its start (its key holds the end
+                // to the second).
+                let end = now.max(chain.period_start_ms.saturating_add(1_000));
+                let d = crate::digest::build(
+                    &trail,
+                    &ck,
+                    &chain,
+                    &files,
+                    end,
+                    &key,
+                    seal.as_ref(),
+                    env.ids.as_ref(),
+                    !active,
+                )?;
+                let put = self
+                    .objects
+                    .put(&d.bucket, &d.key, d.body.clone(), d.metadata.clone())
+                    .await;
+                let t = trail.clone();
+                match put {
+                    Ok(()) => {
+                        env.store
+                            .write(move |tx| {
+                                crate::digest::acknowledge(tx, &d)?;
+                                let mut st = status(tx, &t)?;
+                                st.latest_digest_delivery_ms = Some(end);
+                                st.latest_digest_delivery_error = None;
+                                put_status(tx, &t, &st)
+                            })
+                            .await?;
+                    }
+                    Err(e) => {
+                        tracing::warn!(trail = %trail.arn(), error = %e, "digest delivery failed; retried next round");
+                        env.store
+                            .write(move |tx| {
+                                let mut st = status(tx, &t)?;
+                                st.latest_digest_delivery_error = Some(e.0.clone());
+                                put_status(tx, &t, &st)
+                            })
+                            .await?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The key that signs in `region` now, made (outside any transaction) when there is none.
+    async fn signing_key(
+        &self,
+        env: &Env,
+        seal: &std::sync::Arc<dyn Seal>,
+        region: &str,
+    ) -> Result<crate::digest::SigningKeyRec, StoreError> {
+        let now = env.clock.now_millis();
+        let r = region.to_owned();
+        if let Some(k) = env
+            .store
+            .read(move |tx| crate::digest::signing_key(tx, &r, now))
+            .await?
+        {
+            return Ok(k);
+        }
+        let ids = std::sync::Arc::clone(&env.ids);
+        let seal = std::sync::Arc::clone(seal);
+        let r = region.to_owned();
+        let key = tokio::task::spawn_blocking(move || {
+            crate::digest::generate_key(ids.as_ref(), seal.as_ref(), &r, now)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("generating a signing key: {e}")))??;
+        let k = key.clone();
+        env.store
+            .write(move |tx| crate::digest::put_key(tx, &k))
+            .await?;
+        Ok(key)
     }
 }
 

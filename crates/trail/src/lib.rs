@@ -9,11 +9,14 @@
 //! * [`lookup`]: the `LookupEvents` operation.
 //! * [`trails`]: trails — settings, selectors, tags, logging state — and their storage.
 //! * [`delivery`]: trails' log files in the object store (fan-out, files, acknowledgement).
+//! * [`digest`]: signed, chained digest files and the signing keys (`ListPublicKeys`).
 //! * [`facts`]: what authorization learns about trails, their tags ([`TrailFacts`]).
+//! * [`validate`]: `cairn trail validate`, the digest chain checked as `validate-logs` does.
 //! * [`service`]: [`CloudTrailService`], the `cairn_api::cloudtrail::CloudTrail`
 //!   implementation.
 
 pub mod delivery;
+pub mod digest;
 pub mod facts;
 pub mod layout;
 pub mod lookup;
@@ -21,6 +24,7 @@ pub mod record;
 pub mod service;
 pub mod sink;
 pub mod trails;
+pub mod validate;
 
 pub use facts::TrailFacts;
 pub use lookup::lookup_events;

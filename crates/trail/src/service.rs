@@ -8,11 +8,12 @@ use cairn_api::cloudtrail::types::{
     DeleteTrailResponse, DescribeTrailsRequest, DescribeTrailsResponse, GetEventSelectorsRequest,
     GetEventSelectorsResponse, GetInsightSelectorsRequest, GetInsightSelectorsResponse,
     GetTrailRequest, GetTrailResponse, GetTrailStatusRequest, GetTrailStatusResponse,
-    ListTagsRequest, ListTagsResponse, ListTrailsRequest, ListTrailsResponse, LookupEventsRequest,
-    LookupEventsResponse, PutEventSelectorsRequest, PutEventSelectorsResponse,
-    PutInsightSelectorsRequest, PutInsightSelectorsResponse, RemoveTagsRequest, RemoveTagsResponse,
-    ResourceTag, StartLoggingRequest, StartLoggingResponse, StopLoggingRequest,
-    StopLoggingResponse, Tag, UpdateTrailRequest, UpdateTrailResponse,
+    ListPublicKeysRequest, ListPublicKeysResponse, ListTagsRequest, ListTagsResponse,
+    ListTrailsRequest, ListTrailsResponse, LookupEventsRequest, LookupEventsResponse, PublicKey,
+    PutEventSelectorsRequest, PutEventSelectorsResponse, PutInsightSelectorsRequest,
+    PutInsightSelectorsResponse, RemoveTagsRequest, RemoveTagsResponse, ResourceTag,
+    StartLoggingRequest, StartLoggingResponse, StopLoggingRequest, StopLoggingResponse, Tag,
+    UpdateTrailRequest, UpdateTrailResponse,
 };
 use cairn_api::cloudtrail::{CloudTrail, Error};
 use cairn_core::{BucketCheck, Call, Failure, ObjectStore, ResourceFacts};
@@ -364,6 +365,44 @@ impl CloudTrail for CloudTrailService {
         input: LookupEventsRequest,
     ) -> Result<LookupEventsResponse, ApiError> {
         crate::lookup::lookup_events(ctx, input).await
+    }
+
+    /// The public halves of this region's digest signing keys valid within the range
+    /// (`ListPublicKeys`: either bound defaults to now). `Value` is the PKCS#1 DER, base64 on
+    /// the wire as every blob (the AWS CLI keeps blobs as their wire text, and `validate-logs`
+    /// base64-decodes it before loading the DER).
+    async fn list_public_keys(
+        &self,
+        ctx: &Call,
+        input: ListPublicKeysRequest,
+    ) -> Result<ListPublicKeysResponse, ApiError> {
+        let here = Here::of(ctx);
+        let now = ctx.now_ms();
+        let start = input.start_time.map_or(now, |t| t.millis);
+        let end = input.end_time.map_or(now, |t| t.millis);
+        if start > end {
+            return Err(ApiError::new(
+                Error::InvalidTimeRangeException,
+                "Start time must be earlier than end time.",
+            ));
+        }
+        ctx.read(move |tx| {
+            let keys = crate::digest::keys_between(tx, &here.region, start, end)?;
+            Ok(ListPublicKeysResponse {
+                next_token: None,
+                public_key_list: Some(
+                    keys.iter()
+                        .map(|k| PublicKey {
+                            fingerprint: Some(k.fingerprint.clone()),
+                            validity_start_time: Some(ts(k.valid_from_ms)),
+                            validity_end_time: Some(ts(k.valid_to_ms)),
+                            value: Some(cairn_wire::Blob(crate::digest::public_der(k))),
+                        })
+                        .collect(),
+                ),
+            })
+        })
+        .await
     }
 
     async fn start_logging(

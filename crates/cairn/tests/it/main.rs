@@ -31,4 +31,5 @@ mod orgs_delegation;
 mod orgs_policies;
 mod slice;
 mod trail_delivery;
+mod trail_digests;
 mod trails;
