@@ -150,6 +150,9 @@ pub struct Call {
     info: CallInfo,
     env: Arc<Env>,
     recorded: AtomicBool,
+    /// The resources the call acts on, as authorization resolved them (its record's
+    /// `resources`).
+    resources: std::sync::Mutex<Vec<AuditResource>>,
 }
 
 impl Call {
@@ -161,6 +164,23 @@ impl Call {
             info,
             env,
             recorded: AtomicBool::new(false),
+            resources: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Sets the resources the call's CloudTrail record lists (the pipeline, from the
+    /// authorization step's resolved resource ARNs).
+    pub fn set_resources(&self, resources: Vec<AuditResource>) {
+        match self.resources.lock() {
+            Ok(mut r) => *r = resources,
+            Err(p) => *p.into_inner() = resources,
+        }
+    }
+
+    fn resources(&self) -> Vec<AuditResource> {
+        match self.resources.lock() {
+            Ok(r) => r.clone(),
+            Err(p) => p.into_inner().clone(),
         }
     }
 
@@ -249,7 +269,7 @@ impl Call {
             event_type: String::from("AwsApiCall"),
             management_event: true,
             recipient_account_id: self.info.principal.account_id().to_owned(),
-            resources: Vec::new(),
+            resources: self.resources(),
         }
     }
 

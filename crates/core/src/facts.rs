@@ -145,4 +145,16 @@ pub trait ResourceFacts: Send + Sync + 'static {
     ) -> Result<Option<OrgContext>, StoreError> {
         Ok(None)
     }
+
+    /// Whether `account` is a delegated administrator of its organization for the service
+    /// `service_principal` (`cloudtrail.amazonaws.com`), trusted access enabled
+    /// (Organizations answers; others do not).
+    fn is_delegated_admin(
+        &self,
+        _tx: &mut dyn Tx,
+        _account: &str,
+        _service_principal: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(false)
+    }
 }

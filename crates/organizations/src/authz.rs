@@ -264,4 +264,13 @@ impl cairn_core::ResourceFacts for OrgFacts {
     ) -> Result<Option<OrgContext>, StoreError> {
         context(tx, account)
     }
+
+    fn is_delegated_admin(
+        &self,
+        tx: &mut dyn Tx,
+        account: &str,
+        service_principal: &str,
+    ) -> Result<bool, StoreError> {
+        crate::delegation::is_delegated_admin(tx, account, service_principal).map_err(from_failure)
+    }
 }

@@ -224,6 +224,23 @@ fn registrations(tx: &mut dyn Tx, org: &Org) -> Result<Vec<DelegatedAdminRec>, F
     model::scan_json(tx, DELEGATED_ADMINS, &format!("{}/", org.id))
 }
 
+/// Whether `account` is a registered delegated administrator for `principal` in its
+/// organization, with trusted access for that service enabled.
+pub(crate) fn is_delegated_admin(
+    tx: &mut dyn Tx,
+    account: &str,
+    principal: &str,
+) -> Result<bool, Failure> {
+    let Some(org) = model::org_of(tx, account)? else {
+        return Ok(false);
+    };
+    let enabled: Option<ServiceAccessRec> =
+        model::get_json(tx, SERVICE_ACCESS, &service_key(&org, principal))?;
+    let registered: Option<DelegatedAdminRec> =
+        model::get_json(tx, DELEGATED_ADMINS, &dadm_key(&org, account, principal))?;
+    Ok(enabled.is_some() && registered.is_some())
+}
+
 // ----------------------------------------------------------------------------- trusted access
 
 pub(crate) async fn enable_aws_service_access(

@@ -8,6 +8,7 @@ pub struct Metrics {
     offsets: Vec<usize>,
     requests: Vec<AtomicU64>,
     errors: Vec<AtomicU64>,
+    denials: Vec<AtomicU64>,
     pub auth_failures: AtomicU64,
     pub unrouted: AtomicU64,
 }
@@ -30,6 +31,7 @@ impl Metrics {
             offsets,
             requests: (0..total).map(|_| AtomicU64::new(0)).collect(),
             errors: (0..total).map(|_| AtomicU64::new(0)).collect(),
+            denials: (0..total).map(|_| AtomicU64::new(0)).collect(),
             auth_failures: AtomicU64::new(0),
             unrouted: AtomicU64::new(0),
         }
@@ -39,12 +41,20 @@ impl Metrics {
         self.offsets.get(service).map(|o| o + op)
     }
 
-    pub fn count(&self, service: usize, op: usize, error: bool) {
+    pub fn count(&self, service: usize, op: usize, outcome: crate::pipeline::Outcome) {
+        use crate::pipeline::Outcome;
         if let Some(i) = self.slot(service, op) {
             if let Some(c) = self.requests.get(i) {
                 c.fetch_add(1, Ordering::Relaxed);
             }
-            if error && let Some(c) = self.errors.get(i) {
+            if outcome != Outcome::Ok
+                && let Some(c) = self.errors.get(i)
+            {
+                c.fetch_add(1, Ordering::Relaxed);
+            }
+            if outcome == Outcome::Denied
+                && let Some(c) = self.denials.get(i)
+            {
                 c.fetch_add(1, Ordering::Relaxed);
             }
         }
@@ -56,6 +66,9 @@ impl Metrics {
         s.push_str("# HELP cairn_requests_total AWS API requests handled, by operation.\n# TYPE cairn_requests_total counter\n");
         let mut errors = String::from(
             "# HELP cairn_request_errors_total AWS API requests answered with an error, by operation.\n# TYPE cairn_request_errors_total counter\n",
+        );
+        let mut denials = String::from(
+            "# HELP cairn_access_denied_total AWS API requests refused by authorization, by operation; event_source and operation are the record's eventSource and eventName.\n# TYPE cairn_access_denied_total counter\n",
         );
         for (si, (model, _)) in SERVICES.iter().enumerate() {
             for (oi, op) in model.operations.iter().enumerate() {
@@ -70,17 +83,24 @@ impl Metrics {
                 let e = self.errors.get(i).map_or(0, |c| c.load(Ordering::Relaxed));
                 let _ = writeln!(
                     s,
-                    "cairn_requests_total{{service=\"{}\",operation=\"{}\"}} {r}",
-                    model.module, op.name
+                    "cairn_requests_total{{service=\"{}\",operation=\"{}\",event_source=\"{}\"}} {r}",
+                    model.module, op.name, model.event_source
                 );
                 let _ = writeln!(
                     errors,
-                    "cairn_request_errors_total{{service=\"{}\",operation=\"{}\"}} {e}",
-                    model.module, op.name
+                    "cairn_request_errors_total{{service=\"{}\",operation=\"{}\",event_source=\"{}\"}} {e}",
+                    model.module, op.name, model.event_source
+                );
+                let d = self.denials.get(i).map_or(0, |c| c.load(Ordering::Relaxed));
+                let _ = writeln!(
+                    denials,
+                    "cairn_access_denied_total{{service=\"{}\",operation=\"{}\",event_source=\"{}\"}} {d}",
+                    model.module, op.name, model.event_source
                 );
             }
         }
         s.push_str(&errors);
+        s.push_str(&denials);
         let _ = writeln!(
             s,
             "# HELP cairn_auth_failures_total Requests rejected by authentication.\n# TYPE cairn_auth_failures_total counter\ncairn_auth_failures_total {}",

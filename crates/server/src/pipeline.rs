@@ -74,11 +74,20 @@ pub async fn entry(State(app): State<Arc<App>>, req: Request) -> Response {
         principal = tracing::field::Empty,
         decision = tracing::field::Empty,
     );
-    let (response, error) = handle(&app, &parts, &body, &routed, request_id, source_ip)
+    let (response, outcome) = handle(&app, &parts, &body, &routed, request_id, source_ip)
         .instrument(span)
         .await;
-    app.metrics.count(routed.index, routed.op_index, error);
+    app.metrics.count(routed.index, routed.op_index, outcome);
     response
+}
+
+/// How a call ended, for the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    Error,
+    /// Refused by authorization (an error too).
+    Denied,
 }
 
 /// A request body that was not read whole: too large, or the connection failed mid-body.
@@ -559,7 +568,7 @@ async fn handle(
     routed: &Routed,
     request_id: String,
     source_ip: String,
-) -> (Response, bool) {
+) -> (Response, Outcome) {
     let model = routed.model;
     let protocol = model.protocol;
     // Authenticate.
@@ -571,7 +580,7 @@ async fn handle(
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return (
                 error_response(Some(model), protocol, &err, &request_id),
-                true,
+                Outcome::Error,
             );
         }
     };
@@ -630,11 +639,23 @@ async fn handle(
     }
     // Serialize.
     match result {
-        Ok(doc) => (success_response(model, routed.op, &doc, &request_id), false),
-        Err(err) => (
-            error_response(Some(model), protocol, &err, &request_id),
-            true,
+        Ok(doc) => (
+            success_response(model, routed.op, &doc, &request_id),
+            Outcome::Ok,
         ),
+        Err(err) => {
+            // Authorization's refusals (AccessDenied in awsQuery, AccessDeniedException in
+            // the JSON protocols).
+            let outcome = if err.code.starts_with("AccessDenied") {
+                Outcome::Denied
+            } else {
+                Outcome::Error
+            };
+            (
+                error_response(Some(model), protocol, &err, &request_id),
+                outcome,
+            )
+        }
     }
 }
 

@@ -122,7 +122,19 @@ impl Services {
         match svc {
             Svc::Organizations => route!(organizations, &self.organizations, call, op, input),
             Svc::Sts => route!(sts, &self.sts, call, op, input),
-            Svc::CloudTrail => route!(cloudtrail, &self.cloudtrail, call, op, input),
+            // CloudTrail Lake, channels, dashboards and imports are not served: refused as
+            // CloudTrail refuses an operation it does not support (UnsupportedOperation-
+            // Exception, in every one of those operations' error lists in the model).
+            Svc::CloudTrail => route!(cloudtrail, &self.cloudtrail, call, op, input).map_err(|e| {
+                if e.is_not_implemented() {
+                    ApiError::new(
+                        cloudtrail::Error::UnsupportedOperationException,
+                        format!("{op} is not supported: Cairn serves trails, not CloudTrail Lake, channels or dashboards."),
+                    )
+                } else {
+                    e
+                }
+            }),
             Svc::Iam => route!(iam, &self.iam, call, op, input),
             Svc::SsoAdmin => route!(sso_admin, &self.rest, call, op, input),
             Svc::IdentityStore => route!(identitystore, &self.rest, call, op, input),

@@ -226,7 +226,7 @@ impl CloudTrailService {
     /// An organization trail's checks: the caller is the management account of an
     /// organization (`OrganizationsNotInUseException`, `NotOrganizationMasterAccount-
     /// Exception` otherwise).
-    fn check_org_trail(&self, tx: &mut dyn Tx, account: &str) -> Result<(), Failure> {
+    fn check_org_trail(&self, tx: &mut dyn Tx, account: &str) -> Result<String, Failure> {
         let org = match &self.orgs {
             Some(orgs) => orgs.organization(tx, account)?,
             None => None,
@@ -237,7 +237,7 @@ impl CloudTrailService {
                 "This account is not a member of an organization.",
             ));
         };
-        if org.management_account_id != account {
+        if org.management_account_id != account && !self.delegated(tx, account)? {
             return Err(fail(
                 Error::NotOrganizationMasterAccountException,
                 format!(
@@ -245,7 +245,17 @@ impl CloudTrailService {
                 ),
             ));
         }
-        Ok(())
+        Ok(org.management_account_id)
+    }
+
+    /// Whether `account` is a delegated administrator for CloudTrail in its organization
+    /// (CloudTrail UG, "Organization delegated administrator": it may create and manage the
+    /// organization's trails, which stay the management account's).
+    fn delegated(&self, tx: &mut dyn Tx, account: &str) -> Result<bool, Failure> {
+        match &self.orgs {
+            Some(orgs) => Ok(orgs.is_delegated_admin(tx, account, "cloudtrail.amazonaws.com")?),
+            None => Ok(false),
+        }
     }
 
     /// Every trail the caller sees from this region: its own ([`trails::visible`]) and, in a
@@ -289,6 +299,9 @@ impl CloudTrailService {
                     && let Ok(t) = self.find_seen(tx, here, given)
                     && t.organization
                 {
+                    if self.delegated(tx, &here.account)? {
+                        return Ok(t);
+                    }
                     return Err(fail(
                         Error::NotOrganizationMasterAccountException,
                         format!(
@@ -444,13 +457,20 @@ impl CloudTrail for CloudTrailService {
         self.check_bucket(&input.s3_bucket_name).await?;
         ctx.write(move |tx| {
             trails::check_name(&input.name)?;
-            let visible = trails::visible(tx, &here.account, &here.region)?;
+            // An organization trail is the management account's, also when a delegated
+            // administrator creates it.
+            let owner = if input.is_organization_trail == Some(true) {
+                this.check_org_trail(tx, &here.account)?
+            } else {
+                here.account.clone()
+            };
+            let visible = trails::visible(tx, &owner, &here.region)?;
             if visible.iter().any(|t| t.name == input.name) {
                 return Err(fail(
                     Error::TrailAlreadyExistsException,
                     format!(
                         "Trail {} already exists for customer: {}",
-                        input.name, here.account
+                        input.name, owner
                     ),
                 ));
             }
@@ -463,7 +483,7 @@ impl CloudTrail for CloudTrailService {
                     Error::MaximumNumberOfTrailsExceededException,
                     format!(
                         "User: {} already has {} trails in {}.",
-                        here.account,
+                        owner,
                         trails::MAX_TRAILS_PER_REGION,
                         here.region
                     ),
@@ -471,7 +491,7 @@ impl CloudTrail for CloudTrailService {
             }
             let mut t = trails::new_rec(
                 input.name.clone(),
-                here.account.clone(),
+                owner.clone(),
                 here.region.clone(),
                 here.partition.clone(),
                 String::new(),
@@ -489,10 +509,7 @@ impl CloudTrail for CloudTrailService {
                 kms_key: input.kms_key_id.as_deref(),
             }
             .apply(&mut t)?;
-            if input.is_organization_trail == Some(true) {
-                this.check_org_trail(tx, &here.account)?;
-                t.organization = true;
-            }
+            t.organization = input.is_organization_trail == Some(true);
             if let Some(tags) = &input.tags_list {
                 trails::merge_tags(&mut t.tags, tags)?;
             }
@@ -529,7 +546,18 @@ impl CloudTrail for CloudTrailService {
             .apply(&mut t)?;
             if let Some(org) = input.is_organization_trail {
                 if org && !t.organization {
-                    this.check_org_trail(tx, &here.account)?;
+                    let owner = this.check_org_trail(tx, &here.account)?;
+                    if owner != t.account {
+                        // Only the management account's own trail can become the
+                        // organization's.
+                        return Err(fail(
+                            Error::NotOrganizationMasterAccountException,
+                            format!(
+                                "The request was rejected because this account {} is not the management account of the organization.",
+                                here.account
+                            ),
+                        ));
+                    }
                 }
                 t.organization = org;
             }

@@ -545,3 +545,66 @@ async fn lookup_events_with_the_unmodified_sdk() {
     );
     assert!(page.next_token().is_none());
 }
+
+/// Each record lists the resources its call acts on, as authorization resolved them, and
+/// `LookupEvents` finds the call by their type and name (the ARN).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_name_the_resources_their_call_acts_on() {
+    let f = crate::fixture::Fixture::new("audit-resources", "123456789012");
+    let (f, org) = (&f, f.org().await);
+    let iam = f.server.iam();
+    ok(
+        "CreateUser",
+        iam.create_user()
+            .user_name("alice")
+            .path("/ops/")
+            .send()
+            .await,
+    );
+    let ou = ok(
+        "CreateOrganizationalUnit",
+        f.server
+            .orgs()
+            .create_organizational_unit()
+            .parent_id(&org.root_id)
+            .name("Prod")
+            .send()
+            .await,
+    );
+    let ou_arn = ou.organizational_unit().unwrap().arn().unwrap().to_owned();
+    ok("ListAccounts", f.server.orgs().list_accounts().send().await);
+    let ct = f.server.cloudtrail();
+    let user_arn = "arn:aws:iam::123456789012:user/ops/alice";
+    let by_type = lookup_all(&ct, Some(attr(Key::ResourceType, "AWS::IAM::User"))).await;
+    let names: Vec<&str> = by_type.iter().filter_map(|e| e.event_name()).collect();
+    assert_eq!(names, ["CreateUser"], "{by_type:?}");
+    let resources = by_type[0].resources();
+    assert_eq!(resources.len(), 1, "{resources:?}");
+    assert_eq!(resources[0].resource_type(), Some("AWS::IAM::User"));
+    assert_eq!(resources[0].resource_name(), Some(user_arn));
+    let r = record(&by_type[0]);
+    assert_eq!(
+        r["resources"],
+        serde_json::json!([{"accountId": "123456789012", "type": "AWS::IAM::User", "ARN": user_arn}])
+    );
+    // The OU is made under the root, the resource CreateOrganizationalUnit is authorized on.
+    let root_arn = format!(
+        "arn:aws:organizations::123456789012:root/{}/{}",
+        org.id, org.root_id
+    );
+    let by_name = lookup_all(&ct, Some(attr(Key::ResourceName, &root_arn))).await;
+    let names: Vec<&str> = by_name.iter().filter_map(|e| e.event_name()).collect();
+    assert!(names.contains(&"CreateOrganizationalUnit"), "{names:?}");
+    assert!(ou_arn.contains(&org.id));
+    let create_ou = by_name
+        .iter()
+        .find(|e| e.event_name() == Some("CreateOrganizationalUnit"))
+        .unwrap();
+    assert_eq!(
+        create_ou.resources()[0].resource_type(),
+        Some("AWS::Organizations::Root")
+    );
+    // An action without resource-level permissions names none.
+    let list = lookup_all(&ct, Some(attr(Key::EventName, "ListAccounts"))).await;
+    assert!(list.iter().all(|e| e.resources().is_empty()), "{list:?}");
+}

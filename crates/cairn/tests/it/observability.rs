@@ -72,3 +72,45 @@ async fn json_log_lines_carry_the_request_span() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// `/metrics` counts calls, errors and access denials per operation, labelled with the
+/// CloudTrail event source.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_calls_errors_and_denials_per_event_source() {
+    let dir = TempDir::new("obs-metrics");
+    let server = Server::start(&dir, &["--account-id", ACCOUNT]);
+    let iam = server.iam();
+    ok(
+        "CreateUser",
+        iam.create_user().user_name("nobody").send().await,
+    );
+    let key = ok(
+        "CreateAccessKey",
+        iam.create_access_key().user_name("nobody").send().await,
+    );
+    let key = key.access_key().unwrap();
+    let nobody = Who::new(key.access_key_id(), key.secret_access_key());
+    for _ in 0..2 {
+        let e = err_info(server.iam_as(&nobody).list_users().send().await);
+        assert_eq!(e.code, "AccessDenied");
+    }
+    let e = err_info(iam.get_user().user_name("ghost").send().await);
+    assert_eq!(e.code, "NoSuchEntity");
+    let metrics = server
+        .send(&crate::common::Raw::new("GET", "/metrics", b""))
+        .text();
+    let line = |name: &str, op: &str| {
+        let prefix = format!(
+            "{name}{{service=\"iam\",operation=\"{op}\",event_source=\"iam.amazonaws.com\"}} "
+        );
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&prefix).map(str::to_owned))
+            .unwrap_or_else(|| panic!("no {prefix} in:\n{metrics}"))
+    };
+    assert_eq!(line("cairn_access_denied_total", "ListUsers"), "2");
+    assert_eq!(line("cairn_request_errors_total", "ListUsers"), "2");
+    assert_eq!(line("cairn_request_errors_total", "GetUser"), "1");
+    assert_eq!(line("cairn_access_denied_total", "GetUser"), "0");
+    assert_eq!(line("cairn_requests_total", "CreateUser"), "1");
+}

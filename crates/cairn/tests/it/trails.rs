@@ -659,3 +659,80 @@ async fn an_organization_trail_needs_an_organization() {
     );
     assert_eq!(e.code, "OrganizationsNotInUseException", "{e:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delegated_administrator_creates_and_manages_the_management_accounts_org_trail() {
+    let (f, _org) = Fixture::with_org("trail-delegated", ACCOUNT).await;
+    let orgs = f.server.orgs();
+    let member = f.member("delegate", "delegate@example.com").await;
+    ok(
+        "EnableAWSServiceAccess",
+        orgs.enable_aws_service_access()
+            .service_principal("cloudtrail.amazonaws.com")
+            .send()
+            .await,
+    );
+    ok(
+        "RegisterDelegatedAdministrator",
+        orgs.register_delegated_administrator()
+            .account_id(&member)
+            .service_principal("cloudtrail.amazonaws.com")
+            .send()
+            .await,
+    );
+    let admin = f.admin("admin", None).await;
+    let delegate = crate::fixture::member_role(&f.server, &admin, &member).await;
+    let ct = f.server.cloudtrail_as(&delegate);
+    let out = ok(
+        "CreateTrail by the delegated administrator",
+        ct.create_trail()
+            .name("org-trail")
+            .s3_bucket_name("audit-logs")
+            .is_organization_trail(true)
+            .is_multi_region_trail(true)
+            .send()
+            .await,
+    );
+    // The trail is the management account's (its ARN names it).
+    let arn = trail_arn("us-east-1", "org-trail");
+    assert_eq!(out.trail_arn(), Some(arn.as_str()));
+    assert_eq!(out.is_organization_trail(), Some(true));
+    // The delegated administrator manages it by ARN.
+    ok(
+        "StartLogging by ARN",
+        ct.start_logging().name(&arn).send().await,
+    );
+    let st = ok(
+        "GetTrailStatus as the management account",
+        f.server
+            .cloudtrail()
+            .get_trail_status()
+            .name("org-trail")
+            .send()
+            .await,
+    );
+    assert_eq!(st.is_logging(), Some(true));
+    // Another member may not.
+    let other = f.member("other", "other@example.com").await;
+    let other_who = crate::fixture::member_role(&f.server, &admin, &other).await;
+    let e = err_info(
+        f.server
+            .cloudtrail_as(&other_who)
+            .stop_logging()
+            .name(&arn)
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "NotOrganizationMasterAccountException", "{e:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloudtrail_lake_operations_are_refused_as_unsupported() {
+    let f = Fixture::new("trail-lake", ACCOUNT);
+    let ct = f.server.cloudtrail();
+    let e = err_info(ct.create_event_data_store().name("eds").send().await);
+    assert_eq!(e.code, "UnsupportedOperationException", "{e:?}");
+    assert_eq!(e.status, 400);
+    let e = err_info(ct.list_channels().send().await);
+    assert_eq!(e.code, "UnsupportedOperationException", "{e:?}");
+}

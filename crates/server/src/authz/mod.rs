@@ -31,6 +31,7 @@ pub(crate) mod catalogue;
 pub(crate) mod context;
 pub(crate) mod decide;
 pub(crate) mod gather;
+pub(crate) mod recorded;
 pub(crate) mod resolve;
 
 pub use cache::AuthzCache;
@@ -93,6 +94,11 @@ pub(crate) async fn authorize(
         input,
     })
     .await?;
+    call.set_resources(recorded::recorded(
+        &facts.checks,
+        action,
+        principal.account_id(),
+    ));
     if decide::root_unrestricted(principal, &facts) {
         // The root user has every permission in its own account; only SCPs, RCPs and a
         // resource policy (none of which apply here) could restrict it.
