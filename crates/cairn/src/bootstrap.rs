@@ -329,6 +329,7 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
             opts.smtp_url.as_deref(),
             opts.common.data_dir.join("outbox"),
         )?;
+        let streams = Arc::new(opts.event_streams.clone());
         let handlers: Vec<Arc<dyn cairn_core::jobs::JobHandler>> = vec![
             Arc::new(cairn_organizations::CreateAccountJob::new(
                 sealer.clone(),
@@ -338,12 +339,27 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
             Arc::new(
                 cairn_trail::delivery::DeliveryJob::new(
                     objects,
-                    Some(org_facts),
+                    Some(Arc::clone(&org_facts)),
                     opts.trail_delivery_ms,
                 )
-                .with_digests(Arc::new(sealer.clone()), opts.trail_digest_ms),
+                .with_digests(Arc::new(sealer.clone()), opts.trail_digest_ms)
+                .with_streams(Arc::clone(&streams)),
             ),
+            // Event streams: a round a second (live, at least once).
+            Arc::new(cairn_trail::stream::StreamJob::new(
+                Arc::clone(&streams),
+                Some(org_facts),
+                Arc::new(crate::objects::HttpWebhook),
+                1_000,
+            )),
         ];
+        if !streams.is_empty() {
+            let now = env.clock.now_millis();
+            env.store
+                .write(move |tx| cairn_trail::stream::StreamJob::ensure(tx, now))
+                .await
+                .map_err(|e| format!("scheduling the event streams: {e}"))?;
+        }
         // The one recurring delivery job exists from the first start on.
         let now = env.clock.now_millis();
         let interval = opts.trail_delivery_ms;

@@ -12,7 +12,7 @@ pub const USAGE: &str = "usage:
               [--email EMAIL] [--dev] [--log-format text|json] [--config FILE]
               [--object-store DIR|s3://[BUCKET]] [--object-store-endpoint URL]
               [--object-store-region REGION] [--trail-delivery-seconds N]
-              [--trail-digest-seconds N]
+              [--trail-digest-seconds N] [--event-stream URL]
   cairn env [--data-dir DIR] [--listen ADDR] [--config FILE]
   cairn signup --email EMAIL --name NAME [--data-dir DIR] [--database-url URL] [--config FILE]
   cairn policy simulate FILE
@@ -50,6 +50,10 @@ commands:
   --trail-delivery-seconds
                   how often trails deliver (env CAIRN_TRAIL_DELIVERY_SECONDS; default 300,
                   as AWS: about every 5 minutes)
+  --event-stream  POST every recorded event, in EventBridge's envelope, to this http:// URL
+                  (env CAIRN_EVENT_STREAM_URL; signed with CAIRN_EVENT_STREAM_SECRET when set);
+                  filtered streams: [[event-stream]] tables in the config file (name, url,
+                  secret, event-sources, event-names, error-codes, denied-only)
   --trail-digest-seconds
                   how often trails with log file validation deliver a digest (env
                   CAIRN_TRAIL_DIGEST_SECONDS; default 3600, hourly as AWS)
@@ -94,6 +98,8 @@ pub struct ServeOpts {
     pub trail_delivery_ms: i64,
     /// How often a validating trail delivers a digest, in milliseconds.
     pub trail_digest_ms: i64,
+    /// Where every recorded event is pushed.
+    pub event_streams: Vec<cairn_trail::stream::StreamConfig>,
 }
 
 /// Where trails deliver.
@@ -173,6 +179,8 @@ struct FileConfig {
     object_store_secret_access_key: Option<String>,
     trail_delivery_seconds: Option<f64>,
     trail_digest_seconds: Option<f64>,
+    #[serde(default)]
+    event_stream: Vec<cairn_trail::stream::StreamConfig>,
 }
 
 fn read_file(path: &str) -> Result<FileConfig, String> {
@@ -258,6 +266,7 @@ pub fn parse(args: &[String], env: &Environment) -> Result<Command, String> {
             "object-store-region",
             "trail-delivery-seconds",
             "trail-digest-seconds",
+            "event-stream",
         ],
         "signup" => &["email", "name", "data-dir", "database-url", "config"],
         "env" => &["data-dir", "listen", "config"],
@@ -399,7 +408,29 @@ pub fn parse(args: &[String], env: &Environment) -> Result<Command, String> {
                 3600.0,
                 1.0,
             )?;
+            let mut event_streams = file.event_stream.clone();
+            if let Some(url) = flag("event-stream").or_else(|| var("CAIRN_EVENT_STREAM_URL")) {
+                event_streams.push(cairn_trail::stream::StreamConfig {
+                    name: "default".to_owned(),
+                    url,
+                    secret: var("CAIRN_EVENT_STREAM_SECRET"),
+                    ..cairn_trail::stream::StreamConfig::default()
+                });
+            }
+            let mut names: Vec<&str> = event_streams.iter().map(|s| s.name.as_str()).collect();
+            names.sort_unstable();
+            if names.windows(2).any(|w| w.first() == w.get(1)) || names.iter().any(|n| n.is_empty())
+            {
+                return Err("event streams need distinct, non-empty names".to_owned());
+            }
+            if let Some(bad) = event_streams.iter().find(|s| !s.url.starts_with("http://")) {
+                return Err(format!(
+                    "event stream {}: only http:// URLs are supported, got {:?}",
+                    bad.name, bad.url
+                ));
+            }
             Ok(Command::Serve(Box::new(ServeOpts {
+                event_streams,
                 object_store,
                 trail_delivery_ms,
                 trail_digest_ms,

@@ -254,6 +254,93 @@ struct S3Response {
     body: Vec<u8>,
 }
 
+/// Sends one HTTP/1.1 request to `authority` (`host:port`, plain TCP) and reads the whole
+/// response, within 10 s to connect and 60 s to answer.
+async fn send(
+    authority: &str,
+    req: hyper::Request<http_body_util::Full<bytes::Bytes>>,
+) -> Result<S3Response, String> {
+    use http_body_util::BodyExt;
+    let stream = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        tokio::net::TcpStream::connect(authority),
+    )
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| e.to_string())?;
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .map_err(|e| e.to_string())?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    let resp = tokio::time::timeout(std::time::Duration::from_secs(60), sender.send_request(req))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| {
+            v.to_str()
+                .ok()
+                .map(|v| (k.as_str().to_owned(), v.to_owned()))
+        })
+        .collect();
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes()
+        .to_vec();
+    Ok(S3Response {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// The event streams' HTTP client (plain `http://` endpoints).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HttpWebhook;
+
+impl cairn_core::Webhook for HttpWebhook {
+    fn post<'a>(
+        &'a self,
+        url: &'a str,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    ) -> BoxFuture<'a, Result<u16, ObjectError>> {
+        Box::pin(async move {
+            let rest = url.strip_prefix("http://").ok_or_else(|| {
+                ObjectError(format!("only http:// endpoints are supported: {url}"))
+            })?;
+            let (authority, path) = match rest.find('/') {
+                Some(i) => (&rest[..i], &rest[i..]),
+                None => (rest, "/"),
+            };
+            let mut req = hyper::Request::builder()
+                .method("POST")
+                .uri(path)
+                .header("host", authority)
+                .header("content-length", body.len());
+            for (k, v) in &headers {
+                req = req.header(k.as_str(), v.as_str());
+            }
+            let req = req
+                .body(http_body_util::Full::new(bytes::Bytes::from(body)))
+                .map_err(|e| ObjectError(e.to_string()))?;
+            send(authority, req)
+                .await
+                .map(|r| r.status)
+                .map_err(ObjectError)
+        })
+    }
+}
+
 impl S3 {
     /// From `--object-store s3://[bucket]` and the endpoint settings.
     pub fn new(
@@ -292,7 +379,6 @@ impl S3 {
         extra: &[(String, String)],
         body: Vec<u8>,
     ) -> Result<S3Response, ObjectError> {
-        use http_body_util::BodyExt;
         use sha2::Digest;
         #[expect(
             clippy::disallowed_methods,
@@ -339,52 +425,11 @@ impl S3 {
             .header("content-length", body.len())
             .body(http_body_util::Full::new(bytes::Bytes::from(body)))
             .map_err(|e| ObjectError(format!("InternalError: {e}")))?;
-        let net = |e: &dyn std::fmt::Display| {
+        send(&self.authority, req).await.map_err(|e| {
             ObjectError(format!(
                 "ServiceUnavailable: S3 endpoint {}: {e}",
                 self.authority
             ))
-        };
-        let stream = tokio::time::timeout(
-            std::time::Duration::from_secs(10),
-            tokio::net::TcpStream::connect(&self.authority),
-        )
-        .await
-        .map_err(|e| net(&e))?
-        .map_err(|e| net(&e))?;
-        let (mut sender, conn) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                .await
-                .map_err(|e| net(&e))?;
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        let resp =
-            tokio::time::timeout(std::time::Duration::from_secs(60), sender.send_request(req))
-                .await
-                .map_err(|e| net(&e))?
-                .map_err(|e| net(&e))?;
-        let status = resp.status().as_u16();
-        let headers = resp
-            .headers()
-            .iter()
-            .filter_map(|(k, v)| {
-                v.to_str()
-                    .ok()
-                    .map(|v| (k.as_str().to_owned(), v.to_owned()))
-            })
-            .collect();
-        let body = resp
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| net(&e))?
-            .to_bytes()
-            .to_vec();
-        Ok(S3Response {
-            status,
-            headers,
-            body,
         })
     }
 

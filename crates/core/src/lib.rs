@@ -27,6 +27,6 @@ pub use facts::{OrgContext, ResourceFacts, ResourcePolicy};
 pub use faults::Faults;
 pub use generation::{Generation, GenerationCache, Generations};
 pub use ids::{Ids, RandomIds, SeededIds, format_uuid, uuid_v7_millis};
-pub use objects::{BucketCheck, MemoryObjects, ObjectError, ObjectStore, Seal};
+pub use objects::{BucketCheck, MemoryObjects, ObjectError, ObjectStore, Seal, Webhook};
 pub use partition::partition_of;
 pub use principal::{Principal, Session};

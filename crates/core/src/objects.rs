@@ -149,3 +149,14 @@ pub trait Seal: Send + Sync + 'static {
     /// The plaintext of `sealed`; `None` if it does not open (another key, altered).
     fn open(&self, sealed: &str) -> Option<String>;
 }
+
+/// HTTP POST for the event streams (the binary provides it, so no domain crate opens a
+/// socket): answers the HTTP status.
+pub trait Webhook: Send + Sync + 'static {
+    fn post<'a>(
+        &'a self,
+        url: &'a str,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    ) -> BoxFuture<'a, Result<u16, ObjectError>>;
+}

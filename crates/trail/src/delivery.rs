@@ -89,7 +89,7 @@ pub fn keys(list: &[&[u8]]) -> Result<Vec<u8>, StoreError> {
 }
 
 /// Decodes [`keys`].
-fn decode_keys(mut value: &[u8]) -> Result<Vec<&[u8]>, StoreError> {
+pub(crate) fn decode_keys(mut value: &[u8]) -> Result<Vec<&[u8]>, StoreError> {
     let corrupt = || StoreError::Backend("corrupt CloudTrail delivery row".to_owned());
     let mut out = Vec::new();
     while !value.is_empty() {
@@ -153,6 +153,8 @@ struct Peek<'a> {
     aws_region: std::borrow::Cow<'a, str>,
     #[serde(rename = "managementEvent", default)]
     management_event: Option<bool>,
+    #[serde(rename = "errorCode", default)]
+    error_code: Option<String>,
 }
 
 /// An account's organization as delivery sees it: `(organization ID, management account)`.
@@ -233,7 +235,11 @@ fn wants(
 
 /// Fans out up to [`FAN_OUT_ROWS`] pending rows into the trails' outboxes; answers how many
 /// rows it consumed (fewer than the limit: the pending space is empty).
-pub fn fan_out(tx: &mut dyn Tx, facts: Option<&dyn ResourceFacts>) -> Result<usize, StoreError> {
+pub fn fan_out(
+    tx: &mut dyn Tx,
+    facts: Option<&dyn ResourceFacts>,
+    streams: &[crate::stream::StreamConfig],
+) -> Result<usize, StoreError> {
     let rows = tx.scan(PENDING, &Scan::all().limit(FAN_OUT_ROWS))?;
     if rows.is_empty() {
         return Ok(0);
@@ -250,7 +256,8 @@ pub fn fan_out(tx: &mut dyn Tx, facts: Option<&dyn ResourceFacts>) -> Result<usi
     for (row_key, value) in &rows {
         let record_keys = decode_keys(value)?;
         let mut per_trail: Vec<Vec<&[u8]>> = vec![Vec::new(); candidates.len()];
-        if !candidates.is_empty() {
+        let mut per_stream: Vec<Vec<&[u8]>> = vec![Vec::new(); streams.len()];
+        if !candidates.is_empty() || !streams.is_empty() {
             for k in &record_keys {
                 let Some(stored) = tx.get(EVENTS, k)? else {
                     continue;
@@ -273,6 +280,13 @@ pub fn fan_out(tx: &mut dyn Tx, facts: Option<&dyn ResourceFacts>) -> Result<usi
                         list.push(k);
                     }
                 }
+                for (i, st) in streams.iter().enumerate() {
+                    if st.wants(&ev, peek.error_code.as_deref())
+                        && let Some(list) = per_stream.get_mut(i)
+                    {
+                        list.push(k);
+                    }
+                }
             }
         }
         for (t, list) in candidates.iter().zip(&per_trail) {
@@ -283,9 +297,39 @@ pub fn fan_out(tx: &mut dyn Tx, facts: Option<&dyn ResourceFacts>) -> Result<usi
             k.extend_from_slice(row_key);
             tx.put(OUTBOX, &k, &keys(list)?)?;
         }
+        for (st, list) in streams.iter().zip(&per_stream) {
+            if list.is_empty() {
+                continue;
+            }
+            tx.put(
+                crate::stream::STREAMQ,
+                &crate::stream::row_key(&st.name, row_key),
+                &keys(list)?,
+            )?;
+        }
         tx.delete(PENDING, row_key)?;
     }
     Ok(rows.len())
+}
+
+/// Fans out everything pending, a slice per transaction.
+pub async fn fan_out_all(
+    env: &Env,
+    facts: Option<&std::sync::Arc<dyn ResourceFacts>>,
+    streams: &std::sync::Arc<Vec<crate::stream::StreamConfig>>,
+) -> Result<(), StoreError> {
+    for _ in 0..1_000 {
+        let facts = facts.cloned();
+        let streams = std::sync::Arc::clone(streams);
+        let n = env
+            .store
+            .write(move |tx| fan_out(tx, facts.as_deref(), &streams))
+            .await?;
+        if n < FAN_OUT_ROWS {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// One log file, ready to put.
@@ -538,6 +582,8 @@ pub struct DeliveryJob {
     /// Seals the digest signing keys; `None`: no digests (tests of delivery alone).
     seal: Option<std::sync::Arc<dyn Seal>>,
     digest_interval_ms: i64,
+    /// The event streams fan-out also feeds.
+    streams: std::sync::Arc<Vec<crate::stream::StreamConfig>>,
 }
 
 impl std::fmt::Debug for DeliveryJob {
@@ -562,7 +608,17 @@ impl DeliveryJob {
             interval_ms: interval_ms.max(100),
             seal: None,
             digest_interval_ms: 3_600_000,
+            streams: std::sync::Arc::new(Vec::new()),
         }
+    }
+
+    /// Fan-out also feeds these event streams (delivered by [`crate::stream::StreamJob`]).
+    pub fn with_streams(
+        mut self,
+        streams: std::sync::Arc<Vec<crate::stream::StreamConfig>>,
+    ) -> Self {
+        self.streams = streams;
+        self
     }
 
     /// Digests every `interval_ms` (AWS: hourly), signing keys sealed with `seal`.
@@ -593,16 +649,7 @@ impl DeliveryJob {
     /// One round: fan out, then deliver each trail with waiting records.
     pub async fn round(&self, env: &Env) -> Result<(), StoreError> {
         // Fan out everything pending, a slice per transaction.
-        for _ in 0..1_000 {
-            let facts = self.facts.clone();
-            let n = env
-                .store
-                .write(move |tx| fan_out(tx, facts.as_deref()))
-                .await?;
-            if n < FAN_OUT_ROWS {
-                break;
-            }
-        }
+        fan_out_all(env, self.facts.as_ref(), &self.streams).await?;
         let busy = env.store.read(trails_with_work).await?;
         for trail in busy {
             loop {

@@ -7,6 +7,7 @@
 //!   mutation's transaction, read-only records group-committed, everything else durable on
 //!   return.
 //! * [`lookup`]: the `LookupEvents` operation.
+//! * [`stream`]: event streams, every event pushed to HTTP endpoints in EventBridge's envelope.
 //! * [`trails`]: trails — settings, selectors, tags, logging state — and their storage.
 //! * [`delivery`]: trails' log files in the object store (fan-out, files, acknowledgement).
 //! * [`digest`]: signed, chained digest files and the signing keys (`ListPublicKeys`).
@@ -23,6 +24,7 @@ pub mod lookup;
 pub mod record;
 pub mod service;
 pub mod sink;
+pub mod stream;
 pub mod trails;
 pub mod validate;
 

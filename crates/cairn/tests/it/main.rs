@@ -21,6 +21,7 @@ mod cli;
 mod common;
 mod crash;
 mod deny_kinds;
+mod event_stream;
 mod fixture;
 mod hardening;
 mod iam;
