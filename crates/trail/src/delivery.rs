@@ -131,13 +131,52 @@ fn put_status(tx: &mut dyn Tx, trail: &TrailRec, st: &DeliveryStatus) -> Result<
 }
 
 /// Removes what delivery holds for a deleted trail (its outbox and status).
-pub fn forget(tx: &mut dyn Tx, trail: &TrailRec) -> Result<(), StoreError> {
+///
+/// What the trail recorded before its deletion is still delivered: the trail is kept as a
+/// *retired* snapshot (logging stopped at `now_ms`) until its outbox is empty and, with
+/// validation, its chains got their final digest (CloudTrail UG, "Validating CloudTrail log
+/// file integrity": a final digest follows `DeleteTrail`). A trail created again under the
+/// same name before that continues the old chains.
+pub fn forget(tx: &mut dyn Tx, trail: &TrailRec, now_ms: i64) -> Result<(), StoreError> {
     let k = trails::key(&trail.account, &trail.home_region, &trail.name);
-    tx.delete(STATUS, &k)?;
-    for (row, _) in tx.scan_prefix(OUTBOX, &outbox_prefix(&k), false, usize::MAX)? {
-        tx.delete(OUTBOX, &row)?;
+    let mut retired = trail.clone();
+    if retired.logging {
+        retired.logging = false;
+        retired.stop_logging_ms = Some(now_ms);
     }
-    crate::digest::forget(tx, trail)
+    let v = serde_json::to_vec(&retired)
+        .map_err(|e| StoreError::Backend(format!("encoding a retired trail: {e}")))?;
+    tx.put(RETIRED, &k, &v)
+}
+
+/// Space of the retired trails (deleted, not yet fully delivered).
+pub const RETIRED: &str = "trail.retired";
+
+/// The retired trails.
+pub fn retired(tx: &mut dyn Tx) -> Result<Vec<TrailRec>, StoreError> {
+    tx.scan(RETIRED, &Scan::all())?
+        .into_iter()
+        .map(|(_, v)| {
+            serde_json::from_slice(&v)
+                .map_err(|e| StoreError::Backend(format!("corrupt retired trail: {e}")))
+        })
+        .collect()
+}
+
+/// Drops a retired trail whose outbox and chains are empty (and its status).
+fn settle_retired(tx: &mut dyn Tx, trail: &TrailRec) -> Result<(), StoreError> {
+    let k = trails::key(&trail.account, &trail.home_region, &trail.name);
+    let waiting = !tx
+        .scan_prefix(OUTBOX, &outbox_prefix(&k), false, 1)?
+        .is_empty();
+    if waiting || !crate::digest::chains(tx, trail)?.is_empty() {
+        return Ok(());
+    }
+    tx.delete(RETIRED, &k)?;
+    if trails::get(tx, &trail.account, &trail.home_region, &trail.name)?.is_none() {
+        tx.delete(STATUS, &k)?;
+    }
+    Ok(())
 }
 
 fn outbox_prefix(trail_key: &[u8]) -> Vec<u8> {
@@ -244,9 +283,20 @@ pub fn fan_out(
     if rows.is_empty() {
         return Ok(0);
     }
-    // Trails that may still want something: those that ever logged.
-    let candidates: Vec<TrailRec> = trails::all(tx)?
+    // Trails that may still want something: those that ever logged, and deleted ones for
+    // what they recorded before their deletion.
+    let live = trails::all(tx)?;
+    let live_keys: Vec<Vec<u8>> = live
+        .iter()
+        .map(|t| trails::key(&t.account, &t.home_region, &t.name))
+        .collect();
+    let gone: Vec<TrailRec> = retired(tx)?
         .into_iter()
+        .filter(|g| !live_keys.contains(&trails::key(&g.account, &g.home_region, &g.name)))
+        .collect();
+    let candidates: Vec<TrailRec> = live
+        .into_iter()
+        .chain(gone)
         .filter(|t| t.start_logging_ms.is_some())
         .collect();
     let mut orgs = Orgs {
@@ -361,7 +411,9 @@ pub struct Round {
 /// The trails with records waiting in their outbox.
 pub fn trails_with_work(tx: &mut dyn Tx) -> Result<Vec<TrailRec>, StoreError> {
     let mut out = Vec::new();
-    for t in trails::all(tx)? {
+    let mut all = trails::all(tx)?;
+    all.extend(retired(tx)?);
+    for t in all {
         let k = trails::key(&t.account, &t.home_region, &t.name);
         if !tx
             .scan_prefix(OUTBOX, &outbox_prefix(&k), false, 1)?
@@ -524,7 +576,12 @@ pub fn acknowledge(tx: &mut dyn Tx, round: &Round, now_ms: i64) -> Result<(), St
         &round.trail.home_region,
         &round.trail.name,
     )?;
-    if current.as_ref().is_some_and(|t| t.validation) {
+    let validating = match &current {
+        Some(t) => t.validation,
+        // Retired: as it was when deleted.
+        None => round.trail.validation,
+    };
+    if validating {
         for f in &round.files {
             crate::digest::note_log_file(tx, &round.trail, f, round.org_id.as_deref(), now_ms)?;
         }
@@ -695,13 +752,35 @@ impl DeliveryJob {
         if let Some(seal) = &self.seal {
             self.digests(env, seal).await?;
         }
+        env.store
+            .write(|tx| {
+                for g in retired(tx)? {
+                    settle_retired(tx, &g)?;
+                }
+                Ok(())
+            })
+            .await?;
         Ok(())
     }
 
     /// The digest part of a round: every chain whose period is over gets its digest; the
     /// chains of trails that stopped logging or validating get their last one.
     async fn digests(&self, env: &Env, seal: &std::sync::Arc<dyn Seal>) -> Result<(), StoreError> {
-        let all = env.store.read(trails::all).await?;
+        let (all, gone) = env
+            .store
+            .read(|tx| Ok((trails::all(tx)?, retired(tx)?)))
+            .await?;
+        let live: Vec<Vec<u8>> = all
+            .iter()
+            .map(|t| trails::key(&t.account, &t.home_region, &t.name))
+            .collect();
+        // A live trail of the same key carries on its retired predecessor's chains.
+        let retired_only: Vec<TrailRec> = gone
+            .iter()
+            .filter(|g| !live.contains(&trails::key(&g.account, &g.home_region, &g.name)))
+            .cloned()
+            .collect();
+        let all: Vec<TrailRec> = all.into_iter().chain(retired_only).collect();
         for trail in all {
             let now = env.clock.now_millis();
             let active = trail.validation && trail.logging;

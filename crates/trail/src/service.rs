@@ -590,11 +590,12 @@ impl CloudTrail for CloudTrailService {
     ) -> Result<DeleteTrailResponse, ApiError> {
         let here = Here::of(ctx);
         let this = self.clone();
+        let now = ctx.now_ms();
         ctx.write(move |tx| {
             let t = this.find_own(tx, &here, &input.name)?;
             require_home(&t, &here.region)?;
             trails::delete(tx, &t)?;
-            crate::delivery::forget(tx, &t)?;
+            crate::delivery::forget(tx, &t, now)?;
             Ok(DeleteTrailResponse {})
         })
         .await

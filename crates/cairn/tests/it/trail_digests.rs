@@ -306,3 +306,82 @@ async fn cairn_trail_validate_reports_altered_and_missing_files() {
     assert!(statuses.contains(&"not-found"), "{report:#}");
     assert!(statuses.contains(&"altered"), "{report:#}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_trail_delivers_what_it_recorded_and_a_final_digest() {
+    let f = Fixture::with_args("digest-deleted", ACCOUNT, FAST);
+    validating_trail(&f).await;
+    await_digests(&f, 1).await;
+    ok(
+        "CreateUser",
+        f.server.iam().create_user().user_name("last").send().await,
+    );
+    ok(
+        "DeleteTrail",
+        f.server
+            .cloudtrail()
+            .delete_trail()
+            .name("main")
+            .send()
+            .await,
+    );
+    let logs_dir = objects(&f)
+        .join(BUCKET)
+        .join("AWSLogs")
+        .join(ACCOUNT)
+        .join("CloudTrail");
+    // The CreateUser made before the deletion arrives, and a last digest lists its file.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let delivered: Vec<Value> = files_under(&logs_dir)
+            .iter()
+            .flat_map(|p| {
+                gunzip_json(p)["Records"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .collect();
+        let listed: Vec<String> = files_under(&digest_dir(&f))
+            .iter()
+            .flat_map(|p| {
+                gunzip_json(p)["logFiles"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .filter_map(|l| l["s3Object"].as_str().map(str::to_owned))
+            .collect();
+        let user_file = files_under(&logs_dir).into_iter().find(|p| {
+            gunzip_json(p)["Records"].as_array().is_some_and(|r| {
+                r.iter()
+                    .any(|x| x["requestParameters"]["userName"] == "last")
+            })
+        });
+        if delivered
+            .iter()
+            .any(|r| r["requestParameters"]["userName"] == "last")
+            && user_file.is_some_and(|p| {
+                listed
+                    .iter()
+                    .any(|k| p.to_string_lossy().ends_with(k.as_str()))
+            })
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the deleted trail's last records or digest did not arrive"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Then the chain has ended: no more digests.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let n = files_under(&digest_dir(&f)).len();
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    assert_eq!(
+        files_under(&digest_dir(&f)).len(),
+        n,
+        "digests after the final one"
+    );
+}
