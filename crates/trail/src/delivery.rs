@@ -303,6 +303,11 @@ pub fn fan_out(
         facts,
         seen: BTreeMap::new(),
     };
+    // Insights count every management event while a logging trail asks for them.
+    let counting = candidates
+        .iter()
+        .any(|t| t.logging && !t.insight_selectors.is_empty());
+    let mut tally = crate::insights::Tally::default();
     for (row_key, value) in &rows {
         let record_keys = decode_keys(value)?;
         let mut per_trail: Vec<Vec<&[u8]>> = vec![Vec::new(); candidates.len()];
@@ -323,6 +328,9 @@ pub fn fan_out(
                     );
                     continue;
                 };
+                if counting && peek.management_event != Some(false) {
+                    tally.add(&ev, &peek.aws_region, peek.error_code.is_some());
+                }
                 for (i, t) in candidates.iter().enumerate() {
                     if wants(tx, &mut orgs, t, &ev, &peek)?
                         && let Some(list) = per_trail.get_mut(i)
@@ -359,6 +367,7 @@ pub fn fan_out(
         }
         tx.delete(PENDING, row_key)?;
     }
+    tally.flush(tx)?;
     Ok(rows.len())
 }
 
@@ -752,6 +761,7 @@ impl DeliveryJob {
         if let Some(seal) = &self.seal {
             self.digests(env, seal).await?;
         }
+        self.insights(env).await?;
         env.store
             .write(|tx| {
                 for g in retired(tx)? {
@@ -857,6 +867,59 @@ impl DeliveryJob {
                             })
                             .await?;
                     }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Insights: evaluates the minutes completed since the last round and delivers the
+    /// Insights events found to the trails that asked for them.
+    async fn insights(&self, env: &Env) -> Result<(), StoreError> {
+        let now = env.clock.now_millis();
+        let facts = self.facts.clone();
+        let ids = std::sync::Arc::clone(&env.ids);
+        let found = env
+            .store
+            .write(move |tx| {
+                let trails = trails::all(tx)?;
+                let mut cache: BTreeMap<String, Option<(String, String)>> = BTreeMap::new();
+                let mut org_of = |tx: &mut dyn Tx,
+                                  account: &str|
+                 -> Result<Option<(String, String)>, StoreError> {
+                    if let Some(o) = cache.get(account) {
+                        return Ok(o.clone());
+                    }
+                    let o = match &facts {
+                        Some(f) => f
+                            .organization(tx, account)?
+                            .map(|c| (c.org_id, c.management_account_id)),
+                        None => None,
+                    };
+                    cache.insert(account.to_owned(), o.clone());
+                    Ok(o)
+                };
+                crate::insights::evaluate(tx, &trails, &mut org_of, ids.as_ref(), now)
+            })
+            .await?;
+        for d in found {
+            for (trail, org_id) in &d.to {
+                let body = gzip(format!("{{\"Records\":[{}]}}", d.event.record_json).as_bytes())?;
+                let key = crate::insights::insight_key(
+                    trail,
+                    org_id.as_deref(),
+                    &d.event.api.account,
+                    &d.event.api.region,
+                    env.clock.now_millis(),
+                    &env.ids.pick(FILE_ALPHABET, 16),
+                );
+                if let Err(e) = self
+                    .objects
+                    .put(&trail.bucket, &key, body, Vec::new())
+                    .await
+                {
+                    // The event stays in LookupEvents; the file is not retried.
+                    tracing::warn!(trail = %trail.arn(), error = %e, "Insights file delivery failed");
                 }
             }
         }

@@ -230,6 +230,39 @@ impl Encoded {
         Ok(enc)
     }
 
+    /// A record that is not an API call's (an Insights event): its header fields and its
+    /// JSON as given, indexed by account, event name and event source.
+    pub fn raw(
+        time_ms: i64,
+        event_id: &str,
+        account: &str,
+        event_name: &str,
+        event_source: &str,
+        record_json: &str,
+    ) -> Result<Encoded, StoreError> {
+        let mut key = Vec::with_capacity(TIME_LEN + event_id.len());
+        push_time_key(&mut key, time_ms, event_id);
+        let mut value = Vec::with_capacity(64 + record_json.len());
+        value.push(FORMAT_V1);
+        value.push(0);
+        value.extend_from_slice(&time_ms.to_be_bytes());
+        for s in [event_id, account, event_name, event_source, "", ""] {
+            put_str(&mut value, s)?;
+        }
+        value.extend_from_slice(&0u16.to_be_bytes());
+        value.extend_from_slice(record_json.as_bytes());
+        let mut enc = Encoded {
+            index: Vec::new(),
+            index_ends: Vec::new(),
+            key,
+            value,
+        };
+        enc.add_index(account, Tag::All, "");
+        enc.add_index(account, Tag::EventName, event_name);
+        enc.add_index(account, Tag::EventSource, event_source);
+        Ok(enc)
+    }
+
     fn add_index(&mut self, account: &str, tag: Tag, value: &str) {
         push_index_prefix(&mut self.index, account, tag, value);
         self.index.extend_from_slice(&self.key);
@@ -272,12 +305,22 @@ pub const POSTING_V2: u8 = 2;
 /// calls then costs a handful of index rows. An index row whose value is empty is a
 /// single-event row whose time-key is the key's suffix (the first layout).
 pub fn put_batch(tx: &mut dyn cairn_store::Tx, events: &[Encoded]) -> Result<(), StoreError> {
-    use std::collections::BTreeMap;
-    let mut groups: BTreeMap<(&[u8], i64), Vec<&[u8]>> = BTreeMap::new();
     let record_keys: Vec<&[u8]> = events.iter().map(|e| e.key.as_slice()).collect();
     crate::delivery::put_pending(tx, &record_keys)?;
+    put_batch_into(tx, events, EVENTS, INDEX)
+}
+
+/// [`put_batch`] into other spaces (the Insights events), without delivery's pending row.
+pub fn put_batch_into(
+    tx: &mut dyn cairn_store::Tx,
+    events: &[Encoded],
+    events_space: &str,
+    index_space: &str,
+) -> Result<(), StoreError> {
+    use std::collections::BTreeMap;
+    let mut groups: BTreeMap<(&[u8], i64), Vec<&[u8]>> = BTreeMap::new();
     for e in events {
-        tx.put(EVENTS, &e.key, &e.value)?;
+        tx.put(events_space, &e.key, &e.value)?;
         let second = e.time_ms().div_euclid(1000);
         for k in e.index_keys() {
             let prefix = k
@@ -303,7 +346,7 @@ pub fn put_batch(tx: &mut dyn cairn_store::Tx, events: &[Encoded]) -> Result<(),
             value.extend_from_slice(&len.to_be_bytes());
             value.extend_from_slice(k);
         }
-        tx.put(INDEX, &row_key, &value)?;
+        tx.put(index_space, &row_key, &value)?;
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! `LookupEvents` over them.
 //!
 //! * [`record`]: the record format ([`to_record`]), AWS's exact shape and field order.
+//! * [`insights`]: unusual call and error rates, as Insights events.
 //! * [`layout`]: how records and the lookup index are keyed in the store.
 //! * [`sink`]: [`Recorder`], the [`cairn_core::AuditSink`]: mutations' records in the
 //!   mutation's transaction, read-only records group-committed, everything else durable on
@@ -19,6 +20,7 @@
 pub mod delivery;
 pub mod digest;
 pub mod facts;
+pub mod insights;
 pub mod layout;
 pub mod lookup;
 pub mod record;

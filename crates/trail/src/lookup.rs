@@ -19,7 +19,7 @@
 //!   `InvalidNextTokenException`. The tag is integrity, not secrecy: a forged token could at
 //!   most move within the caller's own account's results, because the account scope comes
 //!   from the authenticated caller, never from the token.
-//! * `EventCategory=insight`: no Insights events exist yet, so the answer is empty.
+//! * `EventCategory=insight`: the Insights events ([`crate::insights`]), same filters.
 
 use crate::layout::{self, EVENTS, INDEX, StoredEvent, Tag};
 use base64::Engine;
@@ -88,6 +88,10 @@ struct Query {
     /// `EventId` lookups read the one record the ID names: its primary key is derived from
     /// the ID (time-ordered UUID), and there is no index to scan.
     event_id: Option<String>,
+    /// The spaces of the records and of their index: management events, or Insights events
+    /// (`EventCategory=insight`).
+    events_space: &'static str,
+    index_space: &'static str,
 }
 
 impl Query {
@@ -156,9 +160,7 @@ impl Query {
                 )
             })?),
         };
-        if category == Some(EventCategory::Insight) {
-            return Ok(None);
-        }
+        let insight = category == Some(EventCategory::Insight);
 
         // The window, at eventTime's one-second granularity.
         let horizon = now_ms.saturating_sub(RETENTION_MS);
@@ -202,6 +204,16 @@ impl Query {
             query_tag,
             empty: oldest > newest,
             event_id: (tag == Tag::EventId).then(|| value.to_owned()),
+            events_space: if insight {
+                crate::insights::EVENTS
+            } else {
+                EVENTS
+            },
+            index_space: if insight {
+                crate::insights::INDEX
+            } else {
+                INDEX
+            },
         }))
     }
 
@@ -221,7 +233,7 @@ impl Query {
         let mut last: Option<&[u8]> = None;
         for time_key in keys.iter().take(self.max_results) {
             last = Some(time_key);
-            let Some(value) = tx.get(EVENTS, time_key)? else {
+            let Some(value) = tx.get(self.events_space, time_key)? else {
                 tracing::warn!("CloudTrail index entry without its record; skipped");
                 continue;
             };
@@ -295,7 +307,7 @@ impl Query {
                 reverse: false,
                 limit: CHUNK,
             };
-            let rows = tx.scan(INDEX, &scan)?;
+            let rows = tx.scan(self.index_space, &scan)?;
             let exhausted = rows.len() < CHUNK;
             for (key, value) in &rows {
                 let Some(row_suffix) = key.get(self.prefix.len()..) else {
@@ -356,7 +368,7 @@ impl Query {
                         .is_none_or(|oldest| key.as_slice() < oldest)
             });
             if in_window
-                && let Some(value) = tx.get(EVENTS, &key)?
+                && let Some(value) = tx.get(self.events_space, &key)?
                 && let Ok(stored) = StoredEvent::decode(&value)
                 && stored.recipient_account_id == self.account
             {
