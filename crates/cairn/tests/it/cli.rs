@@ -12,7 +12,14 @@ fn help_lists_every_subcommand_with_a_description() {
         assert!(out.status.success(), "{flag}");
         let text = String::from_utf8(out.stdout).unwrap();
         let commands = text.split("commands:").nth(1).expect("a commands section");
-        for name in ["serve", "env", "signup", "policy simulate", "help"] {
+        for name in [
+            "serve",
+            "env",
+            "signup",
+            "policy simulate",
+            "trail validate",
+            "help",
+        ] {
             let line = commands
                 .lines()
                 .find(|l| l.trim_start().starts_with(name))
