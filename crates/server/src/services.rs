@@ -51,9 +51,6 @@ impl sso::SsoPortal for NotYetServed {
 impl sso_oidc::SsoOidc for NotYetServed {
     type Context = Call;
 }
-impl cloudtrail_data::CloudTrailData for NotYetServed {
-    type Context = Call;
-}
 
 /// The service implementations.
 pub struct Services {
@@ -61,6 +58,7 @@ pub struct Services {
     pub sts: cairn_iam::StsService,
     pub iam: cairn_iam::IamService,
     pub cloudtrail: cairn_trail::CloudTrailService,
+    pub cloudtrail_data: cairn_trail::CloudTrailDataService,
     pub rest: NotYetServed,
     /// What each service tells the authorize step about its own resources; a service that
     /// has resources adds its [`ResourceFacts`] here.
@@ -89,6 +87,7 @@ impl Default for Services {
             cloudtrail: cairn_trail::CloudTrailService::new(Arc::new(
                 cairn_organizations::OrgFacts,
             )),
+            cloudtrail_data: cairn_trail::CloudTrailDataService,
             rest: NotYetServed,
             facts: ServiceFacts::default(),
         }
@@ -140,7 +139,7 @@ impl Services {
             Svc::IdentityStore => route!(identitystore, &self.rest, call, op, input),
             Svc::SsoPortal => route!(sso, &self.rest, call, op, input),
             Svc::SsoOidc => route!(sso_oidc, &self.rest, call, op, input),
-            Svc::CloudTrailData => route!(cloudtrail_data, &self.rest, call, op, input),
+            Svc::CloudTrailData => route!(cloudtrail_data, &self.cloudtrail_data, call, op, input),
         }
     }
 }

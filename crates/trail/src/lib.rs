@@ -10,6 +10,7 @@
 //! * [`lookup`]: the `LookupEvents` operation.
 //! * [`stream`]: event streams, every event pushed to HTTP endpoints in EventBridge's envelope.
 //! * [`trails`]: trails — settings, selectors, tags, logging state — and their storage.
+//! * [`channels`], [`data`]: channels and `PutAuditEvents` (cloudtrail-data).
 //! * [`delivery`]: trails' log files in the object store (fan-out, files, acknowledgement).
 //! * [`digest`]: signed, chained digest files and the signing keys (`ListPublicKeys`).
 //! * [`facts`]: what authorization learns about trails, their tags ([`TrailFacts`]).
@@ -17,6 +18,8 @@
 //! * [`service`]: [`CloudTrailService`], the `cairn_api::cloudtrail::CloudTrail`
 //!   implementation.
 
+pub mod channels;
+pub mod data;
 pub mod delivery;
 pub mod digest;
 pub mod facts;
@@ -30,6 +33,7 @@ pub mod stream;
 pub mod trails;
 pub mod validate;
 
+pub use data::CloudTrailDataService;
 pub use facts::TrailFacts;
 pub use lookup::lookup_events;
 pub use record::{EVENT_VERSION, format_event_time, lookup_username, to_record, write_record};

@@ -1,19 +1,23 @@
-//! The CloudTrail API: trails ([`crate::trails`]) and `LookupEvents` ([`crate::lookup`]).
-//! Operations of CloudTrail Lake, channels, dashboards and imports answer the model's
-//! "not implemented" until they are served.
+//! The CloudTrail API: trails ([`crate::trails`]), channels ([`crate::channels`]),
+//! `ListPublicKeys` ([`crate::digest`]) and `LookupEvents` ([`crate::lookup`]). Operations of
+//! CloudTrail Lake, dashboards and imports answer `UnsupportedOperationException` (mapped in
+//! `cairn_server::services`).
 
 use crate::trails::{self, TrailRec, fail, find, require_home};
 use cairn_api::cloudtrail::types::{
-    AddTagsRequest, AddTagsResponse, CreateTrailRequest, CreateTrailResponse, DeleteTrailRequest,
-    DeleteTrailResponse, DescribeTrailsRequest, DescribeTrailsResponse, GetEventSelectorsRequest,
-    GetEventSelectorsResponse, GetInsightSelectorsRequest, GetInsightSelectorsResponse,
-    GetTrailRequest, GetTrailResponse, GetTrailStatusRequest, GetTrailStatusResponse,
-    ListPublicKeysRequest, ListPublicKeysResponse, ListTagsRequest, ListTagsResponse,
-    ListTrailsRequest, ListTrailsResponse, LookupEventsRequest, LookupEventsResponse, PublicKey,
-    PutEventSelectorsRequest, PutEventSelectorsResponse, PutInsightSelectorsRequest,
-    PutInsightSelectorsResponse, RemoveTagsRequest, RemoveTagsResponse, ResourceTag,
-    StartLoggingRequest, StartLoggingResponse, StopLoggingRequest, StopLoggingResponse, Tag,
-    UpdateTrailRequest, UpdateTrailResponse,
+    AddTagsRequest, AddTagsResponse, Channel, CreateChannelRequest, CreateChannelResponse,
+    CreateTrailRequest, CreateTrailResponse, DeleteChannelRequest, DeleteChannelResponse,
+    DeleteTrailRequest, DeleteTrailResponse, DescribeTrailsRequest, DescribeTrailsResponse,
+    GetChannelRequest, GetChannelResponse, GetEventSelectorsRequest, GetEventSelectorsResponse,
+    GetInsightSelectorsRequest, GetInsightSelectorsResponse, GetTrailRequest, GetTrailResponse,
+    GetTrailStatusRequest, GetTrailStatusResponse, IngestionStatus, ListChannelsRequest,
+    ListChannelsResponse, ListPublicKeysRequest, ListPublicKeysResponse, ListTagsRequest,
+    ListTagsResponse, ListTrailsRequest, ListTrailsResponse, LookupEventsRequest,
+    LookupEventsResponse, PublicKey, PutEventSelectorsRequest, PutEventSelectorsResponse,
+    PutInsightSelectorsRequest, PutInsightSelectorsResponse, RemoveTagsRequest, RemoveTagsResponse,
+    ResourceTag, StartLoggingRequest, StartLoggingResponse, StopLoggingRequest,
+    StopLoggingResponse, Tag, UpdateChannelRequest, UpdateChannelResponse, UpdateTrailRequest,
+    UpdateTrailResponse,
 };
 use cairn_api::cloudtrail::{CloudTrail, Error};
 use cairn_core::{BucketCheck, Call, Failure, ObjectStore, ResourceFacts};
@@ -106,6 +110,43 @@ impl Here {
             region,
         }
     }
+}
+
+/// A channel name: 3–128 characters of letters, digits, `.`, `_` and `-` (the model's
+/// `ChannelName` pattern).
+fn check_channel_name(name: &str) -> Result<(), Failure> {
+    let ok = (3..=128).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(fail(
+            Error::InvalidParameterException,
+            format!("Channel name {name} is not valid."),
+        ))
+    }
+}
+
+/// The caller's channel a `Channel` parameter names.
+fn channel(
+    tx: &mut dyn Tx,
+    here: &Here,
+    given: &str,
+) -> Result<crate::channels::ChannelRec, Failure> {
+    if given.starts_with("arn:") && crate::channels::parse_arn(given).is_none() {
+        return Err(fail(
+            Error::ChannelARNInvalidException,
+            format!("Invalid channel ARN: {given}"),
+        ));
+    }
+    crate::channels::find(tx, &here.account, &here.region, given)?.ok_or_else(|| {
+        fail(
+            Error::ChannelNotFoundException,
+            format!("Channel {given} not found."),
+        )
+    })
 }
 
 fn ts(ms: i64) -> Timestamp {
@@ -413,6 +454,167 @@ impl CloudTrail for CloudTrailService {
                         })
                         .collect(),
                 ),
+            })
+        })
+        .await
+    }
+
+    async fn create_channel(
+        &self,
+        ctx: &Call,
+        input: CreateChannelRequest,
+    ) -> Result<CreateChannelResponse, ApiError> {
+        let here = Here::of(ctx);
+        let now = ctx.now_ms();
+        let id = ctx.ids_arc().uuid();
+        check_channel_name(&input.name).map_err(|f| f.0)?;
+        if input.source.is_empty() || input.source.len() > 256 {
+            return Err(ApiError::new(
+                Error::InvalidSourceException,
+                "The source must be Custom or the name of a partner source.",
+            ));
+        }
+        if input.destinations.is_empty() || input.destinations.len() > 200 {
+            return Err(ApiError::new(
+                Error::InvalidParameterException,
+                "A channel needs 1 to 200 destinations.",
+            ));
+        }
+        ctx.write(move |tx| {
+            let existing = crate::channels::of(tx, &here.account, &here.region)?;
+            if existing.iter().any(|c| c.name == input.name) {
+                return Err(fail(
+                    Error::ChannelAlreadyExistsException,
+                    format!("Channel {} already exists.", input.name),
+                ));
+            }
+            let mut tags = Vec::new();
+            if let Some(t) = &input.tags {
+                trails::merge_tags(&mut tags, t)?;
+            }
+            let c = crate::channels::ChannelRec {
+                id: id.clone(),
+                name: input.name.clone(),
+                source: input.source.clone(),
+                account: here.account.clone(),
+                region: here.region.clone(),
+                partition: here.partition.clone(),
+                destinations: input
+                    .destinations
+                    .iter()
+                    .map(|d| (d.r#type.as_str().to_owned(), d.location.clone()))
+                    .collect(),
+                tags,
+                created_ms: now,
+                latest_success_event_id: None,
+                latest_success_ms: None,
+            };
+            crate::channels::put(tx, &c)?;
+            Ok(CreateChannelResponse {
+                channel_arn: Some(c.arn()),
+                destinations: Some(c.destinations_api()),
+                name: Some(c.name.clone()),
+                source: Some(c.source.clone()),
+                tags: Some(c.tags_api()),
+            })
+        })
+        .await
+    }
+
+    async fn get_channel(
+        &self,
+        ctx: &Call,
+        input: GetChannelRequest,
+    ) -> Result<GetChannelResponse, ApiError> {
+        let here = Here::of(ctx);
+        ctx.read(move |tx| {
+            let c = channel(tx, &here, &input.channel)?;
+            Ok(GetChannelResponse {
+                channel_arn: Some(c.arn()),
+                destinations: Some(c.destinations_api()),
+                ingestion_status: Some(IngestionStatus {
+                    latest_ingestion_success_event_id: c.latest_success_event_id.clone(),
+                    latest_ingestion_success_time: c.latest_success_ms.map(ts),
+                    ..IngestionStatus::default()
+                }),
+                name: Some(c.name.clone()),
+                source: Some(c.source.clone()),
+                source_config: None,
+            })
+        })
+        .await
+    }
+
+    async fn list_channels(
+        &self,
+        ctx: &Call,
+        _input: ListChannelsRequest,
+    ) -> Result<ListChannelsResponse, ApiError> {
+        let here = Here::of(ctx);
+        ctx.read(move |tx| {
+            let list = crate::channels::of(tx, &here.account, &here.region)?;
+            Ok(ListChannelsResponse {
+                channels: Some(
+                    list.iter()
+                        .map(|c| Channel {
+                            channel_arn: Some(c.arn()),
+                            name: Some(c.name.clone()),
+                        })
+                        .collect(),
+                ),
+                next_token: None,
+            })
+        })
+        .await
+    }
+
+    async fn delete_channel(
+        &self,
+        ctx: &Call,
+        input: DeleteChannelRequest,
+    ) -> Result<DeleteChannelResponse, ApiError> {
+        let here = Here::of(ctx);
+        ctx.write(move |tx| {
+            let c = channel(tx, &here, &input.channel)?;
+            crate::channels::delete(tx, &c)?;
+            Ok(DeleteChannelResponse {})
+        })
+        .await
+    }
+
+    async fn update_channel(
+        &self,
+        ctx: &Call,
+        input: UpdateChannelRequest,
+    ) -> Result<UpdateChannelResponse, ApiError> {
+        let here = Here::of(ctx);
+        if let Some(n) = &input.name {
+            check_channel_name(n).map_err(|f| f.0)?;
+        }
+        ctx.write(move |tx| {
+            let mut c = channel(tx, &here, &input.channel)?;
+            if let Some(n) = &input.name {
+                let others = crate::channels::of(tx, &here.account, &here.region)?;
+                if others.iter().any(|o| &o.name == n && o.id != c.id) {
+                    return Err(fail(
+                        Error::ChannelAlreadyExistsException,
+                        format!("Channel {n} already exists."),
+                    ));
+                }
+                c.name.clone_from(n);
+            }
+            if let Some(d) = &input.destinations {
+                c.destinations = d
+                    .iter()
+                    .map(|d| (d.r#type.as_str().to_owned(), d.location.clone()))
+                    .collect();
+            }
+            crate::channels::put(tx, &c)?;
+            Ok(UpdateChannelResponse {
+                channel_arn: Some(c.arn()),
+                destinations: Some(c.destinations_api()),
+                name: Some(c.name.clone()),
+                source: Some(c.source.clone()),
             })
         })
         .await

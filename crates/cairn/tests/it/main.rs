@@ -17,6 +17,7 @@ mod audit;
 mod auth;
 mod authz;
 mod bad_requests;
+mod channels;
 mod cli;
 mod common;
 mod crash;

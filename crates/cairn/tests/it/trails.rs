@@ -733,6 +733,6 @@ async fn cloudtrail_lake_operations_are_refused_as_unsupported() {
     let e = err_info(ct.create_event_data_store().name("eds").send().await);
     assert_eq!(e.code, "UnsupportedOperationException", "{e:?}");
     assert_eq!(e.status, 400);
-    let e = err_info(ct.list_channels().send().await);
+    let e = err_info(ct.list_event_data_stores().send().await);
     assert_eq!(e.code, "UnsupportedOperationException", "{e:?}");
 }
