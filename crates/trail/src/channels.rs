@@ -40,6 +40,9 @@ pub struct ChannelRec {
     pub latest_success_event_id: Option<String>,
     #[serde(default)]
     pub latest_success_ms: Option<i64>,
+    /// The resource-based policy (`PutResourcePolicy`), letting other accounts put events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_policy: Option<String>,
 }
 
 impl ChannelRec {
@@ -138,6 +141,79 @@ pub fn find(
         return Ok(None);
     }
     match tx.get(CHANNELS, &key(&a, &r, &id))? {
+        Some(v) => serde_json::from_slice(&v)
+            .map(Some)
+            .map_err(|e| StoreError::Backend(format!("corrupt channel: {e}"))),
+        None => Ok(None),
+    }
+}
+
+/// Why a resource policy is not valid (`None`: it is): JSON with `Version` and a non-empty
+/// `Statement` of `Effect`, `Principal` and `Action` (CloudTrail UG, "Resource-based policy
+/// examples for channels").
+pub fn policy_problem(policy: &str) -> Option<String> {
+    let Ok(doc) = serde_json::from_str::<serde_json::Value>(policy) else {
+        return Some("The policy is not valid JSON.".to_owned());
+    };
+    let statements: Vec<&serde_json::Value> = match doc.get("Statement") {
+        Some(serde_json::Value::Array(a)) if !a.is_empty() => a.iter().collect(),
+        Some(o @ serde_json::Value::Object(_)) => vec![o],
+        _ => return Some("The policy must have a Statement.".to_owned()),
+    };
+    for st in statements {
+        for f in ["Effect", "Principal", "Action"] {
+            if st.get(f).is_none() {
+                return Some(format!("Each statement must have {f}."));
+            }
+        }
+    }
+    None
+}
+
+/// Whether a channel's resource policy allows `account` to `cloudtrail-data:PutAuditEvents`
+/// (an `Allow` naming the account, its root ARN or `*`; conditions are not evaluated).
+pub fn policy_allows_put(policy: &str, account: &str) -> bool {
+    let Ok(doc) = serde_json::from_str::<serde_json::Value>(policy) else {
+        return false;
+    };
+    let list = |v: Option<&serde_json::Value>| -> Vec<String> {
+        match v {
+            Some(serde_json::Value::String(s)) => vec![s.clone()],
+            Some(serde_json::Value::Array(a)) => a
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let statements: Vec<&serde_json::Value> = match doc.get("Statement") {
+        Some(serde_json::Value::Array(a)) => a.iter().collect(),
+        Some(o) => vec![o],
+        None => Vec::new(),
+    };
+    statements.iter().any(|st| {
+        st.get("Effect").and_then(serde_json::Value::as_str) == Some("Allow")
+            && list(st.get("Action")).iter().any(|a| {
+                a == "*"
+                    || a == "cloudtrail-data:*"
+                    || a.eq_ignore_ascii_case("cloudtrail-data:PutAuditEvents")
+            })
+            && {
+                let p = st.get("Principal");
+                p.and_then(serde_json::Value::as_str) == Some("*")
+                    || list(p.and_then(|p| p.get("AWS"))).iter().any(|x| {
+                        x == "*" || x == account || *x == format!("arn:aws:iam::{account}:root")
+                    })
+            }
+    })
+}
+
+/// A channel by its ARN, whoever owns it.
+pub fn by_arn(tx: &mut dyn Tx, arn: &str) -> Result<Option<ChannelRec>, StoreError> {
+    let Some((region, account, id)) = parse_arn(arn) else {
+        return Ok(None);
+    };
+    match tx.get(CHANNELS, &key(&account, &region, &id))? {
         Some(v) => serde_json::from_slice(&v)
             .map(Some)
             .map_err(|e| StoreError::Backend(format!("corrupt channel: {e}"))),

@@ -40,12 +40,7 @@ impl CloudTrailData for CloudTrailDataService {
                 format!("The channel ARN {} is not valid.", input.channel_arn),
             ));
         };
-        if c_account != account {
-            return Err(ApiError::new(
-                Error::ChannelInsufficientPermission,
-                "The caller's account ID must be the same as the channel owner's account ID.",
-            ));
-        }
+        let _ = &c_account;
         if input.audit_events.is_empty() || input.audit_events.len() > MAX_EVENTS {
             return Err(ApiError::new(
                 Error::ChannelUnsupportedSchema,
@@ -69,12 +64,26 @@ impl CloudTrailData for CloudTrailDataService {
             }
         }
         ctx.write(move |tx| {
-            let Some(mut ch) = channels::find(tx, &account, &c_region, &input.channel_arn)? else {
+            let _ = &c_region;
+            let Some(mut ch) = channels::by_arn(tx, &input.channel_arn)? else {
                 return Err(fail(
                     Error::ChannelNotFound,
                     format!("The channel {} does not exist.", input.channel_arn),
                 ));
             };
+            // Another account's channel takes events only where its resource policy allows
+            // the caller's account.
+            if ch.account != account
+                && !ch
+                    .resource_policy
+                    .as_deref()
+                    .is_some_and(|p| channels::policy_allows_put(p, &account))
+            {
+                return Err(fail(
+                    Error::ChannelInsufficientPermission,
+                    "The caller's account ID must be the same as the channel owner's account ID, or the channel's resource policy must allow it.",
+                ));
+            }
             let mut successful = Vec::new();
             let mut failed = Vec::new();
             let mut records = Vec::new();
@@ -128,7 +137,7 @@ impl CloudTrailData for CloudTrailDataService {
                     "eventSource": source,
                     "eventName": name,
                     "awsRegion": region,
-                    "recipientAccountId": account,
+                    "recipientAccountId": ch.account,
                     "managementEvent": false,
                     "channelArn": ch.arn(),
                     "eventData": data,

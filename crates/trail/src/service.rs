@@ -7,17 +7,19 @@ use crate::trails::{self, TrailRec, fail, find, require_home};
 use cairn_api::cloudtrail::types::{
     AddTagsRequest, AddTagsResponse, Channel, CreateChannelRequest, CreateChannelResponse,
     CreateTrailRequest, CreateTrailResponse, DeleteChannelRequest, DeleteChannelResponse,
-    DeleteTrailRequest, DeleteTrailResponse, DescribeTrailsRequest, DescribeTrailsResponse,
-    GetChannelRequest, GetChannelResponse, GetEventSelectorsRequest, GetEventSelectorsResponse,
-    GetInsightSelectorsRequest, GetInsightSelectorsResponse, GetTrailRequest, GetTrailResponse,
-    GetTrailStatusRequest, GetTrailStatusResponse, IngestionStatus, ListChannelsRequest,
-    ListChannelsResponse, ListPublicKeysRequest, ListPublicKeysResponse, ListTagsRequest,
-    ListTagsResponse, ListTrailsRequest, ListTrailsResponse, LookupEventsRequest,
-    LookupEventsResponse, PublicKey, PutEventSelectorsRequest, PutEventSelectorsResponse,
-    PutInsightSelectorsRequest, PutInsightSelectorsResponse, RemoveTagsRequest, RemoveTagsResponse,
-    ResourceTag, StartLoggingRequest, StartLoggingResponse, StopLoggingRequest,
-    StopLoggingResponse, Tag, UpdateChannelRequest, UpdateChannelResponse, UpdateTrailRequest,
-    UpdateTrailResponse,
+    DeleteResourcePolicyRequest, DeleteResourcePolicyResponse, DeleteTrailRequest,
+    DeleteTrailResponse, DescribeTrailsRequest, DescribeTrailsResponse, GetChannelRequest,
+    GetChannelResponse, GetEventSelectorsRequest, GetEventSelectorsResponse,
+    GetInsightSelectorsRequest, GetInsightSelectorsResponse, GetResourcePolicyRequest,
+    GetResourcePolicyResponse, GetTrailRequest, GetTrailResponse, GetTrailStatusRequest,
+    GetTrailStatusResponse, IngestionStatus, ListChannelsRequest, ListChannelsResponse,
+    ListPublicKeysRequest, ListPublicKeysResponse, ListTagsRequest, ListTagsResponse,
+    ListTrailsRequest, ListTrailsResponse, LookupEventsRequest, LookupEventsResponse, PublicKey,
+    PutEventSelectorsRequest, PutEventSelectorsResponse, PutInsightSelectorsRequest,
+    PutInsightSelectorsResponse, PutResourcePolicyRequest, PutResourcePolicyResponse,
+    RemoveTagsRequest, RemoveTagsResponse, ResourceTag, StartLoggingRequest, StartLoggingResponse,
+    StopLoggingRequest, StopLoggingResponse, Tag, UpdateChannelRequest, UpdateChannelResponse,
+    UpdateTrailRequest, UpdateTrailResponse,
 };
 use cairn_api::cloudtrail::{CloudTrail, Error};
 use cairn_core::{BucketCheck, Call, Failure, ObjectStore, ResourceFacts};
@@ -145,6 +147,33 @@ fn channel(
         fail(
             Error::ChannelNotFoundException,
             format!("Channel {given} not found."),
+        )
+    })
+}
+
+/// The channel a resource-policy call's `ResourceArn` names (the caller's own).
+fn policy_target(
+    tx: &mut dyn Tx,
+    here: &Here,
+    arn: &str,
+) -> Result<crate::channels::ChannelRec, Failure> {
+    if !arn.starts_with("arn:") || !arn.contains(":cloudtrail:") {
+        return Err(fail(
+            Error::ResourceARNNotValidException,
+            format!("The resource ARN {arn} is not valid."),
+        ));
+    }
+    if crate::channels::parse_arn(arn).is_none() {
+        // An event data store or dashboard: Cairn has none.
+        return Err(fail(
+            Error::ResourceNotFoundException,
+            format!("Resource not found: {arn}"),
+        ));
+    }
+    crate::channels::find(tx, &here.account, &here.region, arn)?.ok_or_else(|| {
+        fail(
+            Error::ResourceNotFoundException,
+            format!("Resource not found: {arn}"),
         )
     })
 }
@@ -508,6 +537,7 @@ impl CloudTrail for CloudTrailService {
                 created_ms: now,
                 latest_success_event_id: None,
                 latest_success_ms: None,
+                resource_policy: None,
             };
             crate::channels::put(tx, &c)?;
             Ok(CreateChannelResponse {
@@ -616,6 +646,75 @@ impl CloudTrail for CloudTrailService {
                 name: Some(c.name.clone()),
                 source: Some(c.source.clone()),
             })
+        })
+        .await
+    }
+
+    /// Resource-based policies: on channels (Cairn has no event data stores or dashboards).
+    async fn put_resource_policy(
+        &self,
+        ctx: &Call,
+        input: PutResourcePolicyRequest,
+    ) -> Result<PutResourcePolicyResponse, ApiError> {
+        let here = Here::of(ctx);
+        if let Some(problem) = crate::channels::policy_problem(&input.resource_policy) {
+            return Err(ApiError::new(
+                Error::ResourcePolicyNotValidException,
+                problem,
+            ));
+        }
+        ctx.write(move |tx| {
+            let mut c = policy_target(tx, &here, &input.resource_arn)?;
+            c.resource_policy = Some(input.resource_policy.clone());
+            crate::channels::put(tx, &c)?;
+            Ok(PutResourcePolicyResponse {
+                delegated_admin_resource_policy: None,
+                resource_arn: Some(c.arn()),
+                resource_policy: c.resource_policy.clone(),
+            })
+        })
+        .await
+    }
+
+    async fn get_resource_policy(
+        &self,
+        ctx: &Call,
+        input: GetResourcePolicyRequest,
+    ) -> Result<GetResourcePolicyResponse, ApiError> {
+        let here = Here::of(ctx);
+        ctx.read(move |tx| {
+            let c = policy_target(tx, &here, &input.resource_arn)?;
+            let Some(policy) = c.resource_policy.clone() else {
+                return Err(fail(
+                    Error::ResourcePolicyNotFoundException,
+                    format!("No resource policy is attached to {}.", input.resource_arn),
+                ));
+            };
+            Ok(GetResourcePolicyResponse {
+                delegated_admin_resource_policy: None,
+                resource_arn: Some(c.arn()),
+                resource_policy: Some(policy),
+            })
+        })
+        .await
+    }
+
+    async fn delete_resource_policy(
+        &self,
+        ctx: &Call,
+        input: DeleteResourcePolicyRequest,
+    ) -> Result<DeleteResourcePolicyResponse, ApiError> {
+        let here = Here::of(ctx);
+        ctx.write(move |tx| {
+            let mut c = policy_target(tx, &here, &input.resource_arn)?;
+            if c.resource_policy.take().is_none() {
+                return Err(fail(
+                    Error::ResourcePolicyNotFoundException,
+                    format!("No resource policy is attached to {}.", input.resource_arn),
+                ));
+            }
+            crate::channels::put(tx, &c)?;
+            Ok(DeleteResourcePolicyResponse {})
         })
         .await
     }

@@ -182,16 +182,6 @@ async fn put_audit_events_records_them_and_refuses_what_does_not_fit() {
         (400, Some("DuplicatedAuditEventId")),
         "{out}"
     );
-    let other = arn.replace(ACCOUNT, "999999999999");
-    let (status, out) = put(&f, &other, &json!([{"id": "a", "eventData": good}]));
-    assert_eq!(status, 400, "{out}");
-    assert!(
-        out["__type"]
-            .as_str()
-            .unwrap_or("")
-            .ends_with("ChannelInsufficientPermission"),
-        "{out}"
-    );
     let missing = format!("arn:aws:cloudtrail:us-east-1:{ACCOUNT}:channel/nope");
     let (status, out) = put(&f, &missing, &json!([{"id": "a", "eventData": good}]));
     assert_eq!(status, 400, "{out}");
@@ -202,4 +192,75 @@ async fn put_audit_events_records_them_and_refuses_what_does_not_fit() {
             .ends_with("ChannelNotFound"),
         "{out}"
     );
+}
+
+/// A channel's resource policy lets another account put events into it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resource_policy_lets_another_account_put_events() {
+    let f = Fixture::new("channels-policy", ACCOUNT);
+    let arn = channel(&f).await;
+    let ct = f.server.cloudtrail();
+    let e = err_info(ct.get_resource_policy().resource_arn(&arn).send().await);
+    assert_eq!(e.code, "ResourcePolicyNotFoundException", "{e:?}");
+    let e = err_info(
+        ct.put_resource_policy()
+            .resource_arn(&arn)
+            .resource_policy("{\"Version\":\"2012-10-17\"}")
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "ResourcePolicyNotValidException", "{e:?}");
+    // Another account, made with signup, with its own root key.
+    let (other_account, other) = crate::common::signup(&f.dir, "partner@example.com", "Partner");
+    let put_as_other = |body: &Value| {
+        let raw = Raw::new(
+            "POST",
+            &format!("/PutAuditEvents?channelArn={}", percent(&arn)),
+            json!({ "auditEvents": body }).to_string().as_bytes(),
+        )
+        .header("content-type", "application/json");
+        let signed = raw.signed(
+            f.server.port,
+            &crate::common::Sig::new(&other, "cloudtrail-data"),
+        );
+        let resp = f.server.send(&signed);
+        (resp.status, resp.text())
+    };
+    let events = json!([{"id": "p-1", "eventData": event_data("p-1")}]);
+    let (status, text) = put_as_other(&events);
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("ChannelInsufficientPermission"), "{text}");
+    let policy = json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "partner",
+            "Effect": "Allow",
+            "Principal": {"AWS": [format!("arn:aws:iam::{other_account}:root")]},
+            "Action": "cloudtrail-data:PutAuditEvents",
+            "Resource": arn,
+        }]
+    })
+    .to_string();
+    let put_out = ok(
+        "PutResourcePolicy",
+        ct.put_resource_policy()
+            .resource_arn(&arn)
+            .resource_policy(&policy)
+            .send()
+            .await,
+    );
+    assert_eq!(put_out.resource_arn(), Some(arn.as_str()));
+    let got = ok(
+        "GetResourcePolicy",
+        ct.get_resource_policy().resource_arn(&arn).send().await,
+    );
+    assert_eq!(got.resource_policy(), Some(policy.as_str()));
+    let (status, text) = put_as_other(&events);
+    assert_eq!(status, 200, "{text}");
+    ok(
+        "DeleteResourcePolicy",
+        ct.delete_resource_policy().resource_arn(&arn).send().await,
+    );
+    let (status, _) = put_as_other(&events);
+    assert_eq!(status, 400);
 }
