@@ -48,14 +48,27 @@ pub async fn lookup_events(
     ctx: &Call,
     input: LookupEventsRequest,
 ) -> Result<LookupEventsResponse, ApiError> {
-    let Some(query) = Query::new(ctx.account_id(), ctx.now_ms(), &input)? else {
+    let account = ctx.account_id().to_owned();
+    let now = ctx.now_ms();
+    ctx.read(move |tx| lookup_in(tx, &account, now, &input).map_err(Failure))
+        .await
+}
+
+/// `LookupEvents` for `account` at `now_ms`, in a read transaction (the benchmark calls it
+/// directly).
+pub fn lookup_in(
+    tx: &mut dyn cairn_store::Tx,
+    account: &str,
+    now_ms: i64,
+    input: &LookupEventsRequest,
+) -> Result<LookupEventsResponse, ApiError> {
+    let Some(query) = Query::new(account, now_ms, input)? else {
         return Ok(LookupEventsResponse {
             events: Some(Vec::new()),
             next_token: None,
         });
     };
-    ctx.read(move |tx| query.run(tx).map_err(Failure::from))
-        .await
+    query.run(tx).map_err(|e| Failure::from(e).0)
 }
 
 fn tag_of(key: LookupAttributeKey) -> Tag {
