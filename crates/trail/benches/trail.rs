@@ -359,5 +359,9 @@ fn main() {
         start.elapsed().as_secs_f64() * 1000.0 / f64::from(runs)
     );
     drop(store);
-    let _ = std::fs::remove_dir_all(&dir);
+    if std::env::var_os("CAIRN_BENCH_KEEP").is_some() {
+        println!("\nkept {}", dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
