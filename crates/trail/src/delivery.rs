@@ -493,7 +493,8 @@ pub fn next_files(
     let mut rows = Vec::new();
     let mut groups: BTreeMap<(String, String), Vec<Waiting>> = BTreeMap::new();
     let mut total = 0;
-    for (row, value) in tx.scan_prefix(OUTBOX, &outbox_prefix(&k), false, usize::MAX)? {
+    // Every row lists at least one record: no more rows than records a round takes.
+    for (row, value) in tx.scan_prefix(OUTBOX, &outbox_prefix(&k), false, MAX_RECORDS_PER_ROUND)? {
         let list: Vec<Vec<u8>> = decode_keys(&value)?
             .into_iter()
             .map(<[u8]>::to_vec)
