@@ -41,7 +41,9 @@ const USAGE: &str = "usage: cairn-bench [options]
   --sign MODE          per-second (default: sign once per second per worker, byte-identical to
                        signing each request) or per-request
   --client-threads N   load generator threads (default: number of CPUs)
-  --out PATH           JSON results (default target/bench/results.json)";
+  --out PATH           JSON results (default target/bench/results.json)
+  --trail on|off       load with an organization trail logging (default off); an event
+                       stream too when the environment sets CAIRN_EVENT_STREAM_URL";
 
 struct Args {
     cairn: Option<PathBuf>,
@@ -53,6 +55,9 @@ struct Args {
     sign: SignMode,
     client_threads: usize,
     out: PathBuf,
+    /// Load with an organization trail logging (and whatever event stream the environment
+    /// configures, e.g. `CAIRN_EVENT_STREAM_URL`): the cost of delivery on the call path.
+    trail: bool,
 }
 
 fn seconds(flag: &str, v: &str) -> Result<Duration> {
@@ -77,6 +82,7 @@ fn parse_args(raw: Vec<String>) -> Result<Option<Args>> {
         sign: SignMode::PerSecond,
         client_threads: cpus,
         out: PathBuf::from("target/bench/results.json"),
+        trail: false,
     };
     let mut it = raw.into_iter();
     while let Some(flag) = it.next() {
@@ -127,6 +133,7 @@ fn parse_args(raw: Vec<String>) -> Result<Option<Args>> {
                 }
             }
             "--out" => args.out = PathBuf::from(value),
+            "--trail" => args.trail = value == "on",
             other => return Err(format!("unknown option {other:?}\n\n{USAGE}").into()),
         }
     }
@@ -199,6 +206,41 @@ fn settle() {
     std::thread::sleep(Duration::from_secs(1));
 }
 
+/// Sends one signed CloudTrail (awsJson 1.1) request and returns (status, body).
+fn call_cloudtrail(
+    rt: &tokio::runtime::Runtime,
+    addr: SocketAddr,
+    creds: (&str, &str),
+    operation: &str,
+    body: &[u8],
+) -> Result<(u16, String)> {
+    let endpoint = sign::Endpoint {
+        service: "cloudtrail",
+        content_type: sign::JSON_CONTENT_TYPE,
+        target: Some(format!(
+            "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.{operation}"
+        )),
+    };
+    let mut signer = Signer::for_endpoint(
+        &sign::Creds::long_term(creds.0, creds.1),
+        addr.to_string(),
+        endpoint,
+        body,
+        SignMode::PerRequest,
+    );
+    rt.block_on(async {
+        let mut conn = http::Conn::connect(addr).await?;
+        let request = signer.request(SystemTime::now())?;
+        let resp = tokio::time::timeout(Duration::from_secs(30), conn.send(request))
+            .await
+            .map_err(|_| format!("{operation}: no answer within 30 s"))??;
+        Ok((
+            resp.status,
+            String::from_utf8_lossy(&resp.body).into_owned(),
+        ))
+    })
+}
+
 /// Sends one signed request and returns (status, body).
 fn call_once(
     rt: &tokio::runtime::Runtime,
@@ -250,6 +292,21 @@ fn load_target(
     let (status, body) = call_once(rt, server.addr, creds, DESCRIBE_ORGANIZATION, b"{}")?;
     if status != 200 {
         return Err(format!("{name}: DescribeOrganization answered {status}: {body}").into());
+    }
+    if args.trail {
+        for (op, body) in [
+            (
+                "CreateTrail",
+                r#"{"Name":"bench","S3BucketName":"bench-logs","IsOrganizationTrail":true,"IsMultiRegionTrail":true}"#,
+            ),
+            ("StartLogging", r#"{"Name":"bench"}"#),
+        ] {
+            let (status, text) = call_cloudtrail(rt, server.addr, creds, op, body.as_bytes())?;
+            if status != 200 {
+                return Err(format!("{name}: {op} answered {status}: {text}").into());
+            }
+        }
+        eprintln!("  {name}: an organization trail is logging");
     }
     let signer = Signer::new(
         creds.0,
