@@ -52,6 +52,9 @@ pub const STATUS: &str = "trail.status";
 
 /// Pending rows fanned out per transaction.
 pub const FAN_OUT_ROWS: usize = 256;
+/// Records fanned out per transaction at most (beyond one pending row): a fan-out holds the
+/// store's writer while it runs, so it must stay short next to the calls being recorded.
+pub const FAN_OUT_RECORDS: usize = 2_048;
 /// Records in one delivery round of a trail (over all its files).
 pub const MAX_RECORDS_PER_ROUND: usize = 20_000;
 
@@ -272,8 +275,9 @@ fn wants(
         .is_some_and(|(_, management)| management == trail.account))
 }
 
-/// Fans out up to [`FAN_OUT_ROWS`] pending rows into the trails' outboxes; answers how many
-/// rows it consumed (fewer than the limit: the pending space is empty).
+/// Fans out up to [`FAN_OUT_ROWS`] pending rows, stopping after the row that brings it past
+/// [`FAN_OUT_RECORDS`] records, into the trails' outboxes and streams' queues; answers how
+/// many rows it consumed (0: nothing was pending).
 pub fn fan_out(
     tx: &mut dyn Tx,
     facts: Option<&dyn ResourceFacts>,
@@ -308,8 +312,15 @@ pub fn fan_out(
         .iter()
         .any(|t| t.logging && !t.insight_selectors.is_empty());
     let mut tally = crate::insights::Tally::default();
+    let mut consumed = 0;
+    let mut records_seen = 0;
     for (row_key, value) in &rows {
+        if records_seen >= FAN_OUT_RECORDS {
+            break;
+        }
+        consumed += 1;
         let record_keys = decode_keys(value)?;
+        records_seen += record_keys.len();
         let mut per_trail: Vec<Vec<&[u8]>> = vec![Vec::new(); candidates.len()];
         let mut per_stream: Vec<Vec<&[u8]>> = vec![Vec::new(); streams.len()];
         if !candidates.is_empty() || !streams.is_empty() {
@@ -368,7 +379,7 @@ pub fn fan_out(
         tx.delete(PENDING, row_key)?;
     }
     tally.flush(tx)?;
-    Ok(rows.len())
+    Ok(consumed)
 }
 
 /// Fans out everything pending, a slice per transaction.
@@ -384,7 +395,7 @@ pub async fn fan_out_all(
             .store
             .write(move |tx| fan_out(tx, facts.as_deref(), &streams))
             .await?;
-        if n < FAN_OUT_ROWS {
+        if n == 0 {
             break;
         }
     }

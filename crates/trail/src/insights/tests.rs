@@ -93,7 +93,7 @@ fn replay(
                 if !events.is_empty() {
                     layout::put_batch(tx, &events)?;
                 }
-                while crate::delivery::fan_out(tx, None, &[])? == crate::delivery::FAN_OUT_ROWS {}
+                while crate::delivery::fan_out(tx, None, &[])? > 0 {}
                 let trails = [t.clone()];
                 evaluate(
                     tx,
@@ -136,7 +136,7 @@ fn quiet(
             for chunk in events.chunks(1024) {
                 layout::put_batch(tx, chunk)?;
             }
-            while crate::delivery::fan_out(tx, None, &[])? == crate::delivery::FAN_OUT_ROWS {}
+            while crate::delivery::fan_out(tx, None, &[])? > 0 {}
             let trails = [t.clone()];
             evaluate(
                 tx,
