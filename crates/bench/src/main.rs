@@ -221,19 +221,29 @@ fn call_cloudtrail(
             "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.{operation}"
         )),
     };
-    let mut signer = Signer::for_endpoint(
+    let signer = Signer::for_endpoint(
         &sign::Creds::long_term(creds.0, creds.1),
         addr.to_string(),
         endpoint,
         body,
         SignMode::PerRequest,
     );
+    send_once(rt, addr, signer, operation)
+}
+
+/// Sends `signer`'s request once and returns (status, body).
+fn send_once(
+    rt: &tokio::runtime::Runtime,
+    addr: SocketAddr,
+    mut signer: Signer,
+    what: &str,
+) -> Result<(u16, String)> {
     rt.block_on(async {
         let mut conn = http::Conn::connect(addr).await?;
         let request = signer.request(SystemTime::now())?;
         let resp = tokio::time::timeout(Duration::from_secs(30), conn.send(request))
             .await
-            .map_err(|_| format!("{operation}: no answer within 30 s"))??;
+            .map_err(|_| format!("{what}: no answer within 30 s"))??;
         Ok((
             resp.status,
             String::from_utf8_lossy(&resp.body).into_owned(),
@@ -249,7 +259,7 @@ fn call_once(
     target: &str,
     body: &[u8],
 ) -> Result<(u16, String)> {
-    let mut signer = Signer::new(
+    let signer = Signer::new(
         creds.0,
         creds.1,
         addr.to_string(),
@@ -257,17 +267,7 @@ fn call_once(
         body,
         SignMode::PerRequest,
     );
-    rt.block_on(async {
-        let mut conn = http::Conn::connect(addr).await?;
-        let request = signer.request(SystemTime::now())?;
-        let resp = tokio::time::timeout(Duration::from_secs(30), conn.send(request))
-            .await
-            .map_err(|_| format!("{target}: no answer within 30 s"))??;
-        Ok((
-            resp.status,
-            String::from_utf8_lossy(&resp.body).into_owned(),
-        ))
-    })
+    send_once(rt, addr, signer, target)
 }
 
 /// Creates the organization (an existing one is fine), checks that `DescribeOrganization`

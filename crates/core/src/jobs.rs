@@ -103,6 +103,45 @@ pub trait JobHandler: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<(), StoreError>>;
 }
 
+/// Makes sure the one job of a *recurring* kind exists (call at start; idempotent, and safe
+/// with several nodes on one store: check and enqueue are one transaction). Its ID is kept
+/// under `mark` (space, key). A job due later than `now_ms + within_ms` (its cadence was
+/// shortened) is brought forward to now.
+pub fn ensure_recurring(
+    tx: &mut dyn cairn_store::Tx,
+    kind: &str,
+    mark: (&str, &[u8]),
+    now_ms: i64,
+    within_ms: i64,
+) -> Result<(), StoreError> {
+    if let Some(v) = tx.get(mark.0, mark.1)?
+        && let Ok(bytes) = <[u8; 8]>::try_from(v.as_slice())
+        && let Some(job) = tx.job(cairn_store::JobId(i64::from_be_bytes(bytes)))?
+    {
+        if job.run_at_ms > now_ms.saturating_add(within_ms) {
+            tx.advance_job(job.id, &job.payload, now_ms)?;
+        }
+        return Ok(());
+    }
+    let id = tx.enqueue_job(kind, b"{}", now_ms)?;
+    tx.put(mark.0, mark.1, &id.0.to_be_bytes())
+}
+
+/// The end of a recurring job's round: the next one `interval_ms` from now
+/// ([`Step::Later`]), or a retry if rescheduling failed.
+pub async fn run_again_in(env: &Env, job: &Job, interval_ms: i64) -> Step {
+    let next = env.clock.now_millis().saturating_add(interval_ms);
+    let id = job.id;
+    match env
+        .store
+        .write(move |tx| tx.advance_job(id, b"{}", next))
+        .await
+    {
+        Ok(()) => Step::Later,
+        Err(e) => Step::Retry(e.to_string()),
+    }
+}
+
 /// Counters of one kind, kept by this process.
 #[derive(Debug, Default)]
 struct KindCounters {

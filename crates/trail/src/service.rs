@@ -178,6 +178,16 @@ fn policy_target(
     })
 }
 
+/// The trail of `Put/GetInsightSelectors` (Cairn has no event data stores).
+fn insight_target(trail_name: Option<&str>) -> Result<&str, Failure> {
+    trail_name.ok_or_else(|| {
+        fail(
+            Error::InvalidParameterCombinationException,
+            "You must specify a TrailName or an EventDataStore.",
+        )
+    })
+}
+
 fn ts(ms: i64) -> Timestamp {
     Timestamp::from_millis(ms)
 }
@@ -1088,12 +1098,7 @@ impl CloudTrail for CloudTrailService {
         let here = Here::of(ctx);
         let this = self.clone();
         ctx.write(move |tx| {
-            let Some(name) = &input.trail_name else {
-                return Err(fail(
-                    Error::InvalidParameterCombinationException,
-                    "You must specify a TrailName or an EventDataStore.",
-                ));
-            };
+            let name = insight_target(input.trail_name.as_deref())?;
             let mut t = this.find_own(tx, &here, name)?;
             require_home(&t, &here.region)?;
             let mut seen = Vec::new();
@@ -1132,12 +1137,7 @@ impl CloudTrail for CloudTrailService {
         let here = Here::of(ctx);
         let this = self.clone();
         ctx.read(move |tx| {
-            let Some(name) = &input.trail_name else {
-                return Err(fail(
-                    Error::InvalidParameterCombinationException,
-                    "You must specify a TrailName or an EventDataStore.",
-                ));
-            };
+            let name = insight_target(input.trail_name.as_deref())?;
             let t = this.find_seen(tx, &here, name)?;
             if t.insight_selectors.is_empty() {
                 return Err(fail(

@@ -166,17 +166,7 @@ impl StreamJob {
 
     /// Makes sure the one stream job exists (call at start, when streams are configured).
     pub fn ensure(tx: &mut dyn Tx, now_ms: i64) -> Result<(), StoreError> {
-        if let Some(v) = tx.get(JOB_MARK.0, JOB_MARK.1)?
-            && let Ok(bytes) = <[u8; 8]>::try_from(v.as_slice())
-            && let Some(job) = tx.job(cairn_store::JobId(i64::from_be_bytes(bytes)))?
-        {
-            if job.run_at_ms > now_ms {
-                tx.advance_job(job.id, &job.payload, now_ms)?;
-            }
-            return Ok(());
-        }
-        let id = tx.enqueue_job(JOB_KIND, b"{}", now_ms)?;
-        tx.put(JOB_MARK.0, JOB_MARK.1, &id.0.to_be_bytes())
+        cairn_core::jobs::ensure_recurring(tx, JOB_KIND, JOB_MARK, now_ms, 0)
     }
 
     /// One round; answers whether every stream is caught up.
@@ -268,16 +258,7 @@ impl JobHandler for StreamJob {
                 Ok(false) => return Step::Retry("an event stream endpoint failed".to_owned()),
                 Err(e) => return Step::Retry(e.to_string()),
             }
-            let next = env.clock.now_millis().saturating_add(self.interval_ms);
-            let id = job.id;
-            match env
-                .store
-                .write(move |tx| tx.advance_job(id, b"{}", next))
-                .await
-            {
-                Ok(()) => Step::Later,
-                Err(e) => Step::Retry(e.to_string()),
-            }
+            cairn_core::jobs::run_again_in(env, job, self.interval_ms).await
         })
     }
 
