@@ -319,7 +319,10 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
         let services = cairn_server::services::Services {
             cloudtrail: cairn_trail::CloudTrailService::new(Arc::clone(&org_facts))
                 .with_objects(Arc::clone(&objects)),
-            organizations: cairn_organizations::OrganizationsService::new(opts.org),
+            organizations: cairn_organizations::OrganizationsService::new(opts.org)
+                .with_trusted_access(vec![Arc::new(cairn_sso::SsoTrustedAccess)]),
+            sso_admin: cairn_sso::SsoAdminService::new(Arc::clone(&org_facts)),
+            identitystore: cairn_sso::IdentityStoreService::new(Arc::clone(&org_facts)),
             sts: cairn_iam::StsService::new(sealer.clone()),
             iam: cairn_iam::IamService::with_sealer(sealer.clone()),
             ..cairn_server::services::Services::default()
@@ -336,6 +339,7 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
                 opts.org.max_accounts,
             )),
             Arc::new(crate::mail::MailJob::new(transport)),
+            Arc::new(cairn_sso::SsoJob),
             Arc::new(
                 cairn_trail::delivery::DeliveryJob::new(
                     objects,

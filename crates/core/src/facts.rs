@@ -158,3 +158,28 @@ pub trait ResourceFacts: Send + Sync + 'static {
         Ok(false)
     }
 }
+
+/// What a service does when an organization's management account enables trusted access for
+/// it (`organizations:EnableAWSServiceAccess`): Identity Center creates the organization's
+/// instance, as the console's "Enable" does. Runs inside that call's transaction, only when
+/// access was not enabled before; an error fails the call and nothing is written.
+pub trait TrustedAccess: Send + Sync {
+    /// The service principal it answers for (`sso.amazonaws.com`).
+    fn service_principal(&self) -> &'static str;
+
+    fn enabled(
+        &self,
+        tx: &mut dyn Tx,
+        event: &TrustedAccessEvent<'_>,
+    ) -> Result<(), crate::Failure>;
+}
+
+/// The organization that enabled trusted access, and the call that did.
+pub struct TrustedAccessEvent<'a> {
+    pub org_id: &'a str,
+    pub management_account: &'a str,
+    /// The region the call was signed for (the home region of what the service creates).
+    pub region: &'a str,
+    pub now_ms: i64,
+    pub ids: &'a dyn crate::Ids,
+}

@@ -23,7 +23,7 @@ pub mod principal;
 
 pub use call::{AuditEvent, AuditSink, Call, CallInfo, Env, Failure};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use facts::{OrgContext, ResourceFacts, ResourcePolicy};
+pub use facts::{OrgContext, ResourceFacts, ResourcePolicy, TrustedAccess, TrustedAccessEvent};
 pub use faults::Faults;
 pub use generation::{Generation, GenerationCache, Generations};
 pub use ids::{Ids, RandomIds, SeededIds, format_uuid, uuid_v7_millis};

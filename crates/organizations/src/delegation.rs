@@ -246,10 +246,19 @@ pub(crate) fn is_delegated_admin(
 pub(crate) async fn enable_aws_service_access(
     ctx: &Call,
     input: types::EnableAWSServiceAccessRequest,
+    trusted: &[std::sync::Arc<dyn cairn_core::TrustedAccess>],
 ) -> Result<(), ApiError> {
     let account_id = ctx.account_id().to_owned();
     let now = ctx.now_ms();
-    authz::write(ctx, move |tx| {
+    let region = ctx.info().region.clone();
+    let ids = ctx.ids_arc();
+    let hooks: Vec<_> = trusted
+        .iter()
+        .filter(|h| h.service_principal() == input.service_principal)
+        .cloned()
+        .collect();
+    let notify = !hooks.is_empty();
+    let out = authz::write(ctx, move |tx| {
         let org = require_org(tx, &account_id)?;
         require_management(&org, &account_id)?;
         require_all_features(&org)?;
@@ -266,10 +275,25 @@ pub(crate) async fn enable_aws_service_access(
                     enabled_ms: now,
                 },
             )?;
+            let event = cairn_core::TrustedAccessEvent {
+                org_id: &org.id,
+                management_account: &account_id,
+                region: &region,
+                now_ms: now,
+                ids: ids.as_ref(),
+            };
+            for hook in &hooks {
+                hook.enabled(tx, &event)?;
+            }
         }
         Ok(())
     })
-    .await
+    .await;
+    if notify && out.is_ok() {
+        // What the hooks enqueued (an instance to activate) runs now.
+        ctx.kick_jobs();
+    }
+    out
 }
 
 pub(crate) async fn disable_aws_service_access(

@@ -46,10 +46,21 @@ impl Default for OrgConfig {
 }
 
 /// AWS Organizations.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct OrganizationsService {
     orgs: org::OrgCache,
     config: OrgConfig,
+    /// What other services do when trusted access is enabled for them.
+    trusted: Vec<std::sync::Arc<dyn cairn_core::TrustedAccess>>,
+}
+
+impl std::fmt::Debug for OrganizationsService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OrganizationsService")
+            .field("config", &self.config)
+            .field("trusted", &self.trusted.len())
+            .finish()
+    }
 }
 
 impl OrganizationsService {
@@ -57,7 +68,17 @@ impl OrganizationsService {
         OrganizationsService {
             orgs: org::OrgCache::default(),
             config,
+            trusted: Vec::new(),
         }
+    }
+
+    /// Adds the services that act when trusted access is enabled for them.
+    pub fn with_trusted_access(
+        mut self,
+        hooks: Vec<std::sync::Arc<dyn cairn_core::TrustedAccess>>,
+    ) -> Self {
+        self.trusted = hooks;
+        self
     }
 }
 
@@ -431,7 +452,7 @@ impl Organizations for OrganizationsService {
         ctx: &Call,
         input: types::EnableAWSServiceAccessRequest,
     ) -> Result<(), ApiError> {
-        delegation::enable_aws_service_access(ctx, input).await
+        delegation::enable_aws_service_access(ctx, input, &self.trusted).await
     }
     async fn list_aws_service_access_for_organization(
         &self,

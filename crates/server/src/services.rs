@@ -39,12 +39,6 @@ pub static SERVICES: &[(&ServiceModel, Svc)] = &[
 #[derive(Debug, Default)]
 pub struct NotYetServed;
 
-impl sso_admin::SsoAdmin for NotYetServed {
-    type Context = Call;
-}
-impl identitystore::IdentityStore for NotYetServed {
-    type Context = Call;
-}
 impl sso::SsoPortal for NotYetServed {
     type Context = Call;
 }
@@ -59,6 +53,8 @@ pub struct Services {
     pub iam: cairn_iam::IamService,
     pub cloudtrail: cairn_trail::CloudTrailService,
     pub cloudtrail_data: cairn_trail::CloudTrailDataService,
+    pub sso_admin: cairn_sso::SsoAdminService,
+    pub identitystore: cairn_sso::IdentityStoreService,
     pub rest: NotYetServed,
     /// What each service tells the authorize step about its own resources; a service that
     /// has resources adds its [`ResourceFacts`] here.
@@ -81,13 +77,18 @@ impl Default for ServiceFacts {
 impl Default for Services {
     fn default() -> Self {
         Services {
-            organizations: cairn_organizations::OrganizationsService::default(),
+            organizations: cairn_organizations::OrganizationsService::default()
+                .with_trusted_access(vec![Arc::new(cairn_sso::SsoTrustedAccess)]),
             sts: cairn_iam::StsService::default(),
             iam: cairn_iam::IamService::default(),
             cloudtrail: cairn_trail::CloudTrailService::new(Arc::new(
                 cairn_organizations::OrgFacts,
             )),
             cloudtrail_data: cairn_trail::CloudTrailDataService,
+            sso_admin: cairn_sso::SsoAdminService::new(Arc::new(cairn_organizations::OrgFacts)),
+            identitystore: cairn_sso::IdentityStoreService::new(Arc::new(
+                cairn_organizations::OrgFacts,
+            )),
             rest: NotYetServed,
             facts: ServiceFacts::default(),
         }
@@ -135,8 +136,8 @@ impl Services {
                 }
             }),
             Svc::Iam => route!(iam, &self.iam, call, op, input),
-            Svc::SsoAdmin => route!(sso_admin, &self.rest, call, op, input),
-            Svc::IdentityStore => route!(identitystore, &self.rest, call, op, input),
+            Svc::SsoAdmin => route!(sso_admin, &self.sso_admin, call, op, input),
+            Svc::IdentityStore => route!(identitystore, &self.identitystore, call, op, input),
             Svc::SsoPortal => route!(sso, &self.rest, call, op, input),
             Svc::SsoOidc => route!(sso_oidc, &self.rest, call, op, input),
             Svc::CloudTrailData => route!(cloudtrail_data, &self.cloudtrail_data, call, op, input),

@@ -829,6 +829,18 @@ impl Server {
     pub fn iam_as(&self, who: &Who) -> aws_sdk_iam::Client {
         aws_sdk_iam::Client::from_conf(sdk_builder!(aws_sdk_iam, &self.endpoint, who).build())
     }
+
+    pub fn sso_admin_as(&self, who: &Who) -> aws_sdk_ssoadmin::Client {
+        aws_sdk_ssoadmin::Client::from_conf(
+            sdk_builder!(aws_sdk_ssoadmin, &self.endpoint, who).build(),
+        )
+    }
+
+    pub fn identitystore_as(&self, who: &Who) -> aws_sdk_identitystore::Client {
+        aws_sdk_identitystore::Client::from_conf(
+            sdk_builder!(aws_sdk_identitystore, &self.endpoint, who).build(),
+        )
+    }
 }
 
 /// A new standalone account made with `cairn signup` on the server's data directory: its ID

@@ -32,6 +32,8 @@ mod orgs_accounts;
 mod orgs_delegation;
 mod orgs_policies;
 mod slice;
+mod sso_directory;
+mod sso_instances;
 mod trail_delivery;
 mod trail_digests;
 mod trails;

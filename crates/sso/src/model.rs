@@ -1,0 +1,341 @@
+//! What the Identity Center modules share: the store spaces, the instance record, JSON
+//! helpers, IDs and pagination.
+//!
+//! Spaces (keys are UTF-8; `/` separates parts — no part contains one):
+//! - `sso.instance` — instance ID (`ssoins-…`) → [`InstanceRec`];
+//! - `sso.instance_of` — owner account → instance ID (an account owns at most one instance);
+//! - `sso.store` — identity store ID (`d-…`) → instance ID;
+//! - the directory's spaces, listed in `directory.rs`.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use cairn_core::{Failure, Ids};
+use cairn_store::{Bound, Scan, Tx};
+use cairn_wire::ApiError;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub const INSTANCES: &str = "sso.instance";
+pub const INSTANCE_OF: &str = "sso.instance_of";
+pub const STORES: &str = "sso.store";
+
+/// The record format version.
+pub const FORMAT: u32 = 1;
+
+/// The service principal of IAM Identity Center (trusted access, delegated administrators).
+pub const SSO_PRINCIPAL: &str = "sso.amazonaws.com";
+
+/// An Identity Center instance and its identity store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceRec {
+    pub v: u32,
+    /// `ssoins-` and 16 hex digits.
+    pub id: String,
+    /// `d-` and 10 hex digits.
+    pub store_id: String,
+    /// The account that owns it: the management account for an organization instance.
+    pub owner: String,
+    /// The organization, for an organization instance; `None` for an account instance.
+    #[serde(default)]
+    pub org_id: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `CREATE_IN_PROGRESS`, `ACTIVE`, `DELETE_IN_PROGRESS`.
+    pub status: String,
+    /// The home region (where it was enabled).
+    pub region: String,
+    pub partition: String,
+    pub created_ms: i64,
+    #[serde(default)]
+    pub tags: Vec<(String, String)>,
+    /// `CreateInstance`'s `ClientToken` (a retry with it answers the same instance).
+    #[serde(default)]
+    pub client_token: Option<String>,
+    /// `UpdateInstance(PermissionSetsEnabled=true)` on an account instance (an
+    /// organization instance always has permission sets).
+    #[serde(default)]
+    pub permission_sets_enabled: bool,
+}
+
+impl InstanceRec {
+    pub fn arn(&self) -> String {
+        format!("arn:{}:sso:::instance/{}", self.partition, self.id)
+    }
+
+    pub fn store_arn(&self) -> String {
+        format!(
+            "arn:{}:identitystore::{}:identitystore/{}",
+            self.partition, self.owner, self.store_id
+        )
+    }
+
+    /// The 10 hex digits of the identity store ID, which prefix its users' and groups' IDs.
+    pub fn store_hex(&self) -> &str {
+        self.store_id.strip_prefix("d-").unwrap_or(&self.store_id)
+    }
+}
+
+pub fn corrupt(space: &str) -> Failure {
+    tracing::error!(space, "undecodable record");
+    Failure(ApiError::internal())
+}
+
+pub fn get_json<T: DeserializeOwned>(
+    tx: &mut dyn Tx,
+    space: &str,
+    key: &str,
+) -> Result<Option<T>, Failure> {
+    match tx.get(space, key.as_bytes())? {
+        None => Ok(None),
+        Some(raw) => serde_json::from_slice(&raw)
+            .map(Some)
+            .map_err(|_| corrupt(space)),
+    }
+}
+
+pub fn put_json<T: Serialize>(
+    tx: &mut dyn Tx,
+    space: &str,
+    key: &str,
+    value: &T,
+) -> Result<(), Failure> {
+    let raw = serde_json::to_vec(value).map_err(|_| Failure(ApiError::internal()))?;
+    tx.put(space, key.as_bytes(), &raw)?;
+    Ok(())
+}
+
+/// The string values under `prefix`, in key order.
+pub fn scan_strings(
+    tx: &mut dyn Tx,
+    space: &str,
+    prefix: &str,
+) -> Result<Vec<(String, String)>, Failure> {
+    let mut out = Vec::new();
+    for (k, v) in tx.scan_prefix(space, prefix.as_bytes(), false, usize::MAX)? {
+        let k = String::from_utf8(k).map_err(|_| corrupt(space))?;
+        let v = String::from_utf8(v).map_err(|_| corrupt(space))?;
+        out.push((k, v));
+    }
+    Ok(out)
+}
+
+pub fn instance(tx: &mut dyn Tx, id: &str) -> Result<Option<InstanceRec>, Failure> {
+    get_json(tx, INSTANCES, id)
+}
+
+pub fn instance_of_account(tx: &mut dyn Tx, account: &str) -> Result<Option<InstanceRec>, Failure> {
+    match tx.get(INSTANCE_OF, account.as_bytes())? {
+        None => Ok(None),
+        Some(id) => {
+            let id = String::from_utf8(id).map_err(|_| corrupt(INSTANCE_OF))?;
+            instance(tx, &id)
+        }
+    }
+}
+
+pub fn instance_of_store(tx: &mut dyn Tx, store_id: &str) -> Result<Option<InstanceRec>, Failure> {
+    match tx.get(STORES, store_id.as_bytes())? {
+        None => Ok(None),
+        Some(id) => {
+            let id = String::from_utf8(id).map_err(|_| corrupt(STORES))?;
+            instance(tx, &id)
+        }
+    }
+}
+
+pub fn save_instance(tx: &mut dyn Tx, rec: &InstanceRec) -> Result<(), Failure> {
+    put_json(tx, INSTANCES, &rec.id, rec)?;
+    tx.put(INSTANCE_OF, rec.owner.as_bytes(), rec.id.as_bytes())?;
+    tx.put(STORES, rec.store_id.as_bytes(), rec.id.as_bytes())?;
+    Ok(())
+}
+
+pub fn remove_instance(tx: &mut dyn Tx, rec: &InstanceRec) -> Result<(), Failure> {
+    tx.delete(INSTANCES, rec.id.as_bytes())?;
+    tx.delete(INSTANCE_OF, rec.owner.as_bytes())?;
+    tx.delete(STORES, rec.store_id.as_bytes())?;
+    Ok(())
+}
+
+/// A new instance record (`CREATE_IN_PROGRESS`).
+pub fn new_instance(
+    ids: &dyn Ids,
+    now_ms: i64,
+    owner: &str,
+    org_id: Option<&str>,
+    region: &str,
+    name: Option<String>,
+) -> InstanceRec {
+    InstanceRec {
+        v: FORMAT,
+        id: format!("ssoins-{}", ids.hex(16)),
+        store_id: format!("d-{}", ids.hex(10)),
+        owner: owner.to_owned(),
+        org_id: org_id.map(str::to_owned),
+        name,
+        status: String::from("CREATE_IN_PROGRESS"),
+        region: region.to_owned(),
+        partition: cairn_core::partition_of(region).to_owned(),
+        created_ms: now_ms,
+        tags: Vec::new(),
+        client_token: None,
+        permission_sets_enabled: false,
+    }
+}
+
+/// The part of an ARN-or-ID after its last `/` (the model lets an identity store ID, and
+/// a user, group or membership ID, be given as its ARN).
+pub fn bare_id(id: &str) -> &str {
+    if id.starts_with("arn:") {
+        id.rsplit('/').next().unwrap_or(id)
+    } else {
+        id
+    }
+}
+
+// ----------------------------------------------------------------------------- pagination
+
+/// Pagination over ordered keys: the token carries the last key served, bound (by a hash
+/// tag) to the caller and the query, so a token of one listing is refused by another.
+pub struct Page {
+    binding: String,
+    pub after: Option<String>,
+    pub max: usize,
+}
+
+const TAG_LEN: usize = 12;
+
+fn token_tag(binding: &str, resume: &[u8]) -> Vec<u8> {
+    let mut h = Sha256::new();
+    h.update(binding.as_bytes());
+    h.update([0u8]);
+    h.update(resume);
+    h.finalize()
+        .get(..TAG_LEN)
+        .map(<[u8]>::to_vec)
+        .unwrap_or_default()
+}
+
+impl Page {
+    /// `default_max`: the service's page size when `MaxResults` is absent.
+    pub fn new(
+        binding: String,
+        next_token: Option<&str>,
+        max_results: Option<i32>,
+        default_max: usize,
+        bad_token: impl Fn() -> Failure,
+    ) -> Result<Page, Failure> {
+        let max = max_results
+            .and_then(|m| usize::try_from(m).ok())
+            .filter(|m| *m > 0)
+            .unwrap_or(default_max);
+        let after = match next_token {
+            None => None,
+            Some(t) => {
+                let raw = B64.decode(t).map_err(|_| bad_token())?;
+                if raw.len() < TAG_LEN {
+                    return Err(bad_token());
+                }
+                let (tag, resume) = raw.split_at(TAG_LEN);
+                if tag != token_tag(&binding, resume).as_slice() {
+                    return Err(bad_token());
+                }
+                Some(String::from_utf8(resume.to_vec()).map_err(|_| bad_token())?)
+            }
+        };
+        Ok(Page {
+            binding,
+            after,
+            max,
+        })
+    }
+
+    pub fn token_for(&self, resume: &str) -> String {
+        let mut raw = token_tag(&self.binding, resume.as_bytes());
+        raw.extend_from_slice(resume.as_bytes());
+        B64.encode(raw)
+    }
+
+    /// One page of the rows under `prefix` after the token's key, read with a bounded scan.
+    /// Returns `(key suffix, value)` pairs and the next token.
+    #[allow(
+        clippy::type_complexity,
+        reason = "a page of (key, value) pairs and the next token"
+    )]
+    pub fn scan(
+        &self,
+        tx: &mut dyn Tx,
+        space: &str,
+        prefix: &str,
+    ) -> Result<(Vec<(String, Vec<u8>)>, Option<String>), Failure> {
+        let start_key = match &self.after {
+            Some(after) => format!("{prefix}{after}"),
+            None => prefix.to_owned(),
+        };
+        let end = cairn_store::prefix_successor(prefix.as_bytes());
+        let scan = Scan {
+            start: match &self.after {
+                Some(_) => Bound::Excluded(start_key.as_bytes()),
+                None => Bound::Included(start_key.as_bytes()),
+            },
+            end: end.as_deref().map_or(Bound::Unbounded, Bound::Excluded),
+            reverse: false,
+            limit: self.max.saturating_add(1),
+        };
+        let mut out = Vec::new();
+        for (k, v) in tx.scan(space, &scan)? {
+            let k = String::from_utf8(k).map_err(|_| corrupt(space))?;
+            let suffix = k.get(prefix.len()..).unwrap_or_default().to_owned();
+            out.push((suffix, v));
+        }
+        if out.len() <= self.max {
+            return Ok((out, None));
+        }
+        out.truncate(self.max);
+        let next = out.last().map(|(k, _)| self.token_for(k));
+        Ok((out, next))
+    }
+
+    /// One page of an in-memory list sorted by `key`.
+    pub fn apply<T>(&self, items: Vec<T>, key: impl Fn(&T) -> String) -> (Vec<T>, Option<String>) {
+        let mut out: Vec<T> = items
+            .into_iter()
+            .filter(|i| self.after.as_deref().is_none_or(|a| key(i).as_str() > a))
+            .collect();
+        if out.len() <= self.max {
+            return (out, None);
+        }
+        out.truncate(self.max);
+        let next = out.last().map(|last| self.token_for(&key(last)));
+        (out, next)
+    }
+}
+
+/// Whether `account` may administer `inst`: its owner, or — for an organization instance —
+/// a delegated administrator for `sso.amazonaws.com` in that organization.
+pub fn may_administer(
+    tx: &mut dyn Tx,
+    orgs: &dyn cairn_core::ResourceFacts,
+    inst: &InstanceRec,
+    account: &str,
+) -> Result<bool, Failure> {
+    if inst.owner == account {
+        return Ok(true);
+    }
+    let Some(org_id) = &inst.org_id else {
+        return Ok(false);
+    };
+    let same_org = cairn_organizations::org_of(tx, account)?.is_some_and(|o| &o.id == org_id);
+    Ok(same_org && orgs.is_delegated_admin(tx, account, SSO_PRINCIPAL)?)
+}
+
+/// Whether `account` is a delegated administrator (not the owner) of `inst`.
+pub fn is_delegated(
+    tx: &mut dyn Tx,
+    orgs: &dyn cairn_core::ResourceFacts,
+    inst: &InstanceRec,
+    account: &str,
+) -> Result<bool, Failure> {
+    Ok(inst.owner != account && may_administer(tx, orgs, inst, account)?)
+}
