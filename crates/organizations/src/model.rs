@@ -829,13 +829,30 @@ impl Page {
         next_token: Option<&str>,
         max_results: Option<i32>,
     ) -> Result<Page, Failure> {
+        Self::with_default(binding, next_token, max_results, 20, || {
+            invalid_input(
+                "INVALID_NEXT_TOKEN",
+                "The provided pagination token is invalid.",
+            )
+        })
+    }
+
+    /// [`Page::new`] for another service: its page size without `MaxResults`, and the
+    /// error it answers for a token that is not one of its own.
+    pub fn with_default(
+        binding: String,
+        next_token: Option<&str>,
+        max_results: Option<i32>,
+        default_max: usize,
+        bad_token: impl Fn() -> Failure,
+    ) -> Result<Page, Failure> {
         let max = max_results
             .and_then(|m| usize::try_from(m).ok())
             .filter(|m| *m > 0)
-            .unwrap_or(20);
+            .unwrap_or(default_max);
         let after = match next_token {
             None => None,
-            Some(t) => Some(Self::open(&binding, t)?),
+            Some(t) => Some(Self::open(&binding, t).ok_or_else(bad_token)?),
         };
         Ok(Page {
             binding,
@@ -844,22 +861,21 @@ impl Page {
         })
     }
 
-    fn open(binding: &str, token: &str) -> Result<String, Failure> {
-        let bad = || {
-            invalid_input(
-                "INVALID_NEXT_TOKEN",
-                "The provided pagination token is invalid.",
-            )
-        };
-        let raw = B64.decode(token).map_err(|_| bad())?;
+    fn open(binding: &str, token: &str) -> Option<String> {
+        let raw = B64.decode(token).ok()?;
         if raw.len() < TAG_LEN {
-            return Err(bad());
+            return None;
         }
         let (tag, resume) = raw.split_at(TAG_LEN);
         if tag != token_tag(binding, resume) {
-            return Err(bad());
+            return None;
         }
-        String::from_utf8(resume.to_vec()).map_err(|_| bad())
+        String::from_utf8(resume.to_vec()).ok()
+    }
+
+    /// Whether this is the first page (no token was given).
+    pub fn is_first(&self) -> bool {
+        self.after.is_none()
     }
 
     /// One page of `items` (sorted ascending by `key`): the items after the token's resume
@@ -897,6 +913,26 @@ impl Page {
         space: &str,
         prefix: &str,
     ) -> Result<(Vec<(String, T)>, Option<String>), Failure> {
+        let (rows, next) = self.scan_raw(tx, space, prefix)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (id, v) in rows {
+            let rec: T = serde_json::from_slice(&v).map_err(|_| corrupt(space))?;
+            out.push((id, rec));
+        }
+        Ok((out, next))
+    }
+
+    /// [`Page::scan`] with the values as stored (for index rows that are not JSON).
+    #[allow(
+        clippy::type_complexity,
+        reason = "a page of (id, value) pairs and the next token"
+    )]
+    pub fn scan_raw(
+        &self,
+        tx: &mut dyn Tx,
+        space: &str,
+        prefix: &str,
+    ) -> Result<(Vec<(String, Vec<u8>)>, Option<String>), Failure> {
         let start_key = match &self.after {
             Some(after) => format!("{prefix}{after}"),
             None => prefix.to_owned(),
@@ -917,8 +953,7 @@ impl Page {
         for (k, v) in tx.scan(space, &scan)? {
             let k = String::from_utf8(k).map_err(|_| corrupt(space))?;
             let id = k.get(prefix.len()..).unwrap_or_default().to_owned();
-            let rec: T = serde_json::from_slice(&v).map_err(|_| corrupt(space))?;
-            out.push((id, rec));
+            out.push((id, v));
         }
         if out.len() <= self.max {
             return Ok((out, None));

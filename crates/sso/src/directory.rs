@@ -60,7 +60,6 @@ pub struct Ctx {
     pub account: String,
     pub caller_arn: String,
     pub now_ms: i64,
-    pub request_id: String,
 }
 
 /// A user: its attributes under the API's member names (`UserName`, `Name`, `Emails`, …,
@@ -356,43 +355,47 @@ fn check_required_user_attrs(attrs: &Map<String, Value>) -> Result<(), Failure> 
     ))
 }
 
-fn index_user(tx: &mut dyn Tx, store: &str, rec: &UserRec) -> Result<(), Failure> {
+/// The index rows of a user (`(space, key)`; each row's value is the user's ID).
+fn user_index(store: &str, rec: &UserRec) -> Vec<(&'static str, String)> {
+    let mut rows = Vec::new();
     if let Some(name) = rec.user_name() {
-        tx.put(
-            USER_NAMES,
-            key(store, &name.to_lowercase()).as_bytes(),
-            rec.id.as_bytes(),
-        )?;
+        rows.push((USER_NAMES, key(store, &name.to_lowercase())));
     }
     for email in rec.emails() {
-        tx.put(
+        rows.push((
             USER_EMAILS,
-            format!("{store}/{}/{}", email.to_lowercase(), rec.id).as_bytes(),
-            rec.id.as_bytes(),
-        )?;
+            format!("{store}/{}/{}", email.to_lowercase(), rec.id),
+        ));
     }
     for (issuer, id) in &rec.external_ids {
-        tx.put(
-            EXTERNAL_IDS,
-            ext_key(store, "USER", issuer, id).as_bytes(),
-            rec.id.as_bytes(),
-        )?;
+        rows.push((EXTERNAL_IDS, ext_key(store, "USER", issuer, id)));
+    }
+    rows
+}
+
+/// The index rows of a group, as [`user_index`].
+fn group_index(store: &str, rec: &GroupRec) -> Vec<(&'static str, String)> {
+    let mut rows = Vec::new();
+    if let Some(name) = &rec.display_name {
+        rows.push((GROUP_NAMES, key(store, &name.to_lowercase())));
+    }
+    for (issuer, id) in &rec.external_ids {
+        rows.push((EXTERNAL_IDS, ext_key(store, "GROUP", issuer, id)));
+    }
+    rows
+}
+
+/// Writes index rows pointing at `id`.
+fn put_index(tx: &mut dyn Tx, rows: &[(&str, String)], id: &str) -> Result<(), Failure> {
+    for (space, k) in rows {
+        tx.put(space, k.as_bytes(), id.as_bytes())?;
     }
     Ok(())
 }
 
-fn unindex_user(tx: &mut dyn Tx, store: &str, rec: &UserRec) -> Result<(), Failure> {
-    if let Some(name) = rec.user_name() {
-        tx.delete(USER_NAMES, key(store, &name.to_lowercase()).as_bytes())?;
-    }
-    for email in rec.emails() {
-        tx.delete(
-            USER_EMAILS,
-            format!("{store}/{}/{}", email.to_lowercase(), rec.id).as_bytes(),
-        )?;
-    }
-    for (issuer, id) in &rec.external_ids {
-        tx.delete(EXTERNAL_IDS, ext_key(store, "USER", issuer, id).as_bytes())?;
+fn delete_index(tx: &mut dyn Tx, rows: &[(&str, String)]) -> Result<(), Failure> {
+    for (space, k) in rows {
+        tx.delete(space, k.as_bytes())?;
     }
     Ok(())
 }
@@ -441,7 +444,7 @@ pub fn create_user(
         updated_by: c.caller_arn.clone(),
     };
     put_json(tx, USERS, &key(&store, &rec.id), &rec)?;
-    index_user(tx, &store, &rec)?;
+    put_index(tx, &user_index(&store, &rec), &rec.id)?;
     Ok(types::CreateUserResponse {
         identity_store_id: store,
         revision: rec.revision.to_string(),
@@ -489,6 +492,11 @@ fn external_ids_json(ext: &[(String, String)]) -> Value {
     )
 }
 
+/// One API shape as another with the same members.
+fn reshape<T: Serialize, U: serde::de::DeserializeOwned>(value: &T) -> Result<U, Failure> {
+    from_doc(serde_json::to_value(value).map_err(|_| Failure(ApiError::internal()))?)
+}
+
 fn from_doc<T: serde::de::DeserializeOwned>(doc: Value) -> Result<T, Failure> {
     serde_json::from_value(doc).map_err(|e| {
         tracing::error!(error = %e, "identity store record does not fit the API shape");
@@ -534,7 +542,7 @@ pub fn list_users(
     let inst = require_store(tx, orgs, &c.account, &input.identity_store_id)?;
     let store = inst.store_id.clone();
     let filter = single_filter(input.filters.as_deref(), "UserName")?;
-    let page = Page::new(
+    let page = Page::with_default(
         format!("ListUsers/{}/{store}/{filter:?}", c.account),
         input.next_token.as_deref(),
         input.max_results,
@@ -545,7 +553,7 @@ pub fn list_users(
     if let Some(name) = filter {
         // An exact user name: at most one user.
         let mut users = Vec::new();
-        if page.after.is_none()
+        if page.is_first()
             && let Some(id) = get_string(tx, USER_NAMES, &key(&store, &name.to_lowercase()))?
             && let Some(rec) = user(tx, &store, &id)?
             && rec.user_name() == Some(name)
@@ -557,10 +565,9 @@ pub fn list_users(
             users,
         });
     }
-    let (rows, next_token) = page.scan(tx, USERS, &format!("{store}/"))?;
+    let (rows, next_token) = page.scan::<UserRec>(tx, USERS, &format!("{store}/"))?;
     let mut users = Vec::with_capacity(rows.len());
-    for (_, raw) in rows {
-        let rec: UserRec = serde_json::from_slice(&raw).map_err(|_| corrupt(USERS))?;
+    for (_, rec) in rows {
         users.push(from_doc(user_doc(&inst, &rec, extensions))?);
     }
     Ok(types::ListUsersResponse { next_token, users })
@@ -732,8 +739,8 @@ pub fn update_user(
     new.revision = old.revision.saturating_add(1);
     new.updated_ms = c.now_ms;
     new.updated_by = c.caller_arn.clone();
-    unindex_user(tx, &store, &old)?;
-    index_user(tx, &store, &new)?;
+    delete_index(tx, &user_index(&store, &old))?;
+    put_index(tx, &user_index(&store, &new), &new.id)?;
     put_json(tx, USERS, &key(&store, &new.id), &new)?;
     Ok(types::UpdateUserResponse {
         identity_store_id: store.clone(),
@@ -758,7 +765,7 @@ pub fn delete_user(
         let gid = k.rsplit('/').next().unwrap_or_default().to_owned();
         remove_membership_rows(tx, &store, &mid, &gid, &rec.id)?;
     }
-    unindex_user(tx, &store, &rec)?;
+    delete_index(tx, &user_index(&store, &rec))?;
     tx.delete(USERS, key(&store, &rec.id).as_bytes())?;
     Ok(types::DeleteUserResponse {})
 }
@@ -887,34 +894,6 @@ fn check_group_name_free(
     }
 }
 
-fn index_group(tx: &mut dyn Tx, store: &str, rec: &GroupRec) -> Result<(), Failure> {
-    if let Some(name) = &rec.display_name {
-        tx.put(
-            GROUP_NAMES,
-            key(store, &name.to_lowercase()).as_bytes(),
-            rec.id.as_bytes(),
-        )?;
-    }
-    for (issuer, id) in &rec.external_ids {
-        tx.put(
-            EXTERNAL_IDS,
-            ext_key(store, "GROUP", issuer, id).as_bytes(),
-            rec.id.as_bytes(),
-        )?;
-    }
-    Ok(())
-}
-
-fn unindex_group(tx: &mut dyn Tx, store: &str, rec: &GroupRec) -> Result<(), Failure> {
-    if let Some(name) = &rec.display_name {
-        tx.delete(GROUP_NAMES, key(store, &name.to_lowercase()).as_bytes())?;
-    }
-    for (issuer, id) in &rec.external_ids {
-        tx.delete(EXTERNAL_IDS, ext_key(store, "GROUP", issuer, id).as_bytes())?;
-    }
-    Ok(())
-}
-
 pub fn create_group(
     tx: &mut dyn Tx,
     orgs: &dyn ResourceFacts,
@@ -944,7 +923,7 @@ pub fn create_group(
         updated_by: c.caller_arn.clone(),
     };
     put_json(tx, GROUPS, &key(&store, &rec.id), &rec)?;
-    index_group(tx, &store, &rec)?;
+    put_index(tx, &group_index(&store, &rec), &rec.id)?;
     Ok(types::CreateGroupResponse {
         group_arn: resource_arn(&inst, "group", &rec.id),
         group_id: rec.id,
@@ -961,20 +940,8 @@ pub fn describe_group(
 ) -> Result<types::DescribeGroupResponse, Failure> {
     let inst = require_store(tx, orgs, &c.account, &input.identity_store_id)?;
     let rec = require_group(tx, &inst.store_id, &input.group_id)?;
-    let g = group_doc(&inst, &rec);
-    Ok(types::DescribeGroupResponse {
-        created_at: g.created_at,
-        created_by: g.created_by,
-        description: g.description,
-        display_name: g.display_name,
-        external_ids: g.external_ids,
-        group_arn: g.group_arn,
-        group_id: g.group_id,
-        identity_store_id: g.identity_store_id,
-        revision: g.revision,
-        updated_at: g.updated_at,
-        updated_by: g.updated_by,
-    })
+    // DescribeGroup answers the members of `Group`.
+    reshape(&group_doc(&inst, &rec))
 }
 
 pub fn list_groups(
@@ -986,7 +953,7 @@ pub fn list_groups(
     let inst = require_store(tx, orgs, &c.account, &input.identity_store_id)?;
     let store = inst.store_id.clone();
     let filter = single_filter(input.filters.as_deref(), "DisplayName")?;
-    let page = Page::new(
+    let page = Page::with_default(
         format!("ListGroups/{}/{store}/{filter:?}", c.account),
         input.next_token.as_deref(),
         input.max_results,
@@ -995,7 +962,7 @@ pub fn list_groups(
     )?;
     if let Some(name) = filter {
         let mut groups = Vec::new();
-        if page.after.is_none()
+        if page.is_first()
             && let Some(id) = get_string(tx, GROUP_NAMES, &key(&store, &name.to_lowercase()))?
             && let Some(rec) = group(tx, &store, &id)?
             && rec.display_name.as_deref() == Some(name)
@@ -1007,12 +974,8 @@ pub fn list_groups(
             next_token: None,
         });
     }
-    let (rows, next_token) = page.scan(tx, GROUPS, &format!("{store}/"))?;
-    let mut groups = Vec::with_capacity(rows.len());
-    for (_, raw) in rows {
-        let rec: GroupRec = serde_json::from_slice(&raw).map_err(|_| corrupt(GROUPS))?;
-        groups.push(group_doc(&inst, &rec));
-    }
+    let (rows, next_token) = page.scan::<GroupRec>(tx, GROUPS, &format!("{store}/"))?;
+    let groups = rows.iter().map(|(_, rec)| group_doc(&inst, rec)).collect();
     Ok(types::ListGroupsResponse { groups, next_token })
 }
 
@@ -1071,8 +1034,8 @@ pub fn update_group(
     new.revision = old.revision.saturating_add(1);
     new.updated_ms = c.now_ms;
     new.updated_by = c.caller_arn.clone();
-    unindex_group(tx, &store, &old)?;
-    index_group(tx, &store, &new)?;
+    delete_index(tx, &group_index(&store, &old))?;
+    put_index(tx, &group_index(&store, &new), &new.id)?;
     put_json(tx, GROUPS, &key(&store, &new.id), &new)?;
     Ok(types::UpdateGroupResponse {
         group_arn: resource_arn(&inst, "group", &new.id),
@@ -1096,7 +1059,7 @@ pub fn delete_group(
         let uid = k.rsplit('/').next().unwrap_or_default().to_owned();
         remove_membership_rows(tx, &store, &mid, &rec.id, &uid)?;
     }
-    unindex_group(tx, &store, &rec)?;
+    delete_index(tx, &group_index(&store, &rec))?;
     tx.delete(GROUPS, key(&store, &rec.id).as_bytes())?;
     Ok(types::DeleteGroupResponse {})
 }
@@ -1235,20 +1198,8 @@ pub fn describe_group_membership(
 ) -> Result<types::DescribeGroupMembershipResponse, Failure> {
     let inst = require_store(tx, orgs, &c.account, &input.identity_store_id)?;
     let rec = require_membership(tx, &inst.store_id, &input.membership_id)?;
-    let m = membership_doc(&inst, &rec);
-    Ok(types::DescribeGroupMembershipResponse {
-        created_at: m.created_at,
-        created_by: m.created_by,
-        group_id: rec.group_id.clone(),
-        identity_store_id: m.identity_store_id,
-        member_id: types::MemberId {
-            user_id: Some(rec.user_id.clone()),
-        },
-        membership_arn: m.membership_arn,
-        membership_id: m.membership_id,
-        updated_at: m.updated_at,
-        updated_by: m.updated_by,
-    })
+    // DescribeGroupMembership answers the members of `GroupMembership`.
+    reshape(&membership_doc(&inst, &rec))
 }
 
 pub fn delete_group_membership(
@@ -1290,7 +1241,7 @@ fn memberships_page(
     space: &str,
     prefix: &str,
 ) -> Result<(Vec<types::GroupMembership>, Option<String>), Failure> {
-    let (rows, next) = page.scan(tx, space, prefix)?;
+    let (rows, next) = page.scan_raw(tx, space, prefix)?;
     let mut out = Vec::with_capacity(rows.len());
     for (_, mid) in rows {
         let mid = String::from_utf8(mid).map_err(|_| corrupt(space))?;
@@ -1310,7 +1261,7 @@ pub fn list_group_memberships(
     let inst = require_store(tx, orgs, &c.account, &input.identity_store_id)?;
     let store = inst.store_id.clone();
     let g = require_group(tx, &store, &input.group_id)?;
-    let page = Page::new(
+    let page = Page::with_default(
         format!("ListGroupMemberships/{}/{store}/{}", c.account, g.id),
         input.next_token.as_deref(),
         input.max_results,
@@ -1339,7 +1290,7 @@ pub fn list_group_memberships_for_member(
     let inst = require_store(tx, orgs, &c.account, &input.identity_store_id)?;
     let store = inst.store_id.clone();
     let u = require_user(tx, &store, member_user(&input.member_id)?)?;
-    let page = Page::new(
+    let page = Page::with_default(
         format!(
             "ListGroupMembershipsForMember/{}/{store}/{}",
             c.account, u.id
@@ -1451,7 +1402,7 @@ pub fn list_identity_stores(
             all.push(inst);
         }
     }
-    let page = Page::new(
+    let page = Page::with_default(
         format!("ListIdentityStores/{}", c.account),
         input.next_token.as_deref(),
         input.max_results,

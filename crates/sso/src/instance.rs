@@ -227,7 +227,7 @@ pub fn list_instances(
         }
     }
     // At most 10 per page (the model's InstanceList).
-    let page = Page::new(
+    let page = Page::with_default(
         format!("ListInstances/{account}"),
         input.next_token.as_deref(),
         input.max_results.map(|m| m.min(10)),
@@ -436,7 +436,7 @@ pub fn list_tags_for_resource(
         None => crate::admin::resource_tags(tx, orgs, account, &input.resource_arn)?
             .ok_or_else(|| not_taggable(&input.resource_arn))?,
     };
-    let page = Page::new(
+    let page = Page::with_default(
         format!("ListTagsForResource/{account}/{}", input.resource_arn),
         input.next_token.as_deref(),
         None,

@@ -32,7 +32,6 @@ fn dir_ctx(call: &Call) -> Ctx {
         account: call.account_id().to_owned(),
         caller_arn: call.principal().arn(),
         now_ms: call.now_ms(),
-        request_id: call.request_id().to_owned(),
     }
 }
 

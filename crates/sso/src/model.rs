@@ -7,14 +7,11 @@
 //! - `sso.store` — identity store ID (`d-…`) → instance ID;
 //! - the directory's spaces, listed in `directory.rs`.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use cairn_core::{Failure, Ids};
-use cairn_store::{Bound, Scan, Tx};
+use cairn_store::Tx;
 use cairn_wire::ApiError;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 pub const INSTANCES: &str = "sso.instance";
 pub const INSTANCE_OF: &str = "sso.instance_of";
@@ -194,123 +191,9 @@ pub fn bare_id(id: &str) -> &str {
     }
 }
 
-// ----------------------------------------------------------------------------- pagination
-
-/// Pagination over ordered keys: the token carries the last key served, bound (by a hash
-/// tag) to the caller and the query, so a token of one listing is refused by another.
-pub struct Page {
-    binding: String,
-    pub after: Option<String>,
-    pub max: usize,
-}
-
-const TAG_LEN: usize = 12;
-
-fn token_tag(binding: &str, resume: &[u8]) -> Vec<u8> {
-    let mut h = Sha256::new();
-    h.update(binding.as_bytes());
-    h.update([0u8]);
-    h.update(resume);
-    h.finalize()
-        .get(..TAG_LEN)
-        .map(<[u8]>::to_vec)
-        .unwrap_or_default()
-}
-
-impl Page {
-    /// `default_max`: the service's page size when `MaxResults` is absent.
-    pub fn new(
-        binding: String,
-        next_token: Option<&str>,
-        max_results: Option<i32>,
-        default_max: usize,
-        bad_token: impl Fn() -> Failure,
-    ) -> Result<Page, Failure> {
-        let max = max_results
-            .and_then(|m| usize::try_from(m).ok())
-            .filter(|m| *m > 0)
-            .unwrap_or(default_max);
-        let after = match next_token {
-            None => None,
-            Some(t) => {
-                let raw = B64.decode(t).map_err(|_| bad_token())?;
-                if raw.len() < TAG_LEN {
-                    return Err(bad_token());
-                }
-                let (tag, resume) = raw.split_at(TAG_LEN);
-                if tag != token_tag(&binding, resume).as_slice() {
-                    return Err(bad_token());
-                }
-                Some(String::from_utf8(resume.to_vec()).map_err(|_| bad_token())?)
-            }
-        };
-        Ok(Page {
-            binding,
-            after,
-            max,
-        })
-    }
-
-    pub fn token_for(&self, resume: &str) -> String {
-        let mut raw = token_tag(&self.binding, resume.as_bytes());
-        raw.extend_from_slice(resume.as_bytes());
-        B64.encode(raw)
-    }
-
-    /// One page of the rows under `prefix` after the token's key, read with a bounded scan.
-    /// Returns `(key suffix, value)` pairs and the next token.
-    #[allow(
-        clippy::type_complexity,
-        reason = "a page of (key, value) pairs and the next token"
-    )]
-    pub fn scan(
-        &self,
-        tx: &mut dyn Tx,
-        space: &str,
-        prefix: &str,
-    ) -> Result<(Vec<(String, Vec<u8>)>, Option<String>), Failure> {
-        let start_key = match &self.after {
-            Some(after) => format!("{prefix}{after}"),
-            None => prefix.to_owned(),
-        };
-        let end = cairn_store::prefix_successor(prefix.as_bytes());
-        let scan = Scan {
-            start: match &self.after {
-                Some(_) => Bound::Excluded(start_key.as_bytes()),
-                None => Bound::Included(start_key.as_bytes()),
-            },
-            end: end.as_deref().map_or(Bound::Unbounded, Bound::Excluded),
-            reverse: false,
-            limit: self.max.saturating_add(1),
-        };
-        let mut out = Vec::new();
-        for (k, v) in tx.scan(space, &scan)? {
-            let k = String::from_utf8(k).map_err(|_| corrupt(space))?;
-            let suffix = k.get(prefix.len()..).unwrap_or_default().to_owned();
-            out.push((suffix, v));
-        }
-        if out.len() <= self.max {
-            return Ok((out, None));
-        }
-        out.truncate(self.max);
-        let next = out.last().map(|(k, _)| self.token_for(k));
-        Ok((out, next))
-    }
-
-    /// One page of an in-memory list sorted by `key`.
-    pub fn apply<T>(&self, items: Vec<T>, key: impl Fn(&T) -> String) -> (Vec<T>, Option<String>) {
-        let mut out: Vec<T> = items
-            .into_iter()
-            .filter(|i| self.after.as_deref().is_none_or(|a| key(i).as_str() > a))
-            .collect();
-        if out.len() <= self.max {
-            return (out, None);
-        }
-        out.truncate(self.max);
-        let next = out.last().map(|last| self.token_for(&key(last)));
-        (out, next)
-    }
-}
+/// Pagination: Organizations' tokens (bound to the caller and the query), with
+/// Identity Center's page sizes and errors.
+pub use cairn_organizations::model::Page;
 
 /// Whether `account` may administer `inst`: its owner, or — for an organization instance —
 /// a delegated administrator for `sso.amazonaws.com` in that organization.
@@ -328,14 +211,4 @@ pub fn may_administer(
     };
     let same_org = cairn_organizations::org_of(tx, account)?.is_some_and(|o| &o.id == org_id);
     Ok(same_org && orgs.is_delegated_admin(tx, account, SSO_PRINCIPAL)?)
-}
-
-/// Whether `account` is a delegated administrator (not the owner) of `inst`.
-pub fn is_delegated(
-    tx: &mut dyn Tx,
-    orgs: &dyn cairn_core::ResourceFacts,
-    inst: &InstanceRec,
-    account: &str,
-) -> Result<bool, Failure> {
-    Ok(inst.owner != account && may_administer(tx, orgs, inst, account)?)
 }
