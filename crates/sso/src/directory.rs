@@ -765,6 +765,7 @@ pub fn delete_user(
         let gid = k.rsplit('/').next().unwrap_or_default().to_owned();
         remove_membership_rows(tx, &store, &mid, &gid, &rec.id)?;
     }
+    crate::admin::remove_principal(tx, &inst, c.now_ms, "USER", &rec.id)?;
     delete_index(tx, &user_index(&store, &rec))?;
     tx.delete(USERS, key(&store, &rec.id).as_bytes())?;
     Ok(types::DeleteUserResponse {})
@@ -1059,6 +1060,7 @@ pub fn delete_group(
         let uid = k.rsplit('/').next().unwrap_or_default().to_owned();
         remove_membership_rows(tx, &store, &mid, &rec.id, &uid)?;
     }
+    crate::admin::remove_principal(tx, &inst, c.now_ms, "GROUP", &rec.id)?;
     delete_index(tx, &group_index(&store, &rec))?;
     tx.delete(GROUPS, key(&store, &rec.id).as_bytes())?;
     Ok(types::DeleteGroupResponse {})

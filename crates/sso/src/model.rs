@@ -212,3 +212,19 @@ pub fn may_administer(
     let same_org = cairn_organizations::org_of(tx, account)?.is_some_and(|o| &o.id == org_id);
     Ok(same_org && orgs.is_delegated_admin(tx, account, SSO_PRINCIPAL)?)
 }
+
+/// The parts of a call the sso-admin modules need, owned (write closures may run more than
+/// once and must be `'static`).
+#[derive(Clone)]
+pub struct AdminCtx {
+    /// The caller's account.
+    pub account: String,
+    /// The caller's ARN (`CreatedBy`-style fields).
+    pub caller_arn: String,
+    pub now_ms: i64,
+    /// The region the call was made in.
+    pub region: String,
+    /// The call's request ID.
+    pub request_id: String,
+    pub ids: std::sync::Arc<dyn Ids>,
+}
