@@ -172,6 +172,17 @@ pub trait TrustedAccess: Send + Sync {
         tx: &mut dyn Tx,
         event: &TrustedAccessEvent<'_>,
     ) -> Result<(), crate::Failure>;
+
+    /// `account` left organization `org_id` (removed, or it left), inside that call's
+    /// transaction: Identity Center removes what it provisioned there.
+    fn account_left(
+        &self,
+        _tx: &mut dyn Tx,
+        _org_id: &str,
+        _account: &str,
+    ) -> Result<(), crate::Failure> {
+        Ok(())
+    }
 }
 
 /// The organization that enabled trusted access, and the call that did.

@@ -17,6 +17,7 @@ mod keys;
 mod managed;
 mod policies;
 mod records;
+pub mod reserved;
 mod roles;
 pub mod seal;
 mod service;

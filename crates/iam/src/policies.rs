@@ -149,6 +149,9 @@ pub(crate) fn put_inline(
     policy: &str,
     document: &str,
 ) -> Result<(), Failure> {
+    if kind == EntityKind::Role {
+        crate::reserved::check_mutable(tx, &c.account, entity)?;
+    }
     let name = require_entity(tx, &c.account, kind, entity)?;
     check_identity("", document)?;
     let others: usize = records::inline_policies(tx, &c.account, kind, entity)?
@@ -201,6 +204,9 @@ pub(crate) fn delete_inline(
     entity: &str,
     policy: &str,
 ) -> Result<(), Failure> {
+    if kind == EntityKind::Role {
+        crate::reserved::check_mutable(tx, &c.account, entity)?;
+    }
     require_entity(tx, &c.account, kind, entity)?;
     if !tx.delete(
         INLINE,
@@ -276,6 +282,9 @@ pub(crate) fn attach(
     entity: &str,
     arn: &str,
 ) -> Result<(), Failure> {
+    if kind == EntityKind::Role {
+        crate::reserved::check_mutable(tx, &c.account, entity)?;
+    }
     require_entity(tx, &c.account, kind, entity)?;
     attach_in(tx, &c.account, kind, entity, arn)
 }
@@ -287,6 +296,9 @@ pub(crate) fn detach(
     entity: &str,
     arn: &str,
 ) -> Result<(), Failure> {
+    if kind == EntityKind::Role {
+        crate::reserved::check_mutable(tx, &c.account, entity)?;
+    }
     require_entity(tx, &c.account, kind, entity)?;
     if !tx.delete(ATTACH, attach_key(&c.account, kind, entity, arn).as_bytes())? {
         return Err(policy_not_found(arn));

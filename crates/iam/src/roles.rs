@@ -45,6 +45,12 @@ fn require_role(tx: &mut dyn Tx, account: &str, name: &str) -> Result<RoleRec, F
     records::role(tx, account, name)?.ok_or_else(|| no_such(EntityKind::Role, name))
 }
 
+/// A role the IAM API may change: not a service's reserved one (`/aws-reserved/`).
+fn require_mutable_role(tx: &mut dyn Tx, account: &str, name: &str) -> Result<RoleRec, Failure> {
+    crate::reserved::check_mutable(tx, account, name)?;
+    require_role(tx, account, name)
+}
+
 fn save_role(tx: &mut dyn Tx, account: &str, r: &RoleRec) -> Result<(), StoreError> {
     records::save(tx, ROLES, &entity_key(account, &r.name), r)
 }
@@ -187,7 +193,7 @@ pub(crate) fn update_role(
     c: &Ctx,
     input: &types::UpdateRoleRequest,
 ) -> Result<types::UpdateRoleResponse, Failure> {
-    let mut rec = require_role(tx, &c.account, &input.role_name)?;
+    let mut rec = require_mutable_role(tx, &c.account, &input.role_name)?;
     if let Some(d) = &input.description {
         rec.description = Some(d.clone()).filter(|d| !d.is_empty());
     }
@@ -210,7 +216,7 @@ pub(crate) fn update_role_description(
     c: &Ctx,
     input: &types::UpdateRoleDescriptionRequest,
 ) -> Result<types::UpdateRoleDescriptionResponse, Failure> {
-    let mut rec = require_role(tx, &c.account, &input.role_name)?;
+    let mut rec = require_mutable_role(tx, &c.account, &input.role_name)?;
     rec.description = Some(input.description.clone()).filter(|d| !d.is_empty());
     save_role(tx, &c.account, &rec)?;
     Ok(types::UpdateRoleDescriptionResponse {
@@ -224,7 +230,7 @@ pub(crate) fn update_assume_role_policy(
     name: &str,
     document: &str,
 ) -> Result<(), Failure> {
-    let mut rec = require_role(tx, &c.account, name)?;
+    let mut rec = require_mutable_role(tx, &c.account, name)?;
     check_trust(
         &entity_arn(&c.account, EntityKind::Role, &rec.path, &rec.name),
         document,
@@ -235,7 +241,7 @@ pub(crate) fn update_assume_role_policy(
 }
 
 pub(crate) fn delete_role(tx: &mut dyn Tx, c: &Ctx, name: &str) -> Result<(), Failure> {
-    let rec = require_role(tx, &c.account, name)?;
+    let rec = require_mutable_role(tx, &c.account, name)?;
     let (inline, attached) = owned_counts(tx, &c.account, EntityKind::Role, name)?;
     if attached > 0 {
         return Err(delete_conflict("detach all policies"));
@@ -261,7 +267,7 @@ pub(crate) fn tag_role(
     name: &str,
     tags: &[types::Tag],
 ) -> Result<(), Failure> {
-    let mut rec = require_role(tx, &c.account, name)?;
+    let mut rec = require_mutable_role(tx, &c.account, name)?;
     merge_tags(&mut rec.tags, tags)?;
     save_role(tx, &c.account, &rec)?;
     Ok(())
@@ -273,7 +279,7 @@ pub(crate) fn untag_role(
     name: &str,
     keys: &[String],
 ) -> Result<(), Failure> {
-    let mut rec = require_role(tx, &c.account, name)?;
+    let mut rec = require_mutable_role(tx, &c.account, name)?;
     remove_tags(&mut rec.tags, keys);
     save_role(tx, &c.account, &rec)?;
     Ok(())
@@ -299,7 +305,7 @@ pub(crate) fn set_role_boundary(
     name: &str,
     boundary: Option<&str>,
 ) -> Result<(), Failure> {
-    let mut rec = require_role(tx, &c.account, name)?;
+    let mut rec = require_mutable_role(tx, &c.account, name)?;
     if let Some(b) = boundary {
         check_boundary(tx, &c.account, b)?;
     }

@@ -871,12 +871,24 @@ pub(crate) async fn move_account(
     .await
 }
 
+/// The services that remove what they hold in an account that leaves.
+type Hooks = [std::sync::Arc<dyn cairn_core::TrustedAccess>];
+
+fn account_left(tx: &mut dyn Tx, hooks: &Hooks, org: &Org, account: &str) -> Result<(), Failure> {
+    for hook in hooks {
+        hook.account_left(tx, &org.id, account)?;
+    }
+    Ok(())
+}
+
 pub(crate) async fn remove_account_from_organization(
     ctx: &Call,
     input: types::RemoveAccountFromOrganizationRequest,
+    hooks: &Hooks,
 ) -> Result<(), ApiError> {
     let caller = ctx.account_id().to_owned();
     let now = ctx.now_ms();
+    let hooks = hooks.to_vec();
     authz::write(ctx, move |tx| {
         let org = require_org(tx, &caller)?;
         require_management(&org, &caller)?;
@@ -889,14 +901,16 @@ pub(crate) async fn remove_account_from_organization(
             ));
         }
         check_can_leave(tx, &org, &rec, now)?;
+        account_left(tx, &hooks, &org, &rec.id)?;
         detach_account(tx, &org, &rec.id)
     })
     .await
 }
 
-pub(crate) async fn leave_organization(ctx: &Call) -> Result<(), ApiError> {
+pub(crate) async fn leave_organization(ctx: &Call, hooks: &Hooks) -> Result<(), ApiError> {
     let caller = ctx.account_id().to_owned();
     let now = ctx.now_ms();
+    let hooks = hooks.to_vec();
     authz::write(ctx, move |tx| {
         let org = require_org(tx, &caller)?;
         if org.management_account_id == caller {
@@ -907,6 +921,7 @@ pub(crate) async fn leave_organization(ctx: &Call) -> Result<(), ApiError> {
         }
         let rec = model::get_account_rec(tx, &org, &caller)?.ok_or_else(account_not_found)?;
         check_can_leave(tx, &org, &rec, now)?;
+        account_left(tx, &hooks, &org, &rec.id)?;
         detach_account(tx, &org, &rec.id)
     })
     .await

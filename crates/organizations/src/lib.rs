@@ -148,7 +148,10 @@ impl Organizations for OrganizationsService {
         accounts::describe_create_account_status(ctx, input).await
     }
     async fn leave_organization(&self, ctx: &Call) -> Result<(), ApiError> {
-        accounts::leave_organization(ctx).await
+        let out = accounts::leave_organization(ctx, &self.trusted).await;
+        // Services may have removed roles in the account (Identity Center's).
+        ctx.generations().iam.bump();
+        out
     }
     async fn list_accounts(
         &self,
@@ -183,7 +186,9 @@ impl Organizations for OrganizationsService {
         ctx: &Call,
         input: types::RemoveAccountFromOrganizationRequest,
     ) -> Result<(), ApiError> {
-        accounts::remove_account_from_organization(ctx, input).await
+        let out = accounts::remove_account_from_organization(ctx, input, &self.trusted).await;
+        ctx.generations().iam.bump();
+        out
     }
     // ---- end accounts.rs
 

@@ -116,6 +116,20 @@ impl TrustedAccess for SsoTrustedAccess {
         )
         .map(|_| ())
     }
+
+    fn account_left(&self, tx: &mut dyn Tx, org_id: &str, account: &str) -> Result<(), Failure> {
+        let Some(mgmt) =
+            cairn_organizations::model::get_org(tx, org_id)?.map(|o| o.management_account_id)
+        else {
+            return Ok(());
+        };
+        match model::instance_of_account(tx, &mgmt)? {
+            Some(inst) if inst.org_id.as_deref() == Some(org_id) => {
+                crate::assign::remove_account(tx, &inst, account)
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// The organization instance of `org_id` (created when missing), owned by its management

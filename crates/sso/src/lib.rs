@@ -118,10 +118,14 @@ impl IdentityStore for IdentityStoreService {
         ctx: &Call,
         input: ids_types::DeleteGroupRequest,
     ) -> Result<ids_types::DeleteGroupResponse, ApiError> {
-        self.write(ctx, move |tx, o, _, c| {
-            directory::delete_group(tx, o, c, &input)
-        })
-        .await
+        let out = self
+            .write(ctx, move |tx, o, _, c| {
+                directory::delete_group(tx, o, c, &input)
+            })
+            .await;
+        // Its account assignments, and roles where they were the last, went with it.
+        ctx.generations().iam.bump();
+        out
     }
 
     async fn delete_group_membership(
@@ -140,10 +144,14 @@ impl IdentityStore for IdentityStoreService {
         ctx: &Call,
         input: ids_types::DeleteUserRequest,
     ) -> Result<ids_types::DeleteUserResponse, ApiError> {
-        self.write(ctx, move |tx, o, _, c| {
-            directory::delete_user(tx, o, c, &input)
-        })
-        .await
+        let out = self
+            .write(ctx, move |tx, o, _, c| {
+                directory::delete_user(tx, o, c, &input)
+            })
+            .await;
+        // Its account assignments, and roles where they were the last, went with it.
+        ctx.generations().iam.bump();
+        out
     }
 
     async fn describe_group(

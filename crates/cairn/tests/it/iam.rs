@@ -17,7 +17,7 @@ fn tag(k: &str, v: &str) -> Tag {
 }
 
 /// Percent-decoding, as IAM clients do for policy documents.
-fn url_decode(s: &str) -> String {
+pub(crate) fn url_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
