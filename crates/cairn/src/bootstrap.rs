@@ -440,6 +440,63 @@ async fn shutdown_signal() {
     }
 }
 
+/// `cairn sso enable`: what `EnableAWSServiceAccess(sso.amazonaws.com)` does for the
+/// management account, on the store directly (a server on the same store activates the
+/// instance with its job runner).
+pub fn sso_enable(opts: &crate::cli::SsoEnableOpts) -> Result<(), String> {
+    let store = open_store(&opts.common)?;
+    let wanted = opts.account_id.clone();
+    let region = opts.region.clone();
+    let refuse = |message: &str| {
+        cairn_core::Failure(cairn_wire::ApiError::new(
+            cairn_wire::error::ErrorShape {
+                code: "Refused",
+                status: 400,
+                sender_fault: true,
+                message_key: "message",
+            },
+            message,
+        ))
+    };
+    let out = store
+        .write_blocking(move |tx| -> Result<serde_json::Value, cairn_core::Failure> {
+            let account = match wanted.clone() {
+                Some(a) => a,
+                None => {
+                    let raw = tx.get(META, BOOTSTRAP_KEY)?.ok_or_else(|| {
+                        refuse("the data directory has no bootstrap account yet: run cairn serve once, or pass --account-id")
+                    })?;
+                    let rec: BootstrapRecord = serde_json::from_slice(&raw)
+                        .map_err(|_| refuse("corrupt bootstrap record"))?;
+                    rec.account_id
+                }
+            };
+            let hooks: Vec<Arc<dyn cairn_core::TrustedAccess>> =
+                vec![Arc::new(cairn_sso::SsoTrustedAccess)];
+            cairn_organizations::enable_service_access_in(
+                tx,
+                &account,
+                "sso.amazonaws.com",
+                now_ms(),
+                &region,
+                &RandomIds,
+                &hooks,
+            )?;
+            let inst = cairn_sso::model::instance_of_account(tx, &account)?
+                .ok_or_else(|| refuse("no instance was created"))?;
+            Ok(serde_json::json!({
+                "InstanceArn": inst.arn(),
+                "IdentityStoreId": inst.store_id,
+                "OwnerAccountId": inst.owner,
+                "Status": inst.status,
+            }))
+        })
+        .map_err(|cairn_core::Failure(e)| format!("sso enable: {}: {}", e.code, e.message))?;
+    let text = serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?;
+    println!("{text}");
+    Ok(())
+}
+
 pub fn signup(opts: SignupOpts) -> Result<(), String> {
     let store = open_store(&opts.common)?;
     let sealer = Sealer::new(&master_key(&opts.common)?);

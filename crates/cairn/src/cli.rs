@@ -16,6 +16,7 @@ pub const USAGE: &str = "usage:
   cairn env [--data-dir DIR] [--listen ADDR] [--config FILE]
   cairn signup --email EMAIL --name NAME [--data-dir DIR] [--database-url URL] [--config FILE]
   cairn policy simulate FILE
+  cairn sso enable [--account-id ID] [--region R] [--data-dir DIR] [--database-url URL]
   cairn trail validate --trail-arn ARN [--start-time T] [--end-time T] [--account-id ID]
               [--region R] [--json] [--data-dir DIR] [--object-store …]
   cairn help
@@ -26,6 +27,10 @@ commands:
                   its root user: eval \"$(cairn env)\"
   signup          create another standalone account and print its root credentials as JSON
   policy simulate decide a request against given policies, offline (see README)
+  sso enable      enable IAM Identity Center for an organization (its management account:
+                  the bootstrap account unless --account-id), as the console's Enable does:
+                  trusted access for sso.amazonaws.com and the organization instance; prints
+                  the instance as JSON
   trail validate  check a trail's digest chain and log files as `aws cloudtrail
                   validate-logs` does, also in a local-directory store; exit 1 on any
                   altered, missing or moved file
@@ -149,9 +154,20 @@ pub struct TrailValidateOpts {
     pub json: bool,
 }
 
+/// `cairn sso enable`: IAM Identity Center for an organization, as the console's "Enable".
+#[derive(Debug, Clone)]
+pub struct SsoEnableOpts {
+    pub common: Common,
+    /// The management account (default: the bootstrap account of the data directory).
+    pub account_id: Option<String>,
+    /// The instance's home region.
+    pub region: String,
+}
+
 #[derive(Debug)]
 pub enum Command {
     TrailValidate(Box<TrailValidateOpts>),
+    SsoEnable(SsoEnableOpts),
     Serve(Box<ServeOpts>),
     Env(EnvOpts),
     Signup(SignupOpts),
@@ -225,6 +241,12 @@ pub fn parse(args: &[String], env: &Environment) -> Result<Command, String> {
     } else if cmd == "trail" {
         return Err("unknown command: trail needs validate".to_owned());
     }
+    let sso_enable = cmd == "sso" && rest.first().is_some_and(|a| a == "enable");
+    if sso_enable {
+        rest = rest.get(1..).unwrap_or_default();
+    } else if cmd == "sso" {
+        return Err("unknown command: sso needs enable".to_owned());
+    }
     let mut flags: Vec<(String, Option<String>)> = Vec::new();
     let mut it = rest.iter();
     while let Some(a) = it.next() {
@@ -270,6 +292,7 @@ pub fn parse(args: &[String], env: &Environment) -> Result<Command, String> {
         ],
         "signup" => &["email", "name", "data-dir", "database-url", "config"],
         "env" => &["data-dir", "listen", "config"],
+        "sso" => &["data-dir", "database-url", "config", "account-id", "region"],
         "trail" => &[
             "data-dir",
             "database-url",
@@ -341,6 +364,19 @@ pub fn parse(args: &[String], env: &Environment) -> Result<Command, String> {
         }
         Some(v) => ObjectStoreConfig::Dir(PathBuf::from(v.strip_prefix("file://").unwrap_or(&v))),
     };
+    if sso_enable {
+        let account_id = flag("account-id");
+        if let Some(id) = &account_id
+            && (id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(format!("--account-id must be 12 digits, got {id:?}"));
+        }
+        return Ok(Command::SsoEnable(SsoEnableOpts {
+            account_id,
+            region: flag("region").unwrap_or_else(|| "us-east-1".to_owned()),
+            common,
+        }));
+    }
     if trail_validate {
         let time = |name: &str| -> Result<Option<i64>, String> {
             flag(name)

@@ -4,6 +4,8 @@
 //! * `cairn env` — print the shell exports that point AWS clients at the server (`env_cmd`).
 //! * `cairn signup --email E --name N` — create another standalone account and print its
 //!   root credentials.
+//! * `cairn sso enable` — enable IAM Identity Center for the organization of the bootstrap
+//!   (or a given) management account, and print the instance.
 //! * `cairn policy simulate FILE` — decide a request against given policies, offline
 //!   (`policy_cmd`).
 
@@ -67,6 +69,13 @@ fn main() -> ExitCode {
                 print!("{text}");
                 ExitCode::SUCCESS
             }
+            Err(e) => {
+                eprintln!("cairn: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        cli::Command::SsoEnable(opts) => match bootstrap::sso_enable(&opts) {
+            Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("cairn: {e}");
                 ExitCode::FAILURE

@@ -252,41 +252,20 @@ pub(crate) async fn enable_aws_service_access(
     let now = ctx.now_ms();
     let region = ctx.info().region.clone();
     let ids = ctx.ids_arc();
-    let hooks: Vec<_> = trusted
+    let hooks: Vec<_> = trusted.to_vec();
+    let notify = hooks
         .iter()
-        .filter(|h| h.service_principal() == input.service_principal)
-        .cloned()
-        .collect();
-    let notify = !hooks.is_empty();
+        .any(|h| h.service_principal() == input.service_principal);
     let out = authz::write(ctx, move |tx| {
-        let org = require_org(tx, &account_id)?;
-        require_management(&org, &account_id)?;
-        require_all_features(&org)?;
-        service(&input.service_principal)?;
-        let key = service_key(&org, &input.service_principal);
-        if tx.get(SERVICE_ACCESS, key.as_bytes())?.is_none() {
-            model::put_json(
-                tx,
-                SERVICE_ACCESS,
-                &key,
-                &ServiceAccessRec {
-                    v: FORMAT,
-                    service_principal: input.service_principal.clone(),
-                    enabled_ms: now,
-                },
-            )?;
-            let event = cairn_core::TrustedAccessEvent {
-                org_id: &org.id,
-                management_account: &account_id,
-                region: &region,
-                now_ms: now,
-                ids: ids.as_ref(),
-            };
-            for hook in &hooks {
-                hook.enabled(tx, &event)?;
-            }
-        }
-        Ok(())
+        enable_service_access_in(
+            tx,
+            &account_id,
+            &input.service_principal,
+            now,
+            &region,
+            ids.as_ref(),
+            &hooks,
+        )
     })
     .await;
     if notify && out.is_ok() {
@@ -294,6 +273,51 @@ pub(crate) async fn enable_aws_service_access(
         ctx.kick_jobs();
     }
     out
+}
+
+/// `EnableAWSServiceAccess` inside a transaction, for `account_id` (its organization's
+/// management account): records the access and, the first time, runs the hooks of that
+/// service principal. `cairn sso enable` calls it too.
+pub fn enable_service_access_in(
+    tx: &mut dyn Tx,
+    account_id: &str,
+    service_principal: &str,
+    now: i64,
+    region: &str,
+    ids: &dyn cairn_core::Ids,
+    hooks: &[std::sync::Arc<dyn cairn_core::TrustedAccess>],
+) -> Result<(), Failure> {
+    let org = require_org(tx, account_id)?;
+    require_management(&org, account_id)?;
+    require_all_features(&org)?;
+    service(service_principal)?;
+    let key = service_key(&org, service_principal);
+    if tx.get(SERVICE_ACCESS, key.as_bytes())?.is_none() {
+        model::put_json(
+            tx,
+            SERVICE_ACCESS,
+            &key,
+            &ServiceAccessRec {
+                v: FORMAT,
+                service_principal: service_principal.to_owned(),
+                enabled_ms: now,
+            },
+        )?;
+        let event = cairn_core::TrustedAccessEvent {
+            org_id: &org.id,
+            management_account: account_id,
+            region,
+            now_ms: now,
+            ids,
+        };
+        for hook in hooks
+            .iter()
+            .filter(|h| h.service_principal() == service_principal)
+        {
+            hook.enabled(tx, &event)?;
+        }
+    }
+    Ok(())
 }
 
 pub(crate) async fn disable_aws_service_access(

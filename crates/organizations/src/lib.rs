@@ -23,6 +23,7 @@ mod tree;
 
 pub use accounts::CreateAccountJob;
 pub use authz::OrgFacts;
+pub use delegation::enable_service_access_in;
 pub use model::{Org, org_of};
 
 use cairn_api::organizations::{Organizations, types};

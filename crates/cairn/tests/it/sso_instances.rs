@@ -294,3 +294,63 @@ async fn a_delegated_administrator_sees_the_organization_instance_and_others_do_
     );
     assert_eq!(e.code, "ResourceNotFoundException");
 }
+
+#[tokio::test]
+async fn cairn_sso_enable_creates_the_organization_instance() {
+    let (f, _org) = Fixture::with_org("sso-cli-enable", MGMT).await;
+    let run = || {
+        std::process::Command::new(crate::common::cairn_binary())
+            .args(["sso", "enable", "--data-dir"])
+            .arg(f.dir.path().join("data"))
+            .env_remove("CAIRN_MASTER_KEY")
+            .env_remove("CAIRN_DATABASE_URL")
+            .env_remove("CAIRN_DATA_DIR")
+            .output()
+            .expect("running cairn sso enable")
+    };
+    let out = run();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let arn = v["InstanceArn"].as_str().unwrap().to_owned();
+    assert!(arn.starts_with("arn:aws:sso:::instance/ssoins-"), "{v}");
+    assert_eq!(v["OwnerAccountId"], MGMT);
+    // The server's job runner activates it; trusted access is on, as after the console.
+    let admin = f.server.sso_admin_as(&f.server.root());
+    await_active(&admin, &arn).await;
+    let access = ok(
+        "ListAWSServiceAccessForOrganization",
+        f.server
+            .orgs()
+            .list_aws_service_access_for_organization()
+            .send()
+            .await,
+    );
+    assert_eq!(
+        access.enabled_service_principals()[0].service_principal(),
+        Some("sso.amazonaws.com")
+    );
+    // Again: the same instance.
+    let again: serde_json::Value = serde_json::from_slice(&run().stdout).expect("JSON");
+    assert_eq!(again["InstanceArn"], arn.as_str());
+
+    // An account in no organization is refused as EnableAWSServiceAccess refuses it.
+    let (solo, _) = signup(&f.dir, "sso-cli-solo@example.com", "Solo");
+    let out = std::process::Command::new(crate::common::cairn_binary())
+        .args(["sso", "enable", "--account-id", &solo, "--data-dir"])
+        .arg(f.dir.path().join("data"))
+        .env_remove("CAIRN_MASTER_KEY")
+        .env_remove("CAIRN_DATABASE_URL")
+        .env_remove("CAIRN_DATA_DIR")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("AWSOrganizationsNotInUseException"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

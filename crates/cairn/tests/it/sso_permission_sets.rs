@@ -617,7 +617,7 @@ async fn permission_sets_and_their_policies() {
             .send()
             .await,
     );
-    assert_eq!(refs.customer_managed_policy_references(), &[cmp.clone()]);
+    assert_eq!(refs.customer_managed_policy_references(), std::slice::from_ref(&cmp));
     ok(
         "DetachCustomerManagedPolicyReferenceFromPermissionSet",
         admin
@@ -907,7 +907,7 @@ async fn an_assignment_provisions_a_protected_role() {
             .send()
             .await,
     );
-    assert_eq!(provisioned.permission_sets(), &[ps.clone()]);
+    assert_eq!(provisioned.permission_sets(), std::slice::from_ref(&ps));
     let created = ok(
         "ListAccountAssignmentCreationStatus",
         admin
