@@ -11,12 +11,12 @@
 mod abac;
 mod admin;
 pub(crate) mod apps;
-mod assign;
+pub mod assign;
 pub mod directory;
 pub mod instance;
 pub mod jobs;
 pub mod model;
-mod permsets;
+pub mod permsets;
 mod regions;
 mod tags;
 mod tti;
