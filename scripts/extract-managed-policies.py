@@ -20,7 +20,9 @@ import sys
 import tempfile
 import zipfile
 
-# (path, name): the policies Cairn serves.
+# (path, name): the policies Cairn serves. The first eleven are the policies of IAM Identity
+# Center's predefined permission sets (IAM Identity Center User Guide, "Predefined permission
+# sets"); AWSSSOServiceRolePolicy is what its service-linked role carries.
 WANTED = [
     ("/", "AdministratorAccess"),
     ("/", "PowerUserAccess"),
@@ -28,6 +30,12 @@ WANTED = [
     ("/", "SecurityAudit"),
     ("/job-function/", "ViewOnlyAccess"),
     ("/job-function/", "Billing"),
+    ("/job-function/", "DatabaseAdministrator"),
+    ("/job-function/", "DataScientist"),
+    ("/job-function/", "NetworkAdministrator"),
+    ("/job-function/", "SupportUser"),
+    ("/job-function/", "SystemAdministrator"),
+    ("/aws-service-role/", "AWSSSOServiceRolePolicy"),
 ]
 MEMBER = "moto/iam/aws_managed_policies.py"
 

@@ -108,7 +108,7 @@ mod tests {
 
     #[test]
     fn every_document_parses_as_an_identity_policy() {
-        assert_eq!(all().len(), 6);
+        assert_eq!(all().len(), 12);
         for p in all() {
             Policy::parse(&p.arn, &p.document, PolicyKind::Identity)
                 .unwrap_or_else(|e| panic!("{}: {}", p.arn, e.detail()));

@@ -107,6 +107,19 @@ async fn enabling_trusted_access_creates_the_organization_instance() {
     );
     let role = role.role().unwrap();
     assert_eq!(role.path(), "/aws-service-role/sso.amazonaws.com/");
+    let attached = ok(
+        "ListAttachedRolePolicies",
+        f.server
+            .iam()
+            .list_attached_role_policies()
+            .role_name("AWSServiceRoleForSSO")
+            .send()
+            .await,
+    );
+    assert_eq!(
+        attached.attached_policies()[0].policy_arn(),
+        Some("arn:aws:iam::aws:policy/aws-service-role/AWSSSOServiceRolePolicy")
+    );
 }
 
 #[tokio::test]
