@@ -70,6 +70,7 @@ impl Default for ServiceFacts {
             Arc::new(cairn_iam::IamFacts),
             Arc::new(cairn_organizations::OrgFacts),
             Arc::new(cairn_trail::TrailFacts),
+            Arc::new(cairn_sso::SsoFacts),
         ])
     }
 }

@@ -13,6 +13,7 @@ mod admin;
 pub(crate) mod apps;
 pub mod assign;
 pub mod directory;
+mod facts;
 pub mod instance;
 pub mod jobs;
 pub mod model;
@@ -21,6 +22,7 @@ mod regions;
 mod tags;
 mod tti;
 
+pub use facts::SsoFacts;
 pub use instance::SsoTrustedAccess;
 pub use jobs::SsoJob;
 

@@ -617,7 +617,10 @@ async fn permission_sets_and_their_policies() {
             .send()
             .await,
     );
-    assert_eq!(refs.customer_managed_policy_references(), std::slice::from_ref(&cmp));
+    assert_eq!(
+        refs.customer_managed_policy_references(),
+        std::slice::from_ref(&cmp)
+    );
     ok(
         "DetachCustomerManagedPolicyReferenceFromPermissionSet",
         admin
@@ -1239,4 +1242,49 @@ async fn the_delegated_administrator_cannot_touch_the_management_account() {
     assert_eq!(e.code, "AccessDeniedException", "{}", e.message);
     // The management account is not subject to SCPs.
     create_ps(admin, inst, "StillAllowed").await;
+}
+
+#[tokio::test]
+async fn policies_see_the_tags_of_permission_sets() {
+    let s = setup("sso-ps-tags-authz").await;
+    let (admin, inst) = (&s.admin, s.inst.as_str());
+    let locked = create_ps(admin, inst, "Locked").await;
+    let open = create_ps(admin, inst, "Open").await;
+    ok(
+        "TagResource",
+        admin
+            .tag_resource()
+            .instance_arn(inst)
+            .resource_arn(&locked)
+            .tags(
+                aws_sdk_ssoadmin::types::Tag::builder()
+                    .key("stage")
+                    .value("locked")
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await,
+    );
+    let who =
+        s.f.user_with_key(
+            "sso-operator",
+            r#"{"Version":"2012-10-17","Statement":[
+                {"Effect":"Allow","Action":"sso:*","Resource":"*"},
+                {"Effect":"Deny","Action":"sso:UpdatePermissionSet","Resource":"*",
+                 "Condition":{"StringEquals":{"aws:ResourceTag/stage":"locked"}}}]}"#,
+        )
+        .await;
+    let operator = s.f.server.sso_admin_as(&who);
+    let update = |ps: &str| {
+        operator
+            .update_permission_set()
+            .instance_arn(inst)
+            .permission_set_arn(ps)
+            .description("changed")
+            .send()
+    };
+    ok("UpdatePermissionSet (untagged)", update(&open).await);
+    let e = err_info(update(&locked).await);
+    assert_eq!(e.code, "AccessDeniedException", "{}", e.message);
 }
