@@ -994,6 +994,77 @@ async fn an_assignment_provisions_a_protected_role() {
     assert_eq!(status, StatusValues::Failed);
     assert_eq!(reason, "Received a 404 status error: Assignment not found.");
 
+    // The status listings, with their filters.
+    let deletions = ok(
+        "ListAccountAssignmentDeletionStatus",
+        admin
+            .list_account_assignment_deletion_status()
+            .instance_arn(inst)
+            .send()
+            .await,
+    );
+    let mut seen: Vec<_> = deletions
+        .account_assignments_deletion_status()
+        .iter()
+        .map(|m| m.status().cloned().unwrap())
+        .collect();
+    seen.sort_by_key(|s| s.as_str().to_owned());
+    assert_eq!(seen, vec![StatusValues::Failed, StatusValues::Succeeded]);
+    let failed = ok(
+        "ListAccountAssignmentDeletionStatus FAILED",
+        admin
+            .list_account_assignment_deletion_status()
+            .instance_arn(inst)
+            .filter(
+                OperationStatusFilter::builder()
+                    .status(StatusValues::Failed)
+                    .build(),
+            )
+            .send()
+            .await,
+    );
+    assert_eq!(failed.account_assignments_deletion_status().len(), 1);
+    let provisions = ok(
+        "ListPermissionSetProvisioningStatus",
+        admin
+            .list_permission_set_provisioning_status()
+            .instance_arn(inst)
+            .filter(
+                OperationStatusFilter::builder()
+                    .status(StatusValues::Succeeded)
+                    .build(),
+            )
+            .send()
+            .await,
+    );
+    let only = &provisions.permission_sets_provisioning_status();
+    assert_eq!(only.len(), 1);
+    let d = ok(
+        "DescribePermissionSetProvisioningStatus",
+        admin
+            .describe_permission_set_provisioning_status()
+            .instance_arn(inst)
+            .provision_permission_set_request_id(only[0].request_id().unwrap())
+            .send()
+            .await,
+    );
+    let d = d.permission_set_provisioning_status().unwrap();
+    assert_eq!(d.permission_set_arn(), Some(ps.as_str()));
+    assert_eq!(
+        d.account_id(),
+        None,
+        "ALL_PROVISIONED_ACCOUNTS names no account"
+    );
+    let e = err_info(
+        admin
+            .describe_account_assignment_creation_status()
+            .instance_arn(inst)
+            .account_assignment_creation_request_id("00000000-0000-4000-8000-000000000000")
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "ResourceNotFoundException");
+
     // Deleting the group removes its last assignment, and the role in Member Two.
     ok(
         "DeleteGroup",
