@@ -420,6 +420,19 @@ fn list_requests(
         bad_token,
     )?;
     let prefix = format!("{}/{}/", inst.id, kind.word());
+    if want.is_none() {
+        // One bounded scan: the page's rows only.
+        let (rows, token) = page.scan_raw(tx, REQUEST_LOG, &prefix)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (rest, _) in rows {
+            if let Some((_, id)) = rest.split_once('/')
+                && let Some(r) = request(tx, &inst.id, id)?
+            {
+                out.push(r);
+            }
+        }
+        return Ok((out, token));
+    }
     let mut items = Vec::new();
     for (k, _) in tx.scan_prefix(REQUEST_LOG, prefix.as_bytes(), false, usize::MAX)? {
         let k = String::from_utf8(k).map_err(|_| model::corrupt(REQUEST_LOG))?;
@@ -554,7 +567,8 @@ pub fn list_account_assignments(
         bad_token,
     )?;
     let prefix = format!("{}/{}/{}/", inst.id, input.account_id, ps.id);
-    let (items, next_token) = page.apply(suffixes(tx, ASSIGNMENTS, &prefix)?, Clone::clone);
+    let (rows, next_token) = page.scan_raw(tx, ASSIGNMENTS, &prefix)?;
+    let items: Vec<String> = rows.into_iter().map(|(k, _)| k).collect();
     let arn = ps.arn(&inst);
     Ok(types::ListAccountAssignmentsResponse {
         account_assignments: Some(
@@ -595,16 +609,16 @@ pub fn list_account_assignments_for_principal(
     let base = format!("{}/{ptype}/{}/", inst.id, input.principal_id);
     let prefix = match &account {
         Some(a) => format!("{base}{a}/"),
-        None => base.clone(),
+        None => base,
     };
-    let items: Vec<String> = suffixes(tx, ASSIGNMENTS_OF, &prefix)?
+    let (rows, next_token) = page.scan_raw(tx, ASSIGNMENTS_OF, &prefix)?;
+    let items: Vec<String> = rows
         .into_iter()
-        .map(|s| match &account {
+        .map(|(s, _)| match &account {
             Some(a) => format!("{a}/{s}"),
             None => s,
         })
         .collect();
-    let (items, next_token) = page.apply(items, Clone::clone);
     Ok(types::ListAccountAssignmentsForPrincipalResponse {
         account_assignments: Some(
             items

@@ -901,6 +901,37 @@ async fn an_assignment_provisions_a_protected_role() {
     let mut both = vec![s.m1.clone(), s.m2.clone()];
     both.sort();
     assert_eq!(accounts, both);
+    // One at a time: two pages.
+    let first = ok(
+        "ListAccountAssignmentsForPrincipal page 1",
+        admin
+            .list_account_assignments_for_principal()
+            .instance_arn(inst)
+            .principal_type(PrincipalType::Group)
+            .principal_id(&group)
+            .max_results(1)
+            .send()
+            .await,
+    );
+    assert_eq!(first.account_assignments().len(), 1);
+    let second = ok(
+        "ListAccountAssignmentsForPrincipal page 2",
+        admin
+            .list_account_assignments_for_principal()
+            .instance_arn(inst)
+            .principal_type(PrincipalType::Group)
+            .principal_id(&group)
+            .max_results(1)
+            .next_token(first.next_token().expect("a second page"))
+            .send()
+            .await,
+    );
+    assert_eq!(second.account_assignments().len(), 1);
+    assert_ne!(
+        second.account_assignments()[0].account_id(),
+        first.account_assignments()[0].account_id()
+    );
+    assert!(second.next_token().is_none());
     let provisioned = ok(
         "ListPermissionSetsProvisionedToAccount",
         admin
