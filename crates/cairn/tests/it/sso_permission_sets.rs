@@ -1390,3 +1390,37 @@ async fn policies_see_the_tags_of_permission_sets() {
     let e = err_info(update(&locked).await);
     assert_eq!(e.code, "AccessDeniedException", "{}", e.message);
 }
+
+#[tokio::test]
+async fn deleting_the_instance_removes_what_it_provisioned() {
+    let s = setup("sso-ps-delete-instance").await;
+    let (admin, inst, server) = (&s.admin, s.inst.as_str(), &s.f.server);
+    let ps = create_ps(admin, inst, "Temporary").await;
+    let user = create_user(server, &s.store, "gail").await;
+    let (status, reason) = assign(admin, inst, &ps, &s.m1, PrincipalType::User, &user).await;
+    assert_eq!(status, StatusValues::Succeeded, "{reason}");
+    assert_eq!(
+        reserved_roles(server, &s.m1_who, "Temporary").await.len(),
+        1
+    );
+    ok(
+        "DeleteInstance",
+        admin.delete_instance().instance_arn(inst).send().await,
+    );
+    let start = Instant::now();
+    while !ok("ListInstances", admin.list_instances().send().await)
+        .instances()
+        .is_empty()
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "the instance was never purged"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        reserved_roles(server, &s.m1_who, "Temporary")
+            .await
+            .is_empty()
+    );
+}
