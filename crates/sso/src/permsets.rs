@@ -102,7 +102,7 @@ fn key(inst_id: &str, id: &str) -> String {
 /// Seconds of an ISO-8601 duration (`PT1H`, `PT90M`, `PT3600S`, `P0DT2H30M`); `None` when it
 /// does not parse or is negative.
 pub fn parse_duration(s: &str) -> Option<i64> {
-    let rest = s.strip_prefix('P')?;
+    let rest = s.strip_prefix('P').filter(|r| !r.is_empty())?;
     let (days, time) = match rest.split_once('T') {
         Some((d, t)) => (d, Some(t)),
         None => (rest, None),
