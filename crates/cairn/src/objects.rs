@@ -256,11 +256,38 @@ struct S3Response {
 
 /// Sends one HTTP/1.1 request to `authority` (`host:port`, plain TCP) and reads the whole
 /// response, within 10 s to connect and 60 s to answer.
-async fn send(
-    authority: &str,
-    req: hyper::Request<http_body_util::Full<bytes::Bytes>>,
-) -> Result<S3Response, String> {
-    use http_body_util::BodyExt;
+type Sender = hyper::client::conn::http1::SendRequest<http_body_util::Full<bytes::Bytes>>;
+
+/// Idle keep-alive connections per `host:port`, shared by the S3 client and the webhooks:
+/// delivery and event streams reuse a connection instead of opening one per request.
+static POOL: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, Vec<Sender>>>> =
+    std::sync::LazyLock::new(Default::default);
+/// Idle connections kept per endpoint.
+const MAX_IDLE: usize = 8;
+
+fn take_idle(authority: &str) -> Option<Sender> {
+    let mut pool = POOL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let idle = pool.get_mut(authority)?;
+    while let Some(s) = idle.pop() {
+        if !s.is_closed() {
+            return Some(s);
+        }
+    }
+    None
+}
+
+fn give_back(authority: &str, sender: Sender) {
+    if sender.is_closed() {
+        return;
+    }
+    let mut pool = POOL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let idle = pool.entry(authority.to_owned()).or_default();
+    if idle.len() < MAX_IDLE {
+        idle.push(sender);
+    }
+}
+
+async fn connect(authority: &str) -> Result<Sender, String> {
     let stream = tokio::time::timeout(
         std::time::Duration::from_secs(10),
         tokio::net::TcpStream::connect(authority),
@@ -268,17 +295,66 @@ async fn send(
     .await
     .map_err(|e| e.to_string())?
     .map_err(|e| e.to_string())?;
-    let (mut sender, conn) =
+    let _ = stream.set_nodelay(true);
+    let (sender, conn) =
         hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
             .await
             .map_err(|e| e.to_string())?;
     tokio::spawn(async move {
         let _ = conn.await;
     });
-    let resp = tokio::time::timeout(std::time::Duration::from_secs(60), sender.send_request(req))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
+    Ok(sender)
+}
+
+/// The same request again (a pooled connection the peer had closed is retried once on a
+/// new one).
+fn copy(
+    req: &hyper::Request<http_body_util::Full<bytes::Bytes>>,
+) -> hyper::Request<http_body_util::Full<bytes::Bytes>> {
+    let mut again = hyper::Request::new(req.body().clone());
+    *again.method_mut() = req.method().clone();
+    *again.uri_mut() = req.uri().clone();
+    *again.headers_mut() = req.headers().clone();
+    again
+}
+
+async fn send(
+    authority: &str,
+    req: hyper::Request<http_body_util::Full<bytes::Bytes>>,
+) -> Result<S3Response, String> {
+    use http_body_util::BodyExt;
+    let timeout = std::time::Duration::from_secs(60);
+    let mut pooled = take_idle(authority);
+    if let Some(s) = pooled.as_mut()
+        && s.ready().await.is_err()
+    {
+        pooled = None;
+    }
+    let (mut sender, resp) = match pooled {
+        Some(mut s) => {
+            let spare = copy(&req);
+            match tokio::time::timeout(timeout, s.send_request(req)).await {
+                Ok(Ok(resp)) => (s, resp),
+                // The idle connection went away under us: once more on a new one.
+                _ => {
+                    let mut fresh = connect(authority).await?;
+                    let resp = tokio::time::timeout(timeout, fresh.send_request(spare))
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .map_err(|e| e.to_string())?;
+                    (fresh, resp)
+                }
+            }
+        }
+        None => {
+            let mut fresh = connect(authority).await?;
+            let resp = tokio::time::timeout(timeout, fresh.send_request(req))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
+            (fresh, resp)
+        }
+    };
     let status = resp.status().as_u16();
     let headers = resp
         .headers()
@@ -296,6 +372,9 @@ async fn send(
         .map_err(|e| e.to_string())?
         .to_bytes()
         .to_vec();
+    if sender.ready().await.is_ok() {
+        give_back(authority, sender);
+    }
     Ok(S3Response {
         status,
         headers,
