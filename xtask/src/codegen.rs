@@ -209,13 +209,22 @@ fn scan_impls(root: &Path) -> Result<BTreeMap<String, BTreeMap<String, String>>>
             for body in impl_blocks(&text, spec.trait_name) {
                 let set = out.entry(spec.trait_name.to_owned()).or_default();
                 for (name, method) in fn_bodies(body) {
-                    let delegate = delegated_module(method).and_then(|m| {
+                    let delegate = delegated_module(method).and_then(|(m, f)| {
                         let dir = path.parent()?;
-                        [dir.join(format!("{m}.rs")), dir.join(m).join("mod.rs")]
+                        let file = [dir.join(format!("{m}.rs")), dir.join(m).join("mod.rs")]
                             .into_iter()
-                            .find(|p| p.is_file())
+                            .find(|p| p.is_file())?;
+                        Some((file, f))
                     });
-                    set.insert(name, rel(delegate.as_deref().unwrap_or(&path)));
+                    // A delegate that answers NotImplemented is not an implementation.
+                    if let Some((file, f)) = &delegate
+                        && std::fs::read_to_string(file)
+                            .is_ok_and(|text| is_stub(&text, f))
+                    {
+                        continue;
+                    }
+                    let file = delegate.map(|(file, _)| file);
+                    set.insert(name, rel(file.as_deref().unwrap_or(&path)));
                 }
             }
         }
@@ -223,9 +232,23 @@ fn scan_impls(root: &Path) -> Result<BTreeMap<String, BTreeMap<String, String>>>
     Ok(out)
 }
 
+/// Whether `fn name(` in `text` is a stub: its body (up to the next item) answers
+/// `not_implemented(…)`.
+fn is_stub(text: &str, name: &str) -> bool {
+    let Some(start) = text.find(&format!("fn {name}(")) else {
+        return false;
+    };
+    let rest = &text[start..];
+    let end = rest
+        .get(1..)
+        .and_then(|r| r.find("\nfn ").or_else(|| r.find("\npub fn ")))
+        .map_or(rest.len(), |e| e + 1);
+    rest[..end].contains("not_implemented(")
+}
+
 /// The first `module::function(` a method body calls, when `module` is a plain lower-case
-/// name (a sibling module of the impl).
-fn delegated_module(body: &str) -> Option<&str> {
+/// name (a sibling module of the impl): the module and the function.
+fn delegated_module(body: &str) -> Option<(&str, &str)> {
     let mut rest = body;
     while let Some(i) = rest.find("::") {
         let before = &rest[..i];
@@ -246,7 +269,8 @@ fn delegated_module(body: &str) -> Option<&str> {
             && module != "self"
             && module != "crate"
         {
-            return Some(module);
+            let function = after.split('(').next().unwrap_or_default();
+            return Some((module, function));
         }
         rest = after;
     }
