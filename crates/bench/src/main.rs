@@ -9,6 +9,7 @@
 )]
 
 mod http;
+mod identity;
 mod load;
 mod orgs;
 mod proc;
@@ -30,6 +31,7 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 const USAGE: &str = "usage: cairn-bench [options]
        cairn-bench orgs [options]   (Organizations benchmark; `cairn-bench orgs --help`)
+       cairn-bench sso [options]    (IAM Identity Center benchmark; `cairn-bench sso --help`)
 
   --cairn PATH         cairn binary (default target/release/cairn); `none` skips Cairn
   --moto PATH|auto     moto_server to compare with; `auto` creates target/moto-venv and
@@ -681,10 +683,34 @@ fn orgs_main(raw: &[String]) -> std::process::ExitCode {
     }
 }
 
+fn sso_main(raw: &[String]) -> std::process::ExitCode {
+    let args = match identity::parse_args(raw) {
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            println!("{}", identity::USAGE);
+            return std::process::ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("cairn-bench sso: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match identity::run(&args) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cairn-bench sso: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> std::process::ExitCode {
     let raw: Vec<String> = std::env::args().skip(1).collect();
     if let Some(("orgs", rest)) = raw.split_first().map(|(a, r)| (a.as_str(), r)) {
         return orgs_main(rest);
+    }
+    if let Some(("sso", rest)) = raw.split_first().map(|(a, r)| (a.as_str(), r)) {
+        return sso_main(rest);
     }
     let args = match parse_args(raw) {
         Ok(Some(a)) => a,

@@ -156,11 +156,11 @@ pub fn parse_args(raw: &[String]) -> Result<Option<Args>> {
 // ----------------------------------------------------------------------------- client
 
 /// One answer.
-struct Reply {
-    status: u16,
-    body: String,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) body: String,
     /// From writing the request to the last byte of the answer (signing excluded).
-    elapsed: Duration,
+    pub(crate) elapsed: Duration,
 }
 
 /// The request as a reader needs it to reproduce a failure (bodies hold no secrets here).
@@ -178,7 +178,7 @@ fn describe(endpoint: &Endpoint, body: &[u8]) -> String {
     }
 }
 
-fn failure(endpoint: &Endpoint, body: &[u8], reply: &Reply) -> String {
+pub(crate) fn failure(endpoint: &Endpoint, body: &[u8], reply: &Reply) -> String {
     let answer: String = reply.body.chars().take(4000).collect();
     format!(
         "request: {}\nresponse: HTTP {} {answer}",
@@ -224,17 +224,22 @@ fn xml_text(xml: &str, tag: &str) -> Option<String> {
 }
 
 /// A client with one keep-alive connection, re-opened when the server closed it.
-struct Api {
+pub(crate) struct Api {
     addr: SocketAddr,
     conn: Option<Conn>,
 }
 
 impl Api {
-    fn new(addr: SocketAddr) -> Self {
+    pub(crate) fn new(addr: SocketAddr) -> Self {
         Self { addr, conn: None }
     }
 
-    async fn send(&mut self, creds: &Creds, endpoint: &Endpoint, body: &[u8]) -> Result<Reply> {
+    pub(crate) async fn send(
+        &mut self,
+        creds: &Creds,
+        endpoint: &Endpoint,
+        body: &[u8],
+    ) -> Result<Reply> {
         let mut signer = Signer::for_endpoint(
             creds,
             self.addr.to_string(),
@@ -272,7 +277,12 @@ impl Api {
     }
 
     /// One Organizations call that must answer 200; the parsed answer and its latency.
-    async fn org(&mut self, creds: &Creds, op: &str, input: &Value) -> Result<(Value, Duration)> {
+    pub(crate) async fn org(
+        &mut self,
+        creds: &Creds,
+        op: &str,
+        input: &Value,
+    ) -> Result<(Value, Duration)> {
         let endpoint = Endpoint::organizations(op);
         let body = serde_json::to_vec(input)?;
         let reply = self.send(creds, &endpoint, &body).await?;
@@ -305,7 +315,7 @@ impl Api {
     }
 }
 
-fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+pub(crate) fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
     path.iter().try_fold(v, |v, k| v.get(*k))?.as_str()
 }
 
@@ -542,17 +552,17 @@ struct Built {
     under_root: usize,
 }
 
-struct CreateOutcome {
-    account_id: Option<String>,
-    state: String,
-    reason: Option<String>,
+pub(crate) struct CreateOutcome {
+    pub(crate) account_id: Option<String>,
+    pub(crate) state: String,
+    pub(crate) reason: Option<String>,
     total: Duration,
     create_call: Duration,
     server: Option<Duration>,
     polls: u32,
 }
 
-async fn create_one(api: &mut Api, creds: &Creds, i: usize) -> Result<CreateOutcome> {
+pub(crate) async fn create_one(api: &mut Api, creds: &Creds, i: usize) -> Result<CreateOutcome> {
     let start = Instant::now();
     let (answer, create_call) = api
         .org(
