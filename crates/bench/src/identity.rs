@@ -191,7 +191,10 @@ struct Loaded {
     assignments: usize,
     roles: usize,
     load_s: f64,
+    /// The SQLite database and its write-ahead log after loading.
     store_bytes: u64,
+    db_bytes: u64,
+    wal_bytes: u64,
 }
 
 /// What the load step hands the measurements.
@@ -480,12 +483,13 @@ fn load(
     assigned.dedup();
     drop(store);
     let load_s = started.elapsed().as_secs_f64();
-    let store_bytes = ["cairn.db", "cairn.db-wal", "cairn.db-shm"]
-        .iter()
-        .filter_map(|f| std::fs::metadata(data_dir.join(f)).ok())
-        .map(|m| m.len())
-        .sum();
-    eprintln!("sso: loaded in {load_s:.1} s; store {store_bytes} bytes");
+    // The store closed: SQLite checkpoints its write-ahead log into the database file.
+    let size = |f: &str| std::fs::metadata(data_dir.join(f)).map_or(0, |m| m.len());
+    let (db_bytes, wal_bytes) = (size("cairn.db"), size("cairn.db-wal"));
+    let store_bytes = db_bytes + wal_bytes;
+    eprintln!(
+        "sso: loaded in {load_s:.1} s; store {store_bytes} bytes (database {db_bytes}, log {wal_bytes})"
+    );
     Ok((
         DataSet {
             user_ids,
@@ -501,6 +505,8 @@ fn load(
             roles,
             load_s,
             store_bytes,
+            db_bytes,
+            wal_bytes,
         },
     ))
 }
