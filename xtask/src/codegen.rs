@@ -218,8 +218,7 @@ fn scan_impls(root: &Path) -> Result<BTreeMap<String, BTreeMap<String, String>>>
                     });
                     // A delegate that answers NotImplemented is not an implementation.
                     if let Some((file, f)) = &delegate
-                        && std::fs::read_to_string(file)
-                            .is_ok_and(|text| is_stub(&text, f))
+                        && std::fs::read_to_string(file).is_ok_and(|text| is_stub(&text, f))
                     {
                         continue;
                     }

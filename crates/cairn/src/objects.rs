@@ -266,7 +266,9 @@ static POOL: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<Stri
 const MAX_IDLE: usize = 8;
 
 fn take_idle(authority: &str) -> Option<Sender> {
-    let mut pool = POOL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut pool = POOL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let idle = pool.get_mut(authority)?;
     while let Some(s) = idle.pop() {
         if !s.is_closed() {
@@ -280,7 +282,9 @@ fn give_back(authority: &str, sender: Sender) {
     if sender.is_closed() {
         return;
     }
-    let mut pool = POOL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut pool = POOL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let idle = pool.entry(authority.to_owned()).or_default();
     if idle.len() < MAX_IDLE {
         idle.push(sender);
