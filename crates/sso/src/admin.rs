@@ -2,7 +2,7 @@
 //! issuers), and what an instance's deletion removes beyond its directory.
 
 use crate::model::InstanceRec;
-use crate::{apps, assign, permsets, tags};
+use crate::{abac, apps, assign, permsets, tags};
 use cairn_api::sso_admin::types;
 use cairn_core::{Failure, ResourceFacts};
 use cairn_store::Tx;
@@ -13,9 +13,14 @@ pub fn purge_instance(
     inst: &InstanceRec,
     budget: &mut usize,
 ) -> Result<bool, Failure> {
-    Ok(assign::purge(tx, inst, budget)?
+    if !(assign::purge(tx, inst, budget)?
         && permsets::purge(tx, inst, budget)?
         && apps::purge(tx, inst, budget)?)
+    {
+        return Ok(false);
+    }
+    abac::purge(tx, inst)?;
+    Ok(true)
 }
 
 fn current_tags(

@@ -8,7 +8,7 @@
 //! Facts behind the behaviour, with their sources: `notes/identitystore-facts.md`,
 //! `notes/sso-admin-facts.md`.
 
-mod abac;
+pub mod abac;
 mod admin;
 pub(crate) mod apps;
 pub mod assign;

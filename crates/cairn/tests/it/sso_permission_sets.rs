@@ -1424,3 +1424,124 @@ async fn deleting_the_instance_removes_what_it_provisioned() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn attributes_for_access_control() {
+    use aws_sdk_ssoadmin::types::{
+        AccessControlAttribute, AccessControlAttributeValue,
+        InstanceAccessControlAttributeConfiguration,
+        InstanceAccessControlAttributeConfigurationStatus,
+    };
+    let s = setup("sso-abac").await;
+    let (admin, inst) = (&s.admin, s.inst.as_str());
+    let attr = |key: &str, source: &str| {
+        AccessControlAttribute::builder()
+            .key(key)
+            .value(
+                AccessControlAttributeValue::builder()
+                    .source(source)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap()
+    };
+    let config = |attrs: Vec<AccessControlAttribute>| {
+        InstanceAccessControlAttributeConfiguration::builder()
+            .set_access_control_attributes(Some(attrs))
+            .build()
+            .unwrap()
+    };
+    let e = err_info(
+        admin
+            .describe_instance_access_control_attribute_configuration()
+            .instance_arn(inst)
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "ResourceNotFoundException");
+    ok(
+        "CreateInstanceAccessControlAttributeConfiguration",
+        admin
+            .create_instance_access_control_attribute_configuration()
+            .instance_arn(inst)
+            .instance_access_control_attribute_configuration(config(vec![
+                attr("CostCenter", "${path:enterprise.costCenter}"),
+                attr("Department", "${path:enterprise.department}"),
+            ]))
+            .send()
+            .await,
+    );
+    let e = err_info(
+        admin
+            .create_instance_access_control_attribute_configuration()
+            .instance_arn(inst)
+            .instance_access_control_attribute_configuration(config(vec![attr(
+                "Team",
+                "${path:enterprise.division}",
+            )]))
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "ConflictException");
+    let d = ok(
+        "DescribeInstanceAccessControlAttributeConfiguration",
+        admin
+            .describe_instance_access_control_attribute_configuration()
+            .instance_arn(inst)
+            .send()
+            .await,
+    );
+    assert_eq!(
+        d.status(),
+        Some(&InstanceAccessControlAttributeConfigurationStatus::Enabled)
+    );
+    let keys: Vec<_> = d
+        .instance_access_control_attribute_configuration()
+        .unwrap()
+        .access_control_attributes()
+        .iter()
+        .map(|a| a.key().to_owned())
+        .collect();
+    assert_eq!(keys, ["CostCenter", "Department"]);
+    let e = err_info(
+        admin
+            .update_instance_access_control_attribute_configuration()
+            .instance_arn(inst)
+            .instance_access_control_attribute_configuration(config(vec![
+                attr("Team", "${path:enterprise.division}"),
+                attr("Team", "${path:enterprise.department}"),
+            ]))
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "ValidationException");
+    ok(
+        "UpdateInstanceAccessControlAttributeConfiguration",
+        admin
+            .update_instance_access_control_attribute_configuration()
+            .instance_arn(inst)
+            .instance_access_control_attribute_configuration(config(vec![attr(
+                "Team",
+                "${path:enterprise.division}",
+            )]))
+            .send()
+            .await,
+    );
+    ok(
+        "DeleteInstanceAccessControlAttributeConfiguration",
+        admin
+            .delete_instance_access_control_attribute_configuration()
+            .instance_arn(inst)
+            .send()
+            .await,
+    );
+    let e = err_info(
+        admin
+            .delete_instance_access_control_attribute_configuration()
+            .instance_arn(inst)
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "ResourceNotFoundException");
+}
