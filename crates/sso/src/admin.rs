@@ -2,7 +2,7 @@
 //! issuers), and what an instance's deletion removes beyond its directory.
 
 use crate::model::InstanceRec;
-use crate::{abac, apps, assign, permsets, tags};
+use crate::{abac, apps, assign, permsets, regions, tags};
 use cairn_api::sso_admin::types;
 use cairn_core::{Failure, ResourceFacts};
 use cairn_store::Tx;
@@ -20,6 +20,7 @@ pub fn purge_instance(
         return Ok(false);
     }
     abac::purge(tx, inst)?;
+    regions::purge(tx, inst)?;
     Ok(true)
 }
 

@@ -221,6 +221,7 @@ pub fn describe_instance(
         owner_account_id: Some(inst.owner.clone()),
         permission_sets_enabled: Some(inst.org_id.is_some() || inst.permission_sets_enabled),
         primary_region: Some(inst.region.clone()),
+        regions: Some(crate::regions::all(tx, &inst)?),
         status: types::InstanceStatus::from_wire(&inst.status),
         ..Default::default()
     })

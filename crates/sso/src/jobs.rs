@@ -4,7 +4,7 @@
 //! with the job's progress, so a crash repeats at most an idempotent step. A request that
 //! fails has its step rolled back and the failure recorded in a second transaction.
 
-use crate::{assign, instance};
+use crate::{assign, instance, regions};
 use cairn_core::jobs::{BoxFuture, JobHandler, Step};
 use cairn_core::{Env, Failure};
 use cairn_store::{Job, StoreError, Tx};
@@ -29,6 +29,16 @@ pub enum Task {
         request: String,
         #[serde(default)]
         cursor: Option<String>,
+    },
+    /// `AddRegion`'s workflow.
+    RegionAdded {
+        instance: String,
+        region: String,
+    },
+    /// `RemoveRegion`'s workflow.
+    RegionRemoved {
+        instance: String,
+        region: String,
     },
 }
 
@@ -74,6 +84,14 @@ fn run_task(
                 return Ok(Outcome::Again);
             }
         },
+        Task::RegionAdded { instance, region } => {
+            regions::finish_add(tx, instance, region)?;
+            Outcome::Done
+        }
+        Task::RegionRemoved { instance, region } => {
+            regions::finish_remove(tx, instance, region)?;
+            Outcome::Done
+        }
         Task::ActivateInstance { id } => {
             instance::activate(tx, id)?;
             Outcome::Done

@@ -1545,3 +1545,110 @@ async fn attributes_for_access_control() {
     );
     assert_eq!(e.code, "ResourceNotFoundException");
 }
+
+#[tokio::test]
+async fn regions_of_an_instance() {
+    use aws_sdk_ssoadmin::types::RegionStatus;
+    let (f, _org) = Fixture::with_org("sso-regions", MGMT).await;
+    let (inst, _) = enable_sso(&f.server).await;
+    let admin = f.server.sso_admin_as(&f.server.root());
+    let list = ok(
+        "ListRegions",
+        admin.list_regions().instance_arn(&inst).send().await,
+    );
+    assert_eq!(list.regions().len(), 1);
+    assert_eq!(list.regions()[0].region_name(), Some("us-east-1"));
+    assert!(list.regions()[0].is_primary_region());
+    let added = ok(
+        "AddRegion",
+        admin
+            .add_region()
+            .instance_arn(&inst)
+            .region_name("eu-west-1")
+            .send()
+            .await,
+    );
+    assert_eq!(added.status(), Some(&RegionStatus::Adding));
+    let e = err_info(
+        admin
+            .add_region()
+            .instance_arn(&inst)
+            .region_name("eu-west-1")
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "ConflictException");
+    let e = err_info(
+        admin
+            .add_region()
+            .instance_arn(&inst)
+            .region_name("cn-north-1")
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "ValidationException");
+    // The workflow ends ACTIVE.
+    let start = Instant::now();
+    loop {
+        let d = ok(
+            "DescribeRegion",
+            admin
+                .describe_region()
+                .instance_arn(&inst)
+                .region_name("eu-west-1")
+                .send()
+                .await,
+        );
+        assert!(!d.is_primary_region());
+        if d.status() == Some(&RegionStatus::Active) {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "never ACTIVE");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let described = ok(
+        "DescribeInstance",
+        admin.describe_instance().instance_arn(&inst).send().await,
+    );
+    assert_eq!(described.regions().len(), 2);
+    let e = err_info(
+        admin
+            .remove_region()
+            .instance_arn(&inst)
+            .region_name("us-east-1")
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "ValidationException", "the primary Region stays");
+    let removed = ok(
+        "RemoveRegion",
+        admin
+            .remove_region()
+            .instance_arn(&inst)
+            .region_name("eu-west-1")
+            .send()
+            .await,
+    );
+    assert_eq!(removed.status(), Some(&RegionStatus::Removing));
+    let start = Instant::now();
+    while ok(
+        "ListRegions",
+        admin.list_regions().instance_arn(&inst).send().await,
+    )
+    .regions()
+    .len()
+        > 1
+    {
+        assert!(start.elapsed() < Duration::from_secs(10), "never removed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let e = err_info(
+        admin
+            .describe_region()
+            .instance_arn(&inst)
+            .region_name("eu-west-1")
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "ResourceNotFoundException");
+}
