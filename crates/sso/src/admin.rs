@@ -2,7 +2,7 @@
 //! issuers), and what an instance's deletion removes beyond its directory.
 
 use crate::model::InstanceRec;
-use crate::{abac, apps, assign, permsets, regions, tags};
+use crate::{abac, apps, assign, permsets, regions, tags, tti};
 use cairn_api::sso_admin::types;
 use cairn_core::{Failure, ResourceFacts};
 use cairn_store::Tx;
@@ -15,6 +15,7 @@ pub fn purge_instance(
 ) -> Result<bool, Failure> {
     if !(assign::purge(tx, inst, budget)?
         && permsets::purge(tx, inst, budget)?
+        && tti::purge(tx, inst, budget)?
         && apps::purge(tx, inst, budget)?)
     {
         return Ok(false);
@@ -32,6 +33,8 @@ fn current_tags(
 ) -> Result<Option<Vec<(String, String)>>, Failure> {
     if arn.contains(":permissionSet/") {
         permsets::resource_tags(tx, orgs, account, arn)
+    } else if arn.contains(":trustedTokenIssuer/") {
+        tti::resource_tags(tx, orgs, account, arn)
     } else {
         apps::resource_tags(tx, orgs, account, arn)
     }
@@ -46,6 +49,8 @@ fn set_tags(
 ) -> Result<Option<()>, Failure> {
     if arn.contains(":permissionSet/") {
         permsets::set_resource_tags(tx, orgs, account, arn, tags)
+    } else if arn.contains(":trustedTokenIssuer/") {
+        tti::set_resource_tags(tx, orgs, account, arn, tags)
     } else {
         apps::set_resource_tags(tx, orgs, account, arn, tags)
     }

@@ -1652,3 +1652,128 @@ async fn regions_of_an_instance() {
     );
     assert_eq!(e.code, "ResourceNotFoundException");
 }
+
+#[tokio::test]
+async fn trusted_token_issuers() {
+    use aws_sdk_ssoadmin::types::{
+        JwksRetrievalOption, OidcJwtConfiguration, OidcJwtUpdateConfiguration,
+        TrustedTokenIssuerConfiguration, TrustedTokenIssuerType,
+        TrustedTokenIssuerUpdateConfiguration,
+    };
+    let (f, _org) = Fixture::with_org("sso-tti", MGMT).await;
+    let (inst, _) = enable_sso(&f.server).await;
+    let admin = f.server.sso_admin_as(&f.server.root());
+    let config = |url: &str| {
+        TrustedTokenIssuerConfiguration::OidcJwtConfiguration(
+            OidcJwtConfiguration::builder()
+                .issuer_url(url)
+                .claim_attribute_path("email")
+                .identity_store_attribute_path("emails.value")
+                .jwks_retrieval_option(JwksRetrievalOption::OpenIdDiscovery)
+                .build()
+                .unwrap(),
+        )
+    };
+    let created = ok(
+        "CreateTrustedTokenIssuer",
+        admin
+            .create_trusted_token_issuer()
+            .instance_arn(&inst)
+            .name("corp-idp")
+            .trusted_token_issuer_type(TrustedTokenIssuerType::OidcJwt)
+            .trusted_token_issuer_configuration(config("https://idp.example.com"))
+            .tags(
+                aws_sdk_ssoadmin::types::Tag::builder()
+                    .key("owner")
+                    .value("security")
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await,
+    );
+    let arn = created.trusted_token_issuer_arn().unwrap().to_owned();
+    let prefix = format!(
+        "arn:aws:sso::{MGMT}:trustedTokenIssuer/{}/tti-",
+        inst.rsplit('/').next().unwrap()
+    );
+    assert!(arn.starts_with(&prefix), "{arn}");
+    let e = err_info(
+        admin
+            .create_trusted_token_issuer()
+            .instance_arn(&inst)
+            .name("corp-idp")
+            .trusted_token_issuer_type(TrustedTokenIssuerType::OidcJwt)
+            .trusted_token_issuer_configuration(config("https://other.example.com"))
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "ConflictException");
+    let d = ok(
+        "DescribeTrustedTokenIssuer",
+        admin
+            .describe_trusted_token_issuer()
+            .trusted_token_issuer_arn(&arn)
+            .send()
+            .await,
+    );
+    assert_eq!(d.name(), Some("corp-idp"));
+    let TrustedTokenIssuerConfiguration::OidcJwtConfiguration(c) =
+        d.trusted_token_issuer_configuration().unwrap()
+    else {
+        panic!("not OIDC_JWT");
+    };
+    assert_eq!(c.issuer_url(), "https://idp.example.com");
+    ok(
+        "UpdateTrustedTokenIssuer",
+        admin
+            .update_trusted_token_issuer()
+            .trusted_token_issuer_arn(&arn)
+            .name("corp")
+            .trusted_token_issuer_configuration(
+                TrustedTokenIssuerUpdateConfiguration::OidcJwtConfiguration(
+                    OidcJwtUpdateConfiguration::builder()
+                        .claim_attribute_path("sub")
+                        .build(),
+                ),
+            )
+            .send()
+            .await,
+    );
+    let list = ok(
+        "ListTrustedTokenIssuers",
+        admin
+            .list_trusted_token_issuers()
+            .instance_arn(&inst)
+            .send()
+            .await,
+    );
+    assert_eq!(list.trusted_token_issuers().len(), 1);
+    assert_eq!(list.trusted_token_issuers()[0].name(), Some("corp"));
+    let tags = ok(
+        "ListTagsForResource",
+        admin
+            .list_tags_for_resource()
+            .instance_arn(&inst)
+            .resource_arn(&arn)
+            .send()
+            .await,
+    );
+    assert_eq!(tags.tags()[0].key(), "owner");
+    ok(
+        "DeleteTrustedTokenIssuer",
+        admin
+            .delete_trusted_token_issuer()
+            .trusted_token_issuer_arn(&arn)
+            .send()
+            .await,
+    );
+    let e = err_info(
+        admin
+            .describe_trusted_token_issuer()
+            .trusted_token_issuer_arn(&arn)
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "ResourceNotFoundException");
+}
