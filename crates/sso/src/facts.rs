@@ -2,7 +2,7 @@
 //! instances and permission sets (`aws:ResourceTag/*`; Service Authorization Reference, "AWS
 //! IAM Identity Center": both resource types take `aws:ResourceTag/${TagKey}`).
 
-use crate::{model, permsets, tti};
+use crate::{apps, model, permsets, tti};
 use cairn_core::{Failure, ResourceFacts};
 use cairn_store::{StoreError, Tx};
 
@@ -59,6 +59,7 @@ impl ResourceFacts for SsoFacts {
             ("permissionSet", [inst, ps]) => Ok(permsets::get(tx, inst, ps)
                 .map_err(from_failure)?
                 .map(|p| p.tags)),
+            ("application", [_, _]) => apps::stored_tags(tx, arn).map_err(from_failure),
             ("trustedTokenIssuer", [_, _]) => Ok(tti::lookup(tx, arn)
                 .map_err(from_failure)?
                 .map(|(_, t)| t.tags)),
