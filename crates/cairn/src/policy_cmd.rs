@@ -84,10 +84,20 @@ fn simulate_file(file: &str) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // One write of the whole document. A reader that stops early (`| grep -q`, `| head`)
+    // is not an error of the simulation: as other Unix tools do, stop quietly on EPIPE and
+    // let the decision's exit code stand.
     let mut stdout = std::io::stdout().lock();
-    if let Err(e) = writeln!(stdout, "{json}").and_then(|()| stdout.flush()) {
-        eprintln!("cairn policy simulate: cannot write the output: {e}");
-        return ExitCode::from(2);
+    match stdout
+        .write_all(format!("{json}\n").as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => {
+            eprintln!("cairn policy simulate: cannot write the output: {e}");
+            return ExitCode::from(2);
+        }
     }
     match &output.expectation {
         Some(e) if !e.met => {

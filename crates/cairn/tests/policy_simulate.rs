@@ -161,3 +161,23 @@ fn stdin_malformed_policies_unmet_expectations_and_usage() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read /nonexistent/x.json"));
 }
+
+/// A reader that stops early (`| grep -q`, `| head`) is not an error: the exit code is the
+/// decision's, and nothing is said about the closed pipe.
+#[test]
+fn a_closed_stdout_is_not_an_error() {
+    let path = examples().join("ou-deny.json");
+    // stdout is a pipe whose read end is closed before the child writes to it.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .args(["policy", "simulate", path.to_str().unwrap()])
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}
