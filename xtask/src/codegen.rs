@@ -1230,10 +1230,11 @@ fn ts_format(v: Option<&Value>) -> &'static str {
     }
 }
 
-/// CloudTrail `readOnly`: AWS marks describe/get/list/lookup calls read-only.
+/// CloudTrail `readOnly`: AWS marks describe/get/list/lookup calls read-only, and the
+/// other queries without side effects (identitystore's `IsMemberInGroups`).
 fn is_read_only(op: &str) -> bool {
     [
-        "Describe", "Get", "List", "Lookup", "Search", "BatchGet", "Simulate",
+        "Describe", "Get", "List", "Lookup", "Search", "BatchGet", "Simulate", "Is",
     ]
     .iter()
     .any(|p| op.starts_with(p))

@@ -4159,7 +4159,7 @@ pub static MODEL: ServiceModel = ServiceModel {
             request_uri: "/",
             response_code: 200,
             no_auth: false,
-            read_only: false,
+            read_only: true,
             errors: &[91, 101, 0, 63, 114],
         },
         OperationDef {

@@ -622,7 +622,7 @@ async fn groups_are_created_found_updated_and_unique_by_display_name() {
 
 #[tokio::test]
 async fn memberships_are_listed_both_ways_and_go_with_their_user() {
-    let (_f, c, store) = directory("ids-members").await;
+    let (f, c, store) = directory("ids-members").await;
     let u1 = create_user(&c, &store, "m1").await;
     let u2 = create_user(&c, &store, "m2").await;
     let g1 = create_group(&c, &store, "G1").await;
@@ -693,6 +693,21 @@ async fn memberships_are_listed_both_ways_and_go_with_their_user() {
     );
     let flags: Vec<bool> = is.results().iter().map(|r| r.membership_exists()).collect();
     assert_eq!(flags, [true, false]);
+    // A query without side effects: recorded with `readOnly: true`, like the Describe calls.
+    {
+        use aws_sdk_identitystore::operation::RequestId;
+        let rid = is.request_id().expect("request id").to_owned();
+        let records = crate::common::await_records(
+            &f.server.cloudtrail(),
+            Some(crate::common::attr(
+                aws_sdk_cloudtrail::types::LookupAttributeKey::EventName,
+                "IsMemberInGroups",
+            )),
+            &[&rid],
+        )
+        .await;
+        assert_eq!(records[&rid]["readOnly"], serde_json::json!(true));
+    }
     let of_g1 = ok(
         "ListGroupMemberships",
         c.list_group_memberships()
