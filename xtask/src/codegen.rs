@@ -1237,5 +1237,9 @@ fn is_read_only(op: &str) -> bool {
         "Describe", "Get", "List", "Lookup", "Search", "BatchGet", "Simulate", "Is",
     ]
     .iter()
-    .any(|p| op.starts_with(p))
+    // A whole word: `Is` names `IsMemberInGroups`, not an `Issue…` operation.
+    .any(|p| {
+        op.strip_prefix(p)
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase()))
+    })
 }

@@ -6,6 +6,7 @@ use crate::fixture::Fixture;
 use crate::sso_instances::enable_sso;
 use aws_sdk_identitystore::Client;
 use aws_sdk_identitystore::error::ProvideErrorMetadata;
+use aws_sdk_identitystore::operation::RequestId;
 use aws_sdk_identitystore::types::{
     AlternateIdentifier, AttributeOperation, Email, Filter, MemberId, Name, UniqueAttribute,
 };
@@ -695,7 +696,6 @@ async fn memberships_are_listed_both_ways_and_go_with_their_user() {
     assert_eq!(flags, [true, false]);
     // A query without side effects: recorded with `readOnly: true`, like the Describe calls.
     {
-        use aws_sdk_identitystore::operation::RequestId;
         let rid = is.request_id().expect("request id").to_owned();
         let records = crate::common::await_records(
             &f.server.cloudtrail(),
