@@ -450,6 +450,14 @@ pub fn parse(args: &[String], env: &Environment) -> Result<Command, String> {
                     name: "default".to_owned(),
                     url,
                     secret: var("CAIRN_EVENT_STREAM_SECRET"),
+                    batch_size: match var("CAIRN_EVENT_STREAM_BATCH_SIZE") {
+                        Some(v) => Some(v.parse::<usize>().map_err(|_| {
+                            format!(
+                                "CAIRN_EVENT_STREAM_BATCH_SIZE must be a whole number, got {v:?}"
+                            )
+                        })?),
+                        None => None,
+                    },
                     ..cairn_trail::stream::StreamConfig::default()
                 });
             }
@@ -458,6 +466,16 @@ pub fn parse(args: &[String], env: &Environment) -> Result<Command, String> {
             if names.windows(2).any(|w| w.first() == w.get(1)) || names.iter().any(|n| n.is_empty())
             {
                 return Err("event streams need distinct, non-empty names".to_owned());
+            }
+            if let Some(bad) = event_streams.iter().find(|s| {
+                s.batch_size
+                    .is_some_and(|n| n == 0 || n > cairn_trail::stream::MAX_BATCH_SIZE)
+            }) {
+                return Err(format!(
+                    "event stream {}: batch-size must be 1 to {}",
+                    bad.name,
+                    cairn_trail::stream::MAX_BATCH_SIZE
+                ));
             }
             if let Some(bad) = event_streams.iter().find(|s| !s.url.starts_with("http://")) {
                 return Err(format!(

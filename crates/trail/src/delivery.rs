@@ -33,7 +33,7 @@
 //! * `trail.outbox` — key: trail key ‖ `00` ‖ pending key; value [`keys`] the trail wants.
 //! * `trail.status` — key: trail key; value JSON [`DeliveryStatus`].
 
-use crate::layout::{EVENTS, StoredEvent};
+use crate::layout::{EVENTS, Scope, StoredEvent};
 use crate::record::format_event_time;
 use crate::trails::{self, TrailRec};
 use cairn_core::jobs::{BoxFuture, JobHandler, Retry, Step};
@@ -188,17 +188,6 @@ fn outbox_prefix(trail_key: &[u8]) -> Vec<u8> {
     p
 }
 
-/// The parts of a record's JSON a trail's scope needs beyond the stored header.
-#[derive(Deserialize)]
-struct Peek<'a> {
-    #[serde(rename = "awsRegion", borrow)]
-    aws_region: std::borrow::Cow<'a, str>,
-    #[serde(rename = "managementEvent", default)]
-    management_event: Option<bool>,
-    #[serde(rename = "errorCode", default)]
-    error_code: Option<String>,
-}
-
 /// An account's organization as delivery sees it: `(organization ID, management account)`.
 type OrgOf = Option<(String, String)>;
 
@@ -245,7 +234,7 @@ fn wants(
     orgs: &mut Orgs<'_>,
     trail: &TrailRec,
     ev: &StoredEvent<'_>,
-    peek: &Peek<'_>,
+    scope: &Scope<'_>,
 ) -> Result<bool, StoreError> {
     if !logging_at(trail, ev.event_time_ms) {
         return Ok(false);
@@ -254,14 +243,12 @@ fn wants(
     let region_ok = if trail.multi_region {
         true
     } else {
-        *peek.aws_region == *trail.home_region && (trail.include_global || !global)
+        *scope.aws_region == *trail.home_region && (trail.include_global || !global)
     };
     if !region_ok {
         return Ok(false);
     }
-    if peek.management_event == Some(false)
-        || !trail.wants_management(ev.read_only, ev.event_source)
-    {
+    if !scope.management_event || !trail.wants_management(ev.read_only, ev.event_source) {
         return Ok(false);
     }
     if ev.recipient_account_id == trail.account {
@@ -332,25 +319,25 @@ pub fn fan_out(
                     tracing::warn!("an undecodable CloudTrail record is not delivered");
                     continue;
                 };
-                let Ok(peek) = serde_json::from_str::<Peek<'_>>(ev.record_json) else {
+                let Some(scope) = ev.scope() else {
                     tracing::warn!(
                         event_id = ev.event_id,
                         "a CloudTrail record without awsRegion is not delivered"
                     );
                     continue;
                 };
-                if counting && peek.management_event != Some(false) {
-                    tally.add(&ev, &peek.aws_region, peek.error_code.is_some());
+                if counting && scope.management_event {
+                    tally.add(&ev, &scope.aws_region, scope.error_code.is_some());
                 }
                 for (i, t) in candidates.iter().enumerate() {
-                    if wants(tx, &mut orgs, t, &ev, &peek)?
+                    if wants(tx, &mut orgs, t, &ev, &scope)?
                         && let Some(list) = per_trail.get_mut(i)
                     {
                         list.push(k);
                     }
                 }
                 for (i, st) in streams.iter().enumerate() {
-                    if st.wants(&ev, peek.error_code.as_deref())
+                    if st.wants(&ev, scope.error_code.as_deref())
                         && let Some(list) = per_stream.get_mut(i)
                     {
                         list.push(k);
@@ -517,13 +504,13 @@ pub fn next_files(
             let Ok(ev) = StoredEvent::decode(&stored) else {
                 continue;
             };
-            let Ok(peek) = serde_json::from_str::<Peek<'_>>(ev.record_json) else {
+            let Some(scope) = ev.scope() else {
                 continue;
             };
             groups
                 .entry((
                     ev.recipient_account_id.to_owned(),
-                    peek.aws_region.into_owned(),
+                    scope.aws_region.into_owned(),
                 ))
                 .or_default()
                 .push((rk.clone(), ev.record_json.to_owned(), ev.event_time_ms));

@@ -25,32 +25,42 @@
 //! ## Stored event (value of `trail.ev`)
 //!
 //! ```text
-//! 01                      format version
-//! flags: u8               bit0 readOnly, bit1 has accessKeyId, bit2 has username
+//! 02                      format version
+//! flags: u8               bit0 readOnly, bit1 has accessKeyId, bit2 has username,
+//!                         bit3 not a management event (managementEvent false)
 //! event_time_ms: i64 BE
 //! str eventID, str recipientAccountId, str eventName, str eventSource,
-//! str accessKeyId (empty when absent), str username (empty when absent)
+//! str accessKeyId (empty when absent), str username (empty when absent),
+//! str awsRegion, str eventType, str errorCode (empty when absent)
 //! u16 BE resource count, then per resource: str type, str name (ARN)
 //! the record JSON (compact, UTF-8) up to the end
 //! ```
 //! where `str` = `u32 BE length ‖ bytes`. The header carries everything LookupEvents returns
-//! besides the record itself, so a lookup never re-parses JSON.
+//! besides the record itself, and everything delivery, event streams and Insights decide by
+//! ([`Scope`]), so neither a lookup nor a fan-out re-parses JSON. Version `01` (written before
+//! the three `Scope` strings were added) has no `awsRegion`, `eventType` and `errorCode`
+//! strings and no bit3; its scope is read from the record JSON.
 
 use crate::record;
 use cairn_core::AuditEvent;
 use cairn_store::StoreError;
+use serde::Deserialize;
+use std::borrow::Cow;
 
 /// Space of the records.
 pub const EVENTS: &str = "trail.ev";
 /// Space of the lookup index.
 pub const INDEX: &str = "trail.ix";
 
-/// Current stored-event format.
+/// The first stored-event format (no [`Scope`] in the header).
 pub const FORMAT_V1: u8 = 1;
+/// Current stored-event format.
+pub const FORMAT_V2: u8 = 2;
 
 const FLAG_READ_ONLY: u8 = 1;
 const FLAG_ACCESS_KEY: u8 = 1 << 1;
 const FLAG_USERNAME: u8 = 1 << 2;
+const FLAG_NOT_MANAGEMENT: u8 = 1 << 3;
 
 /// Index tags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,10 +160,13 @@ impl Encoded {
 
         // Value: header, then the record.
         let mut value = Vec::with_capacity(1024);
-        value.push(FORMAT_V1);
+        value.push(FORMAT_V2);
         let mut flags = 0u8;
         if event.read_only {
             flags |= FLAG_READ_ONLY;
+        }
+        if !event.management_event {
+            flags |= FLAG_NOT_MANAGEMENT;
         }
         if !access_key.is_empty() {
             flags |= FLAG_ACCESS_KEY;
@@ -170,6 +183,9 @@ impl Encoded {
             event.event_source.as_str(),
             access_key,
             username,
+            event.aws_region.as_str(),
+            event.event_type.as_str(),
+            event.error_code.as_deref().unwrap_or(""),
         ] {
             put_str(&mut value, s)?;
         }
@@ -242,11 +258,32 @@ impl Encoded {
     ) -> Result<Encoded, StoreError> {
         let mut key = Vec::with_capacity(TIME_LEN + event_id.len());
         push_time_key(&mut key, time_ms, event_id);
-        let mut value = Vec::with_capacity(64 + record_json.len());
-        value.push(FORMAT_V1);
-        value.push(0);
+        // Such records are few (Insights, PutAuditEvents): their scope is read once here.
+        let scope = Scope::of_json(record_json).unwrap_or(Scope {
+            aws_region: Cow::Borrowed(""),
+            event_type: Cow::Borrowed(""),
+            management_event: true,
+            error_code: None,
+        });
+        let mut value = Vec::with_capacity(96 + record_json.len());
+        value.push(FORMAT_V2);
+        value.push(if scope.management_event {
+            0
+        } else {
+            FLAG_NOT_MANAGEMENT
+        });
         value.extend_from_slice(&time_ms.to_be_bytes());
-        for s in [event_id, account, event_name, event_source, "", ""] {
+        for s in [
+            event_id,
+            account,
+            event_name,
+            event_source,
+            "",
+            "",
+            &scope.aws_region,
+            &scope.event_type,
+            scope.error_code.as_deref().unwrap_or(""),
+        ] {
             put_str(&mut value, s)?;
         }
         value.extend_from_slice(&0u16.to_be_bytes());
@@ -399,6 +436,44 @@ pub struct StoredEvent<'a> {
     pub resources: Vec<(&'a str, &'a str)>,
     /// The record, compact JSON.
     pub record_json: &'a str,
+    /// The header's scope (format 2); `None` for a format-1 value, see [`StoredEvent::scope`].
+    stored_scope: Option<Scope<'a>>,
+}
+
+/// What delivery, event streams and Insights decide by, besides the lookup fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope<'a> {
+    pub aws_region: Cow<'a, str>,
+    pub event_type: Cow<'a, str>,
+    /// `managementEvent` (a record without the member counts as one).
+    pub management_event: bool,
+    pub error_code: Option<Cow<'a, str>>,
+}
+
+/// The members of a record's JSON that make its [`Scope`].
+#[derive(Deserialize)]
+struct ScopePeek<'a> {
+    #[serde(rename = "awsRegion", borrow)]
+    aws_region: Cow<'a, str>,
+    #[serde(rename = "eventType", default, borrow)]
+    event_type: Cow<'a, str>,
+    #[serde(rename = "managementEvent", default)]
+    management_event: Option<bool>,
+    #[serde(rename = "errorCode", default, borrow)]
+    error_code: Option<Cow<'a, str>>,
+}
+
+impl<'a> Scope<'a> {
+    /// The scope of a record from its JSON; `None` when it has no `awsRegion`.
+    pub fn of_json(record_json: &'a str) -> Option<Scope<'a>> {
+        let p: ScopePeek<'a> = serde_json::from_str(record_json).ok()?;
+        Some(Scope {
+            aws_region: p.aws_region,
+            event_type: p.event_type,
+            management_event: p.management_event != Some(false),
+            error_code: p.error_code,
+        })
+    }
 }
 
 /// Why a stored value could not be decoded.
@@ -431,10 +506,19 @@ impl<'a> Reader<'a> {
 }
 
 impl<'a> StoredEvent<'a> {
+    /// The record's scope: from the header, or (format 1) from its JSON; `None` for a
+    /// format-1 record without `awsRegion`.
+    pub fn scope(&self) -> Option<Scope<'a>> {
+        match &self.stored_scope {
+            Some(s) => Some(s.clone()),
+            None => Scope::of_json(self.record_json),
+        }
+    }
+
     pub fn decode(bytes: &'a [u8]) -> Result<StoredEvent<'a>, DecodeError> {
         let mut r = Reader(bytes);
         let [version] = r.array()?;
-        if version != FORMAT_V1 {
+        if version != FORMAT_V1 && version != FORMAT_V2 {
             return Err(DecodeError::UnknownVersion(version));
         }
         let [flags] = r.array()?;
@@ -445,6 +529,19 @@ impl<'a> StoredEvent<'a> {
         let event_source = r.str()?;
         let access_key_id = r.str()?;
         let username = r.str()?;
+        let stored_scope = if version == FORMAT_V2 {
+            let aws_region = r.str()?;
+            let event_type = r.str()?;
+            let error_code = r.str()?;
+            Some(Scope {
+                aws_region: Cow::Borrowed(aws_region),
+                event_type: Cow::Borrowed(event_type),
+                management_event: flags & FLAG_NOT_MANAGEMENT == 0,
+                error_code: (!error_code.is_empty()).then_some(Cow::Borrowed(error_code)),
+            })
+        } else {
+            None
+        };
         let count = u16::from_be_bytes(r.array()?);
         let mut resources = Vec::with_capacity(usize::from(count));
         for _ in 0..count {
@@ -464,6 +561,7 @@ impl<'a> StoredEvent<'a> {
             username: (flags & FLAG_USERNAME != 0).then_some(username),
             resources,
             record_json,
+            stored_scope,
         })
     }
 }
@@ -585,7 +683,7 @@ mod tests {
             index_prefix("a\0b", Tag::All, ""),
             b"a\0\xffb\0\0\0\0\0".to_vec()
         );
-        assert_eq!(enc.value.first(), Some(&FORMAT_V1));
+        assert_eq!(enc.value.first(), Some(&FORMAT_V2));
     }
 
     #[test]
@@ -618,5 +716,66 @@ mod tests {
         let enc = Encoded::new(&event()).unwrap();
         let cut = enc.value.get(..20).unwrap();
         assert_eq!(StoredEvent::decode(cut), Err(DecodeError::Corrupt));
+    }
+
+    #[test]
+    fn the_header_carries_the_scope_a_json_peek_would_find() {
+        let mut e = event();
+        e.error_code = Some("AccessDenied".to_owned());
+        e.error_message = Some("no".to_owned());
+        e.management_event = false;
+        e.aws_region = "eu-west-1".to_owned();
+        let enc = Encoded::new(&e).unwrap();
+        let d = StoredEvent::decode(&enc.value).unwrap();
+        let from_header = d.scope().unwrap();
+        assert_eq!(from_header.aws_region, "eu-west-1");
+        assert_eq!(from_header.event_type, "AwsApiCall");
+        assert!(!from_header.management_event);
+        assert_eq!(from_header.error_code.as_deref(), Some("AccessDenied"));
+        assert_eq!(Scope::of_json(d.record_json), Some(from_header));
+        let plain = Encoded::new(&event()).unwrap();
+        let s = StoredEvent::decode(&plain.value).unwrap().scope().unwrap();
+        assert!(s.management_event);
+        assert_eq!(s.error_code, None);
+    }
+
+    #[test]
+    fn a_format_1_value_still_decodes_and_its_scope_comes_from_the_json() {
+        let e = event();
+        let json = serde_json::to_string(&record::to_record(&e)).unwrap();
+        let mut v = vec![FORMAT_V1, FLAG_ACCESS_KEY | FLAG_USERNAME];
+        v.extend_from_slice(&e.event_time_ms.to_be_bytes());
+        for s in [
+            "e-1",
+            "111122223333",
+            "TagResource",
+            "organizations.amazonaws.com",
+            "AKIAX",
+            "alice",
+        ] {
+            put_str(&mut v, s).unwrap();
+        }
+        v.extend_from_slice(&0u16.to_be_bytes());
+        v.extend_from_slice(json.as_bytes());
+        let d = StoredEvent::decode(&v).unwrap();
+        assert_eq!(d.event_name, "TagResource");
+        assert_eq!(d.username, Some("alice"));
+        assert_eq!(d.record_json, json);
+        let s = d.scope().unwrap();
+        assert_eq!(s.aws_region, "us-east-1");
+        assert_eq!(s.event_type, "AwsApiCall");
+        assert!(s.management_event);
+    }
+
+    #[test]
+    fn raw_records_take_their_scope_from_their_json() {
+        let json = r#"{"eventID":"i-1","awsRegion":"ap-south-1","eventType":"AwsCloudTrailInsight","managementEvent":false}"#;
+        let enc = Encoded::raw(5, "i-1", "111122223333", "N", "s", json).unwrap();
+        let d = StoredEvent::decode(&enc.value).unwrap();
+        assert_eq!(d.record_json, json);
+        let s = d.scope().unwrap();
+        assert_eq!(s.aws_region, "ap-south-1");
+        assert_eq!(s.event_type, "AwsCloudTrailInsight");
+        assert!(!s.management_event);
     }
 }

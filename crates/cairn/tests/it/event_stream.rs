@@ -233,3 +233,113 @@ async fn a_filtered_stream_gets_only_the_denials() {
             .all(|(k, _)| k != "x-cairn-signature")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batched_stream_posts_newline_delimited_envelopes_signed_as_one_body() {
+    let (url, got, _) = endpoint(0).await;
+    let dir = TempDir::new("stream-batched");
+    let config = dir.path().join("cairn.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[event-stream]]\nname = \"bulk\"\nurl = \"{url}\"\nsecret = \"k\"\nbatch-size = 50\n"
+        ),
+    )
+    .unwrap();
+    let server = Server::start(
+        &dir,
+        &[
+            "--account-id",
+            ACCOUNT,
+            "--config",
+            config.to_str().unwrap(),
+        ],
+    );
+    let iam = server.iam();
+    for i in 0..20 {
+        ok(
+            "CreateUser",
+            iam.create_user().user_name(format!("u{i}")).send().await,
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let envelopes: Vec<Value> = loop {
+        let lines: Vec<Value> = got
+            .lock()
+            .unwrap()
+            .iter()
+            .flat_map(|(_, b)| {
+                b.split(|&c| c == b'\n')
+                    .filter(|l| !l.is_empty())
+                    .map(|l| serde_json::from_slice::<Value>(l).unwrap())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let created = lines
+            .iter()
+            .filter(|e| e["detail"]["eventName"] == "CreateUser")
+            .count();
+        if created == 20 {
+            break lines;
+        }
+        assert!(Instant::now() < deadline, "timed out; got {lines:#?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let requests = got.lock().unwrap().clone();
+    assert!(
+        requests.len() < envelopes.len(),
+        "{} requests carried {} events: batched",
+        requests.len(),
+        envelopes.len()
+    );
+    for (headers, body) in &requests {
+        let h = |n: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| k == n)
+                .map(|(_, v)| v.clone())
+                .unwrap()
+        };
+        assert_eq!(h("content-type"), "application/x-ndjson");
+        assert!(body.ends_with(b"\n"));
+        assert_eq!(
+            h("x-cairn-signature"),
+            format!("sha256={}", hmac_hex("k", &h("x-cairn-timestamp"), body))
+        );
+    }
+    for e in &envelopes {
+        assert_eq!(e["detail-type"], "AWS API Call via CloudTrail");
+        assert_eq!(e["id"], e["detail"]["eventID"]);
+        assert_eq!(e["time"], e["detail"]["eventTime"]);
+        assert_eq!(e["region"], e["detail"]["awsRegion"]);
+    }
+    // Each event once: the rows were acknowledged after their batch was taken.
+    let mut ids: Vec<&str> = envelopes
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    let n = ids.len();
+    ids.dedup();
+    assert_eq!(ids.len(), n);
+}
+
+#[test]
+fn a_batch_size_out_of_range_is_refused_at_start() {
+    let dir = TempDir::new("stream-bad-batch");
+    let config = dir.path().join("cairn.toml");
+    std::fs::write(
+        &config,
+        "[[event-stream]]\nname = \"x\"\nurl = \"http://127.0.0.1:9/\"\nbatch-size = 0\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(crate::common::cairn_binary())
+        .args(["serve", "--config", config.to_str().unwrap()])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("batch-size must be 1 to 1000"), "{err}");
+}
