@@ -38,7 +38,7 @@ use crate::record::format_event_time;
 use crate::trails::{self, TrailRec};
 use cairn_core::jobs::{BoxFuture, JobHandler, Retry, Step};
 use cairn_core::{Env, Ids, ObjectStore, ResourceFacts, Seal};
-use cairn_store::{Job, Scan, StoreError, Tx};
+use cairn_store::{Bound, Job, Scan, StoreError, Tx};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -105,6 +105,65 @@ pub(crate) fn decode_keys(mut value: &[u8]) -> Result<Vec<&[u8]>, StoreError> {
         out.push(k);
         value = rest;
     }
+    Ok(out)
+}
+
+/// The stored records `keys` name, each once, in the order `keys` first lists them; a key
+/// without a record is skipped. Records written together lie together (a key is its
+/// record's time), so one range scan from the smallest key to the largest, reading at most
+/// twice as many rows as asked for, usually finds them all in one statement; whatever it
+/// did not find is then read key by key.
+pub(crate) fn read_records(
+    tx: &mut dyn Tx,
+    keys: &[&[u8]],
+) -> Result<Vec<cairn_store::KvPair>, StoreError> {
+    let mut want: Vec<&[u8]> = keys.to_vec();
+    want.sort_unstable();
+    want.dedup();
+    let (Some(&first), Some(&last)) = (want.first(), want.last()) else {
+        return Ok(Vec::new());
+    };
+    // Ascending by key.
+    let mut found: Vec<cairn_store::KvPair> = Vec::with_capacity(want.len());
+    if want.len() > 1 {
+        let budget = want.len().saturating_mul(2).saturating_add(16);
+        let scan = Scan::range(Bound::Included(first), Bound::Included(last)).limit(budget);
+        for (k, v) in tx.scan(EVENTS, &scan)? {
+            if want.binary_search(&k.as_slice()).is_ok() {
+                found.push((k, v));
+            }
+        }
+    }
+    if found.len() < want.len() {
+        let mut rest = Vec::new();
+        for k in &want {
+            if found
+                .binary_search_by(|(f, _)| f.as_slice().cmp(k))
+                .is_err()
+                && let Some(v) = tx.get(EVENTS, k)?
+            {
+                rest.push((k.to_vec(), v));
+            }
+        }
+        found.extend(rest);
+        found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    }
+    let mut order = Vec::with_capacity(found.len());
+    let mut taken = vec![false; found.len()];
+    for k in keys {
+        if let Ok(i) = found.binary_search_by(|(f, _)| f.as_slice().cmp(k))
+            && let Some(t) = taken.get_mut(i)
+            && !*t
+        {
+            *t = true;
+            order.push(i);
+        }
+    }
+    let mut slots: Vec<Option<cairn_store::KvPair>> = found.into_iter().map(Some).collect();
+    let out = order
+        .into_iter()
+        .filter_map(|i| slots.get_mut(i).and_then(Option::take))
+        .collect();
     Ok(out)
 }
 
@@ -310,12 +369,15 @@ pub fn fan_out(
         records_seen += record_keys.len();
         let mut per_trail: Vec<Vec<&[u8]>> = vec![Vec::new(); candidates.len()];
         let mut per_stream: Vec<Vec<&[u8]>> = vec![Vec::new(); streams.len()];
-        if !candidates.is_empty() || !streams.is_empty() {
-            for k in &record_keys {
-                let Some(stored) = tx.get(EVENTS, k)? else {
-                    continue;
-                };
-                let Ok(ev) = StoredEvent::decode(&stored) else {
+        let records = if candidates.is_empty() && streams.is_empty() {
+            Vec::new()
+        } else {
+            read_records(tx, &record_keys)?
+        };
+        {
+            for (k, stored) in &records {
+                let k = k.as_slice();
+                let Ok(ev) = StoredEvent::decode(stored) else {
                     tracing::warn!("an undecodable CloudTrail record is not delivered");
                     continue;
                 };
@@ -475,8 +537,14 @@ pub fn log_key(
     k
 }
 
-/// A record waiting for a file: its key, its JSON, its time.
-type Waiting = (Vec<u8>, String, i64);
+/// A record waiting for a file: its key, its stored value and where in it the JSON starts
+/// (the JSON is the value's tail, so it is not copied out), its time.
+type Waiting = (Vec<u8>, Vec<u8>, usize, i64);
+
+/// The JSON of a waiting record.
+fn waiting_json(w: &Waiting) -> &[u8] {
+    w.1.get(w.2..).unwrap_or_default()
+}
 
 /// Builds `trail`'s next round: up to [`MAX_RECORDS_PER_ROUND`] waiting records, one file
 /// per account and region. `None` when nothing waits.
@@ -489,31 +557,34 @@ pub fn next_files(
 ) -> Result<Option<Round>, StoreError> {
     let k = trails::key(&trail.account, &trail.home_region, &trail.name);
     let mut rows = Vec::new();
-    let mut groups: BTreeMap<(String, String), Vec<Waiting>> = BTreeMap::new();
+    let mut groups: Vec<((String, String), Vec<Waiting>)> = Vec::new();
     let mut total = 0;
     // Every row lists at least one record: no more rows than records a round takes.
     for (row, value) in tx.scan_prefix(OUTBOX, &outbox_prefix(&k), false, MAX_RECORDS_PER_ROUND)? {
-        let list: Vec<Vec<u8>> = decode_keys(&value)?
-            .into_iter()
-            .map(<[u8]>::to_vec)
-            .collect();
-        for rk in list {
-            let Some(stored) = tx.get(EVENTS, &rk)? else {
-                continue;
-            };
+        let list = decode_keys(&value)?;
+        for (rk, stored) in read_records(tx, &list)? {
             let Ok(ev) = StoredEvent::decode(&stored) else {
                 continue;
             };
             let Some(scope) = ev.scope() else {
                 continue;
             };
-            groups
-                .entry((
-                    ev.recipient_account_id.to_owned(),
-                    scope.aws_region.into_owned(),
-                ))
-                .or_default()
-                .push((rk.clone(), ev.record_json.to_owned(), ev.event_time_ms));
+            let json_start = stored.len() - ev.record_json.len();
+            let time = ev.event_time_ms;
+            // Few groups (accounts x regions): found by comparison, not by allocating a key.
+            match groups
+                .iter_mut()
+                .find(|((a, r), _)| a == ev.recipient_account_id && *r == *scope.aws_region)
+            {
+                Some((_, list)) => list.push((rk, stored, json_start, time)),
+                None => {
+                    let group = (
+                        ev.recipient_account_id.to_owned(),
+                        scope.aws_region.into_owned(),
+                    );
+                    groups.push((group, vec![(rk, stored, json_start, time)]));
+                }
+            }
             total += 1;
         }
         rows.push(row);
@@ -532,26 +603,33 @@ pub fn next_files(
     } else {
         None
     };
+    // One file per account and region, in that order.
+    groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let mut files = Vec::new();
     for ((account, region), mut records) in groups {
         // Oldest first; one record once even if two rows listed it.
         records.sort_by(|a, b| b.0.cmp(&a.0));
         records.dedup_by(|a, b| a.0 == b.0);
-        let mut json =
-            String::with_capacity(records.iter().map(|r| r.1.len() + 1).sum::<usize>() + 16);
-        json.push_str("{\"Records\":[");
+        let mut json = Vec::with_capacity(
+            records
+                .iter()
+                .map(|r| waiting_json(r).len() + 1)
+                .sum::<usize>()
+                + 16,
+        );
+        json.extend_from_slice(b"{\"Records\":[");
         for (i, r) in records.iter().enumerate() {
             if i > 0 {
-                json.push(',');
+                json.push(b',');
             }
-            json.push_str(&r.1);
+            json.extend_from_slice(waiting_json(r));
         }
-        json.push_str("]}");
-        let sha256_hex = hex(&sha2_digest(json.as_bytes()));
-        let body = gzip(json.as_bytes())?;
+        json.extend_from_slice(b"]}");
+        let sha256_hex = hex(&sha2_digest(&json));
+        let body = gzip(&json)?;
         let unique = ids.pick(FILE_ALPHABET, 16);
-        let oldest_ms = records.iter().map(|r| r.2).min().unwrap_or(now_ms);
-        let newest_ms = records.iter().map(|r| r.2).max().unwrap_or(now_ms);
+        let oldest_ms = records.iter().map(|r| r.3).min().unwrap_or(now_ms);
+        let newest_ms = records.iter().map(|r| r.3).max().unwrap_or(now_ms);
         files.push(LogFile {
             bucket: trail.bucket.clone(),
             key: log_key(trail, org_id.as_deref(), &account, &region, now_ms, &unique),
@@ -999,6 +1077,56 @@ mod tests {
             "audit".to_owned(),
             0,
         )
+    }
+
+    #[test]
+    fn listed_records_are_read_once_each_in_the_listed_order_dense_or_sparse() {
+        let store = cairn_store::Store::open_sqlite_memory().unwrap();
+        fn key(i: u8) -> Vec<u8> {
+            vec![b'k', i]
+        }
+        // 100 records k0..k99; a list of every tenth (sparse: the range scan's budget runs
+        // out and the rest is read key by key), one listed twice, one never stored.
+        store
+            .write_blocking(move |tx| {
+                for i in 0..100u8 {
+                    tx.put(EVENTS, &key(i), &[i])?;
+                }
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        let got = store
+            .read_blocking(move |tx| {
+                let sparse: Vec<Vec<u8>> = [90u8, 0, 50, 10, 20, 30, 40, 60, 70, 80, 99, 50]
+                    .iter()
+                    .map(|&i| key(i))
+                    .chain([vec![b'k', 200]])
+                    .collect();
+                let refs: Vec<&[u8]> = sparse.iter().map(Vec::as_slice).collect();
+                let a = read_records(tx, &refs)?;
+                let dense: Vec<Vec<u8>> = (40..60u8).rev().map(key).collect();
+                let refs: Vec<&[u8]> = dense.iter().map(Vec::as_slice).collect();
+                let b = read_records(tx, &refs)?;
+                let one = read_records(tx, &[key(7).as_slice()])?;
+                let none = read_records(tx, &[])?;
+                Ok::<_, StoreError>((a, b, one, none))
+            })
+            .unwrap();
+        let values = |rows: &[(Vec<u8>, Vec<u8>)]| -> Vec<u8> {
+            rows.iter()
+                .map(|(k, v)| {
+                    assert_eq!(k.get(1), v.first());
+                    v[0]
+                })
+                .collect()
+        };
+        assert_eq!(
+            values(&got.0),
+            vec![90, 0, 50, 10, 20, 30, 40, 60, 70, 80, 99]
+        );
+        assert_eq!(values(&got.1), (40..60u8).rev().collect::<Vec<_>>());
+        assert_eq!(values(&got.2), vec![7]);
+        assert!(got.3.is_empty());
     }
 
     #[test]

@@ -21,8 +21,8 @@
 //!
 //! Space `trail.streamq` — key `stream name ‖ 00 ‖ pending key`, value the record keys.
 
-use crate::delivery::{decode_keys, fan_out_all, hex};
-use crate::layout::{EVENTS, StoredEvent};
+use crate::delivery::{decode_keys, fan_out_all, hex, read_records};
+use crate::layout::StoredEvent;
 use cairn_core::jobs::{BoxFuture, JobHandler, Retry, Step};
 use cairn_core::{Env, ResourceFacts, Webhook};
 use cairn_store::{Job, StoreError, Tx};
@@ -296,10 +296,8 @@ impl StreamJob {
                     let mut out = Vec::with_capacity(lists.len());
                     for list in &lists {
                         let mut row = Vec::new();
-                        for k in decode_keys(list)? {
-                            if let Some(v) = tx.get(EVENTS, k)?
-                                && let Ok(ev) = StoredEvent::decode(&v)
-                            {
+                        for (_, v) in read_records(tx, &decode_keys(list)?)? {
+                            if let Ok(ev) = StoredEvent::decode(&v) {
                                 let mut body = Vec::with_capacity(ev.record_json.len() + 256);
                                 if envelope_of(&ev, &mut body).is_some() {
                                     row.push(body);
