@@ -15,6 +15,7 @@ mod orgs;
 mod proc;
 mod server;
 mod sign;
+mod sink;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -32,6 +33,7 @@ pub type Result<T> = std::result::Result<T, Error>;
 const USAGE: &str = "usage: cairn-bench [options]
        cairn-bench orgs [options]   (Organizations benchmark; `cairn-bench orgs --help`)
        cairn-bench sso [options]    (IAM Identity Center benchmark; `cairn-bench sso --help`)
+       cairn-bench sink             (an HTTP endpoint taking every POST; prints its port)
 
   --cairn PATH         cairn binary (default target/release/cairn); `none` skips Cairn
   --moto PATH|auto     moto_server to compare with; `auto` creates target/moto-venv and
@@ -711,6 +713,9 @@ fn main() -> std::process::ExitCode {
     }
     if let Some(("sso", rest)) = raw.split_first().map(|(a, r)| (a.as_str(), r)) {
         return sso_main(rest);
+    }
+    if raw.first().map(String::as_str) == Some("sink") {
+        return sink::main();
     }
     let args = match parse_args(raw) {
         Ok(Some(a)) => a,
