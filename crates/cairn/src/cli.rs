@@ -49,16 +49,19 @@ commands:
                   s3:// for an S3-compatible service, whose buckets are the trails' buckets
                   (s3://BUCKET: only that one)
   --object-store-endpoint
-                  the S3 service, http://host:port (env CAIRN_OBJECT_STORE_ENDPOINT)
+                  the S3 service, http(s)://host[:port] (env CAIRN_OBJECT_STORE_ENDPOINT);
+                  TLS trusts the system's CAs, or SSL_CERT_FILE / SSL_CERT_DIR
   --object-store-region
                   its signing region (env CAIRN_OBJECT_STORE_REGION; default us-east-1)
   --trail-delivery-seconds
                   how often trails deliver (env CAIRN_TRAIL_DELIVERY_SECONDS; default 300,
                   as AWS: about every 5 minutes)
-  --event-stream  POST every recorded event, in EventBridge's envelope, to this http:// URL
-                  (env CAIRN_EVENT_STREAM_URL; signed with CAIRN_EVENT_STREAM_SECRET when set);
-                  filtered streams: [[event-stream]] tables in the config file (name, url,
-                  secret, event-sources, event-names, error-codes, denied-only)
+  --event-stream  POST every recorded event, in EventBridge's envelope, to this http:// or
+                  https:// URL (env CAIRN_EVENT_STREAM_URL; signed with
+                  CAIRN_EVENT_STREAM_SECRET when set; CAIRN_EVENT_STREAM_BATCH_SIZE N > 1
+                  posts up to N per request as NDJSON); filtered streams: [[event-stream]]
+                  tables in the config file (name, url, secret, event-sources, event-names,
+                  error-codes, denied-only, batch-size)
   --trail-digest-seconds
                   how often trails with log file validation deliver a digest (env
                   CAIRN_TRAIL_DIGEST_SECONDS; default 3600, hourly as AWS)
@@ -477,11 +480,9 @@ pub fn parse(args: &[String], env: &Environment) -> Result<Command, String> {
                     cairn_trail::stream::MAX_BATCH_SIZE
                 ));
             }
-            if let Some(bad) = event_streams.iter().find(|s| !s.url.starts_with("http://")) {
-                return Err(format!(
-                    "event stream {}: only http:// URLs are supported, got {:?}",
-                    bad.name, bad.url
-                ));
+            for st in &event_streams {
+                crate::objects::Target::parse(&st.url)
+                    .map_err(|e| format!("event stream {}: {e}", st.name))?;
             }
             Ok(Command::Serve(Box::new(ServeOpts {
                 event_streams,

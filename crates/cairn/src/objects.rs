@@ -4,12 +4,15 @@
 //!   (made on first write), no bucket policies. An object's user metadata (a digest's
 //!   signature) lives beside the tree, in `<root>/.metadata/<bucket>/<key>.json`; bucket
 //!   names cannot start with `.`, so it never collides with a bucket.
-//! * [`S3`] — an S3-compatible service over plain HTTP (MinIO, Ceph, Garage, moto, or a TLS
-//!   proxy in front of AWS S3): path-style requests signed with SigV4 by our own signer; a
-//!   trail's bucket is a bucket there, checked at `CreateTrail` (`HeadBucket`, then its
-//!   policy). Written here rather than taken from the `object_store` crate: its S3 support
-//!   brings an HTTP and TLS stack (reqwest, aws-lc-rs) that costs minutes of build on two
-//!   cores for four requests.
+//! * [`S3`] — an S3-compatible service over `http://` or `https://` (MinIO, Ceph, Garage,
+//!   moto, AWS S3): path-style requests signed with SigV4 by our own signer; a trail's bucket
+//!   is a bucket there, checked at `CreateTrail` (`HeadBucket`, then its policy). Written
+//!   here rather than taken from the `object_store` crate: its S3 support brings an HTTP
+//!   stack (reqwest, aws-lc-rs) that costs minutes of build on two cores for four requests.
+//!
+//! Both the S3 client and the event streams' webhook client ([`HttpWebhook`]) speak HTTP/1.1
+//! over one pool of keep-alive connections, plain or TLS (rustls; the trusted roots are the
+//! system's, or those in `SSL_CERT_FILE` / `SSL_CERT_DIR` when set).
 
 use cairn_core::jobs::BoxFuture;
 use cairn_core::objects::{Metadata, Object};
@@ -201,8 +204,8 @@ impl ObjectStore for LocalDir {
 /// An S3-compatible object store.
 #[derive(Debug, Clone)]
 pub struct S3 {
-    /// `host:port` of the endpoint.
-    authority: String,
+    /// The endpoint.
+    target: Target,
     region: String,
     access_key_id: String,
     secret_access_key: String,
@@ -254,22 +257,93 @@ struct S3Response {
     body: Vec<u8>,
 }
 
-/// Sends one HTTP/1.1 request to `authority` (`host:port`, plain TCP) and reads the whole
-/// response, within 10 s to connect and 60 s to answer.
 type Sender = hyper::client::conn::http1::SendRequest<http_body_util::Full<bytes::Bytes>>;
 
-/// Idle keep-alive connections per `host:port`, shared by the S3 client and the webhooks:
-/// delivery and event streams reuse a connection instead of opening one per request.
+/// Where requests go: `host:port`, and whether over TLS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// `host:port` (what is dialled, and the `Host` header).
+    pub authority: String,
+    /// The host (a DNS name or an IP address), checked against the server's certificate.
+    host: String,
+    pub tls: bool,
+}
+
+impl Target {
+    /// From `http://host[:port]` or `https://host[:port]` (nothing after the authority but
+    /// an optional `/`); the port defaults to 80 or 443.
+    pub fn parse(url: &str) -> Result<(Target, &str), String> {
+        let (tls, rest) = if let Some(r) = url.strip_prefix("https://") {
+            (true, r)
+        } else if let Some(r) = url.strip_prefix("http://") {
+            (false, r)
+        } else {
+            return Err(format!("not an http:// or https:// URL: {url:?}"));
+        };
+        let (authority, path) = match rest.find('/') {
+            Some(i) => rest.split_at(i),
+            None => (rest, "/"),
+        };
+        if authority.is_empty() || authority.contains('@') {
+            return Err(format!("no host in {url:?}"));
+        }
+        // `[v6]:port`, `[v6]`, `host:port`, `host`.
+        let (host, port) = if let Some(r) = authority.strip_prefix('[') {
+            let (h, after) = r
+                .split_once(']')
+                .ok_or_else(|| format!("bad IPv6 host in {url:?}"))?;
+            (h.to_owned(), after.strip_prefix(':'))
+        } else {
+            match authority.rsplit_once(':') {
+                Some((h, p)) => (h.to_owned(), Some(p)),
+                None => (authority.to_owned(), None),
+            }
+        };
+        let port = match port {
+            Some(p) => p
+                .parse::<u16>()
+                .map_err(|_| format!("bad port in {url:?}"))?,
+            None if tls => 443,
+            None => 80,
+        };
+        let dial = if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
+        Ok((
+            Target {
+                authority: dial,
+                host,
+                tls,
+            },
+            path,
+        ))
+    }
+
+    /// The pool's key: scheme and authority.
+    fn pool_key(&self) -> String {
+        format!(
+            "{}://{}",
+            if self.tls { "https" } else { "http" },
+            self.authority
+        )
+    }
+}
+
+/// Idle keep-alive connections per endpoint (scheme and `host:port`), shared by the S3
+/// client and the webhooks: delivery and event streams reuse a connection instead of
+/// opening one per request.
 static POOL: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, Vec<Sender>>>> =
     std::sync::LazyLock::new(Default::default);
 /// Idle connections kept per endpoint.
 const MAX_IDLE: usize = 8;
 
-fn take_idle(authority: &str) -> Option<Sender> {
+fn take_idle(key: &str) -> Option<Sender> {
     let mut pool = POOL
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let idle = pool.get_mut(authority)?;
+    let idle = pool.get_mut(key)?;
     while let Some(s) = idle.pop() {
         if !s.is_closed() {
             return Some(s);
@@ -278,36 +352,89 @@ fn take_idle(authority: &str) -> Option<Sender> {
     None
 }
 
-fn give_back(authority: &str, sender: Sender) {
+fn give_back(key: &str, sender: Sender) {
     if sender.is_closed() {
         return;
     }
     let mut pool = POOL
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let idle = pool.entry(authority.to_owned()).or_default();
+    let idle = pool.entry(key.to_owned()).or_default();
     if idle.len() < MAX_IDLE {
         idle.push(sender);
     }
 }
 
-async fn connect(authority: &str) -> Result<Sender, String> {
-    let stream = tokio::time::timeout(
-        std::time::Duration::from_secs(10),
-        tokio::net::TcpStream::connect(authority),
-    )
-    .await
-    .map_err(|e| e.to_string())?
-    .map_err(|e| e.to_string())?;
-    let _ = stream.set_nodelay(true);
-    let (sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .map_err(|e| e.to_string())?;
+/// The TLS client settings: the system's trusted roots (or `SSL_CERT_FILE` /
+/// `SSL_CERT_DIR`), rustls' safe defaults (TLS 1.2 and 1.3), ring's algorithms.
+static TLS: std::sync::LazyLock<
+    Result<std::sync::Arc<tokio_rustls::rustls::ClientConfig>, String>,
+> = std::sync::LazyLock::new(|| {
+    use tokio_rustls::rustls;
+    let found = rustls_native_certs::load_native_certs();
+    let mut roots = rustls::RootCertStore::empty();
+    let (added, _) = roots.add_parsable_certificates(found.certs);
+    if added == 0 {
+        let why: Vec<String> = found.errors.iter().map(ToString::to_string).collect();
+        return Err(format!(
+            "no trusted CA certificates (the system store, SSL_CERT_FILE or SSL_CERT_DIR){}",
+            if why.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", why.join("; "))
+            }
+        ));
+    }
+    #[expect(
+        deprecated,
+        reason = "ring, not aws-lc-rs (whose C build costs minutes on two cores): no \
+                      post-quantum key exchange, which connections to the operator's own \
+                      object store and webhooks can do without"
+    )]
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(std::sync::Arc::new(config))
+});
+
+async fn handshake<T>(io: T) -> Result<Sender, String>
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    let (sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(io))
+        .await
+        .map_err(|e| e.to_string())?;
     tokio::spawn(async move {
         let _ = conn.await;
     });
     Ok(sender)
+}
+
+/// A new connection to `target` (TLS-verified when it is `https`), within 10 s.
+async fn connect(target: &Target) -> Result<Sender, String> {
+    let limit = std::time::Duration::from_secs(10);
+    let stream = tokio::time::timeout(limit, tokio::net::TcpStream::connect(&target.authority))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    let _ = stream.set_nodelay(true);
+    if !target.tls {
+        return handshake(stream).await;
+    }
+    let config = TLS.as_ref().map_err(Clone::clone)?;
+    let name = tokio_rustls::rustls::pki_types::ServerName::try_from(target.host.clone())
+        .map_err(|e| format!("{}: {e}", target.host))?;
+    let tls = tokio::time::timeout(
+        limit,
+        tokio_rustls::TlsConnector::from(std::sync::Arc::clone(config)).connect(name, stream),
+    )
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| format!("TLS: {e}"))?;
+    handshake(tls).await
 }
 
 /// The same request again (a pooled connection the peer had closed is retried once on a
@@ -322,13 +449,16 @@ fn copy(
     again
 }
 
+/// Sends one HTTP/1.1 request to `target` on a pooled or new connection and reads the whole
+/// response, within 10 s to connect and 60 s to answer.
 async fn send(
-    authority: &str,
+    target: &Target,
     req: hyper::Request<http_body_util::Full<bytes::Bytes>>,
 ) -> Result<S3Response, String> {
     use http_body_util::BodyExt;
     let timeout = std::time::Duration::from_secs(60);
-    let mut pooled = take_idle(authority);
+    let key = target.pool_key();
+    let mut pooled = take_idle(&key);
     if let Some(s) = pooled.as_mut()
         && s.ready().await.is_err()
     {
@@ -341,7 +471,7 @@ async fn send(
                 Ok(Ok(resp)) => (s, resp),
                 // The idle connection went away under us: once more on a new one.
                 _ => {
-                    let mut fresh = connect(authority).await?;
+                    let mut fresh = connect(target).await?;
                     let resp = tokio::time::timeout(timeout, fresh.send_request(spare))
                         .await
                         .map_err(|e| e.to_string())?
@@ -351,7 +481,7 @@ async fn send(
             }
         }
         None => {
-            let mut fresh = connect(authority).await?;
+            let mut fresh = connect(target).await?;
             let resp = tokio::time::timeout(timeout, fresh.send_request(req))
                 .await
                 .map_err(|e| e.to_string())?
@@ -377,7 +507,7 @@ async fn send(
         .to_bytes()
         .to_vec();
     if sender.ready().await.is_ok() {
-        give_back(authority, sender);
+        give_back(&key, sender);
     }
     Ok(S3Response {
         status,
@@ -386,7 +516,7 @@ async fn send(
     })
 }
 
-/// The event streams' HTTP client (plain `http://` endpoints).
+/// The event streams' HTTP client (`http://` and `https://` endpoints).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct HttpWebhook;
 
@@ -398,17 +528,11 @@ impl cairn_core::Webhook for HttpWebhook {
         body: Vec<u8>,
     ) -> BoxFuture<'a, Result<u16, ObjectError>> {
         Box::pin(async move {
-            let rest = url.strip_prefix("http://").ok_or_else(|| {
-                ObjectError(format!("only http:// endpoints are supported: {url}"))
-            })?;
-            let (authority, path) = match rest.find('/') {
-                Some(i) => (&rest[..i], &rest[i..]),
-                None => (rest, "/"),
-            };
+            let (target, path) = Target::parse(url).map_err(ObjectError)?;
             let mut req = hyper::Request::builder()
                 .method("POST")
                 .uri(path)
-                .header("host", authority)
+                .header("host", target.authority.as_str())
                 .header("content-length", body.len());
             for (k, v) in &headers {
                 req = req.header(k.as_str(), v.as_str());
@@ -416,7 +540,7 @@ impl cairn_core::Webhook for HttpWebhook {
             let req = req
                 .body(http_body_util::Full::new(bytes::Bytes::from(body)))
                 .map_err(|e| ObjectError(e.to_string()))?;
-            send(authority, req)
+            send(&target, req)
                 .await
                 .map(|r| r.status)
                 .map_err(ObjectError)
@@ -433,20 +557,13 @@ impl S3 {
         secret_access_key: &str,
         only_bucket: Option<String>,
     ) -> Result<Self, String> {
-        let authority = endpoint
-            .strip_prefix("http://")
-            .ok_or_else(|| {
-                format!("the S3 endpoint must be http://host:port (TLS is not supported yet), got {endpoint:?}")
-            })?
-            .trim_end_matches('/')
-            .to_owned();
-        if authority.is_empty() || authority.contains('/') {
-            return Err(format!(
-                "the S3 endpoint must be http://host:port, got {endpoint:?}"
-            ));
+        let bad = || format!("the S3 endpoint must be http(s)://host[:port], got {endpoint:?}");
+        let (target, path) = Target::parse(endpoint).map_err(|_| bad())?;
+        if path != "/" {
+            return Err(bad());
         }
         Ok(S3 {
-            authority,
+            target,
             region: region.to_owned(),
             access_key_id: access_key_id.to_owned(),
             secret_access_key: secret_access_key.to_owned(),
@@ -473,7 +590,7 @@ impl S3 {
         let amz_date = cairn_sigv4::format_amz_date(now);
         let sha = hex_lower(&sha2::Sha256::digest(&body));
         let mut headers: Vec<(String, String)> = vec![
-            ("host".into(), self.authority.clone()),
+            ("host".into(), self.target.authority.clone()),
             ("x-amz-content-sha256".into(), sha),
             ("x-amz-date".into(), amz_date.clone()),
         ];
@@ -508,10 +625,10 @@ impl S3 {
             .header("content-length", body.len())
             .body(http_body_util::Full::new(bytes::Bytes::from(body)))
             .map_err(|e| ObjectError(format!("InternalError: {e}")))?;
-        send(&self.authority, req).await.map_err(|e| {
+        send(&self.target, req).await.map_err(|e| {
             ObjectError(format!(
                 "ServiceUnavailable: S3 endpoint {}: {e}",
-                self.authority
+                self.target.pool_key()
             ))
         })
     }
@@ -710,6 +827,43 @@ mod tests {
                 .is_err()
         );
         let _ = std::fs::remove_dir_all(root);
+    }
+
+    #[test]
+    fn endpoints_parse_with_their_scheme_and_default_ports() {
+        let t = |u: &str| Target::parse(u).map(|(t, p)| (t.authority, t.host, t.tls, p.to_owned()));
+        assert_eq!(
+            t("https://s3.eu-west-1.amazonaws.com"),
+            Ok((
+                "s3.eu-west-1.amazonaws.com:443".into(),
+                "s3.eu-west-1.amazonaws.com".into(),
+                true,
+                "/".into()
+            ))
+        );
+        assert_eq!(
+            t("http://127.0.0.1:9000/hook?x=1"),
+            Ok((
+                "127.0.0.1:9000".into(),
+                "127.0.0.1".into(),
+                false,
+                "/hook?x=1".into()
+            ))
+        );
+        assert_eq!(
+            t("https://[::1]:8443/"),
+            Ok(("[::1]:8443".into(), "::1".into(), true, "/".into()))
+        );
+        assert_eq!(
+            t("http://minio"),
+            Ok(("minio:80".into(), "minio".into(), false, "/".into()))
+        );
+        assert!(t("ftp://x").is_err());
+        assert!(t("https://").is_err());
+        assert!(t("http://h:notaport").is_err());
+        assert!(t("http://user@h").is_err());
+        assert!(S3::new("https://minio.example:9000/", "us-east-1", "a", "b", None).is_ok());
+        assert!(S3::new("https://minio.example/bucket", "us-east-1", "a", "b", None).is_err());
     }
 
     #[test]
