@@ -39,6 +39,9 @@ commands:
   --listen        address to listen on (env CAIRN_LISTEN; default 127.0.0.1:4566)
   --data-dir      data directory (env CAIRN_DATA_DIR; default ./cairn-data)
   --database-url  postgres://… to use PostgreSQL (env CAIRN_DATABASE_URL; default SQLite in the data dir)
+  --database-schema
+                  PostgreSQL: the schema for Cairn's tables, created if missing (env
+                  CAIRN_DATABASE_SCHEMA; default the connection's search_path)
   --account-id    fix the bootstrap account's 12-digit ID (default: random)
   --email         the bootstrap account's email (default admin@cairn.local)
   --dev           emulator convenience: any well-formed SigV4 credentials act as the bootstrap
@@ -83,6 +86,8 @@ pub type Environment = BTreeMap<String, String>;
 pub struct Common {
     pub data_dir: PathBuf,
     pub database_url: Option<String>,
+    /// PostgreSQL only: the schema Cairn's tables live in (several stores in one database).
+    pub database_schema: Option<String>,
     /// 64 hex digits; `None`: `<data-dir>/master.key`.
     pub master_key: Option<String>,
 }
@@ -184,6 +189,7 @@ struct FileConfig {
     listen: Option<String>,
     data_dir: Option<PathBuf>,
     database_url: Option<String>,
+    database_schema: Option<String>,
     account_id: Option<String>,
     email: Option<String>,
     dev: Option<bool>,
@@ -281,6 +287,7 @@ pub fn parse(args: &[String], env: &Environment) -> Result<Command, String> {
             "listen",
             "data-dir",
             "database-url",
+            "database-schema",
             "account-id",
             "email",
             "dev",
@@ -293,12 +300,27 @@ pub fn parse(args: &[String], env: &Environment) -> Result<Command, String> {
             "trail-digest-seconds",
             "event-stream",
         ],
-        "signup" => &["email", "name", "data-dir", "database-url", "config"],
+        "signup" => &[
+            "email",
+            "name",
+            "data-dir",
+            "database-url",
+            "database-schema",
+            "config",
+        ],
         "env" => &["data-dir", "listen", "config"],
-        "sso" => &["data-dir", "database-url", "config", "account-id", "region"],
+        "sso" => &[
+            "data-dir",
+            "database-url",
+            "database-schema",
+            "config",
+            "account-id",
+            "region",
+        ],
         "trail" => &[
             "data-dir",
             "database-url",
+            "database-schema",
             "config",
             "object-store",
             "object-store-endpoint",
@@ -329,6 +351,9 @@ pub fn parse(args: &[String], env: &Environment) -> Result<Command, String> {
         database_url: flag("database-url")
             .or_else(|| var("CAIRN_DATABASE_URL"))
             .or(file.database_url),
+        database_schema: flag("database-schema")
+            .or_else(|| var("CAIRN_DATABASE_SCHEMA"))
+            .or(file.database_schema),
         master_key: var("CAIRN_MASTER_KEY").or(file.master_key),
     };
     let listen = flag("listen")

@@ -100,6 +100,7 @@ mod tests {
             common: crate::cli::Common {
                 data_dir: dir.clone(),
                 database_url: None,
+                database_schema: None,
                 master_key: None,
             },
             listen: "0.0.0.0:4566".into(),

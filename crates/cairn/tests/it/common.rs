@@ -81,6 +81,18 @@ impl TempDir {
     pub fn path(&self) -> &Path {
         &self.0
     }
+
+    /// A PostgreSQL schema name of its own (`it_<16 hex>`, from the path), for a server on
+    /// this directory when the suite runs against PostgreSQL (`CAIRN_IT_POSTGRES_URL`).
+    pub fn schema(&self) -> String {
+        // FNV-1a over the path: stable across restarts on the same directory.
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in self.0.to_string_lossy().bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        format!("it_{h:016x}")
+    }
 }
 
 impl Drop for TempDir {
@@ -94,6 +106,20 @@ impl Drop for TempDir {
 }
 
 // --------------------------------------------------------------------------------- server
+
+/// The store options of a command on `dir`'s data: none (SQLite in the data dir), or with
+/// `CAIRN_IT_POSTGRES_URL` set, `--database-url <it> --database-schema <dir's schema>`.
+pub fn store_args(dir: &TempDir) -> Vec<std::ffi::OsString> {
+    match std::env::var_os("CAIRN_IT_POSTGRES_URL").filter(|u| !u.is_empty()) {
+        Some(url) => vec![
+            "--database-url".into(),
+            url,
+            "--database-schema".into(),
+            dir.schema().into(),
+        ],
+        None => Vec::new(),
+    }
+}
 
 /// The bootstrap root user's credentials, from `<data-dir>/root-credentials.json`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,8 +187,13 @@ impl Server {
             .arg("127.0.0.1:0")
             .arg("--data-dir")
             .arg(&data_dir)
-            .args(extra)
-            .env_remove("CAIRN_MASTER_KEY")
+            .args(extra);
+        // CAIRN_IT_POSTGRES_URL: the same tests against PostgreSQL, each server directory
+        // with its own schema (so a restart on the directory finds its data again).
+        if !extra.contains(&"--database-url") {
+            cmd.args(store_args(dir));
+        }
+        cmd.env_remove("CAIRN_MASTER_KEY")
             .env_remove("CAIRN_DATABASE_URL")
             .env_remove("CAIRN_DATA_DIR")
             .env_remove("CAIRN_LISTEN")

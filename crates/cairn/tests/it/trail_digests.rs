@@ -101,6 +101,7 @@ fn cairn_validate(f: &Fixture, arn: &str) -> (i32, Value) {
             "--data-dir",
         ])
         .arg(f.dir.path().join("data"))
+        .args(crate::common::store_args(&f.dir))
         .env_remove("CAIRN_DATA_DIR")
         .env_remove("CAIRN_DATABASE_URL")
         .env_remove("CAIRN_OBJECT_STORE")
