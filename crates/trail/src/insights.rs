@@ -132,6 +132,14 @@ impl Tally {
         }
     }
 
+    /// Adds `calls` (of which `errors` failed) of `api` in `minute` (unix minutes): counts
+    /// known otherwise than from stored records, e.g. a baseline carried over from elsewhere.
+    pub fn add_count(&mut self, api: Api, minute: i64, calls: u64, errors: u64) {
+        let e = self.0.entry((api, minute)).or_default();
+        e.0 += calls;
+        e.1 += errors;
+    }
+
     /// Adds the counts to the store.
     pub fn flush(self, tx: &mut dyn Tx) -> Result<(), StoreError> {
         for ((api, minute), (calls, errors)) in self.0 {

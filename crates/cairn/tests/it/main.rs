@@ -38,4 +38,5 @@ mod sso_instances;
 mod sso_permission_sets;
 mod trail_delivery;
 mod trail_digests;
+mod trail_insights;
 mod trails;
