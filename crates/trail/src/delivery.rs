@@ -49,6 +49,19 @@ pub const PENDING: &str = "trail.pending";
 pub const OUTBOX: &str = "trail.outbox";
 /// Space of the trails' delivery status.
 pub const STATUS: &str = "trail.status";
+/// Space of the Insights files still to put: key time-key of the event ‖ `00` ‖ trail key
+/// (oldest last, so a reverse scan delivers oldest first), value JSON [`QueuedInsight`].
+pub const INSIGHT_OUTBOX: &str = "trail.ioutbox";
+
+/// An Insights event waiting to be put for one trail.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct QueuedInsight {
+    trail: TrailRec,
+    org_id: Option<String>,
+    account: String,
+    region: String,
+    record_json: String,
+}
 
 /// Pending rows fanned out per transaction.
 pub const FAN_OUT_ROWS: usize = 256;
@@ -940,14 +953,16 @@ impl DeliveryJob {
         Ok(())
     }
 
-    /// Insights: evaluates the minutes completed since the last round and delivers the
-    /// Insights events found to the trails that asked for them.
+    /// Insights: evaluates the minutes completed since the last round and queues the
+    /// Insights events found for the trails that asked for them (in the evaluation's
+    /// transaction, [`INSIGHT_OUTBOX`]); then delivers what is queued, a file per event and
+    /// trail, deleting each row once its file was put. A failed put leaves its row (and the
+    /// rest) for the next round and is reported as the trail's delivery error.
     async fn insights(&self, env: &Env) -> Result<(), StoreError> {
         let now = env.clock.now_millis();
         let facts = self.facts.clone();
         let ids = std::sync::Arc::clone(&env.ids);
-        let found = env
-            .store
+        env.store
             .write(move |tx| {
                 let trails = trails::all(tx)?;
                 let mut cache: BTreeMap<String, Option<(String, String)>> = BTreeMap::new();
@@ -966,27 +981,70 @@ impl DeliveryJob {
                     cache.insert(account.to_owned(), o.clone());
                     Ok(o)
                 };
-                crate::insights::evaluate(tx, &trails, &mut org_of, ids.as_ref(), now)
+                let found = crate::insights::evaluate(tx, &trails, &mut org_of, ids.as_ref(), now)?;
+                for d in found {
+                    for (trail, org_id) in d.to {
+                        let row = QueuedInsight {
+                            trail,
+                            org_id,
+                            account: d.event.api.account.clone(),
+                            region: d.event.api.region.clone(),
+                            record_json: d.event.record_json.clone(),
+                        };
+                        let mut key = crate::layout::time_prefix(d.event.time_ms).to_vec();
+                        key.extend_from_slice(d.event.event_id.as_bytes());
+                        key.push(0);
+                        key.extend_from_slice(&trails::key(
+                            &row.trail.account,
+                            &row.trail.home_region,
+                            &row.trail.name,
+                        ));
+                        let value = serde_json::to_vec(&row)
+                            .map_err(|e| StoreError::Backend(e.to_string()))?;
+                        tx.put(INSIGHT_OUTBOX, &key, &value)?;
+                    }
+                }
+                Ok::<_, StoreError>(())
             })
             .await?;
-        for d in found {
-            for (trail, org_id) in &d.to {
-                let body = gzip(format!("{{\"Records\":[{}]}}", d.event.record_json).as_bytes())?;
-                let key = crate::insights::insight_key(
-                    trail,
-                    org_id.as_deref(),
-                    &d.event.api.account,
-                    &d.event.api.region,
-                    env.clock.now_millis(),
-                    &env.ids.pick(FILE_ALPHABET, 16),
-                );
-                if let Err(e) = self
-                    .objects
-                    .put(&trail.bucket, &key, body, Vec::new())
-                    .await
-                {
-                    // The event stays in LookupEvents; the file is not retried.
-                    tracing::warn!(trail = %trail.arn(), error = %e, "Insights file delivery failed");
+        let queued = env
+            .store
+            .read(|tx| tx.scan(INSIGHT_OUTBOX, &Scan::all().rev().limit(100)))
+            .await?;
+        for (key, value) in queued {
+            let Ok(q) = serde_json::from_slice::<QueuedInsight>(&value) else {
+                tracing::warn!("an undecodable queued Insights file is dropped");
+                env.store
+                    .write(move |tx| tx.delete(INSIGHT_OUTBOX, &key).map(|_| ()))
+                    .await?;
+                continue;
+            };
+            let body = gzip(format!("{{\"Records\":[{}]}}", q.record_json).as_bytes())?;
+            let object_key = crate::insights::insight_key(
+                &q.trail,
+                q.org_id.as_deref(),
+                &q.account,
+                &q.region,
+                env.clock.now_millis(),
+                &env.ids.pick(FILE_ALPHABET, 16),
+            );
+            match self
+                .objects
+                .put(&q.trail.bucket, &object_key, body, Vec::new())
+                .await
+            {
+                Ok(()) => {
+                    env.store
+                        .write(move |tx| tx.delete(INSIGHT_OUTBOX, &key).map(|_| ()))
+                        .await?;
+                }
+                Err(e) => {
+                    tracing::warn!(trail = %q.trail.arn(), error = %e, "Insights file delivery failed; retried next round");
+                    let error = e.to_string();
+                    env.store
+                        .write(move |tx| record_failure(tx, &q.trail, &error))
+                        .await?;
+                    break;
                 }
             }
         }

@@ -26,7 +26,8 @@
 //! with their per-minute averages; baseline attributions are not computed). Insights events
 //! are kept in their own spaces (`LookupEvents` with `EventCategory=insight` reads them) and
 //! delivered to every trail with that insight type that covers the API's account and region,
-//! under `[prefix/]AWSLogs/[<o-id>/]<account>/CloudTrail-Insight/<region>/YYYY/MM/DD/`.
+//! under `[prefix/]AWSLogs/[<o-id>/]<account>/CloudTrail-Insight/<region>/YYYY/MM/DD/`
+//! (queued in `trail.ioutbox` with the evaluation, so a failed put or a crash is retried).
 //!
 //! Time is a parameter of every function here, so a test replays a week of baseline in
 //! milliseconds.

@@ -3,7 +3,9 @@
 //! calls; the next evaluation after the burst's minute finds an `ApiCallRateInsight` Start
 //! event, `LookupEvents` with `EventCategory=insight` returns it, and it is delivered under
 //! `CloudTrail-Insight/`; the quiet minute after ends it with an End event sharing its
-//! `sharedEventID`. Up to two minutes of wall time: minutes are real minutes here.
+//! `sharedEventID`. The Insights folder is blocked (a file where its directory goes) until
+//! both events are found: the queued files are put once it is free again, none is lost.
+//! Up to two minutes of wall time: minutes are real minutes here.
 
 use crate::common::ok;
 use crate::fixture::Fixture;
@@ -117,6 +119,14 @@ async fn trail_insights_a_burst_over_the_baseline_starts_and_ends_an_api_call_ra
         })
         .unwrap();
     drop(store);
+    // Until the events exist, the Insights files cannot be put.
+    let root = f.dir.path().join("data").join("objects").join(BUCKET);
+    let blocker = root
+        .join("AWSLogs")
+        .join(ACCOUNT)
+        .join("CloudTrail-Insight");
+    std::fs::create_dir_all(blocker.parent().unwrap()).unwrap();
+    std::fs::write(&blocker, b"not a directory").unwrap();
     // 40 in the burst's minute: over max(3 x 1, 1 + 10).
     let iam = f.server.iam();
     for _ in 0..40 {
@@ -172,8 +182,10 @@ async fn trail_insights_a_burst_over_the_baseline_starts_and_ends_an_api_call_ra
         "{stats:#}"
     );
 
-    // Delivered under CloudTrail-Insight/.
-    let root = f.dir.path().join("data").join("objects").join(BUCKET);
+    // Delivered under CloudTrail-Insight/ once that can be written.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(insight_files(&root).is_empty());
+    std::fs::remove_file(&blocker).unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let files = insight_files(&root);
