@@ -65,6 +65,8 @@ struct QueuedInsight {
 
 /// Pending rows fanned out per transaction.
 pub const FAN_OUT_ROWS: usize = 256;
+/// Pending rows read at once during a fan-out.
+const FAN_OUT_CHUNK: usize = 16;
 /// Records fanned out per transaction at most (beyond one pending row): a fan-out holds the
 /// store's writer while it runs, so it must stay short next to the calls being recorded.
 pub const FAN_OUT_RECORDS: usize = 2_048;
@@ -342,7 +344,10 @@ pub fn fan_out(
     facts: Option<&dyn ResourceFacts>,
     streams: &[crate::stream::StreamConfig],
 ) -> Result<usize, StoreError> {
-    let rows = tx.scan(PENDING, &Scan::all().limit(FAN_OUT_ROWS))?;
+    // Read a few rows at a time: a row lists up to a thousand keys, and most transactions
+    // stop at FAN_OUT_RECORDS long before FAN_OUT_ROWS (the rows done are deleted, so each
+    // read starts at the next).
+    let mut rows = tx.scan(PENDING, &Scan::all().limit(FAN_OUT_CHUNK))?;
     if rows.is_empty() {
         return Ok(0);
     }
@@ -373,72 +378,81 @@ pub fn fan_out(
     let mut tally = crate::insights::Tally::default();
     let mut consumed = 0;
     let mut records_seen = 0;
-    for (row_key, value) in &rows {
-        if records_seen >= FAN_OUT_RECORDS {
+    'chunks: loop {
+        for (row_key, value) in &rows {
+            if records_seen >= FAN_OUT_RECORDS || consumed >= FAN_OUT_ROWS {
+                break 'chunks;
+            }
+            consumed += 1;
+            let record_keys = decode_keys(value)?;
+            records_seen += record_keys.len();
+            let mut per_trail: Vec<Vec<&[u8]>> = vec![Vec::new(); candidates.len()];
+            let mut per_stream: Vec<Vec<&[u8]>> = vec![Vec::new(); streams.len()];
+            let records = if candidates.is_empty() && streams.is_empty() {
+                Vec::new()
+            } else {
+                read_records(tx, &record_keys)?
+            };
+            {
+                for (k, stored) in &records {
+                    let k = k.as_slice();
+                    let Ok(ev) = StoredEvent::decode(stored) else {
+                        tracing::warn!("an undecodable CloudTrail record is not delivered");
+                        continue;
+                    };
+                    let Some(scope) = ev.scope() else {
+                        tracing::warn!(
+                            event_id = ev.event_id,
+                            "a CloudTrail record without awsRegion is not delivered"
+                        );
+                        continue;
+                    };
+                    if counting && scope.management_event {
+                        tally.add(&ev, &scope.aws_region, scope.error_code.is_some());
+                    }
+                    for (i, t) in candidates.iter().enumerate() {
+                        if wants(tx, &mut orgs, t, &ev, &scope)?
+                            && let Some(list) = per_trail.get_mut(i)
+                        {
+                            list.push(k);
+                        }
+                    }
+                    for (i, st) in streams.iter().enumerate() {
+                        if st.wants(&ev, scope.error_code.as_deref())
+                            && let Some(list) = per_stream.get_mut(i)
+                        {
+                            list.push(k);
+                        }
+                    }
+                }
+            }
+            for (t, list) in candidates.iter().zip(&per_trail) {
+                if list.is_empty() {
+                    continue;
+                }
+                let mut k = outbox_prefix(&trails::key(&t.account, &t.home_region, &t.name));
+                k.extend_from_slice(row_key);
+                tx.put(OUTBOX, &k, &keys(list)?)?;
+            }
+            for (st, list) in streams.iter().zip(&per_stream) {
+                if list.is_empty() {
+                    continue;
+                }
+                tx.put(
+                    crate::stream::STREAMQ,
+                    &crate::stream::row_key(&st.name, row_key),
+                    &keys(list)?,
+                )?;
+            }
+            tx.delete(PENDING, row_key)?;
+        }
+        if rows.len() < FAN_OUT_CHUNK {
             break;
         }
-        consumed += 1;
-        let record_keys = decode_keys(value)?;
-        records_seen += record_keys.len();
-        let mut per_trail: Vec<Vec<&[u8]>> = vec![Vec::new(); candidates.len()];
-        let mut per_stream: Vec<Vec<&[u8]>> = vec![Vec::new(); streams.len()];
-        let records = if candidates.is_empty() && streams.is_empty() {
-            Vec::new()
-        } else {
-            read_records(tx, &record_keys)?
-        };
-        {
-            for (k, stored) in &records {
-                let k = k.as_slice();
-                let Ok(ev) = StoredEvent::decode(stored) else {
-                    tracing::warn!("an undecodable CloudTrail record is not delivered");
-                    continue;
-                };
-                let Some(scope) = ev.scope() else {
-                    tracing::warn!(
-                        event_id = ev.event_id,
-                        "a CloudTrail record without awsRegion is not delivered"
-                    );
-                    continue;
-                };
-                if counting && scope.management_event {
-                    tally.add(&ev, &scope.aws_region, scope.error_code.is_some());
-                }
-                for (i, t) in candidates.iter().enumerate() {
-                    if wants(tx, &mut orgs, t, &ev, &scope)?
-                        && let Some(list) = per_trail.get_mut(i)
-                    {
-                        list.push(k);
-                    }
-                }
-                for (i, st) in streams.iter().enumerate() {
-                    if st.wants(&ev, scope.error_code.as_deref())
-                        && let Some(list) = per_stream.get_mut(i)
-                    {
-                        list.push(k);
-                    }
-                }
-            }
+        rows = tx.scan(PENDING, &Scan::all().limit(FAN_OUT_CHUNK))?;
+        if rows.is_empty() {
+            break;
         }
-        for (t, list) in candidates.iter().zip(&per_trail) {
-            if list.is_empty() {
-                continue;
-            }
-            let mut k = outbox_prefix(&trails::key(&t.account, &t.home_region, &t.name));
-            k.extend_from_slice(row_key);
-            tx.put(OUTBOX, &k, &keys(list)?)?;
-        }
-        for (st, list) in streams.iter().zip(&per_stream) {
-            if list.is_empty() {
-                continue;
-            }
-            tx.put(
-                crate::stream::STREAMQ,
-                &crate::stream::row_key(&st.name, row_key),
-                &keys(list)?,
-            )?;
-        }
-        tx.delete(PENDING, row_key)?;
     }
     tally.flush(tx)?;
     Ok(consumed)

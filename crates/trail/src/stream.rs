@@ -33,8 +33,10 @@ use std::sync::Arc;
 pub const STREAMQ: &str = "trail.streamq";
 pub const JOB_KIND: &str = "trail.stream";
 const JOB_MARK: (&str, &[u8]) = ("trail.meta", b"stream-job");
-/// Queue rows read per stream per round.
-const MAX_ROWS_PER_ROUND: usize = 256;
+/// Queue rows read at once (a row lists up to a thousand keys) …
+const ROWS_PER_READ: usize = 16;
+/// … and at most this many reads per stream per round.
+const READS_PER_ROUND: usize = 64;
 /// Events read from the store at once (the rows of one read list at most this many, unless
 /// one row alone lists more).
 const MAX_EVENTS_PER_READ: usize = 2_048;
@@ -268,12 +270,35 @@ impl StreamJob {
     async fn stream_round(&self, env: &Env, st: &StreamConfig) -> Result<bool, StoreError> {
         let mut prefix = st.name.as_bytes().to_vec();
         prefix.push(0);
-        let p = prefix.clone();
-        let rows = env
-            .store
-            .read(move |tx| tx.scan_prefix(STREAMQ, &p, false, MAX_ROWS_PER_ROUND))
-            .await?;
-        let mut rest = rows.as_slice();
+        for _ in 0..READS_PER_ROUND {
+            let p = prefix.clone();
+            let rows = env
+                .store
+                .read(move |tx| tx.scan_prefix(STREAMQ, &p, false, ROWS_PER_READ))
+                .await?;
+            if rows.is_empty() {
+                break;
+            }
+            let full = rows.len() == ROWS_PER_READ;
+            if !self.post_rows(env, st, &rows).await? {
+                return Ok(false);
+            }
+            if !full {
+                break;
+            }
+        }
+        Ok(true)
+    }
+
+    /// Posts the events of `rows` and deletes the rows whose events were all taken; false
+    /// when the endpoint failed.
+    async fn post_rows(
+        &self,
+        env: &Env,
+        st: &StreamConfig,
+        rows: &[cairn_store::KvPair],
+    ) -> Result<bool, StoreError> {
+        let mut rest = rows;
         while !rest.is_empty() {
             // The rows of this slice: at least one, then while their events fit one read.
             let mut take = 0;
