@@ -10,7 +10,8 @@
 //! 4. Digest signing: the cost of one signed digest listing an hour of 5-minute log files.
 //!
 //! Run: `cargo bench -p cairn-trail --bench trail` (add `CAIRN_BENCH_EVENTS=10000000` for the
-//! full figure; it needs about 12 GB of disk under the temp dir).
+//! full figure; it needs about 30 GB of disk under the temp dir; `CAIRN_BENCH_SKIP_LOOKUPS=1`
+//! skips the lookups).
 
 #![allow(
     clippy::disallowed_methods,
