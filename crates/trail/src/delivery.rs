@@ -69,9 +69,9 @@ pub const FAN_OUT_ROWS: usize = 256;
 const FAN_OUT_CHUNK: usize = 16;
 /// Records fanned out per transaction at most (beyond one pending row): a fan-out holds the
 /// store's writer while it runs, so it must stay short next to the calls being recorded.
-pub const FAN_OUT_RECORDS: usize = 2_048;
+pub const FAN_OUT_RECORDS: usize = 512;
 /// Records in one delivery round of a trail (over all its files).
-pub const MAX_RECORDS_PER_ROUND: usize = 20_000;
+pub const MAX_RECORDS_PER_ROUND: usize = 5_000;
 
 /// Event sources of global services: their events are recorded in `us-east-1` and reach a
 /// trail only with `IncludeGlobalServiceEvents` (CloudTrail UG, "Global service events").
