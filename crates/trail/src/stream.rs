@@ -336,22 +336,31 @@ impl StreamJob {
                 .await?;
             // Post in batches across rows; a row is done once all of its events were taken.
             let mut done: Vec<Vec<u8>> = Vec::new();
+            // Rows whose events are (some of them) in `batch`, not yet posted.
+            let mut waiting: Vec<Vec<u8>> = Vec::new();
             let mut batch: Vec<Vec<u8>> = Vec::new();
             let mut failed = false;
             for ((row, _), row_envelopes) in slice.iter().zip(envelopes) {
                 batch.extend(row_envelopes);
-                if batch.len() >= st.batch() && !self.post_all(env, st, &mut batch).await {
-                    failed = true;
-                    break;
+                waiting.push(row.clone());
+                if batch.len() >= st.batch() {
+                    if !self.post_all(env, st, &mut batch).await {
+                        failed = true;
+                        break;
+                    }
+                    done.append(&mut waiting);
                 }
-                done.push(row.clone());
             }
-            if !failed && !batch.is_empty() && !self.post_all(env, st, &mut batch).await {
-                // The rows of the unsent tail stay; an earlier row whose events were all
-                // posted may be posted again (at least once).
-                failed = true;
-                done.clear();
+            if !failed {
+                if batch.is_empty() || self.post_all(env, st, &mut batch).await {
+                    done.append(&mut waiting);
+                } else {
+                    failed = true;
+                }
             }
+            // A failed request leaves its rows, and every row after it, for the next round
+            // (an event posted before the failure in a row left may be posted again: at
+            // least once).
             if !done.is_empty() {
                 env.store
                     .write(move |tx| {
