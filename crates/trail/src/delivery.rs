@@ -393,36 +393,34 @@ pub fn fan_out(
             } else {
                 read_records(tx, &record_keys)?
             };
-            {
-                for (k, stored) in &records {
-                    let k = k.as_slice();
-                    let Ok(ev) = StoredEvent::decode(stored) else {
-                        tracing::warn!("an undecodable CloudTrail record is not delivered");
-                        continue;
-                    };
-                    let Some(scope) = ev.scope() else {
-                        tracing::warn!(
-                            event_id = ev.event_id,
-                            "a CloudTrail record without awsRegion is not delivered"
-                        );
-                        continue;
-                    };
-                    if counting && scope.management_event {
-                        tally.add(&ev, &scope.aws_region, scope.error_code.is_some());
+            for (k, stored) in &records {
+                let k = k.as_slice();
+                let Ok(ev) = StoredEvent::decode(stored) else {
+                    tracing::warn!("an undecodable CloudTrail record is not delivered");
+                    continue;
+                };
+                let Some(scope) = ev.scope() else {
+                    tracing::warn!(
+                        event_id = ev.event_id,
+                        "a CloudTrail record without awsRegion is not delivered"
+                    );
+                    continue;
+                };
+                if counting && scope.management_event {
+                    tally.add(&ev, &scope.aws_region, scope.error_code.is_some());
+                }
+                for (i, t) in candidates.iter().enumerate() {
+                    if wants(tx, &mut orgs, t, &ev, &scope)?
+                        && let Some(list) = per_trail.get_mut(i)
+                    {
+                        list.push(k);
                     }
-                    for (i, t) in candidates.iter().enumerate() {
-                        if wants(tx, &mut orgs, t, &ev, &scope)?
-                            && let Some(list) = per_trail.get_mut(i)
-                        {
-                            list.push(k);
-                        }
-                    }
-                    for (i, st) in streams.iter().enumerate() {
-                        if st.wants(&ev, scope.error_code.as_deref())
-                            && let Some(list) = per_stream.get_mut(i)
-                        {
-                            list.push(k);
-                        }
+                }
+                for (i, st) in streams.iter().enumerate() {
+                    if st.wants(&ev, scope.error_code.as_deref())
+                        && let Some(list) = per_stream.get_mut(i)
+                    {
+                        list.push(k);
                     }
                 }
             }
