@@ -258,33 +258,32 @@ impl Encoded {
     ) -> Result<Encoded, StoreError> {
         let mut key = Vec::with_capacity(TIME_LEN + event_id.len());
         push_time_key(&mut key, time_ms, event_id);
-        // Such records are few (Insights, PutAuditEvents): their scope is read once here.
-        let scope = Scope::of_json(record_json).unwrap_or(Scope {
-            aws_region: Cow::Borrowed(""),
-            event_type: Cow::Borrowed(""),
-            management_event: true,
-            error_code: None,
-        });
+        // Such records are few (Insights, PutAuditEvents): their scope is read once here. One
+        // without `awsRegion` is written in format 1, so that it has no scope either way (and
+        // is neither delivered nor streamed).
+        let scope = Scope::of_json(record_json);
         let mut value = Vec::with_capacity(96 + record_json.len());
-        value.push(FORMAT_V2);
-        value.push(if scope.management_event {
-            0
+        value.push(if scope.is_some() {
+            FORMAT_V2
         } else {
-            FLAG_NOT_MANAGEMENT
+            FORMAT_V1
+        });
+        value.push(match &scope {
+            Some(s) if !s.management_event => FLAG_NOT_MANAGEMENT,
+            _ => 0,
         });
         value.extend_from_slice(&time_ms.to_be_bytes());
-        for s in [
-            event_id,
-            account,
-            event_name,
-            event_source,
-            "",
-            "",
-            &scope.aws_region,
-            &scope.event_type,
-            scope.error_code.as_deref().unwrap_or(""),
-        ] {
+        for s in [event_id, account, event_name, event_source, "", ""] {
             put_str(&mut value, s)?;
+        }
+        if let Some(scope) = &scope {
+            for s in [
+                &*scope.aws_region,
+                &*scope.event_type,
+                scope.error_code.as_deref().unwrap_or(""),
+            ] {
+                put_str(&mut value, s)?;
+            }
         }
         value.extend_from_slice(&0u16.to_be_bytes());
         value.extend_from_slice(record_json.as_bytes());
@@ -777,5 +776,10 @@ mod tests {
         assert_eq!(s.aws_region, "ap-south-1");
         assert_eq!(s.event_type, "AwsCloudTrailInsight");
         assert!(!s.management_event);
+        let bare =
+            Encoded::raw(5, "i-2", "111122223333", "N", "s", r#"{"eventID":"i-2"}"#).unwrap();
+        let d = StoredEvent::decode(&bare.value).unwrap();
+        assert_eq!(d.scope(), None, "no awsRegion: no scope");
+        assert_eq!(d.event_name, "N");
     }
 }
