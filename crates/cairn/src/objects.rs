@@ -270,9 +270,10 @@ pub struct Target {
 }
 
 impl Target {
-    /// From `http://host[:port]` or `https://host[:port]` (nothing after the authority but
-    /// an optional `/`); the port defaults to 80 or 443.
-    pub fn parse(url: &str) -> Result<(Target, &str), String> {
+    /// From `http://host[:port][/path][?query]` or the same with `https://`: the target and
+    /// the request path (with its query; `/` when there is none). The port defaults to 80 or
+    /// 443.
+    pub fn parse(url: &str) -> Result<(Target, String), String> {
         let (tls, rest) = if let Some(r) = url.strip_prefix("https://") {
             (true, r)
         } else if let Some(r) = url.strip_prefix("http://") {
@@ -280,9 +281,12 @@ impl Target {
         } else {
             return Err(format!("not an http:// or https:// URL: {url:?}"));
         };
-        let (authority, path) = match rest.find('/') {
-            Some(i) => rest.split_at(i),
-            None => (rest, "/"),
+        let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+        // `http://host` asks for `/`, `http://host?q` for `/?q`.
+        let path = if tail.starts_with('/') {
+            tail.to_owned()
+        } else {
+            format!("/{tail}")
         };
         if authority.is_empty() || authority.contains('@') {
             return Err(format!("no host in {url:?}"));
@@ -831,7 +835,7 @@ mod tests {
 
     #[test]
     fn endpoints_parse_with_their_scheme_and_default_ports() {
-        let t = |u: &str| Target::parse(u).map(|(t, p)| (t.authority, t.host, t.tls, p.to_owned()));
+        let t = |u: &str| Target::parse(u).map(|(t, p)| (t.authority, t.host, t.tls, p));
         assert_eq!(
             t("https://s3.eu-west-1.amazonaws.com"),
             Ok((
@@ -857,6 +861,15 @@ mod tests {
         assert_eq!(
             t("http://minio"),
             Ok(("minio:80".into(), "minio".into(), false, "/".into()))
+        );
+        assert_eq!(
+            t("http://hooks.example?token=1"),
+            Ok((
+                "hooks.example:80".into(),
+                "hooks.example".into(),
+                false,
+                "/?token=1".into()
+            ))
         );
         assert!(t("ftp://x").is_err());
         assert!(t("https://").is_err());
