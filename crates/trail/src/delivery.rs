@@ -182,12 +182,77 @@ pub(crate) fn read_records(
     Ok(out)
 }
 
-/// Adds the pending row of a batch of records (called where records are written).
-pub fn put_pending(tx: &mut dyn Tx, record_keys: &[&[u8]]) -> Result<(), StoreError> {
-    let Some(first) = record_keys.iter().min() else {
+/// Format byte of a pending row that carries its records' headers (a row of bare keys
+/// starts with the high byte of a key's length, which is 0).
+const PENDING_V2: u8 = 2;
+
+/// Adds the pending row of a batch of records (called where records are written): value
+/// `02 ‖ (u16 BE key length ‖ key ‖ u32 BE header length ‖ header)*`, so that fan-out
+/// decides from the row alone, without reading the records back.
+pub fn put_pending(tx: &mut dyn Tx, events: &[crate::layout::Encoded]) -> Result<(), StoreError> {
+    let Some(first) = events.iter().map(|e| e.key.as_slice()).min() else {
         return Ok(());
     };
-    tx.put(PENDING, first, &keys(record_keys)?)
+    let too_long = || StoreError::Backend("CloudTrail event key or header too long".to_owned());
+    let mut v = Vec::with_capacity(
+        1 + events
+            .iter()
+            .map(|e| e.key.len() + e.header().len() + 6)
+            .sum::<usize>(),
+    );
+    v.push(PENDING_V2);
+    for e in events {
+        let header = e.header();
+        v.extend_from_slice(
+            &u16::try_from(e.key.len())
+                .map_err(|_| too_long())?
+                .to_be_bytes(),
+        );
+        v.extend_from_slice(&e.key);
+        v.extend_from_slice(
+            &u32::try_from(header.len())
+                .map_err(|_| too_long())?
+                .to_be_bytes(),
+        );
+        v.extend_from_slice(header);
+    }
+    tx.put(PENDING, first, &v)
+}
+
+/// A pending row's records: with their headers (as written now), or bare keys (rows
+/// written before headers were carried), whose records fan-out reads.
+enum PendingRow<'a> {
+    Headers(Vec<(&'a [u8], &'a [u8])>),
+    Keys(Vec<&'a [u8]>),
+}
+
+impl PendingRow<'_> {
+    fn len(&self) -> usize {
+        match self {
+            PendingRow::Headers(h) => h.len(),
+            PendingRow::Keys(k) => k.len(),
+        }
+    }
+}
+
+fn decode_pending(value: &[u8]) -> Result<PendingRow<'_>, StoreError> {
+    let Some((&PENDING_V2, mut rest)) = value.split_first() else {
+        return decode_keys(value).map(PendingRow::Keys);
+    };
+    let corrupt = || StoreError::Backend("corrupt CloudTrail pending row".to_owned());
+    let mut out = Vec::new();
+    while !rest.is_empty() {
+        let (len, tail) = rest.split_at_checked(2).ok_or_else(corrupt)?;
+        let len = usize::from(u16::from_be_bytes(len.try_into().map_err(|_| corrupt())?));
+        let (key, tail) = tail.split_at_checked(len).ok_or_else(corrupt)?;
+        let (len, tail) = tail.split_at_checked(4).ok_or_else(corrupt)?;
+        let len = usize::try_from(u32::from_be_bytes(len.try_into().map_err(|_| corrupt())?))
+            .map_err(|_| corrupt())?;
+        let (header, tail) = tail.split_at_checked(len).ok_or_else(corrupt)?;
+        out.push((key, header));
+        rest = tail;
+    }
+    Ok(PendingRow::Headers(out))
 }
 
 /// The status of a trail's delivery.
@@ -384,17 +449,25 @@ pub fn fan_out(
                 break 'chunks;
             }
             consumed += 1;
-            let record_keys = decode_keys(value)?;
-            records_seen += record_keys.len();
+            let pending = decode_pending(value)?;
+            records_seen += pending.len();
             let mut per_trail: Vec<Vec<&[u8]>> = vec![Vec::new(); candidates.len()];
             let mut per_stream: Vec<Vec<&[u8]>> = vec![Vec::new(); streams.len()];
-            let records = if candidates.is_empty() && streams.is_empty() {
-                Vec::new()
-            } else {
-                read_records(tx, &record_keys)?
+            let wanted = !candidates.is_empty() || !streams.is_empty();
+            // Only an old row of bare keys needs its records read.
+            let read = match &pending {
+                PendingRow::Keys(keys) if wanted => read_records(tx, keys)?,
+                _ => Vec::new(),
             };
-            for (k, stored) in &records {
-                let k = k.as_slice();
+            let records: Vec<(&[u8], &[u8])> = match &pending {
+                PendingRow::Headers(h) if wanted => h.clone(),
+                PendingRow::Headers(_) => Vec::new(),
+                PendingRow::Keys(_) => read
+                    .iter()
+                    .map(|(k, v)| (k.as_slice(), v.as_slice()))
+                    .collect(),
+            };
+            for &(k, stored) in &records {
                 let Ok(ev) = StoredEvent::decode(stored) else {
                     tracing::warn!("an undecodable CloudTrail record is not delivered");
                     continue;
@@ -1203,6 +1276,56 @@ mod tests {
         assert_eq!(values(&got.1), (40..60u8).rev().collect::<Vec<_>>());
         assert_eq!(values(&got.2), vec![7]);
         assert!(got.3.is_empty());
+    }
+
+    #[test]
+    fn fan_out_decides_from_a_rows_headers_and_reads_the_records_of_an_old_row() {
+        let store = cairn_store::Store::open_sqlite_memory().unwrap();
+        let mut t = trail();
+        t.logging = true;
+        t.start_logging_ms = Some(0);
+        store
+            .write_blocking(move |tx| {
+                trails::put(tx, &t)?;
+                let rec = |i: u8| {
+                    crate::layout::Encoded::raw(
+                        1_000 + i64::from(i),
+                        &format!("e-{i}"),
+                        "111122223333",
+                        "CreateUser",
+                        "iam.amazonaws.com",
+                        &format!(
+                            r#"{{"eventID":"e-{i}","awsRegion":"us-east-1","eventType":"AwsApiCall"}}"#
+                        ),
+                    )
+                    .unwrap()
+                };
+                // Written now: the pending row carries the headers.
+                crate::layout::put_batch(tx, &[rec(1), rec(2)])?;
+                let row = tx.scan(PENDING, &Scan::all())?;
+                assert_eq!(row.len(), 1);
+                assert!(matches!(
+                    decode_pending(&row[0].1)?,
+                    PendingRow::Headers(h) if h.len() == 2
+                ));
+                // Written by an earlier version: bare keys.
+                let old = [rec(3), rec(4)];
+                crate::layout::put_batch_into(tx, &old, EVENTS, crate::layout::INDEX)?;
+                let ks: Vec<&[u8]> = old.iter().map(|e| e.key.as_slice()).collect();
+                tx.put(PENDING, ks.iter().min().unwrap(), &keys(&ks)?)?;
+                while fan_out(tx, None, &[])? > 0 {}
+                assert!(tx.scan(PENDING, &Scan::all())?.is_empty());
+                let mut listed: Vec<Vec<u8>> = Vec::new();
+                for (_, v) in tx.scan(OUTBOX, &Scan::all())? {
+                    listed.extend(decode_keys(&v)?.into_iter().map(<[u8]>::to_vec));
+                }
+                listed.sort();
+                let mut want: Vec<Vec<u8>> = [1, 2, 3, 4].map(|i| rec(i).key).to_vec();
+                want.sort();
+                assert_eq!(listed, want);
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
     }
 
     #[test]

@@ -122,6 +122,8 @@ fn push_index_prefix(out: &mut Vec<u8>, account_id: &str, tag: Tag, value: &str)
 pub struct Encoded {
     pub key: Vec<u8>,
     pub value: Vec<u8>,
+    /// Where the record JSON starts in `value` (the header ends).
+    json_start: usize,
     /// Index keys, concatenated; `index_ends[i]` is where key `i` ends.
     index: Vec<u8>,
     index_ends: Vec<usize>,
@@ -197,6 +199,7 @@ impl Encoded {
             put_str(&mut value, &r.resource_type)?;
             put_str(&mut value, &r.arn)?;
         }
+        let json_start = value.len();
         record::write_record(event, &mut value)
             .map_err(|e| StoreError::Backend(format!("encoding a CloudTrail record: {e}")))?;
 
@@ -219,6 +222,7 @@ impl Encoded {
             index_ends: Vec::with_capacity(entries),
             key,
             value,
+            json_start,
         };
         enc.add_index(account, Tag::All, "");
         // No EventId index: event IDs are time-ordered UUIDs, so LookupEvents finds an event
@@ -286,12 +290,14 @@ impl Encoded {
             }
         }
         value.extend_from_slice(&0u16.to_be_bytes());
+        let json_start = value.len();
         value.extend_from_slice(record_json.as_bytes());
         let mut enc = Encoded {
             index: Vec::new(),
             index_ends: Vec::new(),
             key,
             value,
+            json_start,
         };
         enc.add_index(account, Tag::All, "");
         enc.add_index(account, Tag::EventName, event_name);
@@ -303,6 +309,12 @@ impl Encoded {
         push_index_prefix(&mut self.index, account, tag, value);
         self.index.extend_from_slice(&self.key);
         self.index_ends.push(self.index.len());
+    }
+
+    /// The stored value without its record JSON: [`StoredEvent::decode`] reads it as an
+    /// event whose `record_json` is empty (what fan-out decides by).
+    pub fn header(&self) -> &[u8] {
+        self.value.get(..self.json_start).unwrap_or_default()
     }
 
     /// The index keys.
@@ -341,8 +353,7 @@ pub const POSTING_V2: u8 = 2;
 /// calls then costs a handful of index rows. An index row whose value is empty is a
 /// single-event row whose time-key is the key's suffix (the first layout).
 pub fn put_batch(tx: &mut dyn cairn_store::Tx, events: &[Encoded]) -> Result<(), StoreError> {
-    let record_keys: Vec<&[u8]> = events.iter().map(|e| e.key.as_slice()).collect();
-    crate::delivery::put_pending(tx, &record_keys)?;
+    crate::delivery::put_pending(tx, events)?;
     put_batch_into(tx, events, EVENTS, INDEX)
 }
 
