@@ -28,8 +28,9 @@
 //!
 //! ## Spaces
 //!
-//! * `trail.pending` — key: the smallest record key of the batch; value [`keys`] of the
-//!   batch's records.
+//! * `trail.pending` — key: the smallest record key of the batch; value the batch's record
+//!   keys, each with its record's header ([`put_pending`]; rows written before headers were
+//!   carried hold [`keys`] alone).
 //! * `trail.outbox` — key: trail key ‖ `00` ‖ pending key; value [`keys`] the trail wants.
 //! * `trail.status` — key: trail key; value JSON [`DeliveryStatus`].
 
