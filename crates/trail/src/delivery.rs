@@ -530,20 +530,29 @@ pub fn fan_out(
     Ok(consumed)
 }
 
-/// Fans out everything pending, a slice per transaction.
+/// How long one [`fan_out_all`] may run before the job goes on to deliver (what is left is
+/// fanned out next round). Fan-out takes about a million records a second, so this covers
+/// any backlog one delivery interval can build up.
+const FAN_OUT_ALL_MS: i64 = 30_000;
+
+/// Fans out everything pending, a slice per transaction, until nothing is pending (or
+/// [`FAN_OUT_ALL_MS`] passed). A cap on the number of slices instead would let a backlog
+/// grow without bound at a long delivery interval: 1,000 slices of 512 records are fewer
+/// than five minutes of a busy server's calls.
 pub async fn fan_out_all(
     env: &Env,
     facts: Option<&std::sync::Arc<dyn ResourceFacts>>,
     streams: &std::sync::Arc<Vec<crate::stream::StreamConfig>>,
 ) -> Result<(), StoreError> {
-    for _ in 0..1_000 {
+    let started = env.clock.now_millis();
+    loop {
         let facts = facts.cloned();
         let streams = std::sync::Arc::clone(streams);
         let n = env
             .store
             .write(move |tx| fan_out(tx, facts.as_deref(), &streams))
             .await?;
-        if n == 0 {
+        if n == 0 || env.clock.now_millis().saturating_sub(started) > FAN_OUT_ALL_MS {
             break;
         }
     }
@@ -1327,6 +1336,44 @@ mod tests {
                 Ok::<_, StoreError>(())
             })
             .unwrap();
+    }
+
+    #[tokio::test]
+    async fn fan_out_all_drains_every_pending_row() {
+        let store = cairn_store::Store::open_sqlite_memory().unwrap();
+        let env = cairn_core::Env {
+            store: store.clone(),
+            clock: std::sync::Arc::new(cairn_core::ManualClock::new(1_000_000)),
+            ids: std::sync::Arc::new(cairn_core::SeededIds::new(1)),
+            audit: crate::sink::Recorder::new(store.clone()),
+            node: "test".to_owned(),
+            faults: cairn_core::Faults::default(),
+            jobs: Default::default(),
+            generations: Default::default(),
+        };
+        // 1,000 batches of one record: four slices of FAN_OUT_ROWS rows each.
+        store
+            .write(|tx| {
+                for i in 0..1_000i64 {
+                    let e = crate::layout::Encoded::raw(
+                        i,
+                        &format!("e-{i:04}"),
+                        "111122223333",
+                        "N",
+                        "s.amazonaws.com",
+                        r#"{"awsRegion":"us-east-1"}"#,
+                    )?;
+                    crate::layout::put_batch(tx, std::slice::from_ref(&e))?;
+                }
+                Ok::<_, StoreError>(())
+            })
+            .await
+            .unwrap();
+        fan_out_all(&env, None, &std::sync::Arc::new(Vec::new()))
+            .await
+            .unwrap();
+        let left = store.read(|tx| tx.count(PENDING, b"")).await.unwrap();
+        assert_eq!(left, 0);
     }
 
     #[test]
