@@ -181,12 +181,8 @@ pub fn open_store_for(common: &Common) -> Result<Store, String> {
 fn open_store(common: &Common) -> Result<Store, String> {
     secure_data_dir(&common.data_dir)?;
     let result = match (&common.database_url, &common.database_schema) {
-        (Some(url), Some(schema))
-            if url.starts_with("postgres://") || url.starts_with("postgresql://") =>
-        {
-            Store::open_postgres_with_schema(url, schema)
-        }
-        (_, Some(_)) => {
+        (Some(url), Some(schema)) => Store::open_in_schema(url, schema),
+        (None, Some(_)) => {
             return Err("--database-schema needs a postgres:// --database-url".to_owned());
         }
         (Some(url), None) => Store::open(url),

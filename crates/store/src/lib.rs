@@ -280,10 +280,22 @@ impl Store {
             .map(|s| Self::from_backend(Backend::Postgres(s)))
     }
 
+    /// [`Store::open`] with every table in `schema`: PostgreSQL only (see
+    /// [`Store::open_postgres_with_schema`]); anything but a `postgres://` URL is refused.
+    pub fn open_in_schema(url: &str, schema: &str) -> Result<Store, StoreError> {
+        if is_postgres_url(url) {
+            Self::open_postgres_with_schema(url, schema)
+        } else {
+            Err(StoreError::Backend(
+                "a schema needs a postgres:// database URL".to_owned(),
+            ))
+        }
+    }
+
     /// `postgres://…` or `postgresql://…` opens PostgreSQL, `:memory:` an in-memory SQLite
     /// database, anything else is an SQLite file path (an optional `sqlite://` prefix is removed).
     pub fn open(url_or_path: &str) -> Result<Store, StoreError> {
-        if url_or_path.starts_with("postgres://") || url_or_path.starts_with("postgresql://") {
+        if is_postgres_url(url_or_path) {
             Self::open_postgres(url_or_path)
         } else if url_or_path == ":memory:" || url_or_path == "sqlite::memory:" {
             Self::open_sqlite_memory()
@@ -410,6 +422,10 @@ impl Store {
             Backend::Postgres(p) => p.schema_version(),
         }
     }
+}
+
+fn is_postgres_url(s: &str) -> bool {
+    s.starts_with("postgres://") || s.starts_with("postgresql://")
 }
 
 /// Current wall-clock time in unix milliseconds (what `created_at` records).

@@ -1701,3 +1701,9 @@ fn closures_may_capture_store_clones() {
         }
     }
 }
+
+#[test]
+fn a_schema_is_refused_for_anything_but_postgres() {
+    let e = Store::open_in_schema(":memory:", "s").unwrap_err();
+    assert!(e.to_string().contains("postgres://"), "{e}");
+}
