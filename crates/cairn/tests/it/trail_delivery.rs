@@ -18,7 +18,7 @@ const BUCKET: &str = "audit-logs";
 const FAST: &[&str] = &["--trail-delivery-seconds", "0.2"];
 
 /// Every delivered log file under `root` (`<objects>/<bucket>`), relative key → records.
-fn delivered(root: &Path) -> Vec<(String, Vec<Value>)> {
+pub(crate) fn delivered(root: &Path) -> Vec<(String, Vec<Value>)> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {

@@ -12,38 +12,18 @@ use crate::fixture::Fixture;
 use aws_sdk_cloudtrail::types::{EventCategory, InsightSelector, InsightType};
 use cairn_trail::insights::{Api, Tally};
 use serde_json::Value;
-use std::io::Read;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const ACCOUNT: &str = "135792468024";
 const BUCKET: &str = "insight-logs";
 
+/// The delivered Insights files under `root`: key → records.
 fn insight_files(root: &Path) -> Vec<(String, Vec<Value>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.to_string_lossy().contains("/CloudTrail-Insight/") {
-                let mut text = String::new();
-                flate2::read::GzDecoder::new(std::fs::File::open(&p).unwrap())
-                    .read_to_string(&mut text)
-                    .unwrap();
-                let doc: Value = serde_json::from_str(&text).unwrap();
-                out.push((
-                    p.strip_prefix(root).unwrap().to_string_lossy().into_owned(),
-                    doc["Records"].as_array().cloned().unwrap(),
-                ));
-            }
-        }
-    }
-    out
+    crate::trail_delivery::delivered(root)
+        .into_iter()
+        .filter(|(key, _)| key.contains("/CloudTrail-Insight/"))
+        .collect()
 }
 
 fn now_minute() -> i64 {
@@ -182,9 +162,21 @@ async fn trail_insights_a_burst_over_the_baseline_starts_and_ends_an_api_call_ra
         "{stats:#}"
     );
 
-    // Delivered under CloudTrail-Insight/ once that can be written.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // While the folder is blocked both files wait in the queue, none is put …
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let store = open_store(&f);
+        let queued = store
+            .read_blocking(|tx| tx.count(cairn_trail::delivery::INSIGHT_OUTBOX, b""))
+            .unwrap();
+        if queued == 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{queued} Insights files queued");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     assert!(insight_files(&root).is_empty());
+    // … and once it can be written they are delivered under CloudTrail-Insight/.
     std::fs::remove_file(&blocker).unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
