@@ -292,7 +292,14 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
         .build()
         .map_err(|e| format!("starting the runtime: {e}"))?;
     runtime.block_on(async move {
-        let recorder = cairn_trail::Recorder::new(store.clone());
+        // Records just written stay in memory for the event streams and trail deliveries
+        // that read them right after (cairn_trail::recent).
+        let recent = cairn_trail::recent::Recent::new(
+            Arc::new(SystemClock),
+            cairn_trail::recent::DEFAULT_BUDGET_BYTES,
+            cairn_trail::recent::DEFAULT_MAX_AGE_MS,
+        );
+        let recorder = cairn_trail::Recorder::with_recent(store.clone(), Arc::clone(&recent));
         // Jobs this node held when its previous incarnation stopped (crashed mid-job) are
         // claimable again at once, not after their lease; other nodes' leases are left alone.
         let owner = node.clone();
@@ -351,15 +358,20 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
                     opts.trail_delivery_ms,
                 )
                 .with_digests(Arc::new(sealer.clone()), opts.trail_digest_ms)
-                .with_streams(Arc::clone(&streams)),
+                .with_streams(Arc::clone(&streams))
+                .with_recent(Arc::clone(&recent)),
             ),
-            // Event streams: a round a second (live, at least once).
-            Arc::new(cairn_trail::stream::StreamJob::new(
-                Arc::clone(&streams),
-                Some(org_facts),
-                Arc::new(crate::objects::HttpWebhook),
-                1_000,
-            )),
+            // Event streams: a round every 250 ms (live, at least once; soon enough that what
+            // they post is still in memory).
+            Arc::new(
+                cairn_trail::stream::StreamJob::new(
+                    Arc::clone(&streams),
+                    Some(org_facts),
+                    Arc::new(crate::objects::HttpWebhook),
+                    250,
+                )
+                .with_recent(recent),
+            ),
         ];
         if !streams.is_empty() {
             let now = env.clock.now_millis();

@@ -260,6 +260,8 @@ fn main() {
     );
     trail.logging = true;
     trail.start_logging_ms = Some(0);
+    // The heavier case: a validating trail hashes every file for its digest.
+    trail.validation = true;
     let t = trail.clone();
     store
         .write_blocking(move |tx| cairn_trail::trails::put(tx, &t))
@@ -282,7 +284,9 @@ fn main() {
         let ids2 = std::sync::Arc::clone(&ids);
         let phase = Instant::now();
         let round = store
-            .read_blocking(move |tx| delivery::next_files(tx, None, ids2.as_ref(), &t, NOW))
+            .read_blocking(move |tx| {
+                delivery::next_files(tx, None, ids2.as_ref(), None, &t, NOW, delivery::Take::All)
+            })
             .unwrap();
         build_secs += phase.elapsed().as_secs_f64();
         let Some(round) = round else { break };

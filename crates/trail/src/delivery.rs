@@ -128,25 +128,52 @@ pub(crate) fn decode_keys(mut value: &[u8]) -> Result<Vec<&[u8]>, StoreError> {
 /// without a record is skipped. Records written together lie together (a key is its
 /// record's time), so one range scan from the smallest key to the largest, reading at most
 /// twice as many rows as asked for, usually finds them all in one statement; whatever it
-/// did not find is then read key by key.
+/// did not find is then read key by key. Records still in `recent` are taken from there.
 pub(crate) fn read_records(
     tx: &mut dyn Tx,
+    recent: Option<&crate::recent::Recent>,
     keys: &[&[u8]],
-) -> Result<Vec<cairn_store::KvPair>, StoreError> {
-    let mut want: Vec<&[u8]> = keys.to_vec();
+) -> Result<Vec<(Vec<u8>, Stored)>, StoreError> {
+    // What was just written is in memory (crate::recent): usually all of it, taken in the
+    // listed order without sorting anything.
+    let mut hits: Vec<(Vec<u8>, Stored)> = Vec::new();
+    if let Some(recent) = recent {
+        let cached = recent.get_all(keys);
+        if cached.iter().all(Option::is_some) {
+            let mut seen = std::collections::HashSet::with_capacity(keys.len());
+            return Ok(keys
+                .iter()
+                .zip(cached)
+                .filter(|(k, _)| seen.insert(**k))
+                .filter_map(|(k, v)| v.map(|v| (k.to_vec(), Stored::Kept(v))))
+                .collect());
+        }
+        hits = keys
+            .iter()
+            .zip(cached)
+            .filter_map(|(k, v)| v.map(|v| (k.to_vec(), Stored::Kept(v))))
+            .collect();
+        hits.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        hits.dedup_by(|a, b| a.0 == b.0);
+    }
+    let mut want: Vec<&[u8]> = keys
+        .iter()
+        .copied()
+        .filter(|k| hits.binary_search_by(|(h, _)| h.as_slice().cmp(k)).is_err())
+        .collect();
     want.sort_unstable();
     want.dedup();
     let (Some(&first), Some(&last)) = (want.first(), want.last()) else {
-        return Ok(Vec::new());
+        return Ok(order_as_listed(hits, keys));
     };
     // Ascending by key.
-    let mut found: Vec<cairn_store::KvPair> = Vec::with_capacity(want.len());
+    let mut found: Vec<(Vec<u8>, Stored)> = Vec::with_capacity(want.len());
     if want.len() > 1 {
         let budget = want.len().saturating_mul(2).saturating_add(16);
         let scan = Scan::range(Bound::Included(first), Bound::Included(last)).limit(budget);
         for (k, v) in tx.scan(EVENTS, &scan)? {
             if want.binary_search(&k.as_slice()).is_ok() {
-                found.push((k, v));
+                found.push((k, Stored::Read(v)));
             }
         }
     }
@@ -158,12 +185,35 @@ pub(crate) fn read_records(
                 .is_err()
                 && let Some(v) = tx.get(EVENTS, k)?
             {
-                rest.push((k.to_vec(), v));
+                rest.push((k.to_vec(), Stored::Read(v)));
             }
         }
         found.extend(rest);
-        found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     }
+    found.extend(hits);
+    found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    Ok(order_as_listed(found, keys))
+}
+
+/// A stored record's value: read from the store, or shared with [`crate::recent`].
+#[derive(Debug, Clone)]
+pub(crate) enum Stored {
+    Read(Vec<u8>),
+    Kept(std::sync::Arc<Vec<u8>>),
+}
+
+impl std::ops::Deref for Stored {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Stored::Read(v) => v,
+            Stored::Kept(v) => v,
+        }
+    }
+}
+
+/// `found` (ascending by key, each key once) in the order `keys` first lists them.
+fn order_as_listed(found: Vec<(Vec<u8>, Stored)>, keys: &[&[u8]]) -> Vec<(Vec<u8>, Stored)> {
     let mut order = Vec::with_capacity(found.len());
     let mut taken = vec![false; found.len()];
     for k in keys {
@@ -175,12 +225,11 @@ pub(crate) fn read_records(
             order.push(i);
         }
     }
-    let mut slots: Vec<Option<cairn_store::KvPair>> = found.into_iter().map(Some).collect();
-    let out = order
+    let mut slots: Vec<Option<(Vec<u8>, Stored)>> = found.into_iter().map(Some).collect();
+    order
         .into_iter()
         .filter_map(|i| slots.get_mut(i).and_then(Option::take))
-        .collect();
-    Ok(out)
+        .collect()
 }
 
 /// Format byte of a pending row that carries its records' headers (a row of bare keys
@@ -457,16 +506,13 @@ pub fn fan_out(
             let wanted = !candidates.is_empty() || !streams.is_empty();
             // Only an old row of bare keys needs its records read.
             let read = match &pending {
-                PendingRow::Keys(keys) if wanted => read_records(tx, keys)?,
+                PendingRow::Keys(keys) if wanted => read_records(tx, None, keys)?,
                 _ => Vec::new(),
             };
             let records: Vec<(&[u8], &[u8])> = match &pending {
                 PendingRow::Headers(h) if wanted => h.clone(),
                 PendingRow::Headers(_) => Vec::new(),
-                PendingRow::Keys(_) => read
-                    .iter()
-                    .map(|(k, v)| (k.as_slice(), v.as_slice()))
-                    .collect(),
+                PendingRow::Keys(_) => read.iter().map(|(k, v)| (k.as_slice(), &**v)).collect(),
             };
             for &(k, stored) in &records {
                 let Ok(ev) = StoredEvent::decode(stored) else {
@@ -543,7 +589,17 @@ pub async fn fan_out_all(
     env: &Env,
     facts: Option<&std::sync::Arc<dyn ResourceFacts>>,
     streams: &std::sync::Arc<Vec<crate::stream::StreamConfig>>,
+    recent: Option<&std::sync::Arc<crate::recent::Recent>>,
 ) -> Result<(), StoreError> {
+    if let Some(recent) = recent {
+        // Records are worth keeping in memory while a stream or a logging trail reads them.
+        let logging = env
+            .store
+            .read(|tx| Ok(trails::all(tx)?.iter().any(|t| t.logging)))
+            .await?;
+        recent.set_wanted(logging || !streams.is_empty());
+        recent.sweep();
+    }
     let started = env.clock.now_millis();
     loop {
         let facts = facts.cloned();
@@ -566,13 +622,31 @@ pub struct LogFile {
     pub key: String,
     /// The gzip-compressed file.
     pub body: Vec<u8>,
-    /// The uncompressed file's SHA-256, hex (what a digest lists as `hashValue`).
-    pub sha256_hex: String,
+    /// The uncompressed file's SHA-256, hex (what a digest lists as `hashValue`), when the
+    /// trail validated as the file was made ([`LogFile::hash_hex`] otherwise).
+    pub sha256_hex: Option<String>,
     pub account: String,
     pub region: String,
     pub oldest_ms: i64,
     pub newest_ms: i64,
     pub records: usize,
+}
+
+impl LogFile {
+    /// The uncompressed file's SHA-256, hex: as computed when the file was made, or, for a
+    /// trail whose validation was turned on meanwhile, from the file itself.
+    pub fn hash_hex(&self) -> Result<String, StoreError> {
+        if let Some(h) = &self.sha256_hex {
+            return Ok(h.clone());
+        }
+        let mut raw = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(self.body.as_slice()),
+            &mut raw,
+        )
+        .map_err(|e| StoreError::Backend(format!("reading back a log file: {e}")))?;
+        Ok(hex(&sha2_digest(&raw)))
+    }
 }
 
 /// A trail's next delivery: its files and the outbox rows they empty.
@@ -647,30 +721,57 @@ pub fn log_key(
 
 /// A record waiting for a file: its key, its stored value and where in it the JSON starts
 /// (the JSON is the value's tail, so it is not copied out), its time.
-type Waiting = (Vec<u8>, Vec<u8>, usize, i64);
+type Waiting = (Vec<u8>, Stored, usize, i64);
 
 /// The JSON of a waiting record.
 fn waiting_json(w: &Waiting) -> &[u8] {
     w.1.get(w.2..).unwrap_or_default()
 }
 
+/// Which rounds [`next_files`] builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Take {
+    /// Whatever waits.
+    All,
+    /// Only a full round ([`MAX_RECORDS_PER_ROUND`] records waiting): under load a trail
+    /// delivers as soon as a file's worth is waiting, not only on its cadence.
+    Full,
+}
+
 /// Builds `trail`'s next round: up to [`MAX_RECORDS_PER_ROUND`] waiting records, one file
-/// per account and region. `None` when nothing waits.
+/// per account and region. `None` when nothing waits (or, with [`Take::Full`], less than a
+/// full round). Records still in `recent` are not read from the store.
 pub fn next_files(
     tx: &mut dyn Tx,
     facts: Option<&dyn ResourceFacts>,
     ids: &dyn Ids,
+    recent: Option<&crate::recent::Recent>,
     trail: &TrailRec,
     now_ms: i64,
+    take: Take,
 ) -> Result<Option<Round>, StoreError> {
     let k = trails::key(&trail.account, &trail.home_region, &trail.name);
+    // Oldest rows first (a row's key ends with its pending key, a record key: newest
+    // first), so that a backlog is worked off in order and what waited longest is not left
+    // behind by newer rows. Every row lists at least one record: no more rows than records
+    // a round takes.
+    let mut listed = Vec::new();
+    let mut waiting = 0;
+    for (row, value) in tx.scan_prefix(OUTBOX, &outbox_prefix(&k), true, MAX_RECORDS_PER_ROUND)? {
+        waiting += decode_keys(&value)?.len();
+        listed.push((row, value));
+        if waiting >= MAX_RECORDS_PER_ROUND {
+            break;
+        }
+    }
+    if take == Take::Full && waiting < MAX_RECORDS_PER_ROUND {
+        return Ok(None);
+    }
     let mut rows = Vec::new();
     let mut groups: Vec<((String, String), Vec<Waiting>)> = Vec::new();
-    let mut total = 0;
-    // Every row lists at least one record: no more rows than records a round takes.
-    for (row, value) in tx.scan_prefix(OUTBOX, &outbox_prefix(&k), false, MAX_RECORDS_PER_ROUND)? {
+    for (row, value) in listed {
         let list = decode_keys(&value)?;
-        for (rk, stored) in read_records(tx, &list)? {
+        for (rk, stored) in read_records(tx, recent, &list)? {
             let Ok(ev) = StoredEvent::decode(&stored) else {
                 continue;
             };
@@ -693,12 +794,8 @@ pub fn next_files(
                     groups.push((group, vec![(rk, stored, json_start, time)]));
                 }
             }
-            total += 1;
         }
         rows.push(row);
-        if total >= MAX_RECORDS_PER_ROUND {
-            break;
-        }
     }
     if rows.is_empty() {
         return Ok(None);
@@ -733,7 +830,9 @@ pub fn next_files(
             json.extend_from_slice(waiting_json(r));
         }
         json.extend_from_slice(b"]}");
-        let sha256_hex = hex(&sha2_digest(&json));
+        // Only a digest needs the hash (a trail's validation turned on meanwhile is
+        // handled by LogFile::hash_hex).
+        let sha256_hex = trail.validation.then(|| hex(&sha2_digest(&json)));
         let body = gzip(&json)?;
         let unique = ids.pick(FILE_ALPHABET, 16);
         let oldest_ms = records.iter().map(|r| r.3).min().unwrap_or(now_ms);
@@ -841,7 +940,17 @@ pub struct DeliveryJob {
     digest_interval_ms: i64,
     /// The event streams fan-out also feeds.
     streams: std::sync::Arc<Vec<crate::stream::StreamConfig>>,
+    /// The records just written, read from memory rather than from the store.
+    recent: Option<std::sync::Arc<crate::recent::Recent>>,
+    /// When the next full round is due (this node's view: after a restart, or on another
+    /// node, the first round is a full one).
+    next_full_ms: std::sync::atomic::AtomicI64,
 }
+
+/// How often the job looks for a full round's worth of waiting records between its full
+/// rounds (at most its interval): a busy trail delivers a file as soon as it is full, while
+/// its records are still in memory, instead of holding minutes of records back.
+pub const FULL_ROUND_CHECK_MS: i64 = 250;
 
 impl std::fmt::Debug for DeliveryJob {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -866,7 +975,21 @@ impl DeliveryJob {
             seal: None,
             digest_interval_ms: 3_600_000,
             streams: std::sync::Arc::new(Vec::new()),
+            recent: None,
+            next_full_ms: std::sync::atomic::AtomicI64::new(i64::MIN),
         }
+    }
+
+    /// Records still in `recent` are taken from there (and fan-out tells it whether anyone
+    /// reads records).
+    pub fn with_recent(mut self, recent: std::sync::Arc<crate::recent::Recent>) -> Self {
+        self.recent = Some(recent);
+        self
+    }
+
+    /// Time between two runs of the job: its interval, or less to deliver full rounds.
+    fn tick_ms(&self) -> i64 {
+        self.interval_ms.min(FULL_ROUND_CHECK_MS)
     }
 
     /// Fan-out also feeds these event streams (delivered by [`crate::stream::StreamJob`]).
@@ -893,20 +1016,39 @@ impl DeliveryJob {
         cairn_core::jobs::ensure_recurring(tx, JOB_KIND, JOB_MARK, now_ms, interval_ms)
     }
 
-    /// One round: fan out, then deliver each trail with waiting records.
-    pub async fn round(&self, env: &Env) -> Result<(), StoreError> {
+    /// One round: fan out, then deliver each trail with waiting records (with
+    /// [`Take::Full`], only full rounds, and nothing else: digests, Insights and retired
+    /// trails wait for the next full round).
+    pub async fn round(&self, env: &Env, take: Take) -> Result<(), StoreError> {
         // Fan out everything pending, a slice per transaction.
-        fan_out_all(env, self.facts.as_ref(), &self.streams).await?;
+        fan_out_all(
+            env,
+            self.facts.as_ref(),
+            &self.streams,
+            self.recent.as_ref(),
+        )
+        .await?;
         let busy = env.store.read(trails_with_work).await?;
         for trail in busy {
             loop {
                 let now = env.clock.now_millis();
                 let facts = self.facts.clone();
                 let ids = std::sync::Arc::clone(&env.ids);
+                let recent = self.recent.clone();
                 let t = trail.clone();
                 let round = env
                     .store
-                    .read(move |tx| next_files(tx, facts.as_deref(), ids.as_ref(), &t, now))
+                    .read(move |tx| {
+                        next_files(
+                            tx,
+                            facts.as_deref(),
+                            ids.as_ref(),
+                            recent.as_deref(),
+                            &t,
+                            now,
+                            take,
+                        )
+                    })
                     .await?;
                 let Some(round) = round else { break };
                 let mut failed = None;
@@ -938,6 +1080,9 @@ impl DeliveryJob {
                     }
                 }
             }
+        }
+        if take == Take::Full {
+            return Ok(());
         }
         if let Some(seal) = &self.seal {
             self.digests(env, seal).await?;
@@ -1205,10 +1350,18 @@ impl JobHandler for DeliveryJob {
 
     fn run<'a>(&'a self, env: &'a std::sync::Arc<Env>, job: &'a Job) -> BoxFuture<'a, Step> {
         Box::pin(async move {
-            if let Err(e) = self.round(env).await {
+            use std::sync::atomic::Ordering;
+            let now = env.clock.now_millis();
+            let full = now >= self.next_full_ms.load(Ordering::Relaxed);
+            let take = if full { Take::All } else { Take::Full };
+            if let Err(e) = self.round(env, take).await {
                 return Step::Retry(e.to_string());
             }
-            cairn_core::jobs::run_again_in(env, job, self.interval_ms).await
+            if full {
+                self.next_full_ms
+                    .store(now.saturating_add(self.interval_ms), Ordering::Relaxed);
+            }
+            cairn_core::jobs::run_again_in(env, job, self.tick_ms()).await
         })
     }
 
@@ -1262,16 +1415,34 @@ mod tests {
                     .chain([vec![b'k', 200]])
                     .collect();
                 let refs: Vec<&[u8]> = sparse.iter().map(Vec::as_slice).collect();
-                let a = read_records(tx, &refs)?;
+                let a = read_records(tx, None, &refs)?;
                 let dense: Vec<Vec<u8>> = (40..60u8).rev().map(key).collect();
                 let refs: Vec<&[u8]> = dense.iter().map(Vec::as_slice).collect();
-                let b = read_records(tx, &refs)?;
-                let one = read_records(tx, &[key(7).as_slice()])?;
-                let none = read_records(tx, &[])?;
-                Ok::<_, StoreError>((a, b, one, none))
+                let b = read_records(tx, None, &refs)?;
+                let one = read_records(tx, None, &[key(7).as_slice()])?;
+                let none = read_records(tx, None, &[])?;
+                // Part of a list in memory: those are taken from there, the rest read.
+                let recent = crate::recent::Recent::new(
+                    std::sync::Arc::new(cairn_core::ManualClock::new(0)),
+                    1 << 20,
+                    1_000,
+                );
+                recent.set_wanted(true);
+                recent.insert_all([(key(42), vec![42]), (key(95), vec![95])]);
+                let mixed: Vec<Vec<u8>> = [95u8, 41, 42, 43, 42]
+                    .iter()
+                    .map(|&i| key(i))
+                    .chain([vec![b'k', 200]])
+                    .collect();
+                let refs: Vec<&[u8]> = mixed.iter().map(Vec::as_slice).collect();
+                let c = read_records(tx, Some(&recent), &refs)?;
+                assert_eq!(recent.hit_counts(), (3, 3));
+                // All in memory: nothing is read, each once, as listed.
+                let all = read_records(tx, Some(&recent), &[&key(42), &key(95), &key(42)])?;
+                Ok::<_, StoreError>((a, b, one, none, c, all))
             })
             .unwrap();
-        let values = |rows: &[(Vec<u8>, Vec<u8>)]| -> Vec<u8> {
+        let values = |rows: &[(Vec<u8>, Stored)]| -> Vec<u8> {
             rows.iter()
                 .map(|(k, v)| {
                     assert_eq!(k.get(1), v.first());
@@ -1286,6 +1457,8 @@ mod tests {
         assert_eq!(values(&got.1), (40..60u8).rev().collect::<Vec<_>>());
         assert_eq!(values(&got.2), vec![7]);
         assert!(got.3.is_empty());
+        assert_eq!(values(&got.4), vec![95, 41, 42, 43]);
+        assert_eq!(values(&got.5), vec![42, 95]);
     }
 
     #[test]
@@ -1369,11 +1542,113 @@ mod tests {
             })
             .await
             .unwrap();
-        fan_out_all(&env, None, &std::sync::Arc::new(Vec::new()))
+        fan_out_all(&env, None, &std::sync::Arc::new(Vec::new()), None)
             .await
             .unwrap();
         let left = store.read(|tx| tx.count(PENDING, b"")).await.unwrap();
         assert_eq!(left, 0);
+    }
+
+    /// Between its full rounds (every interval) the job delivers a trail's waiting records
+    /// only once a full round's worth waits, and takes them from memory where it can.
+    #[tokio::test]
+    async fn a_busy_trail_delivers_full_rounds_between_its_intervals() {
+        use std::sync::Arc;
+        let store = cairn_store::Store::open_sqlite_memory().unwrap();
+        let clock = Arc::new(cairn_core::ManualClock::new(1_000_000));
+        let recent = crate::recent::Recent::new(
+            Arc::clone(&clock) as Arc<dyn cairn_core::Clock>,
+            64 << 20,
+            60_000,
+        );
+        let env = Arc::new(cairn_core::Env {
+            store: store.clone(),
+            clock: Arc::clone(&clock) as Arc<dyn cairn_core::Clock>,
+            ids: Arc::new(cairn_core::SeededIds::new(1)),
+            audit: crate::sink::Recorder::new(store.clone()),
+            node: "test".to_owned(),
+            faults: cairn_core::Faults::default(),
+            jobs: Default::default(),
+            generations: Default::default(),
+        });
+        let objects = Arc::new(cairn_core::MemoryObjects::default());
+        let interval = 300_000;
+        let job = DeliveryJob::new(Arc::clone(&objects) as Arc<dyn ObjectStore>, None, interval)
+            .with_recent(Arc::clone(&recent));
+        let runner = cairn_core::jobs::Runner::new(Arc::clone(&env), vec![Arc::new(job)]);
+        let mut t = trail();
+        t.logging = true;
+        t.start_logging_ms = Some(0);
+        store
+            .write(move |tx| {
+                trails::put(tx, &t)?;
+                DeliveryJob::ensure(tx, 1_000_000, interval)
+            })
+            .await
+            .unwrap();
+        // The first run is a full one (nothing waits yet); it tells `recent` a trail logs.
+        runner.run_until_idle().await;
+        let mut next = 0i64;
+        let mut write = |n: i64| {
+            let from = next;
+            next += n;
+            let recent = Arc::clone(&recent);
+            let store = store.clone();
+            async move {
+                let batch: Vec<crate::layout::Encoded> = (from..from + n)
+                    .map(|i| {
+                        crate::layout::Encoded::raw(
+                            1_000_000 + i,
+                            &format!("e-{i:06}"),
+                            "111122223333",
+                            "ListUsers",
+                            "iam.amazonaws.com",
+                            r#"{"awsRegion":"us-east-1","eventType":"AwsApiCall","managementEvent":true,"readOnly":true}"#,
+                        )
+                        .unwrap()
+                    })
+                    .collect();
+                let kept: Vec<(Vec<u8>, Vec<u8>)> = batch
+                    .iter()
+                    .map(|e| (e.key.clone(), e.value.clone()))
+                    .collect();
+                store
+                    .write(move |tx| crate::layout::put_batch(tx, &batch))
+                    .await
+                    .unwrap();
+                recent.insert_all(kept);
+            }
+        };
+        let files = |objects: &Arc<cairn_core::MemoryObjects>| {
+            let objects = Arc::clone(objects);
+            async move { objects.list("audit", "AWSLogs/").await.unwrap().len() }
+        };
+        // Less than a full round: it waits for the interval.
+        write(100).await;
+        clock.advance(FULL_ROUND_CHECK_MS);
+        runner.run_until_idle().await;
+        assert_eq!(files(&objects).await, 0);
+        // With a full round's worth waiting, all of it is delivered at the next check, from
+        // memory.
+        write(i64::try_from(MAX_RECORDS_PER_ROUND).unwrap()).await;
+        clock.advance(FULL_ROUND_CHECK_MS);
+        runner.run_until_idle().await;
+        assert_eq!(files(&objects).await, 1);
+        let (hits, misses) = recent.hit_counts();
+        assert_eq!(
+            (hits, misses),
+            (u64::try_from(MAX_RECORDS_PER_ROUND).unwrap() + 100, 0)
+        );
+        // What comes after waits for the interval again.
+        write(10).await;
+        clock.advance(FULL_ROUND_CHECK_MS);
+        runner.run_until_idle().await;
+        assert_eq!(files(&objects).await, 1);
+        clock.advance(interval);
+        runner.run_until_idle().await;
+        assert_eq!(files(&objects).await, 2);
+        let waiting = store.read(|tx| tx.count(OUTBOX, b"")).await.unwrap();
+        assert_eq!(waiting, 0);
     }
 
     #[test]

@@ -143,7 +143,7 @@ pub fn note_log_file(
     let entry = LogEntry {
         bucket: file.bucket.clone(),
         key: file.key.clone(),
-        hash_hex: file.sha256_hex.clone(),
+        hash_hex: file.hash_hex()?,
         oldest_ms: file.oldest_ms,
         newest_ms: file.newest_ms,
     };

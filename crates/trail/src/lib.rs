@@ -8,6 +8,8 @@
 //!   mutation's transaction, read-only records group-committed, everything else durable on
 //!   return.
 //! * [`lookup`]: the `LookupEvents` operation.
+//! * [`recent`]: the records just written, in memory for the streams and deliveries that
+//!   read them right after.
 //! * [`stream`]: event streams, every event pushed to HTTP endpoints in EventBridge's envelope.
 //! * [`trails`]: trails — settings, selectors, tags, logging state — and their storage.
 //! * [`channels`], [`data`]: channels and `PutAuditEvents` (cloudtrail-data).
@@ -26,6 +28,7 @@ pub mod facts;
 pub mod insights;
 pub mod layout;
 pub mod lookup;
+pub mod recent;
 pub mod record;
 pub mod service;
 pub mod sink;

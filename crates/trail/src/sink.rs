@@ -23,6 +23,7 @@
 //! counted in [`Recorder::lost_events`] — never dropped silently.
 
 use crate::layout::{Encoded, StoredEvent};
+use crate::recent::Recent;
 use cairn_core::{AuditEvent, AuditSink};
 use cairn_store::{Store, StoreError, Tx};
 use std::future::Future;
@@ -52,6 +53,8 @@ pub struct Recorder {
     /// `None` when created outside a tokio runtime: every record is then written directly.
     queue: Option<mpsc::Sender<Msg>>,
     lost: Arc<AtomicU64>,
+    /// Where records written are kept for the readers right after them.
+    recent: Option<Arc<Recent>>,
 }
 
 impl std::fmt::Debug for Recorder {
@@ -69,11 +72,26 @@ impl Recorder {
     /// runtime; outside a runtime there is no batcher and every record is written directly.
     /// The batcher stops (after writing what is queued) when the recorder is dropped.
     pub fn new(store: Store) -> Arc<Recorder> {
+        Recorder::build(store, None)
+    }
+
+    /// [`Recorder::new`], keeping what it wrote in `recent` (for event streams and trail
+    /// delivery, which read records right after they are written).
+    pub fn with_recent(store: Store, recent: Arc<Recent>) -> Arc<Recorder> {
+        Recorder::build(store, Some(recent))
+    }
+
+    fn build(store: Store, recent: Option<Arc<Recent>>) -> Arc<Recorder> {
         let lost = Arc::new(AtomicU64::new(0));
         let queue = match tokio::runtime::Handle::try_current() {
             Ok(handle) => {
                 let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
-                handle.spawn(run_batcher(store.clone(), receiver, Arc::clone(&lost)));
+                handle.spawn(run_batcher(
+                    store.clone(),
+                    receiver,
+                    Arc::clone(&lost),
+                    recent.clone(),
+                ));
                 Some(sender)
             }
             Err(_) => {
@@ -83,7 +101,12 @@ impl Recorder {
                 None
             }
         };
-        Arc::new(Recorder { store, queue, lost })
+        Arc::new(Recorder {
+            store,
+            queue,
+            lost,
+            recent,
+        })
     }
 
     /// The store records are written to.
@@ -111,7 +134,14 @@ impl Recorder {
     }
 
     async fn write_now(&self, encoded: Encoded) -> Result<(), StoreError> {
-        self.store.write(move |tx| encoded.put(tx)).await
+        let Some(recent) = &self.recent else {
+            return self.store.write(move |tx| encoded.put(tx)).await;
+        };
+        let shared = Arc::new(encoded);
+        let written = Arc::clone(&shared);
+        self.store.write(move |tx| written.put(tx)).await?;
+        keep(recent, shared);
+        Ok(())
     }
 
     async fn record_event(&self, event: AuditEvent) -> Result<(), StoreError> {
@@ -134,7 +164,14 @@ impl Recorder {
 
 impl AuditSink for Recorder {
     fn record_in(&self, tx: &mut dyn Tx, event: &AuditEvent) -> Result<(), StoreError> {
-        Encoded::new(event)?.put(tx)
+        let encoded = Encoded::new(event)?;
+        encoded.put(tx)?;
+        // Kept before the transaction commits: should it roll back, nothing lists the key
+        // (the pending row goes with it), and no other record ever has that key.
+        if let Some(recent) = &self.recent {
+            recent.insert_all([(encoded.key, encoded.value)]);
+        }
+        Ok(())
     }
 
     fn record(
@@ -159,7 +196,20 @@ fn absorb(msg: Msg, batch: &mut Vec<Encoded>, waiters: &mut Vec<oneshot::Sender<
     }
 }
 
-async fn run_batcher(store: Store, mut queue: mpsc::Receiver<Msg>, lost: Arc<AtomicU64>) {
+/// Hands written records to `recent`, without copying them when nothing else holds them.
+fn keep(recent: &Recent, encoded: Arc<Encoded>) {
+    match Arc::try_unwrap(encoded) {
+        Ok(e) => recent.insert_all([(e.key, e.value)]),
+        Err(shared) => recent.insert_all([(shared.key.clone(), shared.value.clone())]),
+    }
+}
+
+async fn run_batcher(
+    store: Store,
+    mut queue: mpsc::Receiver<Msg>,
+    lost: Arc<AtomicU64>,
+    recent: Option<Arc<Recent>>,
+) {
     let mut waiters = Vec::new();
     while let Some(first) = queue.recv().await {
         let mut batch = Vec::with_capacity(16);
@@ -176,7 +226,7 @@ async fn run_batcher(store: Store, mut queue: mpsc::Receiver<Msg>, lost: Arc<Ato
                 Err(_) => break,
             }
         }
-        commit(&store, batch, &lost).await;
+        commit(&store, batch, &lost, recent.as_deref()).await;
         for w in waiters.drain(..) {
             // The flusher may have gone away; nothing to tell it then.
             let _ = w.send(());
@@ -185,7 +235,7 @@ async fn run_batcher(store: Store, mut queue: mpsc::Receiver<Msg>, lost: Arc<Ato
 }
 
 /// Writes one batch in one transaction, retrying once; logs every record if both fail.
-async fn commit(store: &Store, batch: Vec<Encoded>, lost: &AtomicU64) {
+async fn commit(store: &Store, batch: Vec<Encoded>, lost: &AtomicU64, recent: Option<&Recent>) {
     if batch.is_empty() {
         return;
     }
@@ -195,12 +245,24 @@ async fn commit(store: &Store, batch: Vec<Encoded>, lost: &AtomicU64) {
             crate::layout::put_batch(tx, &batch)
         })
     };
+    let kept = |batch: Arc<Vec<Encoded>>| {
+        if let Some(recent) = recent {
+            match Arc::try_unwrap(batch) {
+                Ok(all) => recent.insert_all(all.into_iter().map(|e| (e.key, e.value))),
+                Err(shared) => {
+                    recent.insert_all(shared.iter().map(|e| (e.key.clone(), e.value.clone())));
+                }
+            }
+        }
+    };
     let Err(first) = attempt(Arc::clone(&batch)).await else {
+        kept(batch);
         return;
     };
     tracing::warn!(error = %first, records = batch.len(), "CloudTrail batch write failed; retrying once");
     tokio::time::sleep(RETRY_DELAY).await;
     let Err(second) = attempt(Arc::clone(&batch)).await else {
+        kept(batch);
         return;
     };
     let count = u64::try_from(batch.len()).unwrap_or(u64::MAX);

@@ -223,6 +223,8 @@ pub struct StreamJob {
     facts: Option<Arc<dyn ResourceFacts>>,
     webhook: Arc<dyn Webhook>,
     interval_ms: i64,
+    /// The records just written, read from memory rather than from the store.
+    recent: Option<Arc<crate::recent::Recent>>,
 }
 
 impl std::fmt::Debug for StreamJob {
@@ -245,7 +247,14 @@ impl StreamJob {
             facts,
             webhook,
             interval_ms: interval_ms.max(100),
+            recent: None,
         }
+    }
+
+    /// Records still in `recent` are taken from there.
+    pub fn with_recent(mut self, recent: Arc<crate::recent::Recent>) -> Self {
+        self.recent = Some(recent);
+        self
     }
 
     /// Makes sure the one stream job exists (call at start, when streams are configured).
@@ -255,7 +264,13 @@ impl StreamJob {
 
     /// One round; answers whether every stream is caught up.
     async fn round(&self, env: &Env) -> Result<bool, StoreError> {
-        fan_out_all(env, self.facts.as_ref(), &self.streams).await?;
+        fan_out_all(
+            env,
+            self.facts.as_ref(),
+            &self.streams,
+            self.recent.as_ref(),
+        )
+        .await?;
         let mut all_ok = true;
         for st in self.streams.iter() {
             if !self.stream_round(env, st).await? {
@@ -314,6 +329,7 @@ impl StreamJob {
             let (slice, tail) = rest.split_at(take.min(rest.len()));
             rest = tail;
             let lists: Vec<Vec<u8>> = slice.iter().map(|(_, v)| v.clone()).collect();
+            let recent = self.recent.clone();
             // Per row, its envelopes.
             let envelopes: Vec<Vec<Vec<u8>>> = env
                 .store
@@ -321,7 +337,7 @@ impl StreamJob {
                     let mut out = Vec::with_capacity(lists.len());
                     for list in &lists {
                         let mut row = Vec::new();
-                        for (_, v) in read_records(tx, &decode_keys(list)?)? {
+                        for (_, v) in read_records(tx, recent.as_deref(), &decode_keys(list)?)? {
                             if let Ok(ev) = StoredEvent::decode(&v) {
                                 let mut body = Vec::with_capacity(ev.record_json.len() + 256);
                                 if envelope_of(&ev, &mut body).is_some() {
