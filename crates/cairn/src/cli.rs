@@ -58,7 +58,8 @@ commands:
                   its signing region (env CAIRN_OBJECT_STORE_REGION; default us-east-1)
   --trail-delivery-seconds
                   how often trails deliver (env CAIRN_TRAIL_DELIVERY_SECONDS; default 300,
-                  as AWS: about every 5 minutes)
+                  as AWS: about every 5 minutes; a trail with 5,000 records waiting
+                  delivers them at once)
   --event-stream  POST every recorded event, in EventBridge's envelope, to this http:// or
                   https:// URL (env CAIRN_EVENT_STREAM_URL; signed with
                   CAIRN_EVENT_STREAM_SECRET when set; CAIRN_EVENT_STREAM_BATCH_SIZE N > 1

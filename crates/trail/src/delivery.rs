@@ -929,8 +929,9 @@ pub const JOB_KIND: &str = "trail.deliver";
 /// Where the one delivery job's ID is kept (space, key).
 const JOB_MARK: (&str, &[u8]) = ("trail.meta", b"deliver-job");
 
-/// The recurring delivery job: each round fans out what is pending and delivers every
-/// trail's waiting records, then reschedules itself `interval_ms` later.
+/// The recurring delivery job: every `interval_ms` a full round fans out what is pending,
+/// delivers every trail's waiting records, digests and Insights; in between, every
+/// [`FULL_ROUND_CHECK_MS`], it fans out and delivers only trails with a full round waiting.
 pub struct DeliveryJob {
     objects: std::sync::Arc<dyn ObjectStore>,
     facts: Option<std::sync::Arc<dyn ResourceFacts>>,
@@ -1380,6 +1381,23 @@ impl JobHandler for DeliveryJob {
 mod tests {
     use super::*;
 
+    /// The environment of a job test: `store`, `clock`, seeded IDs.
+    fn test_env(
+        store: &cairn_store::Store,
+        clock: std::sync::Arc<dyn cairn_core::Clock>,
+    ) -> cairn_core::Env {
+        cairn_core::Env {
+            store: store.clone(),
+            clock,
+            ids: std::sync::Arc::new(cairn_core::SeededIds::new(1)),
+            audit: crate::sink::Recorder::new(store.clone()),
+            node: "test".to_owned(),
+            faults: cairn_core::Faults::default(),
+            jobs: Default::default(),
+            generations: Default::default(),
+        }
+    }
+
     fn trail() -> TrailRec {
         trails::new_rec(
             "main".to_owned(),
@@ -1514,16 +1532,10 @@ mod tests {
     #[tokio::test]
     async fn fan_out_all_drains_every_pending_row() {
         let store = cairn_store::Store::open_sqlite_memory().unwrap();
-        let env = cairn_core::Env {
-            store: store.clone(),
-            clock: std::sync::Arc::new(cairn_core::ManualClock::new(1_000_000)),
-            ids: std::sync::Arc::new(cairn_core::SeededIds::new(1)),
-            audit: crate::sink::Recorder::new(store.clone()),
-            node: "test".to_owned(),
-            faults: cairn_core::Faults::default(),
-            jobs: Default::default(),
-            generations: Default::default(),
-        };
+        let env = test_env(
+            &store,
+            std::sync::Arc::new(cairn_core::ManualClock::new(1_000_000)),
+        );
         // 1,000 batches of one record: four slices of FAN_OUT_ROWS rows each.
         store
             .write(|tx| {
@@ -1561,16 +1573,10 @@ mod tests {
             64 << 20,
             60_000,
         );
-        let env = Arc::new(cairn_core::Env {
-            store: store.clone(),
-            clock: Arc::clone(&clock) as Arc<dyn cairn_core::Clock>,
-            ids: Arc::new(cairn_core::SeededIds::new(1)),
-            audit: crate::sink::Recorder::new(store.clone()),
-            node: "test".to_owned(),
-            faults: cairn_core::Faults::default(),
-            jobs: Default::default(),
-            generations: Default::default(),
-        });
+        let env = Arc::new(test_env(
+            &store,
+            Arc::clone(&clock) as Arc<dyn cairn_core::Clock>,
+        ));
         let objects = Arc::new(cairn_core::MemoryObjects::default());
         let interval = 300_000;
         let job = DeliveryJob::new(Arc::clone(&objects) as Arc<dyn ObjectStore>, None, interval)

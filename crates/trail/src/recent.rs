@@ -52,6 +52,15 @@ struct Inner {
     misses: u64,
 }
 
+impl Inner {
+    /// Empties the cache, its tables' memory too.
+    fn clear(&mut self) {
+        self.map = HashMap::new();
+        self.order = VecDeque::new();
+        self.bytes = 0;
+    }
+}
+
 impl std::fmt::Debug for Recent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let (entries, bytes) = self.size();
@@ -82,9 +91,7 @@ impl Recent {
             return;
         }
         if let Ok(mut inner) = self.inner.lock() {
-            inner.map.clear();
-            inner.order.clear();
-            inner.bytes = 0;
+            inner.clear();
         }
     }
 
@@ -119,9 +126,7 @@ impl Recent {
         let now = self.clock.now_millis();
         if let Ok(mut inner) = self.inner.lock() {
             if now.saturating_sub(inner.last_insert_ms) >= IDLE_CLEAR_MS {
-                inner.map = HashMap::new();
-                inner.order = VecDeque::new();
-                inner.bytes = 0;
+                inner.clear();
             } else {
                 self.evict(&mut inner, now);
             }
@@ -141,8 +146,7 @@ impl Recent {
         }
         if inner.order.is_empty() && inner.map.capacity() > 1024 {
             // Give the table's memory back too once empty.
-            inner.map = HashMap::new();
-            inner.order = VecDeque::new();
+            inner.clear();
         }
     }
 

@@ -137,10 +137,12 @@ impl Recorder {
         let Some(recent) = &self.recent else {
             return self.store.write(move |tx| encoded.put(tx)).await;
         };
-        let shared = Arc::new(encoded);
-        let written = Arc::clone(&shared);
-        self.store.write(move |tx| written.put(tx)).await?;
-        keep(recent, shared);
+        let batch = Arc::new(vec![encoded]);
+        let written = Arc::clone(&batch);
+        self.store
+            .write(move |tx| crate::layout::put_batch(tx, &written))
+            .await?;
+        keep(recent, batch);
         Ok(())
     }
 
@@ -197,10 +199,12 @@ fn absorb(msg: Msg, batch: &mut Vec<Encoded>, waiters: &mut Vec<oneshot::Sender<
 }
 
 /// Hands written records to `recent`, without copying them when nothing else holds them.
-fn keep(recent: &Recent, encoded: Arc<Encoded>) {
-    match Arc::try_unwrap(encoded) {
-        Ok(e) => recent.insert_all([(e.key, e.value)]),
-        Err(shared) => recent.insert_all([(shared.key.clone(), shared.value.clone())]),
+fn keep(recent: &Recent, batch: Arc<Vec<Encoded>>) {
+    match Arc::try_unwrap(batch) {
+        Ok(all) => recent.insert_all(all.into_iter().map(|e| (e.key, e.value))),
+        Err(shared) => {
+            recent.insert_all(shared.iter().map(|e| (e.key.clone(), e.value.clone())));
+        }
     }
 }
 
@@ -247,12 +251,7 @@ async fn commit(store: &Store, batch: Vec<Encoded>, lost: &AtomicU64, recent: Op
     };
     let kept = |batch: Arc<Vec<Encoded>>| {
         if let Some(recent) = recent {
-            match Arc::try_unwrap(batch) {
-                Ok(all) => recent.insert_all(all.into_iter().map(|e| (e.key, e.value))),
-                Err(shared) => {
-                    recent.insert_all(shared.iter().map(|e| (e.key.clone(), e.value.clone())));
-                }
-            }
+            keep(recent, batch);
         }
     };
     let Err(first) = attempt(Arc::clone(&batch)).await else {
