@@ -2,11 +2,13 @@
 # Runs one boto3 flow (scripts/boto3_<FLOW>.py) against a real `cairn serve` on a fresh data
 # directory, in a virtualenv this script creates (boto3 from PyPI); with CAIRN_DATABASE_URL
 # set, on that PostgreSQL database. The flow gets the endpoint, the root credentials file and
-# a `cairn signup` command on the same store. Prints "N passed, N failed".
+# a `cairn signup` command on the same store. Arguments after the flow go to `cairn serve`.
+# Prints "N passed, N failed".
 #
-#   scripts/boto3-flow.sh slice|orgs|sso
+#   scripts/boto3-flow.sh slice|orgs|sso|dev [SERVE-ARGS...]
 set -euo pipefail
-flow="${1:?usage: boto3-flow.sh FLOW}"
+flow="${1:?usage: boto3-flow.sh FLOW [SERVE-ARGS...]}"
+shift
 root="$(cd "$(dirname "$0")/.." && pwd)"
 script="$root/scripts/boto3_$flow.py"
 [ -f "$script" ] || { echo "boto3-flow: no flow $script" >&2; exit 2; }
@@ -25,7 +27,7 @@ if [ -n "${CAIRN_DATABASE_URL:-}" ]; then
   echo "boto3-$flow: store at ${CAIRN_DATABASE_URL%%\?*}"
   extra=(--database-url "$CAIRN_DATABASE_URL")
 fi
-"$bin" serve --listen 127.0.0.1:0 --data-dir "$data" "${extra[@]}" >"$data/stdout" 2>"$log" &
+"$bin" serve --listen 127.0.0.1:0 --data-dir "$data" "${extra[@]}" "$@" >"$data/stdout" 2>"$log" &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$data"' EXIT
 for _ in $(seq 1 100); do

@@ -334,7 +334,7 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
                 .with_trusted_access(vec![Arc::new(cairn_sso::SsoTrustedAccess)]),
             sso_admin: cairn_sso::SsoAdminService::new(Arc::clone(&org_facts)),
             identitystore: cairn_sso::IdentityStoreService::new(Arc::clone(&org_facts)),
-            sts: cairn_iam::StsService::new(sealer.clone()),
+            sts: cairn_iam::StsService::new(sealer.clone()).dev(opts.dev),
             iam: cairn_iam::IamService::with_sealer(sealer.clone()),
             ..cairn_server::services::Services::default()
         };
@@ -418,7 +418,7 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
             region = crate::env_cmd::REGION,
         );
         if opts.dev {
-            println!("--dev: signatures are NOT checked; any credentials act as the bootstrap account's root.");
+            println!("--dev: credentials Cairn did not issue act as the bootstrap account's root, unchecked; the keys and sessions it issued act as their owners.");
         }
         front
             .serve(listener, async move {

@@ -44,8 +44,10 @@ commands:
                   CAIRN_DATABASE_SCHEMA; default the connection's search_path)
   --account-id    fix the bootstrap account's 12-digit ID (default: random)
   --email         the bootstrap account's email (default admin@cairn.local)
-  --dev           emulator convenience: any well-formed SigV4 credentials act as the bootstrap
-                  account's root and signatures are not checked. Default is enforcing.
+  --dev           emulator convenience: well-formed SigV4 credentials that Cairn did not issue
+                  (e.g. test/test) act as the bootstrap account's root, unchecked, and that
+                  root may assume roles; the keys and sessions Cairn issued act as their
+                  owners, checked and authorized as always. Default is enforcing.
   --log-format    text (default) or json: one JSON object per line, with each request's span
   --object-store  where trails deliver log files: a directory (env CAIRN_OBJECT_STORE;
                   default <data-dir>/objects; a trail's bucket is a directory in it), or

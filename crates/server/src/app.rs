@@ -16,8 +16,9 @@ use std::sync::{Arc, RwLock};
 /// Server settings.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// `--dev`: any well-formed SigV4 credentials act as the bootstrap account's root, and
-    /// signatures are not checked.
+    /// `--dev`: well-formed SigV4 credentials that Cairn did not issue act as the bootstrap
+    /// account's root, their signatures unchecked; the keys and session tokens Cairn issued
+    /// act as their owners and are checked as without `--dev`.
     pub dev: bool,
     /// The bootstrap (future management) account.
     pub bootstrap_account_id: String,

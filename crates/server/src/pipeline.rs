@@ -403,17 +403,24 @@ async fn authenticate(
     let fail = |e: cairn_sigv4::SigError| sig_error(e.kind(), e.message()).to_api_error(protocol);
     let parsed = cairn_sigv4::parse(&sreq).map_err(fail)?;
     let region = parsed.region.clone();
-    if app.config.dev {
-        return Ok((
+    // `--dev`: credentials Cairn issued act as their owner, checked as always; any others
+    // act as the bootstrap account's root, unchecked (emulators' `test`/`test` keys).
+    let dev_root = || {
+        Ok((
             Principal::Root {
                 account_id: app.config.bootstrap_account_id.clone(),
                 access_key_id: parsed.access_key_id.clone(),
                 session: None,
             },
-            region,
-        ));
+            region.clone(),
+        ))
+    };
+    if !app.config.dev {
+        cairn_sigv4::check_scope(&parsed, &parsed.region, routed.model.signing_name)
+            .map_err(fail)?;
     }
-    cairn_sigv4::check_scope(&parsed, &parsed.region, routed.model.signing_name).map_err(fail)?;
+    let invalid =
+        || CommonError::InvalidClientTokenId(INVALID_TOKEN.to_owned()).to_api_error(protocol);
     let key = match parsed.security_token.as_deref() {
         // Temporary credentials: the token carries the session (sealed; see cairn_iam::sts).
         Some(token) => {
@@ -432,20 +439,20 @@ async fn authenticate(
                     ))
                     .to_api_error(protocol));
                 }
-                Err(cairn_iam::sts::TokenError::Invalid) => {
-                    return Err(CommonError::InvalidClientTokenId(INVALID_TOKEN.to_owned())
-                        .to_api_error(protocol));
-                }
+                Err(cairn_iam::sts::TokenError::Invalid) if app.config.dev => return dev_root(),
+                Err(cairn_iam::sts::TokenError::Invalid) => return Err(invalid()),
             }
         }
         None => match resolve_key(app, &parsed.access_key_id).await? {
             Some(key) => key,
-            None => {
-                return Err(CommonError::InvalidClientTokenId(INVALID_TOKEN.to_owned())
-                    .to_api_error(protocol));
-            }
+            None if app.config.dev => return dev_root(),
+            None => return Err(invalid()),
         },
     };
+    if app.config.dev {
+        cairn_sigv4::check_scope(&parsed, &parsed.region, routed.model.signing_name)
+            .map_err(fail)?;
+    }
     let signing_key = app.signing_keys.signing_key_for(&parsed, &key.secret);
     let opts = cairn_sigv4::VerifyOptions::default();
     cairn_sigv4::verify_with_signing_key(

@@ -138,7 +138,6 @@ async fn dev_mode_accepts_any_credentials_as_the_bootstrap_root() {
     for who in [
         Who::new("test", "test"),
         Who::new(UNKNOWN_AKID, SOME_SECRET),
-        Who::new(&server.creds.access_key_id, "not-the-secret"),
         server.root(),
     ] {
         let me = ok(
@@ -189,4 +188,72 @@ async fn dev_mode_accepts_any_credentials_as_the_bootstrap_root() {
         server.sts_as(&stale).get_caller_identity().send().await,
     );
     assert_eq!(me.account(), Some(bootstrap.as_str()));
+
+    // A key Cairn issued is checked as always: a wrong secret is refused.
+    let e = err_info(
+        server
+            .sts_as(&Who::new(&server.creds.access_key_id, "not-the-secret"))
+            .get_caller_identity()
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "SignatureDoesNotMatch", "{e:?}");
+}
+
+/// `--dev` does not turn the keys and sessions Cairn issued into the root: an IAM user's key
+/// acts as the user (with the user's permissions), and the root (any unknown credentials)
+/// may assume a role, whose session then acts as the role.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_mode_keeps_issued_credentials_their_owners() {
+    let dir = TempDir::new("dev-issued");
+    let server = Server::start(&dir, &["--dev", "--account-id", "123456789012"]);
+    let anyone = Who::new("test", "test");
+    let iam = server.iam_as(&anyone);
+    ok(
+        "CreateUser",
+        iam.create_user().user_name("alice").send().await,
+    );
+    let key = ok(
+        "CreateAccessKey",
+        iam.create_access_key().user_name("alice").send().await,
+    );
+    let key = key.access_key().unwrap();
+    let alice = Who::new(key.access_key_id(), key.secret_access_key());
+    let me = ok(
+        "GetCallerIdentity as alice",
+        server.sts_as(&alice).get_caller_identity().send().await,
+    );
+    assert_eq!(me.arn(), Some("arn:aws:iam::123456789012:user/alice"));
+    let e = err_info(server.iam_as(&alice).list_users().send().await);
+    assert_eq!(e.code, "AccessDenied", "alice has no policy: {e:?}");
+
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#;
+    ok(
+        "CreateRole",
+        iam.create_role()
+            .role_name("deployer")
+            .assume_role_policy_document(trust)
+            .send()
+            .await,
+    );
+    let assumed = ok(
+        "AssumeRole as the dev root",
+        server
+            .sts_as(&anyone)
+            .assume_role()
+            .role_arn("arn:aws:iam::123456789012:role/deployer")
+            .role_session_name("ci")
+            .send()
+            .await,
+    );
+    let c = assumed.credentials().unwrap();
+    let session = Who::session(c.access_key_id(), c.secret_access_key(), c.session_token());
+    let me = ok(
+        "GetCallerIdentity as the role session",
+        server.sts_as(&session).get_caller_identity().send().await,
+    );
+    assert_eq!(
+        me.arn(),
+        Some("arn:aws:sts::123456789012:assumed-role/deployer/ci")
+    );
 }

@@ -474,10 +474,10 @@ async fn a_deleted_access_key_stops_at_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dev_mode_skips_authorization() {
+async fn dev_mode_unknown_credentials_are_the_undenied_root() {
     let dir = TempDir::new("authz-dev");
     let server = Server::start(&dir, &["--dev"]);
-    // Any credentials act as the bootstrap root: nothing is denied.
+    // Unknown credentials act as the bootstrap root, which no policy here denies.
     let anyone = Who::new("AKIAANYTHINGATALL000", "whatever");
     ok(
         "CreateOrganization in --dev",
