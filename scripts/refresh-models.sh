@@ -33,6 +33,30 @@ for svc in services:
         json.dump(model, f, indent=1, sort_keys=True)
         f.write("\n")
     print(f"{svc}: {path.split('/')[3]} ({len(model['operations'])} operations)")
+# Partitions: their regions (a region Cairn does not know is refused) and, per global
+# service, the region its partition endpoint signs for (and CloudTrail records it in).
+partitions = json.loads(z.read("botocore/data/partitions.json"))["partitions"]
+endpoints = {p["partition"]: p for p in json.loads(z.read("botocore/data/endpoints.json"))["partitions"]}
+summary = []
+for part in partitions:
+    pid = part["id"]
+    global_services = {}
+    for svc, desc in sorted(endpoints.get(pid, {}).get("services", {}).items()):
+        if svc in services and desc.get("partitionEndpoint"):
+            scope = desc["endpoints"][desc["partitionEndpoint"]].get("credentialScope", {})
+            if "region" in scope:
+                global_services[svc] = scope["region"]
+    summary.append({
+        "id": pid,
+        "regionRegex": part["regionRegex"],
+        "implicitGlobalRegion": part["outputs"]["implicitGlobalRegion"],
+        "regions": sorted(r for r in part["regions"] if not r.endswith("-global")),
+        "globalServices": global_services,
+    })
+with open(os.path.join(out, "partitions.json"), "w") as f:
+    json.dump(summary, f, indent=1, sort_keys=True)
+    f.write("\n")
+print(f"partitions: {', '.join(p['id'] for p in summary)}")
 with open(os.path.join(out, "BOTOCORE_VERSION"), "w") as f:
     f.write(version + "\n")
 PY

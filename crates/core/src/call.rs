@@ -192,6 +192,13 @@ impl Call {
         &self.info.principal
     }
 
+    /// The partition of the request (from the region its signature is scoped to). Handlers
+    /// keep ARNs in `aws` (see `cairn_core::partition`); this is for the few facts that
+    /// depend on the partition itself.
+    pub fn partition(&self) -> &'static str {
+        crate::partition::partition_of(&self.info.region)
+    }
+
     /// The caller's account.
     pub fn account_id(&self) -> &str {
         self.info.principal.account_id()
@@ -242,10 +249,13 @@ impl Call {
         response_elements: Option<Value>,
         error: Option<&ApiError>,
     ) -> AuditEvent {
-        let region = if self.info.model.global {
-            String::from("us-east-1")
-        } else {
-            self.info.region.clone()
+        // A global service's calls are recorded in the region its partition endpoint signs
+        // for (IAM: `us-east-1` in `aws`, `cn-north-1` in `aws-cn`; see
+        // `partition::global_region`).
+        let region = match self.info.model.global {
+            true => crate::partition::global_region(self.info.model.signing_name, self.partition())
+                .map_or_else(|| self.info.region.clone(), str::to_owned),
+            false => self.info.region.clone(),
         };
         AuditEvent {
             event_time_ms: self.info.received_ms,

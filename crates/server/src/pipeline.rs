@@ -402,6 +402,15 @@ async fn authenticate(
     };
     let fail = |e: cairn_sigv4::SigError| sig_error(e.kind(), e.message()).to_api_error(protocol);
     let parsed = cairn_sigv4::parse(&sreq).map_err(fail)?;
+    if !cairn_core::partition::is_known_region(&parsed.region) {
+        // A region of no partition (botocore's endpoint data, models/partitions.json): AWS
+        // refuses the scope with `check_scope`'s text for a region it does not serve.
+        let message = format!(
+            "Credential should be scoped to a valid region, not '{}'.",
+            parsed.region
+        );
+        return Err(sig_error(SigErrorKind::SignatureDoesNotMatch, &message).to_api_error(protocol));
+    }
     let region = parsed.region.clone();
     // `--dev`: credentials Cairn issued act as their owner, checked as always; any others
     // act as the bootstrap account's root, unchecked (emulators' `test`/`test` keys).
@@ -627,7 +636,22 @@ async fn handle(
         reason = "the pipeline is the one place a call is made, after authentication"
     )]
     let call = Call::new(info, Arc::clone(&app.env));
-    let result = run(app, &call, routed, parsed).await;
+    let partition = call.partition();
+    // The answer in the request's partition (handlers keep ARNs in `aws`).
+    let result = match run(app, &call, routed, parsed).await {
+        Ok(mut doc) => {
+            cairn_core::partition::render(&mut doc, partition);
+            Ok(doc)
+        }
+        Err(mut err) => {
+            if let std::borrow::Cow::Owned(m) =
+                cairn_core::partition::render_text(&err.message, partition)
+            {
+                err.message = m;
+            }
+            Err(err)
+        }
+    };
     // Audit, unless `Call::write` already committed the record with the mutation.
     if !call.recorded() {
         let event = match &result {
@@ -674,7 +698,7 @@ async fn run(
     parsed: Result<Value, ApiError>,
 ) -> Result<Value, ApiError> {
     let model = routed.model;
-    let input = parsed?;
+    let mut input = parsed?;
     if let Some(shape) = routed.op.input {
         match validate::validate(model, shape, &input) {
             Err(m) => return Err(validate::mismatch_to_error(model.protocol, &m)),
@@ -688,6 +712,9 @@ async fn run(
             Ok(_) => {}
         }
     }
+    // Validated as sent; authorized and handled in Cairn's one partition (the request's
+    // ARNs, policy documents included, read as `arn:aws:`; see `cairn_core::partition`).
+    cairn_core::partition::to_canonical(&mut input, call.partition());
     let decision = crate::authz::authorize(app, call, routed.index, routed.op_index, &input).await;
     tracing::Span::current().record("decision", if decision.is_ok() { "allow" } else { "deny" });
     decision?;

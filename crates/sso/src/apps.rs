@@ -80,7 +80,10 @@ impl AppRec {
     pub fn arn(&self, inst: &InstanceRec) -> String {
         format!(
             "arn:{}:sso::{}:application/{}/{}",
-            inst.partition, self.account, inst.id, self.id
+            cairn_core::partition::CANONICAL,
+            self.account,
+            inst.id,
+            self.id
         )
     }
 

@@ -110,7 +110,8 @@ fn status_value(s: &str) -> types::StatusValues {
 fn ps_arn(inst: &InstanceRec, ps_id: &str) -> String {
     format!(
         "arn:{}:sso:::permissionSet/{}/{ps_id}",
-        inst.partition, inst.id
+        cairn_core::partition::CANONICAL,
+        inst.id
     )
 }
 

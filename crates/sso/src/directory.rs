@@ -199,8 +199,11 @@ fn new_id(ids: &dyn Ids, inst: &InstanceRec) -> String {
     format!("{}-{}", inst.store_hex(), ids.uuid())
 }
 
-fn resource_arn(inst: &InstanceRec, kind: &str, id: &str) -> String {
-    format!("arn:{}:identitystore:::{kind}/{id}", inst.partition)
+fn resource_arn(kind: &str, id: &str) -> String {
+    format!(
+        "arn:{}:identitystore:::{kind}/{id}",
+        cairn_core::partition::CANONICAL
+    )
 }
 
 fn key(store: &str, rest: &str) -> String {
@@ -448,7 +451,7 @@ pub fn create_user(
     Ok(types::CreateUserResponse {
         identity_store_id: store,
         revision: rec.revision.to_string(),
-        user_arn: resource_arn(&inst, "user", &rec.id),
+        user_arn: resource_arn("user", &rec.id),
         user_id: rec.id,
     })
 }
@@ -468,10 +471,7 @@ fn user_doc(inst: &InstanceRec, rec: &UserRec, extensions: Option<&[String]>) ->
     }
     doc.insert("IdentityStoreId".into(), Value::from(inst.store_id.clone()));
     doc.insert("UserId".into(), Value::from(rec.id.clone()));
-    doc.insert(
-        "UserArn".into(),
-        Value::from(resource_arn(inst, "user", &rec.id)),
-    );
+    doc.insert("UserArn".into(), Value::from(resource_arn("user", &rec.id)));
     doc.insert("Revision".into(), Value::from(rec.revision.to_string()));
     doc.insert("UserStatus".into(), Value::from("ENABLED"));
     doc.insert("CreatedAt".into(), ts_json(rec.created_ms));
@@ -745,7 +745,7 @@ pub fn update_user(
     Ok(types::UpdateUserResponse {
         identity_store_id: store.clone(),
         revision: new.revision.to_string(),
-        user_arn: resource_arn(&inst, "user", &new.id),
+        user_arn: resource_arn("user", &new.id),
         user_id: new.id.clone(),
     })
 }
@@ -818,7 +818,7 @@ pub fn get_user_id(
     )?;
     Ok(types::GetUserIdResponse {
         identity_store_id: store,
-        user_arn: resource_arn(&inst, "user", &id),
+        user_arn: resource_arn("user", &id),
         user_id: id,
     })
 }
@@ -874,7 +874,7 @@ fn group_doc(inst: &InstanceRec, rec: &GroupRec) -> types::Group {
                 })
                 .collect()
         }),
-        group_arn: resource_arn(inst, "group", &rec.id),
+        group_arn: resource_arn("group", &rec.id),
         group_id: rec.id.clone(),
         identity_store_id: inst.store_id.clone(),
         revision: rec.revision.to_string(),
@@ -926,7 +926,7 @@ pub fn create_group(
     put_json(tx, GROUPS, &key(&store, &rec.id), &rec)?;
     put_index(tx, &group_index(&store, &rec), &rec.id)?;
     Ok(types::CreateGroupResponse {
-        group_arn: resource_arn(&inst, "group", &rec.id),
+        group_arn: resource_arn("group", &rec.id),
         group_id: rec.id,
         identity_store_id: store,
         revision: rec.revision.to_string(),
@@ -1039,7 +1039,7 @@ pub fn update_group(
     put_index(tx, &group_index(&store, &new), &new.id)?;
     put_json(tx, GROUPS, &key(&store, &new.id), &new)?;
     Ok(types::UpdateGroupResponse {
-        group_arn: resource_arn(&inst, "group", &new.id),
+        group_arn: resource_arn("group", &new.id),
         group_id: new.id.clone(),
         identity_store_id: store.clone(),
         revision: new.revision.to_string(),
@@ -1085,7 +1085,7 @@ pub fn get_group_id(
         },
     )?;
     Ok(types::GetGroupIdResponse {
-        group_arn: resource_arn(&inst, "group", &id),
+        group_arn: resource_arn("group", &id),
         group_id: id,
         identity_store_id: store,
     })
@@ -1110,7 +1110,7 @@ fn membership_doc(inst: &InstanceRec, rec: &MembershipRec) -> types::GroupMember
         member_id: Some(types::MemberId {
             user_id: Some(rec.user_id.clone()),
         }),
-        membership_arn: resource_arn(inst, "membership", &rec.id),
+        membership_arn: resource_arn("membership", &rec.id),
         membership_id: rec.id.clone(),
         updated_at: ts(rec.created_ms),
         updated_by: Some(rec.created_by.clone()),
@@ -1182,7 +1182,7 @@ pub fn create_group_membership(
     )?;
     Ok(types::CreateGroupMembershipResponse {
         identity_store_id: store,
-        membership_arn: resource_arn(&inst, "membership", &rec.id),
+        membership_arn: resource_arn("membership", &rec.id),
         membership_id: rec.id,
     })
 }
@@ -1231,7 +1231,7 @@ pub fn get_group_membership_id(
         .ok_or_else(|| not_found("GROUP_MEMBERSHIP", &format!("{gid}/{uid}")))?;
     Ok(types::GetGroupMembershipIdResponse {
         identity_store_id: store,
-        membership_arn: resource_arn(&inst, "membership", &mid),
+        membership_arn: resource_arn("membership", &mid),
         membership_id: mid,
     })
 }

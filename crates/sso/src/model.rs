@@ -42,6 +42,9 @@ pub struct InstanceRec {
     pub status: String,
     /// The home region (where it was enabled).
     pub region: String,
+    /// The home region's partition (a replica must be in it). The instance's ARNs, like all
+    /// of Cairn's, are kept in `aws` and rendered into each request's partition (see
+    /// `cairn_core::partition`).
     pub partition: String,
     pub created_ms: i64,
     #[serde(default)]
@@ -57,13 +60,19 @@ pub struct InstanceRec {
 
 impl InstanceRec {
     pub fn arn(&self) -> String {
-        format!("arn:{}:sso:::instance/{}", self.partition, self.id)
+        format!(
+            "arn:{}:sso:::instance/{}",
+            cairn_core::partition::CANONICAL,
+            self.id
+        )
     }
 
     pub fn store_arn(&self) -> String {
         format!(
             "arn:{}:identitystore::{}:identitystore/{}",
-            self.partition, self.owner, self.store_id
+            cairn_core::partition::CANONICAL,
+            self.owner,
+            self.store_id
         )
     }
 

@@ -79,7 +79,9 @@ impl PermSetRec {
     pub fn arn(&self, inst: &InstanceRec) -> String {
         format!(
             "arn:{}:sso:::permissionSet/{}/{}",
-            inst.partition, inst.id, self.id
+            cairn_core::partition::CANONICAL,
+            inst.id,
+            self.id
         )
     }
 
@@ -351,7 +353,8 @@ pub fn list_permission_sets(
                 .map(|id| {
                     format!(
                         "arn:{}:sso:::permissionSet/{}/{id}",
-                        inst.partition, inst.id
+                        cairn_core::partition::CANONICAL,
+                        inst.id
                     )
                 })
                 .collect(),

@@ -41,7 +41,10 @@ impl TtiRec {
     pub fn arn(&self, inst: &InstanceRec) -> String {
         format!(
             "arn:{}:sso::{}:trustedTokenIssuer/{}/{}",
-            inst.partition, inst.owner, inst.id, self.id
+            cairn_core::partition::CANONICAL,
+            inst.owner,
+            inst.id,
+            self.id
         )
     }
 

@@ -11,6 +11,7 @@
 //! eventCategory`. `tlsDetails` is omitted (Cairn does not terminate TLS itself).
 
 use cairn_core::call::AuditResource;
+use cairn_core::partition_of;
 use cairn_core::{AuditEvent, Principal};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
@@ -119,12 +120,28 @@ pub fn fitted(event: &AuditEvent, record_len: usize) -> Option<AuditEvent> {
 
 /// The record for `event` as a JSON value (field order preserved).
 pub fn to_record(event: &AuditEvent) -> Value {
-    serde_json::to_value(Record(event)).unwrap_or(Value::Null)
+    let mut v = serde_json::to_value(Record(event)).unwrap_or(Value::Null);
+    cairn_core::partition::render(&mut v, partition_of(&event.aws_region));
+    v
 }
 
 /// Appends the record for `event`, compact JSON, to `out`.
+///
+/// The record is in the partition of its `awsRegion`: Cairn's ARNs (kept in `aws`, see
+/// `cairn_core::partition`) are rendered into it, as the call's answer was.
 pub fn write_record(event: &AuditEvent, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
-    serde_json::to_writer(out, &Record(event))
+    let start = out.len();
+    serde_json::to_writer(&mut *out, &Record(event))?;
+    let partition = partition_of(&event.aws_region);
+    if partition != cairn_core::partition::CANONICAL
+        && let Some(Ok(text)) = out.get(start..).map(std::str::from_utf8)
+        && let std::borrow::Cow::Owned(rendered) =
+            cairn_core::partition::render_text(text, partition)
+    {
+        out.truncate(start);
+        out.extend_from_slice(rendered.as_bytes());
+    }
+    Ok(())
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` (UTC, whole seconds), CloudTrail's `eventTime` format.

@@ -340,6 +340,28 @@ impl Server {
         aws_sdk_cloudtrail::Client::from_conf(builder.build())
     }
 
+    /// An STS client signing for `region` (and so in its partition).
+    pub fn sts_in(&self, who: &Who, region: &str) -> aws_sdk_sts::Client {
+        let b = sdk_builder!(aws_sdk_sts, &self.endpoint, who)
+            .region(aws_sdk_sts::config::Region::new(region.to_owned()));
+        aws_sdk_sts::Client::from_conf(b.build())
+    }
+
+    /// An IAM client signing for `region`.
+    pub fn iam_in(&self, who: &Who, region: &str) -> aws_sdk_iam::Client {
+        let b = sdk_builder!(aws_sdk_iam, &self.endpoint, who)
+            .region(aws_sdk_iam::config::Region::new(region.to_owned()));
+        aws_sdk_iam::Client::from_conf(b.build())
+    }
+
+    /// An Organizations client signing for `region`.
+    pub fn orgs_in(&self, who: &Who, region: &str) -> aws_sdk_organizations::Client {
+        let b = sdk_builder!(aws_sdk_organizations, &self.endpoint, who).region(
+            aws_sdk_organizations::config::Region::new(region.to_owned()),
+        );
+        aws_sdk_organizations::Client::from_conf(b.build())
+    }
+
     /// The CloudTrail client exactly as the Rust SDK ships it.
     pub fn cloudtrail_unmodified(&self) -> aws_sdk_cloudtrail::Client {
         aws_sdk_cloudtrail::Client::from_conf(

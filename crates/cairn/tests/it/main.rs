@@ -31,6 +31,7 @@ mod observability;
 mod orgs_accounts;
 mod orgs_delegation;
 mod orgs_policies;
+mod partitions;
 mod slice;
 mod sso_apps;
 mod sso_directory;

@@ -271,7 +271,7 @@ fn arn_form(var: &str, value: String) -> String {
 #[derive(Clone, Copy)]
 pub(crate) struct Target<'a> {
     pub principal: &'a Principal,
-    /// The region signed for (it also picks the partition).
+    /// The region signed for.
     pub region: &'a str,
     /// The caller's organization.
     pub org: Option<&'a OrgContext>,
@@ -525,7 +525,8 @@ impl Resolver<'_, '_> {
                 .map(|(k, v)| (k.clone(), v.clone()));
             let fill_one = |pick: Option<(&str, &str)>| {
                 catalogue::fill(template, |var| match var {
-                    "Partition" => Some(cairn_core::partition_of(self.region).to_owned()),
+                    // Cairn's one partition: the input was read into it.
+                    "Partition" => Some(cairn_core::partition::CANONICAL.to_owned()),
                     "Region" => Some(self.region.to_owned()),
                     _ => {
                         if let Some((k, v)) = pick
