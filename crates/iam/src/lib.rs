@@ -9,13 +9,17 @@
 //! [`authz`] is what the authorizer and other services read: the policies of a principal
 //! (parsed once, cached), roles and trust policies, managed policies by ARN.
 
+mod account_settings;
 pub mod accounts;
 pub mod authz;
 mod common;
 mod groups;
+mod instance_profiles;
 mod keys;
+pub mod login;
 mod managed;
 mod policies;
+mod providers;
 mod records;
 pub mod reserved;
 mod roles;

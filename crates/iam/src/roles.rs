@@ -242,6 +242,9 @@ pub(crate) fn update_assume_role_policy(
 
 pub(crate) fn delete_role(tx: &mut dyn Tx, c: &Ctx, name: &str) -> Result<(), Failure> {
     let rec = require_mutable_role(tx, &c.account, name)?;
+    if crate::instance_profiles::role_in_profile(tx, &c.account, name)? {
+        return Err(delete_conflict("remove roles from instance profile"));
+    }
     let (inline, attached) = owned_counts(tx, &c.account, EntityKind::Role, name)?;
     if attached > 0 {
         return Err(delete_conflict("detach all policies"));

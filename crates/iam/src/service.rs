@@ -4,7 +4,9 @@
 use crate::common::Ctx;
 use crate::records::EntityKind;
 use crate::seal::Sealer;
-use crate::{groups, keys, policies, roles, users};
+use crate::{
+    account_settings, groups, instance_profiles, keys, login, policies, providers, roles, users,
+};
 use cairn_api::iam::{Iam, types};
 use cairn_core::Call;
 use cairn_wire::ApiError;
@@ -964,5 +966,311 @@ impl Iam for IamService {
             ));
         };
         crate::simulate::simulate_principal(&input, documents)
+    }
+
+    // Account settings, login profiles, instance profiles, OIDC providers.
+
+    async fn create_account_alias(
+        &self,
+        ctx: &Call,
+        input: types::CreateAccountAliasRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| {
+            account_settings::create_account_alias(tx, &c, &input_)
+        })
+    }
+
+    async fn delete_account_alias(
+        &self,
+        ctx: &Call,
+        input: types::DeleteAccountAliasRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| {
+            account_settings::delete_account_alias(tx, &c, &input_)
+        })
+    }
+
+    async fn list_account_aliases(
+        &self,
+        ctx: &Call,
+        input: types::ListAccountAliasesRequest,
+    ) -> Result<types::ListAccountAliasesResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| {
+            account_settings::list_account_aliases(tx, &c, &input_)
+        })
+    }
+
+    async fn update_account_password_policy(
+        &self,
+        ctx: &Call,
+        input: types::UpdateAccountPasswordPolicyRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| {
+            account_settings::update_account_password_policy(tx, &c, &input_)
+        })
+    }
+
+    async fn get_account_password_policy(
+        &self,
+        ctx: &Call,
+    ) -> Result<types::GetAccountPasswordPolicyResponse, ApiError> {
+        query!(ctx, (), |tx, c, _input| {
+            account_settings::get_account_password_policy(tx, &c)
+        })
+    }
+
+    async fn delete_account_password_policy(&self, ctx: &Call) -> Result<(), ApiError> {
+        mutate!(ctx, (), |tx, c, _input| {
+            account_settings::delete_account_password_policy(tx, &c)
+        })
+    }
+
+    async fn get_account_summary(
+        &self,
+        ctx: &Call,
+    ) -> Result<types::GetAccountSummaryResponse, ApiError> {
+        query!(ctx, (), |tx, c, _input| {
+            account_settings::get_account_summary(tx, &c)
+        })
+    }
+
+    async fn create_login_profile(
+        &self,
+        ctx: &Call,
+        input: types::CreateLoginProfileRequest,
+    ) -> Result<types::CreateLoginProfileResponse, ApiError> {
+        mutate!(ctx, input, |tx, c, input_| login::create_login_profile(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn get_login_profile(
+        &self,
+        ctx: &Call,
+        input: types::GetLoginProfileRequest,
+    ) -> Result<types::GetLoginProfileResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| login::get_login_profile(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn update_login_profile(
+        &self,
+        ctx: &Call,
+        input: types::UpdateLoginProfileRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| login::update_login_profile(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn delete_login_profile(
+        &self,
+        ctx: &Call,
+        input: types::DeleteLoginProfileRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| login::delete_login_profile(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn create_instance_profile(
+        &self,
+        ctx: &Call,
+        input: types::CreateInstanceProfileRequest,
+    ) -> Result<types::CreateInstanceProfileResponse, ApiError> {
+        mutate!(ctx, input, |tx, c, input_| {
+            instance_profiles::create_instance_profile(tx, &c, &input_)
+        })
+    }
+
+    async fn get_instance_profile(
+        &self,
+        ctx: &Call,
+        input: types::GetInstanceProfileRequest,
+    ) -> Result<types::GetInstanceProfileResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| {
+            instance_profiles::get_instance_profile(tx, &c, &input_.instance_profile_name)
+        })
+    }
+
+    async fn delete_instance_profile(
+        &self,
+        ctx: &Call,
+        input: types::DeleteInstanceProfileRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| {
+            instance_profiles::delete_instance_profile(tx, &c, &input_.instance_profile_name)
+        })
+    }
+
+    async fn list_instance_profiles(
+        &self,
+        ctx: &Call,
+        input: types::ListInstanceProfilesRequest,
+    ) -> Result<types::ListInstanceProfilesResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| {
+            instance_profiles::list_instance_profiles(tx, &c, &input_)
+        })
+    }
+
+    async fn list_instance_profiles_for_role(
+        &self,
+        ctx: &Call,
+        input: types::ListInstanceProfilesForRoleRequest,
+    ) -> Result<types::ListInstanceProfilesForRoleResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| {
+            instance_profiles::list_instance_profiles_for_role(tx, &c, &input_)
+        })
+    }
+
+    async fn add_role_to_instance_profile(
+        &self,
+        ctx: &Call,
+        input: types::AddRoleToInstanceProfileRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| {
+            instance_profiles::add_role_to_instance_profile(tx, &c, &input_)
+        })
+    }
+
+    async fn remove_role_from_instance_profile(
+        &self,
+        ctx: &Call,
+        input: types::RemoveRoleFromInstanceProfileRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| {
+            instance_profiles::remove_role_from_instance_profile(tx, &c, &input_)
+        })
+    }
+
+    async fn tag_instance_profile(
+        &self,
+        ctx: &Call,
+        input: types::TagInstanceProfileRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| {
+            instance_profiles::tag_instance_profile(tx, &c, &input_)
+        })
+    }
+
+    async fn untag_instance_profile(
+        &self,
+        ctx: &Call,
+        input: types::UntagInstanceProfileRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| {
+            instance_profiles::untag_instance_profile(tx, &c, &input_)
+        })
+    }
+
+    async fn list_instance_profile_tags(
+        &self,
+        ctx: &Call,
+        input: types::ListInstanceProfileTagsRequest,
+    ) -> Result<types::ListInstanceProfileTagsResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| {
+            instance_profiles::list_instance_profile_tags(tx, &c, &input_)
+        })
+    }
+
+    async fn create_open_id_connect_provider(
+        &self,
+        ctx: &Call,
+        input: types::CreateOpenIDConnectProviderRequest,
+    ) -> Result<types::CreateOpenIDConnectProviderResponse, ApiError> {
+        mutate!(ctx, input, |tx, c, input_| {
+            providers::create_open_id_connect_provider(tx, &c, &input_)
+        })
+    }
+
+    async fn get_open_id_connect_provider(
+        &self,
+        ctx: &Call,
+        input: types::GetOpenIDConnectProviderRequest,
+    ) -> Result<types::GetOpenIDConnectProviderResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| {
+            providers::get_open_id_connect_provider(tx, &c, &input_.open_id_connect_provider_arn)
+        })
+    }
+
+    async fn list_open_id_connect_providers(
+        &self,
+        ctx: &Call,
+        input: types::ListOpenIDConnectProvidersRequest,
+    ) -> Result<types::ListOpenIDConnectProvidersResponse, ApiError> {
+        query!(ctx, input, |tx, c, _input| {
+            providers::list_open_id_connect_providers(tx, &c)
+        })
+    }
+
+    async fn delete_open_id_connect_provider(
+        &self,
+        ctx: &Call,
+        input: types::DeleteOpenIDConnectProviderRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| {
+            providers::delete_open_id_connect_provider(tx, &c, &input_.open_id_connect_provider_arn)
+        })
+    }
+
+    async fn add_client_id_to_open_id_connect_provider(
+        &self,
+        ctx: &Call,
+        input: types::AddClientIDToOpenIDConnectProviderRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| {
+            providers::add_client_id_to_open_id_connect_provider(tx, &c, &input_)
+        })
+    }
+
+    async fn remove_client_id_from_open_id_connect_provider(
+        &self,
+        ctx: &Call,
+        input: types::RemoveClientIDFromOpenIDConnectProviderRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| {
+            providers::remove_client_id_from_open_id_connect_provider(tx, &c, &input_)
+        })
+    }
+
+    async fn update_open_id_connect_provider_thumbprint(
+        &self,
+        ctx: &Call,
+        input: types::UpdateOpenIDConnectProviderThumbprintRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| {
+            providers::update_open_id_connect_provider_thumbprint(tx, &c, &input_)
+        })
+    }
+
+    async fn tag_open_id_connect_provider(
+        &self,
+        ctx: &Call,
+        input: types::TagOpenIDConnectProviderRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| {
+            providers::tag_open_id_connect_provider(tx, &c, &input_)
+        })
+    }
+
+    async fn untag_open_id_connect_provider(
+        &self,
+        ctx: &Call,
+        input: types::UntagOpenIDConnectProviderRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| {
+            providers::untag_open_id_connect_provider(tx, &c, &input_)
+        })
+    }
+
+    async fn list_open_id_connect_provider_tags(
+        &self,
+        ctx: &Call,
+        input: types::ListOpenIDConnectProviderTagsRequest,
+    ) -> Result<types::ListOpenIDConnectProviderTagsResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| {
+            providers::list_open_id_connect_provider_tags(tx, &c, &input_)
+        })
     }
 }

@@ -200,6 +200,11 @@ pub(crate) fn update_user(
 
 pub(crate) fn delete_user(tx: &mut dyn Tx, c: &Ctx, name: &str) -> Result<(), Failure> {
     let rec = require_user(tx, &c.account, name)?;
+    // The password goes first among what DeleteUser requires deleted (API reference,
+    // DeleteUser: password, access keys, … ); the text is `delete_conflict`'s.
+    if crate::login::has_login(tx, &c.account, name)? {
+        return Err(delete_conflict("delete login profile"));
+    }
     if tx.count(USER_KEYS, user_keys_prefix(&c.account, name).as_bytes())? > 0 {
         return Err(delete_conflict("delete access keys"));
     }

@@ -26,6 +26,7 @@ mod event_stream;
 mod fixture;
 mod hardening;
 mod iam;
+mod iam_account;
 mod jobs;
 mod observability;
 mod orgs_accounts;

@@ -1,0 +1,201 @@
+//! Login profiles: an IAM user's console password, hashed with argon2id.
+//!
+//! | space       | key                       | value        |
+//! |-------------|---------------------------|--------------|
+//! | `iam.login` | `<account>/<lower user>`  | [`LoginRec`] |
+
+use crate::account_settings::{check_password, password_policy};
+use crate::common::{Ctx, fail, ts, validation};
+use crate::records::{self, FORMAT, entity_key};
+use crate::users::{caller_user_name, require_user};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use cairn_api::iam::{Error, types};
+use cairn_core::Failure;
+use cairn_store::{StoreError, Tx};
+use serde::{Deserialize, Serialize};
+
+pub(crate) const LOGIN: &str = "iam.login";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct LoginRec {
+    pub v: u32,
+    /// The user's name as created.
+    pub user: String,
+    pub created_ms: i64,
+    /// The argon2id hash in PHC string form (`$argon2id$v=19$m=…`).
+    pub hash: String,
+    pub reset_required: bool,
+    #[serde(default)]
+    pub max_signin_session_s: Option<i32>,
+}
+
+/// The argon2id hash of `password` with a salt from the injected randomness (OWASP's
+/// parameters, argon2's defaults: 19 MiB, two passes, one lane).
+pub(crate) fn hash_password(c: &Ctx, password: &str) -> Result<String, Failure> {
+    let mut salt = [0u8; 16];
+    c.ids.fill(&mut salt);
+    let salt =
+        SaltString::encode_b64(&salt).map_err(|_| Failure(cairn_wire::ApiError::internal()))?;
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|_| Failure(cairn_wire::ApiError::internal()))
+}
+
+/// Whether `password` is the one `hash` was made from.
+pub fn verify_password(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| {
+        argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+pub(crate) fn login(
+    tx: &mut dyn Tx,
+    account: &str,
+    user: &str,
+) -> Result<Option<LoginRec>, StoreError> {
+    records::load(tx, LOGIN, &entity_key(account, user))
+}
+
+/// Whether the user has a login profile (`DeleteUser` refuses while it does).
+pub(crate) fn has_login(tx: &mut dyn Tx, account: &str, user: &str) -> Result<bool, StoreError> {
+    Ok(tx
+        .get(LOGIN, entity_key(account, user).as_bytes())?
+        .is_some())
+}
+
+fn no_login(user: &str) -> Failure {
+    // [M]: the text.
+    fail(
+        Error::NoSuchEntityException,
+        format!("Login Profile for User {user} cannot be found."),
+    )
+}
+
+fn api(r: &LoginRec) -> types::LoginProfile {
+    types::LoginProfile {
+        create_date: ts(r.created_ms),
+        max_signin_session_duration: r.max_signin_session_s,
+        password_reset_required: Some(r.reset_required),
+        user_name: r.user.clone(),
+    }
+}
+
+/// The user a login-profile call is about: the one named, or the calling IAM user ("If no
+/// user name is included, it defaults to the principal making the request", API reference).
+fn target(c: &Ctx, name: Option<&str>) -> Result<String, Failure> {
+    match name {
+        Some(n) => Ok(n.to_owned()),
+        None => caller_user_name(&c.principal)?.ok_or_else(|| {
+            validation("Must specify userName when calling with non-User credentials")
+        }),
+    }
+}
+
+pub(crate) fn create_login_profile(
+    tx: &mut dyn Tx,
+    c: &Ctx,
+    input: &types::CreateLoginProfileRequest,
+) -> Result<types::CreateLoginProfileResponse, Failure> {
+    let name = target(c, input.user_name.as_deref())?;
+    let user = require_user(tx, &c.account, &name)?;
+    // "It is required in all other cases" than an AssumeRoot session (API reference).
+    let password = input
+        .password
+        .as_deref()
+        .ok_or_else(|| validation("Password is required."))?;
+    if login(tx, &c.account, &name)?.is_some() {
+        // [M]: the text.
+        return Err(fail(
+            Error::EntityAlreadyExistsException,
+            format!("Login Profile for user {} already exists.", user.name),
+        ));
+    }
+    check_password(password_policy(tx, &c.account)?.as_ref(), password)?;
+    let rec = LoginRec {
+        v: FORMAT,
+        user: user.name.clone(),
+        created_ms: c.now_ms,
+        hash: hash_password(c, password)?,
+        reset_required: input.password_reset_required.unwrap_or(false),
+        max_signin_session_s: input.max_signin_session_duration,
+    };
+    records::save(tx, LOGIN, &entity_key(&c.account, &name), &rec)?;
+    Ok(types::CreateLoginProfileResponse {
+        login_profile: api(&rec),
+    })
+}
+
+pub(crate) fn get_login_profile(
+    tx: &mut dyn Tx,
+    c: &Ctx,
+    input: &types::GetLoginProfileRequest,
+) -> Result<types::GetLoginProfileResponse, Failure> {
+    let name = target(c, input.user_name.as_deref())?;
+    require_user(tx, &c.account, &name)?;
+    let rec = login(tx, &c.account, &name)?.ok_or_else(|| no_login(&name))?;
+    Ok(types::GetLoginProfileResponse {
+        login_profile: api(&rec),
+    })
+}
+
+pub(crate) fn update_login_profile(
+    tx: &mut dyn Tx,
+    c: &Ctx,
+    input: &types::UpdateLoginProfileRequest,
+) -> Result<(), Failure> {
+    let name = &input.user_name;
+    require_user(tx, &c.account, name)?;
+    let mut rec = login(tx, &c.account, name)?.ok_or_else(|| no_login(name))?;
+    if let Some(password) = &input.password {
+        check_password(password_policy(tx, &c.account)?.as_ref(), password)?;
+        rec.hash = hash_password(c, password)?;
+    }
+    if let Some(reset) = input.password_reset_required {
+        rec.reset_required = reset;
+    }
+    if input.reset_max_signin_session_duration == Some(true) {
+        rec.max_signin_session_s = None;
+    } else if let Some(d) = input.max_signin_session_duration {
+        rec.max_signin_session_s = Some(d);
+    }
+    records::save(tx, LOGIN, &entity_key(&c.account, name), &rec)?;
+    Ok(())
+}
+
+pub(crate) fn delete_login_profile(
+    tx: &mut dyn Tx,
+    c: &Ctx,
+    input: &types::DeleteLoginProfileRequest,
+) -> Result<(), Failure> {
+    let name = target(c, input.user_name.as_deref())?;
+    require_user(tx, &c.account, &name)?;
+    if !tx.delete(LOGIN, entity_key(&c.account, &name).as_bytes())? {
+        return Err(no_login(&name));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn passwords_hash_with_argon2id_and_verify() {
+        let c = Ctx {
+            account: "111122223333".into(),
+            principal: cairn_core::Principal::Anonymous,
+            now_ms: 0,
+            ids: Arc::new(cairn_core::SeededIds::new(7)),
+        };
+        let h = hash_password(&c, "Correct-Horse-9").unwrap();
+        assert!(h.starts_with("$argon2id$v=19$"), "{h}");
+        assert!(verify_password(&h, "Correct-Horse-9"));
+        assert!(!verify_password(&h, "correct-horse-9"));
+        assert!(!verify_password("not a hash", "x"));
+        assert_ne!(h, hash_password(&c, "Correct-Horse-9").unwrap(), "salted");
+    }
+}
