@@ -18,6 +18,7 @@ mod instance_profiles;
 mod keys;
 pub mod login;
 mod managed;
+pub mod mfa;
 mod policies;
 mod providers;
 mod records;

@@ -5,7 +5,8 @@ use crate::common::Ctx;
 use crate::records::EntityKind;
 use crate::seal::Sealer;
 use crate::{
-    account_settings, groups, instance_profiles, keys, login, policies, providers, roles, users,
+    account_settings, groups, instance_profiles, keys, login, mfa, policies, providers, roles,
+    users,
 };
 use cairn_api::iam::{Iam, types};
 use cairn_core::Call;
@@ -1272,5 +1273,129 @@ impl Iam for IamService {
         query!(ctx, input, |tx, c, input_| {
             providers::list_open_id_connect_provider_tags(tx, &c, &input_)
         })
+    }
+
+    // Virtual MFA devices.
+
+    async fn create_virtual_mfa_device(
+        &self,
+        ctx: &Call,
+        input: types::CreateVirtualMFADeviceRequest,
+    ) -> Result<types::CreateVirtualMFADeviceResponse, ApiError> {
+        let sealer = self.sealer();
+        mutate!(ctx, input, |tx, c, input_| mfa::create_virtual_mfa_device(
+            tx,
+            &c,
+            sealer.as_ref(),
+            &input_
+        ))
+    }
+
+    async fn enable_mfa_device(
+        &self,
+        ctx: &Call,
+        input: types::EnableMFADeviceRequest,
+    ) -> Result<(), ApiError> {
+        let sealer = self.sealer();
+        mutate!(ctx, input, |tx, c, input_| mfa::enable_mfa_device(
+            tx,
+            &c,
+            sealer.as_ref(),
+            &input_
+        ))
+    }
+
+    async fn resync_mfa_device(
+        &self,
+        ctx: &Call,
+        input: types::ResyncMFADeviceRequest,
+    ) -> Result<(), ApiError> {
+        let sealer = self.sealer();
+        mutate!(ctx, input, |tx, c, input_| mfa::resync_mfa_device(
+            tx,
+            &c,
+            sealer.as_ref(),
+            &input_
+        ))
+    }
+
+    async fn deactivate_mfa_device(
+        &self,
+        ctx: &Call,
+        input: types::DeactivateMFADeviceRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| mfa::deactivate_mfa_device(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn delete_virtual_mfa_device(
+        &self,
+        ctx: &Call,
+        input: types::DeleteVirtualMFADeviceRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| mfa::delete_virtual_mfa_device(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn list_mfa_devices(
+        &self,
+        ctx: &Call,
+        input: types::ListMFADevicesRequest,
+    ) -> Result<types::ListMFADevicesResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| mfa::list_mfa_devices(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn list_virtual_mfa_devices(
+        &self,
+        ctx: &Call,
+        input: types::ListVirtualMFADevicesRequest,
+    ) -> Result<types::ListVirtualMFADevicesResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| mfa::list_virtual_mfa_devices(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn get_mfa_device(
+        &self,
+        ctx: &Call,
+        input: types::GetMFADeviceRequest,
+    ) -> Result<types::GetMFADeviceResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| mfa::get_mfa_device(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn tag_mfa_device(
+        &self,
+        ctx: &Call,
+        input: types::TagMFADeviceRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| mfa::tag_mfa_device(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn untag_mfa_device(
+        &self,
+        ctx: &Call,
+        input: types::UntagMFADeviceRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| mfa::untag_mfa_device(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn list_mfa_device_tags(
+        &self,
+        ctx: &Call,
+        input: types::ListMFADeviceTagsRequest,
+    ) -> Result<types::ListMFADeviceTagsResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| mfa::list_mfa_device_tags(
+            tx, &c, &input_
+        ))
     }
 }

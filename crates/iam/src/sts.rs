@@ -213,16 +213,50 @@ fn mint(
 }
 
 /// MFA devices do not exist in Cairn yet: a request that names one cannot be satisfied.
-fn check_mfa(serial: Option<&str>, code: Option<&str>) -> Result<bool, ApiError> {
-    match (serial, code) {
-        (None, None) => Ok(false),
-        (Some(_), None) => Err(access_denied(
-            "MultiFactorAuthentication failed, must provide both MFA serial number and one time pass code.",
-        )),
-        _ => Err(access_denied(
-            "MultiFactorAuthentication failed with invalid MFA one time pass code.",
-        )),
-    }
+/// `SerialNumber` + `TokenCode`: whether the session is MFA-authenticated. The device must
+/// be an MFA device enabled for the calling IAM user and the code current
+/// ([`crate::mfa::verify_token`]); anything else is AWS's `AccessDenied`.
+async fn check_mfa(
+    ctx: &Call,
+    sealer: Option<&Sealer>,
+    serial: Option<&str>,
+    code: Option<&str>,
+) -> Result<bool, ApiError> {
+    let invalid =
+        || access_denied("MultiFactorAuthentication failed with invalid MFA one time pass code.");
+    let (serial, code) = match (serial, code) {
+        (None, None) => return Ok(false),
+        (Some(s), Some(c)) => (s.to_owned(), c.to_owned()),
+        _ => {
+            return Err(access_denied(
+                "MultiFactorAuthentication failed, must provide both MFA serial number and one time pass code.",
+            ));
+        }
+    };
+    let Principal::IamUser {
+        account_id,
+        user_name,
+        ..
+    } = ctx.principal().clone()
+    else {
+        return Err(invalid());
+    };
+    let sealer = sealer.cloned();
+    let now = ctx.now_ms();
+    let ok = ctx
+        .read(move |tx| {
+            crate::mfa::verify_token(
+                tx,
+                sealer.as_ref(),
+                &account_id,
+                &user_name,
+                &serial,
+                &code,
+                now,
+            )
+        })
+        .await?;
+    if ok { Ok(true) } else { Err(invalid()) }
 }
 
 impl Sts for StsService {
@@ -383,7 +417,13 @@ impl Sts for StsService {
             (Some(old), _) => Some(old.clone()),
             (None, new) => new.clone(),
         };
-        let mfa = check_mfa(input.serial_number.as_deref(), input.token_code.as_deref())?
+        let mfa = check_mfa(
+            ctx,
+            self.sealer.as_ref(),
+            input.serial_number.as_deref(),
+            input.token_code.as_deref(),
+        )
+        .await?
             || caller_session.as_ref().is_some_and(|s| s.mfa_authenticated);
         let now = ctx.now_ms();
         let session = Session {
@@ -435,7 +475,13 @@ impl Sts for StsService {
                 "Cannot call GetSessionToken with session credentials",
             ));
         }
-        let mfa = check_mfa(input.serial_number.as_deref(), input.token_code.as_deref())?;
+        let mfa = check_mfa(
+            ctx,
+            self.sealer.as_ref(),
+            input.serial_number.as_deref(),
+            input.token_code.as_deref(),
+        )
+        .await?;
         let requested = i64::from(input.duration_seconds.unwrap_or(43_200));
         // Root sessions are limited to one hour (longer requests get one hour).
         let duration = if caller.is_root() {

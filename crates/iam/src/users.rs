@@ -208,6 +208,9 @@ pub(crate) fn delete_user(tx: &mut dyn Tx, c: &Ctx, name: &str) -> Result<(), Fa
     if tx.count(USER_KEYS, user_keys_prefix(&c.account, name).as_bytes())? > 0 {
         return Err(delete_conflict("delete access keys"));
     }
+    if crate::mfa::has_devices(tx, &c.account, name)? {
+        return Err(delete_conflict("delete MFA device"));
+    }
     let (inline, attached) = owned_counts(tx, &c.account, EntityKind::User, name)?;
     if inline > 0 {
         return Err(delete_conflict("delete policies"));

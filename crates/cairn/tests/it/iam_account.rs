@@ -484,3 +484,204 @@ async fn oidc_providers_for_ci_federation() {
     );
     assert_eq!(e.code, "NoSuchEntity", "{e:?}");
 }
+
+/// A virtual MFA device enrolled with real TOTP codes (computed from the seed it returns),
+/// and policies conditioned on `aws:MultiFactorAuthPresent` that admit only MFA sessions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mfa_devices_gate_what_policies_reserve_for_mfa() {
+    use cairn_iam::mfa::{base32_decode, step_of, totp_code};
+    let f = Fixture::new("iam-mfa", ACCOUNT);
+    let iam = f.server.iam();
+    ok(
+        "CreateUser",
+        iam.create_user().user_name("bob").send().await,
+    );
+    let only_with_mfa = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:ListUsers","sts:AssumeRole"],"Resource":"*","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"}}}]}"#;
+    ok(
+        "PutUserPolicy",
+        iam.put_user_policy()
+            .user_name("bob")
+            .policy_name("mfa-only")
+            .policy_document(only_with_mfa)
+            .send()
+            .await,
+    );
+    let key = ok(
+        "CreateAccessKey",
+        iam.create_access_key().user_name("bob").send().await,
+    );
+    let key = key.access_key().unwrap();
+    let bob = crate::common::Who::new(key.access_key_id(), key.secret_access_key());
+
+    let created = ok(
+        "CreateVirtualMFADevice",
+        iam.create_virtual_mfa_device()
+            .virtual_mfa_device_name("bob-phone")
+            .send()
+            .await,
+    );
+    let device = created.virtual_mfa_device().unwrap();
+    let serial = device.serial_number().to_owned();
+    assert_eq!(serial, format!("arn:aws:iam::{ACCOUNT}:mfa/bob-phone"));
+    let seed_b32 =
+        String::from_utf8(device.base32_string_seed().unwrap().as_ref().to_vec()).unwrap();
+    let seed = base32_decode(&seed_b32).expect("a base32 seed");
+    assert_eq!(seed.len(), 20, "{seed_b32}");
+    let png = device.qr_code_png().unwrap().as_ref();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
+
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    let s = step_of(i64::try_from(now_ms).unwrap());
+    // Two codes that are not consecutive are refused.
+    let e = err_info(
+        iam.enable_mfa_device()
+            .user_name("bob")
+            .serial_number(&serial)
+            .authentication_code1(totp_code(&seed, s - 3))
+            .authentication_code2(totp_code(&seed, s))
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "InvalidAuthenticationCode", "{e:?}");
+    ok(
+        "EnableMFADevice",
+        iam.enable_mfa_device()
+            .user_name("bob")
+            .serial_number(&serial)
+            .authentication_code1(totp_code(&seed, s - 1))
+            .authentication_code2(totp_code(&seed, s))
+            .send()
+            .await,
+    );
+    let listed = ok(
+        "ListMFADevices",
+        iam.list_mfa_devices().user_name("bob").send().await,
+    );
+    assert_eq!(listed.mfa_devices().len(), 1);
+    assert_eq!(listed.mfa_devices()[0].serial_number(), serial);
+    let assigned = ok(
+        "ListVirtualMFADevices",
+        iam.list_virtual_mfa_devices()
+            .assignment_status(aws_sdk_iam::types::AssignmentStatusType::Assigned)
+            .send()
+            .await,
+    );
+    assert_eq!(
+        assigned.virtual_mfa_devices()[0]
+            .user()
+            .map(|u| u.user_name()),
+        Some("bob")
+    );
+
+    // Without MFA: denied.
+    let e = err_info(f.server.iam_as(&bob).list_users().send().await);
+    assert_eq!(e.code, "AccessDenied", "{e:?}");
+    let sts = f.server.sts_as(&bob);
+    let plain = ok(
+        "GetSessionToken (no MFA)",
+        sts.get_session_token().send().await,
+    );
+    let c = plain.credentials().unwrap();
+    let plain =
+        crate::common::Who::session(c.access_key_id(), c.secret_access_key(), c.session_token());
+    // AWS: GetSessionToken credentials without MFA cannot call IAM at all.
+    let e = err_info(f.server.iam_as(&plain).list_users().send().await);
+    assert_eq!(e.code, "InvalidClientTokenId", "{e:?}");
+
+    // A wrong code, or the code that enabled the device, is refused.
+    for (what, code) in [
+        ("wrong", "000000".to_owned()),
+        ("reused", totp_code(&seed, s)),
+    ] {
+        let e = err_info(
+            sts.get_session_token()
+                .serial_number(&serial)
+                .token_code(code)
+                .send()
+                .await,
+        );
+        assert_eq!(e.code, "AccessDenied", "{what}: {e:?}");
+        assert_eq!(
+            e.message, "MultiFactorAuthentication failed with invalid MFA one time pass code.",
+            "{what}"
+        );
+    }
+    // The next code: an MFA session, which the policy admits.
+    let mfa = ok(
+        "GetSessionToken (MFA)",
+        sts.get_session_token()
+            .serial_number(&serial)
+            .token_code(totp_code(&seed, s + 1))
+            .send()
+            .await,
+    );
+    let c = mfa.credentials().unwrap();
+    let mfa_session =
+        crate::common::Who::session(c.access_key_id(), c.secret_access_key(), c.session_token());
+    let users = ok(
+        "ListUsers (MFA session)",
+        f.server.iam_as(&mfa_session).list_users().send().await,
+    );
+    assert_eq!(users.users().len(), 1);
+
+    // An MFA-protected role: its trust policy admits only a caller who passes a code.
+    let trust = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},"Action":"sts:AssumeRole","Condition":{{"Bool":{{"aws:MultiFactorAuthPresent":"true"}}}}}}]}}"#
+    );
+    ok(
+        "CreateRole",
+        iam.create_role()
+            .role_name("admin")
+            .assume_role_policy_document(&trust)
+            .send()
+            .await,
+    );
+    let role_arn = format!("arn:aws:iam::{ACCOUNT}:role/admin");
+    let e = err_info(
+        sts.assume_role()
+            .role_arn(&role_arn)
+            .role_session_name("bob")
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "AccessDenied", "no MFA: {e:?}");
+    ok(
+        "AssumeRole with MFA",
+        sts.assume_role()
+            .role_arn(&role_arn)
+            .role_session_name("bob")
+            .serial_number(&serial)
+            .token_code(totp_code(&seed, s + 1))
+            .send()
+            .await,
+    );
+
+    // The device is the user's until deactivated; then it can be deleted.
+    let e = err_info(
+        iam.delete_virtual_mfa_device()
+            .serial_number(&serial)
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "DeleteConflict", "{e:?}");
+    ok(
+        "DeactivateMFADevice",
+        iam.deactivate_mfa_device()
+            .user_name("bob")
+            .serial_number(&serial)
+            .send()
+            .await,
+    );
+    ok(
+        "DeleteVirtualMFADevice",
+        iam.delete_virtual_mfa_device()
+            .serial_number(&serial)
+            .send()
+            .await,
+    );
+    let e = err_info(iam.get_mfa_device().serial_number(&serial).send().await);
+    assert_eq!(e.code, "NoSuchEntity", "{e:?}");
+}

@@ -81,6 +81,18 @@ pub(crate) fn build(i: &ContextInput<'_>) -> Context {
     for (k, v) in tags {
         c.insert(&format!("aws:PrincipalTag/{k}"), v);
     }
+    // `sts:AssumeRole` with `SerialNumber` and `TokenCode`: the role's trust policy sees an
+    // MFA-authenticated call (IAM User Guide, "Configuring MFA-protected API access": a trust
+    // policy conditioned on `aws:MultiFactorAuthPresent` admits a caller who passes a code).
+    // The STS handler refuses the call unless the code is valid, so this is acted on only
+    // then.
+    if i.op.action.as_deref() == Some("sts:AssumeRole")
+        && i.input.get("SerialNumber").is_some_and(Value::is_string)
+        && i.input.get("TokenCode").is_some_and(Value::is_string)
+    {
+        c.insert("aws:MultiFactorAuthPresent", "true");
+        c.insert("aws:MultiFactorAuthAge", "0");
+    }
     input_keys(&mut c, i.op, i.input);
     for (k, v) in i.stored {
         c.insert(k, v.clone());
