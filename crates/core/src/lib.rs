@@ -9,6 +9,7 @@
 //! **Invariant:** a handler cannot obtain a `Call` except from the pipeline, so it cannot be
 //! reached without authenticate → authorize → audit.
 
+pub mod base32;
 pub mod call;
 pub mod clock;
 pub mod facts;
@@ -26,7 +27,9 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use facts::{OrgContext, ResourceFacts, ResourcePolicy, TrustedAccess, TrustedAccessEvent};
 pub use faults::Faults;
 pub use generation::{Generation, GenerationCache, Generations};
-pub use ids::{Ids, RandomIds, SeededIds, format_uuid, uuid_v7_millis};
+pub use ids::{
+    Ids, RandomIds, SeededIds, access_key_id, account_of_access_key, format_uuid, uuid_v7_millis,
+};
 pub use objects::{BucketCheck, MemoryObjects, ObjectError, ObjectStore, Seal, Webhook};
 pub use partition::partition_of;
 pub use principal::{Principal, Session};

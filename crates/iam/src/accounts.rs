@@ -155,7 +155,7 @@ pub fn create_access_key(
     prefix: &str,
 ) -> Result<(String, String), AccountError> {
     let access_key_id = loop {
-        let candidate = format!("{prefix}{}", ids.upper_alnum(16));
+        let candidate = cairn_core::access_key_id(ids, prefix, account_id);
         if tx.get(KEYS, candidate.as_bytes())?.is_none() {
             break candidate;
         }

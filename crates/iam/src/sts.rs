@@ -189,7 +189,7 @@ fn mint(
         ApiError::internal()
     })?;
     let ids = ctx.ids();
-    let access_key_id = format!("ASIA{}", ids.upper_alnum(16));
+    let access_key_id = cairn_core::access_key_id(ids, "ASIA", account);
     let secret = ids.secret();
     let expires_ms = session.expires_ms;
     let body = TokenBody {
@@ -261,6 +261,34 @@ async fn check_mfa(
 
 impl Sts for StsService {
     type Context = Call;
+
+    /// The account an access key ID belongs to, read from the key ID itself as AWS does
+    /// ([`cairn_core::account_of_access_key`]), for any key: Cairn's, long-term or
+    /// temporary, and keys Cairn never issued (API reference: "You can use this operation
+    /// with any access key ID"). A key Cairn stored before its IDs carried their account is
+    /// answered from the store.
+    async fn get_access_key_info(
+        &self,
+        ctx: &Call,
+        input: types::GetAccessKeyInfoRequest,
+    ) -> Result<types::GetAccessKeyInfoResponse, ApiError> {
+        let id = input.access_key_id.clone();
+        let stored = ctx
+            .read(move |tx| Ok(crate::accounts::get_access_key(tx, &id)?.map(|k| k.account_id)))
+            .await?;
+        let account = stored
+            .or_else(|| cairn_core::account_of_access_key(&input.access_key_id))
+            .ok_or_else(|| {
+                // [M]: the text.
+                validation(format!(
+                    "The access key ID {} is not valid.",
+                    input.access_key_id
+                ))
+            })?;
+        Ok(types::GetAccessKeyInfoResponse {
+            account: Some(account),
+        })
+    }
 
     async fn get_caller_identity(
         &self,

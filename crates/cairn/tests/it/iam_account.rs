@@ -685,3 +685,33 @@ async fn mfa_devices_gate_what_policies_reserve_for_mfa() {
     let e = err_info(iam.get_mfa_device().serial_number(&serial).send().await);
     assert_eq!(e.code, "NoSuchEntity", "{e:?}");
 }
+
+/// `sts:GetAccessKeyInfo` reads the account from the key ID itself, as AWS does: for the
+/// keys Cairn issues (long-term and temporary) and for a key AWS issued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_access_key_info_reads_the_account_from_the_key() {
+    let f = Fixture::new("sts-key-info", ACCOUNT);
+    let sts = f.server.sts();
+    let info = |id: String| {
+        let sts = sts.clone();
+        async move { sts.get_access_key_info().access_key_id(id).send().await }
+    };
+    let root = ok(
+        "GetAccessKeyInfo (root key)",
+        info(f.server.creds.access_key_id.clone()).await,
+    );
+    assert_eq!(root.account(), Some(ACCOUNT));
+    let session = ok("GetSessionToken", sts.get_session_token().send().await);
+    let asia = session.credentials().unwrap().access_key_id().to_owned();
+    assert!(asia.starts_with("ASIA"), "{asia}");
+    let temp = ok("GetAccessKeyInfo (session key)", info(asia).await);
+    assert_eq!(temp.account(), Some(ACCOUNT));
+    // A key ID AWS issued, from the public research on their layout.
+    let aws = ok(
+        "GetAccessKeyInfo (AWS's key)",
+        info("ASIAY34FZKBOKMUTVV7A".to_owned()).await,
+    );
+    assert_eq!(aws.account(), Some("609629065308"));
+    let e = err_info(info("AKIA0000000000000000".to_owned()).await);
+    assert_eq!(e.code, "ValidationError", "{e:?}");
+}
