@@ -26,6 +26,7 @@ pub mod reserved;
 mod roles;
 pub mod seal;
 mod service;
+mod service_linked;
 pub mod simulate;
 pub mod sts;
 mod users;

@@ -23,9 +23,20 @@ pub const RESERVED_PATH: &str = "/aws-reserved/";
 
 pub(crate) const SAML: &str = "iam.saml";
 
+/// The path prefix of service-linked roles (`/aws-service-role/<service principal>/`).
+pub const SERVICE_ROLE_PATH: &str = "/aws-service-role/";
+
 /// Whether a role path is a reserved one.
 pub fn is_reserved_path(path: &str) -> bool {
     path.starts_with(RESERVED_PATH)
+}
+
+/// Whether a role is protected from the IAM API: a reserved role, or a service-linked one
+/// (IAM User Guide, "Using service-linked roles": "you can't modify the trust or
+/// permissions policies of a service-linked role … you can edit the description"; deleting
+/// one goes through `DeleteServiceLinkedRole`).
+pub fn is_protected_path(path: &str) -> bool {
+    is_reserved_path(path) || path.starts_with(SERVICE_ROLE_PATH)
 }
 
 /// IAM's refusal of a change to a reserved role through its own API. Message as AWS words
@@ -40,9 +51,19 @@ fn protected(name: &str) -> Failure {
     )
 }
 
-/// Refuses an IAM API mutation of `name` in `account` when it is a reserved role. A role
-/// that does not exist passes (the mutation then answers NoSuchEntity as usual).
+/// Refuses an IAM API mutation of `name` in `account` when it is a reserved or
+/// service-linked role. A role that does not exist passes (the mutation then answers
+/// NoSuchEntity as usual).
 pub(crate) fn check_mutable(tx: &mut dyn Tx, account: &str, name: &str) -> Result<(), Failure> {
+    match records::role(tx, account, name)? {
+        Some(r) if is_protected_path(&r.path) => Err(protected(&r.name)),
+        _ => Ok(()),
+    }
+}
+
+/// [`check_mutable`] for what IAM lets a service-linked role change (its description):
+/// only reserved roles are refused.
+pub(crate) fn check_describable(tx: &mut dyn Tx, account: &str, name: &str) -> Result<(), Failure> {
     match records::role(tx, account, name)? {
         Some(r) if is_reserved_path(&r.path) => Err(protected(&r.name)),
         _ => Ok(()),

@@ -51,6 +51,16 @@ fn require_mutable_role(tx: &mut dyn Tx, account: &str, name: &str) -> Result<Ro
     require_role(tx, account, name)
 }
 
+/// A role whose description the IAM API may change: service-linked roles' too.
+fn require_describable_role(
+    tx: &mut dyn Tx,
+    account: &str,
+    name: &str,
+) -> Result<RoleRec, Failure> {
+    crate::reserved::check_describable(tx, account, name)?;
+    require_role(tx, account, name)
+}
+
 fn save_role(tx: &mut dyn Tx, account: &str, r: &RoleRec) -> Result<(), StoreError> {
     records::save(tx, ROLES, &entity_key(account, &r.name), r)
 }
@@ -216,7 +226,7 @@ pub(crate) fn update_role_description(
     c: &Ctx,
     input: &types::UpdateRoleDescriptionRequest,
 ) -> Result<types::UpdateRoleDescriptionResponse, Failure> {
-    let mut rec = require_mutable_role(tx, &c.account, &input.role_name)?;
+    let mut rec = require_describable_role(tx, &c.account, &input.role_name)?;
     rec.description = Some(input.description.clone()).filter(|d| !d.is_empty());
     save_role(tx, &c.account, &rec)?;
     Ok(types::UpdateRoleDescriptionResponse {

@@ -6,7 +6,7 @@ use crate::records::EntityKind;
 use crate::seal::Sealer;
 use crate::{
     account_settings, groups, instance_profiles, keys, login, mfa, policies, providers, roles,
-    users,
+    service_linked, users,
 };
 use cairn_api::iam::{Iam, types};
 use cairn_core::Call;
@@ -1397,5 +1397,37 @@ impl Iam for IamService {
         query!(ctx, input, |tx, c, input_| mfa::list_mfa_device_tags(
             tx, &c, &input_
         ))
+    }
+
+    // Service-linked roles.
+
+    async fn create_service_linked_role(
+        &self,
+        ctx: &Call,
+        input: types::CreateServiceLinkedRoleRequest,
+    ) -> Result<types::CreateServiceLinkedRoleResponse, ApiError> {
+        mutate!(ctx, input, |tx, c, input_| {
+            service_linked::create_service_linked_role(tx, &c, &input_)
+        })
+    }
+
+    async fn delete_service_linked_role(
+        &self,
+        ctx: &Call,
+        input: types::DeleteServiceLinkedRoleRequest,
+    ) -> Result<types::DeleteServiceLinkedRoleResponse, ApiError> {
+        mutate!(ctx, input, |tx, c, input_| {
+            service_linked::delete_service_linked_role(tx, &c, &input_)
+        })
+    }
+
+    async fn get_service_linked_role_deletion_status(
+        &self,
+        ctx: &Call,
+        input: types::GetServiceLinkedRoleDeletionStatusRequest,
+    ) -> Result<types::GetServiceLinkedRoleDeletionStatusResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| {
+            service_linked::get_service_linked_role_deletion_status(tx, &c, &input_)
+        })
     }
 }

@@ -715,3 +715,123 @@ async fn get_access_key_info_reads_the_account_from_the_key() {
     let e = err_info(info("AKIA0000000000000000".to_owned()).await);
     assert_eq!(e.code, "ValidationError", "{e:?}");
 }
+
+/// Service-linked roles: AWS's names and paths, trusted by their service, protected from
+/// the IAM API but for their description, deleted through a deletion task.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_linked_roles_are_the_services() {
+    let f = Fixture::new("iam-slr", ACCOUNT);
+    let iam = f.server.iam();
+    let created = ok(
+        "CreateServiceLinkedRole",
+        iam.create_service_linked_role()
+            .aws_service_name("autoscaling.amazonaws.com")
+            .custom_suffix("web")
+            .description("scaling the web tier")
+            .send()
+            .await,
+    );
+    let role = created.role().unwrap();
+    assert_eq!(role.role_name(), "AWSServiceRoleForAutoScaling_web");
+    assert_eq!(role.path(), "/aws-service-role/autoscaling.amazonaws.com/");
+    assert_eq!(
+        role.arn(),
+        format!(
+            "arn:aws:iam::{ACCOUNT}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling_web"
+        )
+    );
+    let trust = crate::iam::url_decode(role.assume_role_policy_document().unwrap());
+    assert!(trust.contains("autoscaling.amazonaws.com"), "{trust}");
+    let e = err_info(
+        iam.create_service_linked_role()
+            .aws_service_name("autoscaling.amazonaws.com")
+            .custom_suffix("web")
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "InvalidInput", "{e:?}");
+    assert!(
+        e.message.contains("has been taken in this account"),
+        "{e:?}"
+    );
+    let e = err_info(
+        iam.create_service_linked_role()
+            .aws_service_name("guardduty.amazonaws.com")
+            .custom_suffix("x")
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "InvalidInput", "no suffix for GuardDuty: {e:?}");
+    ok(
+        "CreateServiceLinkedRole (Organizations)",
+        iam.create_service_linked_role()
+            .aws_service_name("organizations.amazonaws.com")
+            .send()
+            .await,
+    );
+
+    // Protected: no trust or policy change, no DeleteRole; the description may change.
+    let name = "AWSServiceRoleForAutoScaling_web";
+    let e = err_info(iam.delete_role().role_name(name).send().await);
+    assert_eq!(e.code, "UnmodifiableEntity", "{e:?}");
+    let e = err_info(
+        iam.attach_role_policy()
+            .role_name(name)
+            .policy_arn("arn:aws:iam::aws:policy/AdministratorAccess")
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "UnmodifiableEntity", "{e:?}");
+    ok(
+        "UpdateRoleDescription",
+        iam.update_role_description()
+            .role_name(name)
+            .description("new words")
+            .send()
+            .await,
+    );
+
+    let task = ok(
+        "DeleteServiceLinkedRole",
+        iam.delete_service_linked_role()
+            .role_name(name)
+            .send()
+            .await,
+    );
+    let id = task.deletion_task_id();
+    assert!(
+        id.starts_with(&format!(
+            "task/aws-service-role/autoscaling.amazonaws.com/{name}/"
+        )),
+        "{id}"
+    );
+    let status = ok(
+        "GetServiceLinkedRoleDeletionStatus",
+        iam.get_service_linked_role_deletion_status()
+            .deletion_task_id(id)
+            .send()
+            .await,
+    );
+    assert_eq!(
+        status.status(),
+        &aws_sdk_iam::types::DeletionTaskStatusType::Succeeded
+    );
+    let e = err_info(iam.get_role().role_name(name).send().await);
+    assert_eq!(e.code, "NoSuchEntity", "{e:?}");
+    // An ordinary role is not deleted this way.
+    ok(
+        "CreateRole",
+        iam.create_role()
+            .role_name("plain")
+            .assume_role_policy_document(TRUST_EC2)
+            .send()
+            .await,
+    );
+    let e = err_info(
+        iam.delete_service_linked_role()
+            .role_name("plain")
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "InvalidInput", "{e:?}");
+}
