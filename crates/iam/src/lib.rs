@@ -13,6 +13,7 @@ mod account_settings;
 pub mod accounts;
 pub mod authz;
 mod common;
+mod credential_report;
 mod groups;
 mod instance_profiles;
 mod keys;

@@ -5,8 +5,8 @@ use crate::common::Ctx;
 use crate::records::EntityKind;
 use crate::seal::Sealer;
 use crate::{
-    account_settings, groups, instance_profiles, keys, login, mfa, policies, providers, roles,
-    service_linked, users,
+    account_settings, credential_report, groups, instance_profiles, keys, login, mfa, policies,
+    providers, roles, service_linked, users,
 };
 use cairn_api::iam::{Iam, types};
 use cairn_core::Call;
@@ -1428,6 +1428,26 @@ impl Iam for IamService {
     ) -> Result<types::GetServiceLinkedRoleDeletionStatusResponse, ApiError> {
         query!(ctx, input, |tx, c, input_| {
             service_linked::get_service_linked_role_deletion_status(tx, &c, &input_)
+        })
+    }
+
+    // The credential report.
+
+    async fn generate_credential_report(
+        &self,
+        ctx: &Call,
+    ) -> Result<types::GenerateCredentialReportResponse, ApiError> {
+        mutate!(ctx, (), |tx, c, _input| {
+            credential_report::generate_credential_report(tx, &c)
+        })
+    }
+
+    async fn get_credential_report(
+        &self,
+        ctx: &Call,
+    ) -> Result<types::GetCredentialReportResponse, ApiError> {
+        query!(ctx, (), |tx, c, _input| {
+            credential_report::get_credential_report(tx, &c)
         })
     }
 }

@@ -835,3 +835,71 @@ async fn service_linked_roles_are_the_services() {
     );
     assert_eq!(e.code, "InvalidInput", "{e:?}");
 }
+
+/// The credential report: generated on request, AWS's CSV columns, the root user first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_credential_report_lists_every_users_credentials() {
+    let f = Fixture::new("iam-credential-report", ACCOUNT);
+    let iam = f.server.iam();
+    let e = err_info(iam.get_credential_report().send().await);
+    assert_eq!(e.code, "ReportNotPresent", "{e:?}");
+    ok(
+        "CreateUser",
+        iam.create_user().user_name("carol").send().await,
+    );
+    ok(
+        "CreateAccessKey",
+        iam.create_access_key().user_name("carol").send().await,
+    );
+    ok(
+        "CreateLoginProfile",
+        iam.create_login_profile()
+            .user_name("carol")
+            .password("Report-Passw0rd")
+            .send()
+            .await,
+    );
+    let first = ok(
+        "GenerateCredentialReport",
+        iam.generate_credential_report().send().await,
+    );
+    assert_eq!(
+        first.state(),
+        Some(&aws_sdk_iam::types::ReportStateType::Started)
+    );
+    let again = ok(
+        "GenerateCredentialReport again",
+        iam.generate_credential_report().send().await,
+    );
+    assert_eq!(
+        again.state(),
+        Some(&aws_sdk_iam::types::ReportStateType::Complete)
+    );
+    let report = ok(
+        "GetCredentialReport",
+        iam.get_credential_report().send().await,
+    );
+    assert_eq!(
+        report.report_format(),
+        Some(&aws_sdk_iam::types::ReportFormatType::TextCsv)
+    );
+    let csv = String::from_utf8(report.content().unwrap().as_ref().to_vec()).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated"
+    );
+    assert_eq!(lines.len(), 3, "{csv}");
+    let root: Vec<&str> = lines[1].split(',').collect();
+    assert_eq!(root[0], "<root_account>");
+    assert_eq!(root[1], format!("arn:aws:iam::{ACCOUNT}:root"));
+    assert_eq!(root[8], "true", "the root's access key: {csv}");
+    let carol: Vec<&str> = lines[2].split(',').collect();
+    assert_eq!(carol.len(), 22);
+    assert_eq!(carol[0], "carol");
+    assert_eq!(carol[3], "true", "password_enabled");
+    assert_eq!(carol[7], "false", "mfa_active");
+    assert_eq!(carol[8], "true", "access_key_1_active");
+    assert!(carol[9].ends_with("+00:00"), "{}", carol[9]);
+    assert_eq!(carol[13], "false", "access_key_2_active");
+}
