@@ -5,6 +5,7 @@
 //! | `iam.alias`    | `<account>` | the alias             |
 //! | `iam.aliasidx` | `<alias>`   | the account (aliases are unique across accounts) |
 //! | `iam.pwpolicy` | `<account>` | [`PasswordPolicyRec`] |
+//! | `iam.stspref`  | `<account>` | `1` or `2`: the global endpoint's token version |
 
 use crate::common::{Ctx, fail, paginate};
 use crate::records::{self, FORMAT, PolicyRec};
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 const ALIAS: &str = "iam.alias";
 const ALIAS_INDEX: &str = "iam.aliasidx";
 const PASSWORD_POLICY: &str = "iam.pwpolicy";
+const STS_PREFERENCES: &str = "iam.stspref";
 
 /// The account's alias, if it has one.
 pub(crate) fn alias_of(tx: &mut dyn Tx, account: &str) -> Result<Option<String>, StoreError> {
@@ -242,6 +244,34 @@ pub(crate) fn check_password(
     }
 }
 
+// ------------------------------------------------------------------------ STS preferences
+
+/// `SetSecurityTokenServicePreferences`: which session tokens the STS global endpoint
+/// issues (`v1Token`, valid only in Regions enabled by default, or `v2Token`, valid in all);
+/// `GetAccountSummary` reports it as `GlobalEndpointTokenVersion` (API reference). Cairn's
+/// tokens work everywhere either way; the setting is kept and reported.
+pub(crate) fn set_security_token_service_preferences(
+    tx: &mut dyn Tx,
+    c: &Ctx,
+    input: &types::SetSecurityTokenServicePreferencesRequest,
+) -> Result<(), Failure> {
+    let v: &[u8] = match input.global_endpoint_token_version {
+        types::GlobalEndpointTokenVersion::V2Token => b"2",
+        _ => b"1",
+    };
+    tx.put(STS_PREFERENCES, c.account.as_bytes(), v)?;
+    Ok(())
+}
+
+fn token_version(tx: &mut dyn Tx, account: &str) -> Result<i32, StoreError> {
+    Ok(
+        match tx.get(STS_PREFERENCES, account.as_bytes())?.as_deref() {
+            Some(b"2") => 2,
+            _ => 1,
+        },
+    )
+}
+
 // --------------------------------------------------------------------------------- summary
 
 /// `GetAccountSummary`: the account's entity counts and IAM's default quotas (IAM User
@@ -262,6 +292,7 @@ pub(crate) fn get_account_summary(
     let root_keys = crate::accounts::root_access_keys(tx, &c.account)?;
     let instance_profiles = crate::instance_profiles::count(tx, &c.account)?;
     let providers = crate::providers::count(tx, &c.account)?;
+    let token_version = token_version(tx, &c.account)?;
     let mut m = std::collections::BTreeMap::new();
     for (k, v) in [
         ("Users", users),
@@ -302,7 +333,7 @@ pub(crate) fn get_account_summary(
         ("InstanceProfiles", instance_profiles),
         ("InstanceProfilesQuota", 1000),
         ("Providers", providers),
-        ("GlobalEndpointTokenVersion", 1),
+        ("GlobalEndpointTokenVersion", token_version),
     ] {
         m.insert(k.to_owned(), v);
     }

@@ -1450,4 +1450,57 @@ impl Iam for IamService {
             credential_report::get_credential_report(tx, &c)
         })
     }
+
+    // Context keys.
+
+    async fn get_context_keys_for_custom_policy(
+        &self,
+        _ctx: &Call,
+        input: types::GetContextKeysForCustomPolicyRequest,
+    ) -> Result<types::GetContextKeysForPolicyResponse, ApiError> {
+        Ok(types::GetContextKeysForPolicyResponse {
+            context_key_names: Some(crate::simulate::context_keys(&input.policy_input_list)?),
+        })
+    }
+
+    async fn get_context_keys_for_principal_policy(
+        &self,
+        ctx: &Call,
+        input: types::GetContextKeysForPrincipalPolicyRequest,
+    ) -> Result<types::GetContextKeysForPolicyResponse, ApiError> {
+        let account = ctx.account_id().to_owned();
+        let source = input.policy_source_arn.clone();
+        let documents = ctx
+            .read(move |tx| {
+                crate::authz::principal_policy_documents(tx, &account, &source)
+                    .map_err(cairn_core::Failure::from)
+            })
+            .await?
+            .ok_or_else(|| {
+                ApiError::new(
+                    cairn_api::iam::Error::NoSuchEntityException,
+                    format!("The principal {} cannot be found.", input.policy_source_arn),
+                )
+            })?;
+        // The principal's identity policies (not its boundary), then the request's.
+        let mut texts: Vec<String> = documents
+            .into_iter()
+            .filter(|(_, kind, _)| kind != crate::authz::PERMISSIONS_BOUNDARY)
+            .map(|(_, _, text)| text)
+            .collect();
+        texts.extend(input.policy_input_list.iter().flatten().cloned());
+        Ok(types::GetContextKeysForPolicyResponse {
+            context_key_names: Some(crate::simulate::context_keys(&texts)?),
+        })
+    }
+
+    async fn set_security_token_service_preferences(
+        &self,
+        ctx: &Call,
+        input: types::SetSecurityTokenServicePreferencesRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| {
+            account_settings::set_security_token_service_preferences(tx, &c, &input_)
+        })
+    }
 }

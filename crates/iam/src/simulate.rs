@@ -658,6 +658,27 @@ pub fn simulate(
     })
 }
 
+/// `GetContextKeysForCustomPolicy` / `GetContextKeysForPrincipalPolicy`: the condition keys
+/// the documents reference, each once (compared case-insensitively, as condition keys are),
+/// in the order first seen. A document IAM would not accept is `MalformedPolicyDocument`
+/// with the parser's text, as for `SimulateCustomPolicy`.
+pub fn context_keys(documents: &[String]) -> Result<Vec<String>, ApiError> {
+    let mut keys: Vec<String> = Vec::new();
+    for doc in documents {
+        let policy = Policy::parse("", doc, PolicyKind::Identity)
+            .map_err(|e| ApiError::new(Error::MalformedPolicyDocumentException, e.message()))?;
+        for st in policy.statements() {
+            for c in st.conditions() {
+                let k = c.key_name();
+                if !keys.iter().any(|have| have.eq_ignore_ascii_case(k)) {
+                    keys.push(k.to_owned());
+                }
+            }
+        }
+    }
+    Ok(keys)
+}
+
 #[cfg(test)]
 mod tests {
 

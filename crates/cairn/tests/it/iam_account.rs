@@ -903,3 +903,77 @@ async fn the_credential_report_lists_every_users_credentials() {
     assert!(carol[9].ends_with("+00:00"), "{}", carol[9]);
     assert_eq!(carol[13], "false", "access_key_2_active");
 }
+
+/// The condition keys policies reference (for a simulation's context entries), and the STS
+/// token preference `GetAccountSummary` reports.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn context_keys_and_sts_preferences() {
+    let f = Fixture::new("iam-context-keys", ACCOUNT);
+    let iam = f.server.iam();
+    let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"},"StringLike":{"s3:prefix":"home/*"}}},{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"Bool":{"aws:sourceip":"x","aws:MultiFactorAuthPresent":"false"}}}]}"#;
+    let keys = ok(
+        "GetContextKeysForCustomPolicy",
+        iam.get_context_keys_for_custom_policy()
+            .policy_input_list(doc)
+            .send()
+            .await,
+    );
+    assert_eq!(
+        keys.context_key_names(),
+        ["aws:SourceIp", "s3:prefix", "aws:MultiFactorAuthPresent"]
+    );
+    let e = err_info(
+        iam.get_context_keys_for_custom_policy()
+            .policy_input_list("{not json")
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "MalformedPolicyDocument", "{e:?}");
+    ok(
+        "CreateUser",
+        iam.create_user().user_name("dana").send().await,
+    );
+    ok(
+        "PutUserPolicy",
+        iam.put_user_policy()
+            .user_name("dana")
+            .policy_name("p")
+            .policy_document(doc)
+            .send()
+            .await,
+    );
+    let keys = ok(
+        "GetContextKeysForPrincipalPolicy",
+        iam.get_context_keys_for_principal_policy()
+            .policy_source_arn(format!("arn:aws:iam::{ACCOUNT}:user/dana"))
+            .policy_input_list(
+                r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"a"}}}}"#,
+            )
+            .send()
+            .await,
+    );
+    assert_eq!(
+        keys.context_key_names(),
+        [
+            "aws:SourceIp",
+            "s3:prefix",
+            "aws:MultiFactorAuthPresent",
+            "aws:PrincipalTag/team"
+        ]
+    );
+
+    let version = |m: &std::collections::HashMap<SummaryKeyType, i32>| {
+        m.get(&SummaryKeyType::GlobalEndpointTokenVersion).copied()
+    };
+    let s = ok("GetAccountSummary", iam.get_account_summary().send().await);
+    assert_eq!(version(s.summary_map().unwrap()), Some(1));
+    ok(
+        "SetSecurityTokenServicePreferences",
+        iam.set_security_token_service_preferences()
+            .global_endpoint_token_version(aws_sdk_iam::types::GlobalEndpointTokenVersion::V2Token)
+            .send()
+            .await,
+    );
+    let s = ok("GetAccountSummary", iam.get_account_summary().send().await);
+    assert_eq!(version(s.summary_map().unwrap()), Some(2));
+}
