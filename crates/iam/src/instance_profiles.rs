@@ -185,6 +185,36 @@ pub(crate) fn list_instance_profiles(
     })
 }
 
+/// The instance profiles a role is in, keyed by lower-cased profile name.
+fn role_profiles(
+    tx: &mut dyn Tx,
+    account: &str,
+    role: &str,
+) -> Result<Vec<(String, types::InstanceProfile)>, Failure> {
+    let prefix = format!("{account}/{}/", role.to_lowercase());
+    let mut items = Vec::new();
+    for profile in records::suffixes(tx, ROLE_PROFILES, &prefix)? {
+        if let Some(r) =
+            records::load::<InstanceProfileRec>(tx, PROFILES, &entity_key(account, &profile))?
+        {
+            items.push((profile, api(tx, account, &r, false)?));
+        }
+    }
+    Ok(items)
+}
+
+/// The instance profiles a role is in (`GetAccountAuthorizationDetails`).
+pub(crate) fn profiles_of_role(
+    tx: &mut dyn Tx,
+    account: &str,
+    role: &str,
+) -> Result<Vec<types::InstanceProfile>, Failure> {
+    Ok(role_profiles(tx, account, role)?
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect())
+}
+
 pub(crate) fn list_instance_profiles_for_role(
     tx: &mut dyn Tx,
     c: &Ctx,
@@ -192,15 +222,7 @@ pub(crate) fn list_instance_profiles_for_role(
 ) -> Result<types::ListInstanceProfilesForRoleResponse, Failure> {
     records::role(tx, &c.account, &input.role_name)?
         .ok_or_else(|| crate::common::no_such(EntityKind::Role, &input.role_name))?;
-    let prefix = format!("{}/{}/", c.account, input.role_name.to_lowercase());
-    let mut items = Vec::new();
-    for profile in records::suffixes(tx, ROLE_PROFILES, &prefix)? {
-        if let Some(r) =
-            records::load::<InstanceProfileRec>(tx, PROFILES, &entity_key(&c.account, &profile))?
-        {
-            items.push((profile, api(tx, &c.account, &r, false)?));
-        }
-    }
+    let items = role_profiles(tx, &c.account, &input.role_name)?;
     let page = paginate(items, input.marker.as_deref(), input.max_items)?;
     Ok(types::ListInstanceProfilesForRoleResponse {
         is_truncated: page.truncated(),

@@ -11,6 +11,7 @@
 
 mod account_settings;
 pub mod accounts;
+mod authorization_details;
 pub mod authz;
 mod common;
 mod credential_report;

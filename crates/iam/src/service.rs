@@ -5,8 +5,8 @@ use crate::common::Ctx;
 use crate::records::EntityKind;
 use crate::seal::Sealer;
 use crate::{
-    account_settings, credential_report, groups, instance_profiles, keys, login, mfa, policies,
-    providers, roles, service_linked, users,
+    account_settings, authorization_details, credential_report, groups, instance_profiles, keys,
+    login, mfa, policies, providers, roles, service_linked, users,
 };
 use cairn_api::iam::{Iam, types};
 use cairn_core::Call;
@@ -1501,6 +1501,16 @@ impl Iam for IamService {
     ) -> Result<(), ApiError> {
         mutate!(ctx, input, |tx, c, input_| {
             account_settings::set_security_token_service_preferences(tx, &c, &input_)
+        })
+    }
+
+    async fn get_account_authorization_details(
+        &self,
+        ctx: &Call,
+        input: types::GetAccountAuthorizationDetailsRequest,
+    ) -> Result<types::GetAccountAuthorizationDetailsResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| {
+            authorization_details::get_account_authorization_details(tx, &c, &input_)
         })
     }
 }

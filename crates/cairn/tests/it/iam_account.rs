@@ -977,3 +977,154 @@ async fn context_keys_and_sts_preferences() {
     let s = ok("GetAccountSummary", iam.get_account_summary().send().await);
     assert_eq!(version(s.summary_map().unwrap()), Some(2));
 }
+
+/// `GetAccountAuthorizationDetails`: the whole account's identities and policies, filtered
+/// and paginated across its four lists.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_authorization_details_snapshot_the_account() {
+    use aws_sdk_iam::types::EntityType;
+    let f = Fixture::new("iam-authz-details", ACCOUNT);
+    let iam = f.server.iam();
+    let allow = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+    ok(
+        "CreateUser",
+        iam.create_user().user_name("erin").send().await,
+    );
+    ok(
+        "CreateGroup",
+        iam.create_group().group_name("auditors").send().await,
+    );
+    ok(
+        "AddUserToGroup",
+        iam.add_user_to_group()
+            .group_name("auditors")
+            .user_name("erin")
+            .send()
+            .await,
+    );
+    ok(
+        "PutUserPolicy",
+        iam.put_user_policy()
+            .user_name("erin")
+            .policy_name("inline")
+            .policy_document(allow)
+            .send()
+            .await,
+    );
+    ok(
+        "AttachGroupPolicy",
+        iam.attach_group_policy()
+            .group_name("auditors")
+            .policy_arn("arn:aws:iam::aws:policy/ReadOnlyAccess")
+            .send()
+            .await,
+    );
+    let p = ok(
+        "CreatePolicy",
+        iam.create_policy()
+            .policy_name("mine")
+            .policy_document(allow)
+            .send()
+            .await,
+    );
+    let arn = p.policy().unwrap().arn().unwrap().to_owned();
+    ok(
+        "CreatePolicyVersion",
+        iam.create_policy_version()
+            .policy_arn(&arn)
+            .policy_document(allow)
+            .set_as_default(true)
+            .send()
+            .await,
+    );
+    ok(
+        "CreateRole",
+        iam.create_role()
+            .role_name("app")
+            .assume_role_policy_document(TRUST_EC2)
+            .send()
+            .await,
+    );
+    ok(
+        "CreateInstanceProfile",
+        iam.create_instance_profile()
+            .instance_profile_name("app")
+            .send()
+            .await,
+    );
+    ok(
+        "AddRoleToInstanceProfile",
+        iam.add_role_to_instance_profile()
+            .instance_profile_name("app")
+            .role_name("app")
+            .send()
+            .await,
+    );
+
+    let all = ok(
+        "GetAccountAuthorizationDetails",
+        iam.get_account_authorization_details().send().await,
+    );
+    assert!(!all.is_truncated());
+    let user = &all.user_detail_list()[0];
+    assert_eq!(user.user_name(), Some("erin"));
+    assert_eq!(user.group_list(), ["auditors"]);
+    assert_eq!(user.user_policy_list()[0].policy_name(), Some("inline"));
+    let doc = crate::iam::url_decode(user.user_policy_list()[0].policy_document().unwrap());
+    assert!(doc.contains("s3:GetObject"), "{doc}");
+    assert_eq!(
+        all.group_detail_list()[0].attached_managed_policies()[0].policy_arn(),
+        Some("arn:aws:iam::aws:policy/ReadOnlyAccess")
+    );
+    let role = &all.role_detail_list()[0];
+    assert_eq!(
+        role.instance_profile_list()[0].instance_profile_name(),
+        "app"
+    );
+    let policies: Vec<&str> = all
+        .policies()
+        .iter()
+        .filter_map(|p| p.policy_name())
+        .collect();
+    assert_eq!(
+        policies,
+        ["mine", "ReadOnlyAccess"],
+        "the customer's, then AWS's in use"
+    );
+    let mine = &all.policies()[0];
+    assert_eq!(mine.policy_version_list().len(), 2);
+    assert_eq!(mine.default_version_id(), Some("v2"));
+
+    let only_roles = ok(
+        "GetAccountAuthorizationDetails (Role)",
+        iam.get_account_authorization_details()
+            .filter(EntityType::Role)
+            .send()
+            .await,
+    );
+    assert!(only_roles.user_detail_list().is_empty());
+    assert_eq!(only_roles.role_detail_list().len(), 1);
+
+    // One item per page, across the lists.
+    let mut marker: Option<String> = None;
+    let mut seen = 0;
+    loop {
+        let page = ok(
+            "GetAccountAuthorizationDetails (page)",
+            iam.get_account_authorization_details()
+                .max_items(1)
+                .set_marker(marker.clone())
+                .send()
+                .await,
+        );
+        seen += page.user_detail_list().len()
+            + page.group_detail_list().len()
+            + page.role_detail_list().len()
+            + page.policies().len();
+        marker = page.marker().map(str::to_owned);
+        if !page.is_truncated() {
+            break;
+        }
+    }
+    assert_eq!(seen, 5, "a user, a group, a role, two policies");
+}
