@@ -334,7 +334,9 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
                 .with_trusted_access(vec![Arc::new(cairn_sso::SsoTrustedAccess)]),
             sso_admin: cairn_sso::SsoAdminService::new(Arc::clone(&org_facts)),
             identitystore: cairn_sso::IdentityStoreService::new(Arc::clone(&org_facts)),
-            sts: cairn_iam::StsService::new(sealer.clone()).dev(opts.dev),
+            sts: cairn_iam::StsService::new(sealer.clone())
+                .dev(opts.dev)
+                .with_fetch(Arc::new(crate::objects::HttpWebhook)),
             iam: cairn_iam::IamService::with_sealer(sealer.clone()),
             ..cairn_server::services::Services::default()
         };

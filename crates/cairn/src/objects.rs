@@ -552,6 +552,26 @@ impl cairn_core::Webhook for HttpWebhook {
     }
 }
 
+/// GET over the same client (OpenID Connect discovery documents and keys).
+impl cairn_core::Fetch for HttpWebhook {
+    fn get<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<(u16, Vec<u8>), ObjectError>> {
+        Box::pin(async move {
+            let (target, path) = Target::parse(url).map_err(ObjectError)?;
+            let req = hyper::Request::builder()
+                .method("GET")
+                .uri(path)
+                .header("host", target.authority.as_str())
+                .header("accept", "application/json")
+                .body(http_body_util::Full::new(bytes::Bytes::new()))
+                .map_err(|e| ObjectError(e.to_string()))?;
+            send(&target, req)
+                .await
+                .map(|r| (r.status, r.body))
+                .map_err(ObjectError)
+        })
+    }
+}
+
 impl S3 {
     /// From `--object-store s3://[bucket]` and the endpoint settings.
     pub fn new(

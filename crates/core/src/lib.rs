@@ -30,6 +30,6 @@ pub use generation::{Generation, GenerationCache, Generations};
 pub use ids::{
     Ids, RandomIds, SeededIds, access_key_id, account_of_access_key, format_uuid, uuid_v7_millis,
 };
-pub use objects::{BucketCheck, MemoryObjects, ObjectError, ObjectStore, Seal, Webhook};
+pub use objects::{BucketCheck, Fetch, MemoryObjects, ObjectError, ObjectStore, Seal, Webhook};
 pub use partition::partition_of;
 pub use principal::{Principal, Session};

@@ -150,6 +150,13 @@ pub trait Seal: Send + Sync + 'static {
     fn open(&self, sealed: &str) -> Option<String>;
 }
 
+/// HTTPS GET for what Cairn reads from elsewhere — an OpenID Connect issuer's discovery
+/// document and keys (the binary provides it; TLS verified against the trusted roots):
+/// answers the HTTP status and body.
+pub trait Fetch: Send + Sync + 'static {
+    fn get<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<(u16, Vec<u8>), ObjectError>>;
+}
+
 /// HTTP POST for the event streams (the binary provides it, so no domain crate opens a
 /// socket): answers the HTTP status.
 pub trait Webhook: Send + Sync + 'static {

@@ -32,6 +32,7 @@ mod service_linked;
 pub mod simulate;
 pub mod sts;
 mod users;
+pub mod web_identity;
 
 pub use accounts::{AccessKey, Account, Credentials, KeyOwner};
 pub use authz::{

@@ -78,7 +78,7 @@ fn save(tx: &mut dyn Tx, account: &str, r: &OidcProviderRec) -> Result<(), Store
 }
 
 /// The issuer URL as IAM keeps it: `https://` required and dropped, a trailing `/` dropped;
-/// no query, fragment or port ("The URL must begin with https:// … You cannot register the
+/// no query or fragment ("The URL must begin with https:// … You cannot register the
 /// same provider multiple times", API reference; the texts are [M]).
 fn normalize_url(url: &str) -> Result<String, Failure> {
     let invalid = || {
@@ -89,10 +89,12 @@ fn normalize_url(url: &str) -> Result<String, Failure> {
     };
     let rest = url.strip_prefix("https://").ok_or_else(invalid)?;
     let rest = rest.trim_end_matches('/');
-    let host = rest.split('/').next().unwrap_or_default();
+    let authority = rest.split('/').next().unwrap_or_default();
+    let (host, port) = authority.split_once(':').unwrap_or((authority, "443"));
     if host.is_empty()
         || rest.contains(['?', '#', ' '])
-        || host.contains(':')
+        || port.is_empty()
+        || !port.chars().all(|ch| ch.is_ascii_digit())
         || !host
             .chars()
             .all(|ch| ch.is_ascii_alphanumeric() || ch == '.' || ch == '-')

@@ -27,11 +27,23 @@ const MAX_TAGS: usize = 50;
 const MAX_POLICY_ARNS: usize = 10;
 
 /// AWS Security Token Service.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct StsService {
     sealer: Option<Sealer>,
     /// `--dev`: the root user may assume roles (see [`StsService::dev`]).
     root_assumes_roles: bool,
+    /// How OpenID Connect issuers' keys are fetched (`AssumeRoleWithWebIdentity`).
+    fetch: Option<std::sync::Arc<dyn cairn_core::Fetch>>,
+    jwks: crate::web_identity::JwksCache,
+}
+
+impl std::fmt::Debug for StsService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StsService")
+            .field("root_assumes_roles", &self.root_assumes_roles)
+            .field("fetch", &self.fetch.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl StsService {
@@ -40,7 +52,15 @@ impl StsService {
         Self {
             sealer: Some(sealer),
             root_assumes_roles: false,
+            fetch: None,
+            jwks: crate::web_identity::JwksCache::default(),
         }
+    }
+
+    /// Fetches OpenID Connect issuers' discovery documents and keys with `fetch`.
+    pub fn with_fetch(mut self, fetch: std::sync::Arc<dyn cairn_core::Fetch>) -> Self {
+        self.fetch = Some(fetch);
+        self
     }
 
     /// `--dev`: there, credentials Cairn did not issue act as the bootstrap account's root,
@@ -287,6 +307,108 @@ impl Sts for StsService {
             })?;
         Ok(types::GetAccessKeyInfoResponse {
             account: Some(account),
+        })
+    }
+
+    /// See [`crate::web_identity`] for the checks and their order.
+    async fn assume_role_with_web_identity(
+        &self,
+        ctx: &Call,
+        input: types::AssumeRoleWithWebIdentityRequest,
+    ) -> Result<types::AssumeRoleWithWebIdentityResponse, ApiError> {
+        use crate::web_identity as wi;
+        let token = wi::Token::parse(&input.web_identity_token)?;
+        let Some(iss) = token.str_claim("iss").map(str::to_owned) else {
+            return Err(ApiError::new(
+                Error::InvalidIdentityTokenException,
+                "The ID Token provided is not a valid JWT. (You may see this error if you sent an Access Token)",
+            ));
+        };
+        let Some((role_account, role_name)) = parse_role_arn(&input.role_arn) else {
+            return Err(validation(format!("{} is invalid", input.role_arn)));
+        };
+        let (ra, rn, issuer) = (role_account.to_owned(), role_name.to_owned(), iss.clone());
+        let (role, provider) = ctx
+            .read(move |tx| {
+                Ok((
+                    crate::authz::role_by_name(tx, &ra, &rn)?,
+                    wi::provider(tx, &ra, &issuer)?,
+                ))
+            })
+            .await?;
+        // AWS's text.
+        let provider = provider.ok_or_else(|| {
+            ApiError::new(
+                Error::InvalidIdentityTokenException,
+                format!("No OpenIDConnect provider found in your account for {iss}"),
+            )
+        })?;
+        let now = ctx.now_ms();
+        let aud = wi::verify(&token, &provider, self.fetch.as_deref(), &self.jwks, now).await?;
+        let role = role.ok_or_else(wi::not_authorized)?;
+        let provider_arn = format!(
+            "arn:aws:iam::{}:oidc-provider/{}",
+            role.account_id, provider.url
+        );
+        let who = wi::WebIdentity {
+            provider_arn: &provider_arn,
+            provider_url: &provider.url,
+            token: &token,
+            aud: &aud,
+        };
+        if !wi::trust_allows(&role.trust_policy, &role.arn, &role.account_id, &who, now) {
+            return Err(wi::not_authorized());
+        }
+        let duration = i64::from(input.duration_seconds.unwrap_or(3600));
+        if duration > role.max_session_duration_s {
+            return Err(validation(
+                "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+            ));
+        }
+        if let Some(doc) = &input.policy {
+            cairn_policy::Policy::parse("", doc, cairn_policy::PolicyKind::Identity)
+                .map_err(|e| ApiError::new(Error::MalformedPolicyDocumentException, e.message()))?;
+        }
+        let policy_arns: Vec<String> = input
+            .policy_arns
+            .iter()
+            .flatten()
+            .filter_map(|d| d.arn.clone())
+            .collect();
+        if policy_arns.len() > MAX_POLICY_ARNS {
+            return Err(validation(format!(
+                "1 validation error detected: Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to {MAX_POLICY_ARNS}"
+            )));
+        }
+        let session = Session {
+            issued_at_ms: now,
+            expires_ms: now + duration * 1000,
+            policy: input.policy.clone(),
+            policy_arns,
+            ..Session::default()
+        };
+        let who = TokenWho::Role {
+            name: role.name.clone(),
+            id: role.role_id.clone(),
+            path: role.path.clone(),
+            session: input.role_session_name.clone(),
+        };
+        let credentials = mint(self.sealer.as_ref(), ctx, &role.account_id, who, session)?;
+        Ok(types::AssumeRoleWithWebIdentityResponse {
+            assumed_role_user: Some(types::AssumedRoleUser {
+                arn: format!(
+                    "arn:aws:sts::{}:assumed-role/{}/{}",
+                    role.account_id, role.name, input.role_session_name
+                ),
+                assumed_role_id: format!("{}:{}", role.role_id, input.role_session_name),
+            }),
+            audience: Some(aud),
+            credentials: Some(credentials),
+            // "For OpenID Connect ID tokens, this contains the value of the iss field" (API
+            // reference).
+            provider: Some(iss),
+            subject_from_web_identity_token: token.str_claim("sub").map(str::to_owned),
+            ..Default::default()
         })
     }
 

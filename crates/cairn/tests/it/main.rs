@@ -42,3 +42,4 @@ mod trail_delivery;
 mod trail_digests;
 mod trail_insights;
 mod trails;
+mod web_identity;
