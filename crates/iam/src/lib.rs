@@ -26,6 +26,7 @@ mod providers;
 mod records;
 pub mod reserved;
 mod roles;
+pub mod saml_providers;
 pub mod seal;
 mod service;
 mod service_linked;

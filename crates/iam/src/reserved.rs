@@ -216,6 +216,14 @@ pub struct SamlProviderRec {
     /// The SAML metadata document.
     pub metadata: String,
     pub created_ms: i64,
+    /// `SAMLProviderUUID`.
+    #[serde(default)]
+    pub uuid: Option<String>,
+    /// The metadata's `validUntil`.
+    #[serde(default)]
+    pub valid_until_ms: Option<i64>,
+    #[serde(default)]
+    pub tags: Vec<(String, String)>,
 }
 
 /// The ARN of SAML provider `name` in `account`.
@@ -244,6 +252,9 @@ pub fn ensure_saml_provider(
             name: name.to_owned(),
             metadata: metadata.to_owned(),
             created_ms: now_ms,
+            uuid: None,
+            valid_until_ms: None,
+            tags: Vec::new(),
         },
     };
     records::save(tx, SAML, &key, &rec)?;

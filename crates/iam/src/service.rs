@@ -6,7 +6,7 @@ use crate::records::EntityKind;
 use crate::seal::Sealer;
 use crate::{
     account_settings, authorization_details, credential_report, groups, instance_profiles, keys,
-    login, mfa, policies, providers, roles, service_linked, users,
+    login, mfa, policies, providers, roles, saml_providers, service_linked, users,
 };
 use cairn_api::iam::{Iam, types};
 use cairn_core::Call;
@@ -1511,6 +1511,88 @@ impl Iam for IamService {
     ) -> Result<types::GetAccountAuthorizationDetailsResponse, ApiError> {
         query!(ctx, input, |tx, c, input_| {
             authorization_details::get_account_authorization_details(tx, &c, &input_)
+        })
+    }
+
+    // SAML providers.
+
+    async fn create_saml_provider(
+        &self,
+        ctx: &Call,
+        input: types::CreateSAMLProviderRequest,
+    ) -> Result<types::CreateSAMLProviderResponse, ApiError> {
+        mutate!(ctx, input, |tx, c, input_| {
+            saml_providers::create_saml_provider(tx, &c, &input_)
+        })
+    }
+
+    async fn get_saml_provider(
+        &self,
+        ctx: &Call,
+        input: types::GetSAMLProviderRequest,
+    ) -> Result<types::GetSAMLProviderResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| {
+            saml_providers::get_saml_provider(tx, &c, &input_.saml_provider_arn)
+        })
+    }
+
+    async fn update_saml_provider(
+        &self,
+        ctx: &Call,
+        input: types::UpdateSAMLProviderRequest,
+    ) -> Result<types::UpdateSAMLProviderResponse, ApiError> {
+        mutate!(ctx, input, |tx, c, input_| {
+            saml_providers::update_saml_provider(tx, &c, &input_)
+        })
+    }
+
+    async fn delete_saml_provider(
+        &self,
+        ctx: &Call,
+        input: types::DeleteSAMLProviderRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| {
+            saml_providers::delete_saml_provider(tx, &c, &input_.saml_provider_arn)
+        })
+    }
+
+    async fn tag_saml_provider(
+        &self,
+        ctx: &Call,
+        input: types::TagSAMLProviderRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| {
+            saml_providers::tag_saml_provider(tx, &c, &input_)
+        })
+    }
+
+    async fn untag_saml_provider(
+        &self,
+        ctx: &Call,
+        input: types::UntagSAMLProviderRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| {
+            saml_providers::untag_saml_provider(tx, &c, &input_)
+        })
+    }
+
+    async fn list_saml_provider_tags(
+        &self,
+        ctx: &Call,
+        input: types::ListSAMLProviderTagsRequest,
+    ) -> Result<types::ListSAMLProviderTagsResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| {
+            saml_providers::list_saml_provider_tags(tx, &c, &input_)
+        })
+    }
+
+    async fn list_saml_providers(
+        &self,
+        ctx: &Call,
+        input: types::ListSAMLProvidersRequest,
+    ) -> Result<types::ListSAMLProvidersResponse, ApiError> {
+        query!(ctx, input, |tx, c, _input| {
+            saml_providers::list_saml_providers(tx, &c)
         })
     }
 }

@@ -373,8 +373,17 @@ async fn a_job_in_flight_at_a_crash_resumes_at_once_after_restart() {
             .send()
             .await,
     );
-    let car_id = crate::fixture::start_member(&orgs, "Crash", "crash@example.com").await;
-    // The job is claimed right after the request commits, and the process dies there.
+    // The job is claimed right after the request commits, and the process dies there —
+    // on a loaded machine sometimes before the answer is written, so the request's ID may
+    // have to be read back after the restart.
+    let answered = orgs
+        .create_account()
+        .account_name("Crash")
+        .email("crash@example.com")
+        .send()
+        .await
+        .ok()
+        .and_then(|car| car.create_account_status()?.id().map(str::to_owned));
     let status = server.await_exit(Duration::from_secs(10));
     assert!(
         status.is_some_and(|s| !s.success()),
@@ -383,6 +392,18 @@ async fn a_job_in_flight_at_a_crash_resumes_at_once_after_restart() {
     let restarted = Instant::now();
     let server = Server::start(&dir, &["--account-id", "111111111111"]);
     let orgs = server.orgs();
+    let car_id = match answered {
+        Some(id) => id,
+        None => {
+            let listed = ok(
+                "ListCreateAccountStatus",
+                orgs.list_create_account_status().send().await,
+            );
+            let statuses = listed.create_account_statuses();
+            assert_eq!(statuses.len(), 1, "the request committed before the crash");
+            statuses[0].id().unwrap().to_owned()
+        }
+    };
     let state = loop {
         let out = ok(
             "DescribeCreateAccountStatus",

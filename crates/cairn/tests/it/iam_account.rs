@@ -1128,3 +1128,91 @@ async fn account_authorization_details_snapshot_the_account() {
     }
     assert_eq!(seen, 5, "a user, a group, a role, two policies");
 }
+
+/// SAML identity providers: metadata parsed and checked, ARNs, tags, updates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn saml_providers_hold_checked_metadata() {
+    let f = Fixture::new("iam-saml", ACCOUNT);
+    let iam = f.server.iam();
+    // The model wants at least 1,000 characters: a comment pads the documents.
+    let pad = format!("<!-- {} -->", "p".repeat(1000));
+    let metadata = |valid: &str| {
+        format!(
+            r#"<?xml version="1.0"?>{pad}<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://idp.example.com/saml" validUntil="{valid}"><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://idp.example.com/sso"/></md:IDPSSODescriptor></md:EntityDescriptor>"#
+        )
+    };
+    let e = err_info(
+        iam.create_saml_provider()
+            .name("corp")
+            .saml_metadata_document(format!("<html>{pad}not metadata</html>"))
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "InvalidInput", "{e:?}");
+    assert_eq!(e.message, "Could not parse metadata");
+    let created = ok(
+        "CreateSAMLProvider",
+        iam.create_saml_provider()
+            .name("corp")
+            .saml_metadata_document(metadata("2030-01-01T00:00:00Z"))
+            .tags(Tag::builder().key("idp").value("okta").build().unwrap())
+            .send()
+            .await,
+    );
+    let arn = created.saml_provider_arn().unwrap().to_owned();
+    assert_eq!(arn, format!("arn:aws:iam::{ACCOUNT}:saml-provider/corp"));
+    let e = err_info(
+        iam.create_saml_provider()
+            .name("corp")
+            .saml_metadata_document(metadata("2030-01-01T00:00:00Z"))
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "EntityAlreadyExists", "{e:?}");
+    let got = ok(
+        "GetSAMLProvider",
+        iam.get_saml_provider().saml_provider_arn(&arn).send().await,
+    );
+    assert_eq!(
+        got.valid_until().map(|t| t.secs()),
+        Some(1_893_456_000),
+        "validUntil of the metadata"
+    );
+    assert!(got.saml_provider_uuid().is_some());
+    assert!(
+        got.saml_metadata_document()
+            .unwrap()
+            .contains("idp.example.com")
+    );
+    ok(
+        "UpdateSAMLProvider",
+        iam.update_saml_provider()
+            .saml_provider_arn(&arn)
+            .saml_metadata_document(metadata("2031-01-01T00:00:00Z"))
+            .send()
+            .await,
+    );
+    let list = ok("ListSAMLProviders", iam.list_saml_providers().send().await);
+    assert_eq!(list.saml_provider_list().len(), 1);
+    assert_eq!(
+        list.saml_provider_list()[0].valid_until().map(|t| t.secs()),
+        Some(1_924_992_000)
+    );
+    let tags = ok(
+        "ListSAMLProviderTags",
+        iam.list_saml_provider_tags()
+            .saml_provider_arn(&arn)
+            .send()
+            .await,
+    );
+    assert_eq!(tags.tags().len(), 1);
+    ok(
+        "DeleteSAMLProvider",
+        iam.delete_saml_provider()
+            .saml_provider_arn(&arn)
+            .send()
+            .await,
+    );
+    let e = err_info(iam.get_saml_provider().saml_provider_arn(&arn).send().await);
+    assert_eq!(e.code, "NoSuchEntity", "{e:?}");
+}
