@@ -31,6 +31,7 @@ pub mod seal;
 mod service;
 mod service_linked;
 pub mod simulate;
+mod ssh_keys;
 pub mod sts;
 mod users;
 pub mod web_identity;

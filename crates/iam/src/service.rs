@@ -6,7 +6,7 @@ use crate::records::EntityKind;
 use crate::seal::Sealer;
 use crate::{
     account_settings, authorization_details, credential_report, groups, instance_profiles, keys,
-    login, mfa, policies, providers, roles, saml_providers, service_linked, users,
+    login, mfa, policies, providers, roles, saml_providers, service_linked, ssh_keys, users,
 };
 use cairn_api::iam::{Iam, types};
 use cairn_core::Call;
@@ -1594,5 +1594,57 @@ impl Iam for IamService {
         query!(ctx, input, |tx, c, _input| {
             saml_providers::list_saml_providers(tx, &c)
         })
+    }
+
+    // SSH public keys.
+
+    async fn upload_ssh_public_key(
+        &self,
+        ctx: &Call,
+        input: types::UploadSSHPublicKeyRequest,
+    ) -> Result<types::UploadSSHPublicKeyResponse, ApiError> {
+        mutate!(ctx, input, |tx, c, input_| ssh_keys::upload_ssh_public_key(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn get_ssh_public_key(
+        &self,
+        ctx: &Call,
+        input: types::GetSSHPublicKeyRequest,
+    ) -> Result<types::GetSSHPublicKeyResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| ssh_keys::get_ssh_public_key(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn list_ssh_public_keys(
+        &self,
+        ctx: &Call,
+        input: types::ListSSHPublicKeysRequest,
+    ) -> Result<types::ListSSHPublicKeysResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| ssh_keys::list_ssh_public_keys(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn update_ssh_public_key(
+        &self,
+        ctx: &Call,
+        input: types::UpdateSSHPublicKeyRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| ssh_keys::update_ssh_public_key(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn delete_ssh_public_key(
+        &self,
+        ctx: &Call,
+        input: types::DeleteSSHPublicKeyRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| ssh_keys::delete_ssh_public_key(
+            tx, &c, &input_
+        ))
     }
 }

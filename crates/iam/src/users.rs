@@ -211,6 +211,9 @@ pub(crate) fn delete_user(tx: &mut dyn Tx, c: &Ctx, name: &str) -> Result<(), Fa
     if crate::mfa::has_devices(tx, &c.account, name)? {
         return Err(delete_conflict("delete MFA device"));
     }
+    if crate::ssh_keys::has_keys(tx, &c.account, name)? {
+        return Err(delete_conflict("delete SSH public keys"));
+    }
     let (inline, attached) = owned_counts(tx, &c.account, EntityKind::User, name)?;
     if inline > 0 {
         return Err(delete_conflict("delete policies"));

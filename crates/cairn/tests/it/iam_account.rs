@@ -1216,3 +1216,132 @@ async fn saml_providers_hold_checked_metadata() {
     let e = err_info(iam.get_saml_provider().saml_provider_arn(&arn).send().await);
     assert_eq!(e.code, "NoSuchEntity", "{e:?}");
 }
+
+/// SSH public keys: an OpenSSH `ssh-rsa` key made here, its MD5 fingerprint, the PEM form
+/// (which uploads to the same fingerprint), status, limits, and DeleteUser's conflict.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssh_public_keys_in_openssh_and_pem_form() {
+    use base64::Engine;
+    use rsa::traits::PublicKeyParts;
+    let f = Fixture::new("iam-ssh", ACCOUNT);
+    let iam = f.server.iam();
+    let key = rsa::PrivateKey::new(&mut crate::web_identity::TestRng, 2048).unwrap();
+    let public = key.to_public_key();
+    let field = |out: &mut Vec<u8>, b: &[u8]| {
+        out.extend_from_slice(&u32::try_from(b.len()).unwrap().to_be_bytes());
+        out.extend_from_slice(b);
+    };
+    let mpint = |b: Vec<u8>| {
+        if b[0] & 0x80 != 0 {
+            [vec![0u8], b].concat()
+        } else {
+            b
+        }
+    };
+    let mut blob = Vec::new();
+    field(&mut blob, b"ssh-rsa");
+    field(
+        &mut blob,
+        &mpint(crate::web_identity::unsigned_be(public.e())),
+    );
+    field(
+        &mut blob,
+        &mpint(crate::web_identity::unsigned_be(public.n())),
+    );
+    let openssh = format!(
+        "ssh-rsa {} dev@laptop",
+        base64::engine::general_purpose::STANDARD.encode(&blob)
+    );
+    for user in ["frank", "grace"] {
+        ok("CreateUser", iam.create_user().user_name(user).send().await);
+    }
+    let up = ok(
+        "UploadSSHPublicKey",
+        iam.upload_ssh_public_key()
+            .user_name("frank")
+            .ssh_public_key_body(&openssh)
+            .send()
+            .await,
+    );
+    let k = up.ssh_public_key().unwrap();
+    assert!(k.ssh_public_key_id().starts_with("APKA") && k.ssh_public_key_id().len() == 20);
+    let print = k.fingerprint().to_owned();
+    assert_eq!(print.len(), 47, "16 colon-separated hex pairs: {print}");
+    let id = k.ssh_public_key_id().to_owned();
+    let e = err_info(
+        iam.upload_ssh_public_key()
+            .user_name("frank")
+            .ssh_public_key_body(&openssh)
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "DuplicateSSHPublicKey", "{e:?}");
+    let e = err_info(
+        iam.upload_ssh_public_key()
+            .user_name("frank")
+            .ssh_public_key_body("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGa9 x")
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "UnrecognizedPublicKeyEncoding", "{e:?}");
+
+    let pem = ok(
+        "GetSSHPublicKey (PEM)",
+        iam.get_ssh_public_key()
+            .user_name("frank")
+            .ssh_public_key_id(&id)
+            .encoding(aws_sdk_iam::types::EncodingType::Pem)
+            .send()
+            .await,
+    );
+    let pem_body = pem
+        .ssh_public_key()
+        .unwrap()
+        .ssh_public_key_body()
+        .to_owned();
+    assert!(
+        pem_body.starts_with("-----BEGIN PUBLIC KEY-----"),
+        "{pem_body}"
+    );
+    let again = ok(
+        "UploadSSHPublicKey (PEM)",
+        iam.upload_ssh_public_key()
+            .user_name("grace")
+            .ssh_public_key_body(&pem_body)
+            .send()
+            .await,
+    );
+    assert_eq!(again.ssh_public_key().unwrap().fingerprint(), print);
+
+    ok(
+        "UpdateSSHPublicKey",
+        iam.update_ssh_public_key()
+            .user_name("frank")
+            .ssh_public_key_id(&id)
+            .status(aws_sdk_iam::types::StatusType::Inactive)
+            .send()
+            .await,
+    );
+    let listed = ok(
+        "ListSSHPublicKeys",
+        iam.list_ssh_public_keys().user_name("frank").send().await,
+    );
+    assert_eq!(
+        listed.ssh_public_keys()[0].status(),
+        &aws_sdk_iam::types::StatusType::Inactive
+    );
+    let e = err_info(iam.delete_user().user_name("frank").send().await);
+    assert_eq!(e.code, "DeleteConflict", "{e:?}");
+    ok(
+        "DeleteSSHPublicKey",
+        iam.delete_ssh_public_key()
+            .user_name("frank")
+            .ssh_public_key_id(&id)
+            .send()
+            .await,
+    );
+    ok(
+        "DeleteUser",
+        iam.delete_user().user_name("frank").send().await,
+    );
+}

@@ -12,7 +12,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const ACCOUNT: &str = "123456789012";
 
-struct TestRng;
+/// Randomness for test keys (rsa's `rand_core` 0.10 interface over Cairn's own source).
+pub(crate) struct TestRng;
 
 impl rand_core_010::TryRng for TestRng {
     type Error = std::convert::Infallible;
@@ -39,7 +40,7 @@ fn b64u(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn unsigned_be(n: &rsa::BoxedUint) -> Vec<u8> {
+pub(crate) fn unsigned_be(n: &rsa::BoxedUint) -> Vec<u8> {
     let bytes = n.to_be_bytes();
     let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
     bytes[start..].to_vec()
