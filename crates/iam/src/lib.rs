@@ -29,6 +29,7 @@ mod roles;
 pub mod saml_providers;
 pub mod seal;
 mod service;
+mod service_credentials;
 mod service_linked;
 pub mod simulate;
 mod ssh_keys;

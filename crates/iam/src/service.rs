@@ -6,7 +6,8 @@ use crate::records::EntityKind;
 use crate::seal::Sealer;
 use crate::{
     account_settings, authorization_details, credential_report, groups, instance_profiles, keys,
-    login, mfa, policies, providers, roles, saml_providers, service_linked, ssh_keys, users,
+    login, mfa, policies, providers, roles, saml_providers, service_credentials, service_linked,
+    ssh_keys, users,
 };
 use cairn_api::iam::{Iam, types};
 use cairn_core::Call;
@@ -1646,5 +1647,57 @@ impl Iam for IamService {
         mutate!(ctx, input, |tx, c, input_| ssh_keys::delete_ssh_public_key(
             tx, &c, &input_
         ))
+    }
+
+    // Service-specific credentials.
+
+    async fn create_service_specific_credential(
+        &self,
+        ctx: &Call,
+        input: types::CreateServiceSpecificCredentialRequest,
+    ) -> Result<types::CreateServiceSpecificCredentialResponse, ApiError> {
+        mutate!(ctx, input, |tx, c, input_| {
+            service_credentials::create_service_specific_credential(tx, &c, &input_)
+        })
+    }
+
+    async fn reset_service_specific_credential(
+        &self,
+        ctx: &Call,
+        input: types::ResetServiceSpecificCredentialRequest,
+    ) -> Result<types::ResetServiceSpecificCredentialResponse, ApiError> {
+        mutate!(ctx, input, |tx, c, input_| {
+            service_credentials::reset_service_specific_credential(tx, &c, &input_)
+        })
+    }
+
+    async fn list_service_specific_credentials(
+        &self,
+        ctx: &Call,
+        input: types::ListServiceSpecificCredentialsRequest,
+    ) -> Result<types::ListServiceSpecificCredentialsResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| {
+            service_credentials::list_service_specific_credentials(tx, &c, &input_)
+        })
+    }
+
+    async fn update_service_specific_credential(
+        &self,
+        ctx: &Call,
+        input: types::UpdateServiceSpecificCredentialRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| {
+            service_credentials::update_service_specific_credential(tx, &c, &input_)
+        })
+    }
+
+    async fn delete_service_specific_credential(
+        &self,
+        ctx: &Call,
+        input: types::DeleteServiceSpecificCredentialRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| {
+            service_credentials::delete_service_specific_credential(tx, &c, &input_)
+        })
     }
 }

@@ -214,6 +214,9 @@ pub(crate) fn delete_user(tx: &mut dyn Tx, c: &Ctx, name: &str) -> Result<(), Fa
     if crate::ssh_keys::has_keys(tx, &c.account, name)? {
         return Err(delete_conflict("delete SSH public keys"));
     }
+    if crate::service_credentials::has_credentials(tx, &c.account, name)? {
+        return Err(delete_conflict("delete service specific credentials"));
+    }
     let (inline, attached) = owned_counts(tx, &c.account, EntityKind::User, name)?;
     if inline > 0 {
         return Err(delete_conflict("delete policies"));

@@ -1345,3 +1345,101 @@ async fn ssh_public_keys_in_openssh_and_pem_form() {
         iam.delete_user().user_name("frank").send().await,
     );
 }
+
+/// Service-specific credentials: a CodeCommit user name and password, shown once, reset,
+/// listed without the secret, limited to two per service, and DeleteUser's conflict.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_specific_credentials_for_git_over_https() {
+    let f = Fixture::new("iam-sscred", ACCOUNT);
+    let iam = f.server.iam();
+    ok(
+        "CreateUser",
+        iam.create_user().user_name("hank").send().await,
+    );
+    let created = ok(
+        "CreateServiceSpecificCredential",
+        iam.create_service_specific_credential()
+            .user_name("hank")
+            .service_name("codecommit.amazonaws.com")
+            .send()
+            .await,
+    );
+    let cred = created.service_specific_credential().unwrap();
+    assert_eq!(cred.service_user_name(), format!("hank-at-{ACCOUNT}"));
+    let first = cred.service_password().to_owned();
+    assert!(first.len() >= 40, "{first}");
+    let id = cred.service_specific_credential_id().to_owned();
+    assert!(id.starts_with("ACCA"), "{id}");
+    let reset = ok(
+        "ResetServiceSpecificCredential",
+        iam.reset_service_specific_credential()
+            .user_name("hank")
+            .service_specific_credential_id(&id)
+            .send()
+            .await,
+    );
+    assert_ne!(
+        reset
+            .service_specific_credential()
+            .unwrap()
+            .service_password(),
+        first
+    );
+    ok(
+        "CreateServiceSpecificCredential (2nd)",
+        iam.create_service_specific_credential()
+            .user_name("hank")
+            .service_name("codecommit.amazonaws.com")
+            .send()
+            .await,
+    );
+    let e = err_info(
+        iam.create_service_specific_credential()
+            .user_name("hank")
+            .service_name("codecommit.amazonaws.com")
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "LimitExceeded", "{e:?}");
+    let e = err_info(
+        iam.create_service_specific_credential()
+            .user_name("hank")
+            .service_name("s3.amazonaws.com")
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "NotSupportedService", "{e:?}");
+    let listed = ok(
+        "ListServiceSpecificCredentials",
+        iam.list_service_specific_credentials()
+            .user_name("hank")
+            .send()
+            .await,
+    );
+    assert_eq!(listed.service_specific_credentials().len(), 2);
+    ok(
+        "UpdateServiceSpecificCredential",
+        iam.update_service_specific_credential()
+            .user_name("hank")
+            .service_specific_credential_id(&id)
+            .status(aws_sdk_iam::types::StatusType::Inactive)
+            .send()
+            .await,
+    );
+    let e = err_info(iam.delete_user().user_name("hank").send().await);
+    assert_eq!(e.code, "DeleteConflict", "{e:?}");
+    for c in listed.service_specific_credentials() {
+        ok(
+            "DeleteServiceSpecificCredential",
+            iam.delete_service_specific_credential()
+                .user_name("hank")
+                .service_specific_credential_id(c.service_specific_credential_id())
+                .send()
+                .await,
+        );
+    }
+    ok(
+        "DeleteUser",
+        iam.delete_user().user_name("hank").send().await,
+    );
+}
