@@ -53,7 +53,8 @@ for part in partitions:
         "regions": sorted(r for r in part["regions"] if not r.endswith("-global")),
         "globalServices": global_services,
     })
-with open(os.path.join(out, "partitions.json"), "w") as f:
+os.makedirs(os.path.join(out, "endpoints"), exist_ok=True)
+with open(os.path.join(out, "endpoints", "partitions.json"), "w") as f:
     json.dump(summary, f, indent=1, sort_keys=True)
     f.write("\n")
 print(f"partitions: {', '.join(p['id'] for p in summary)}")

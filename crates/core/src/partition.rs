@@ -2,7 +2,7 @@
 //! regions exist, and how ARNs cross between the request's partition and Cairn's own.
 //!
 //! The facts come from botocore's `partitions.json` and `endpoints.json`, summarized into
-//! `models/partitions.json` by `scripts/refresh-models.sh` (pinned to
+//! `models/endpoints/partitions.json` by `scripts/refresh-models.sh` (pinned to
 //! `models/BOTOCORE_VERSION`).
 //!
 //! **One partition inside.** Cairn keeps every ARN it stores, evaluates and compares in the
@@ -36,7 +36,8 @@ fn partitions() -> &'static [PartitionDef] {
     static PARTITIONS: OnceLock<Vec<PartitionDef>> = OnceLock::new();
     PARTITIONS.get_or_init(|| {
         // Vendored, and checked by a test: a parse failure cannot reach a request.
-        serde_json::from_str(include_str!("../../../models/partitions.json")).unwrap_or_default()
+        serde_json::from_str(include_str!("../../../models/endpoints/partitions.json"))
+            .unwrap_or_default()
     })
 }
 
@@ -163,7 +164,7 @@ mod tests {
         let all = partitions();
         assert!(
             all.len() >= 8,
-            "models/partitions.json: {} partitions",
+            "models/endpoints/partitions.json: {} partitions",
             all.len()
         );
         for p in all {

@@ -403,7 +403,7 @@ async fn authenticate(
     let fail = |e: cairn_sigv4::SigError| sig_error(e.kind(), e.message()).to_api_error(protocol);
     let parsed = cairn_sigv4::parse(&sreq).map_err(fail)?;
     if !cairn_core::partition::is_known_region(&parsed.region) {
-        // A region of no partition (botocore's endpoint data, models/partitions.json): AWS
+        // A region of no partition (botocore's endpoint data, models/endpoints/partitions.json): AWS
         // refuses the scope with `check_scope`'s text for a region it does not serve.
         let message = format!(
             "Credential should be scoped to a valid region, not '{}'.",
