@@ -153,6 +153,9 @@ pub struct Call {
     /// The resources the call acts on, as authorization resolved them (its record's
     /// `resources`).
     resources: std::sync::Mutex<Vec<AuditResource>>,
+    /// The account whose record this is, when the caller has none (an unsigned call that
+    /// acts in an account: `AssumeRoleWithWebIdentity` is recorded in the role's account).
+    recipient: std::sync::Mutex<Option<String>>,
 }
 
 impl Call {
@@ -165,7 +168,27 @@ impl Call {
             env,
             recorded: AtomicBool::new(false),
             resources: std::sync::Mutex::new(Vec::new()),
+            recipient: std::sync::Mutex::new(None),
         }
+    }
+
+    /// Records the call in `account` (for a caller without an account of its own; a signed
+    /// caller's record is always its own account's).
+    pub fn set_recipient_account(&self, account: &str) {
+        if self.info.principal.account_id().is_empty() {
+            match self.recipient.lock() {
+                Ok(mut r) => *r = Some(account.to_owned()),
+                Err(p) => *p.into_inner() = Some(account.to_owned()),
+            }
+        }
+    }
+
+    fn recipient_account(&self) -> String {
+        let set = match self.recipient.lock() {
+            Ok(r) => r.clone(),
+            Err(p) => p.into_inner().clone(),
+        };
+        set.unwrap_or_else(|| self.info.principal.account_id().to_owned())
     }
 
     /// Sets the resources the call's CloudTrail record lists (the pipeline, from the
@@ -278,7 +301,7 @@ impl Call {
             read_only: self.info.operation.read_only,
             event_type: String::from("AwsApiCall"),
             management_event: true,
-            recipient_account_id: self.info.principal.account_id().to_owned(),
+            recipient_account_id: self.recipient_account(),
             resources: self.resources(),
         }
     }

@@ -317,6 +317,10 @@ impl Sts for StsService {
         input: types::AssumeRoleWithWebIdentityRequest,
     ) -> Result<types::AssumeRoleWithWebIdentityResponse, ApiError> {
         use crate::web_identity as wi;
+        // The call, and any refusal, are recorded in the role's account.
+        if let Some((account, _)) = parse_role_arn(&input.role_arn) {
+            ctx.set_recipient_account(account);
+        }
         let token = wi::Token::parse(&input.web_identity_token)?;
         let Some(iss) = token.str_claim("iss").map(str::to_owned) else {
             return Err(ApiError::new(

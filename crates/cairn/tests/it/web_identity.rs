@@ -317,4 +317,35 @@ async fn a_ci_token_assumes_the_role_its_trust_policy_names() {
     );
     let e = err_info(assume("not-a-jwt-at-all".to_owned()).await);
     assert_eq!(e.code, "InvalidIdentityToken", "{e:?}");
+
+    // The calls are the role's account's to see in CloudTrail, refusals included.
+    let events = ok(
+        "LookupEvents",
+        server
+            .cloudtrail()
+            .lookup_events()
+            .lookup_attributes(
+                aws_sdk_cloudtrail::types::LookupAttribute::builder()
+                    .attribute_key(aws_sdk_cloudtrail::types::LookupAttributeKey::EventName)
+                    .attribute_value("AssumeRoleWithWebIdentity")
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await,
+    );
+    let records: Vec<serde_json::Value> = events
+        .events()
+        .iter()
+        .map(|e| serde_json::from_str(e.cloud_trail_event().unwrap()).unwrap())
+        .collect();
+    assert!(records.len() >= 7, "{records:?}");
+    assert!(
+        records.iter().all(|r| r["recipientAccountId"] == ACCOUNT),
+        "{records:?}"
+    );
+    assert!(
+        records.iter().any(|r| r["errorCode"] == "AccessDenied"),
+        "the refused repository is recorded: {records:?}"
+    );
 }
