@@ -83,30 +83,42 @@ pub fn global_region(service: &str, partition: &str) -> Option<&'static str> {
         .map(String::as_str)
 }
 
-/// `s` with every `arn:<from>:` (and its URL-encoded form `arn%3A<from>%3A`, as IAM sends
-/// policy documents) replaced by `arn:<to>:`.
-fn swap<'a>(s: &'a str, from: &str, to: &str) -> Cow<'a, str> {
-    let plain = format!("arn:{from}:");
-    let encoded = format!("arn%3A{from}%3A");
-    if !s.contains(&plain) && !s.contains(&encoded) {
-        return Cow::Borrowed(s);
-    }
-    Cow::Owned(
-        s.replace(&plain, &format!("arn:{to}:"))
-            .replace(&encoded, &format!("arn%3A{to}%3A")),
-    )
+/// Replaces every `arn:<from>:` (and its URL-encoded form `arn%3A<from>%3A`, as IAM sends
+/// policy documents) by `arn:<to>:`; the patterns are built once per document.
+struct Swap {
+    plain: (String, String),
+    encoded: (String, String),
 }
 
-fn swap_value(v: &mut Value, from: &str, to: &str) {
-    match v {
-        Value::String(s) => {
-            if let Cow::Owned(o) = swap(s, from, to) {
-                *s = o;
-            }
+impl Swap {
+    fn new(from: &str, to: &str) -> Self {
+        Swap {
+            plain: (format!("arn:{from}:"), format!("arn:{to}:")),
+            encoded: (format!("arn%3A{from}%3A"), format!("arn%3A{to}%3A")),
         }
-        Value::Array(items) => items.iter_mut().for_each(|i| swap_value(i, from, to)),
-        Value::Object(map) => map.values_mut().for_each(|i| swap_value(i, from, to)),
-        _ => {}
+    }
+
+    fn text<'a>(&self, s: &'a str) -> Cow<'a, str> {
+        if !s.contains(&self.plain.0) && !s.contains(&self.encoded.0) {
+            return Cow::Borrowed(s);
+        }
+        Cow::Owned(
+            s.replace(&self.plain.0, &self.plain.1)
+                .replace(&self.encoded.0, &self.encoded.1),
+        )
+    }
+
+    fn value(&self, v: &mut Value) {
+        match v {
+            Value::String(s) => {
+                if let Cow::Owned(o) = self.text(s) {
+                    *s = o;
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|i| self.value(i)),
+            Value::Object(map) => map.values_mut().for_each(|i| self.value(i)),
+            _ => {}
+        }
     }
 }
 
@@ -114,7 +126,7 @@ fn swap_value(v: &mut Value, from: &str, to: &str) {
 /// strings (policy documents included) becomes `arn:aws:`. A no-op for `aws`.
 pub fn to_canonical(doc: &mut Value, partition: &str) {
     if partition != CANONICAL {
-        swap_value(doc, partition, CANONICAL);
+        Swap::new(partition, CANONICAL).value(doc);
     }
 }
 
@@ -122,7 +134,7 @@ pub fn to_canonical(doc: &mut Value, partition: &str) {
 /// `arn:<partition>:`. A no-op for `aws`.
 pub fn render(doc: &mut Value, partition: &str) {
     if partition != CANONICAL {
-        swap_value(doc, CANONICAL, partition);
+        Swap::new(CANONICAL, partition).value(doc);
     }
 }
 
@@ -131,7 +143,7 @@ pub fn render_text<'a>(text: &'a str, partition: &str) -> Cow<'a, str> {
     if partition == CANONICAL {
         Cow::Borrowed(text)
     } else {
-        swap(text, CANONICAL, partition)
+        Swap::new(CANONICAL, partition).text(text)
     }
 }
 

@@ -60,7 +60,8 @@ fn owner_name(key: &AccessKey) -> Option<String> {
     }
 }
 
-fn status(active: bool) -> types::StatusType {
+/// `Active` / `Inactive`, as IAM answers a credential's state.
+pub(crate) fn status(active: bool) -> types::StatusType {
     if active {
         types::StatusType::Active
     } else {

@@ -7,7 +7,7 @@
 use crate::account_settings::{check_password, password_policy};
 use crate::common::{Ctx, fail, ts, validation};
 use crate::records::{self, FORMAT, entity_key};
-use crate::users::{caller_user_name, require_user};
+use crate::users::{named_or_caller, require_user};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use cairn_api::iam::{Error, types};
 use cairn_core::Failure;
@@ -83,23 +83,12 @@ fn api(r: &LoginRec) -> types::LoginProfile {
     }
 }
 
-/// The user a login-profile call is about: the one named, or the calling IAM user ("If no
-/// user name is included, it defaults to the principal making the request", API reference).
-fn target(c: &Ctx, name: Option<&str>) -> Result<String, Failure> {
-    match name {
-        Some(n) => Ok(n.to_owned()),
-        None => caller_user_name(&c.principal)?.ok_or_else(|| {
-            validation("Must specify userName when calling with non-User credentials")
-        }),
-    }
-}
-
 pub(crate) fn create_login_profile(
     tx: &mut dyn Tx,
     c: &Ctx,
     input: &types::CreateLoginProfileRequest,
 ) -> Result<types::CreateLoginProfileResponse, Failure> {
-    let name = target(c, input.user_name.as_deref())?;
+    let name = named_or_caller(c, input.user_name.as_deref())?;
     let user = require_user(tx, &c.account, &name)?;
     // "It is required in all other cases" than an AssumeRoot session (API reference).
     let password = input
@@ -133,7 +122,7 @@ pub(crate) fn get_login_profile(
     c: &Ctx,
     input: &types::GetLoginProfileRequest,
 ) -> Result<types::GetLoginProfileResponse, Failure> {
-    let name = target(c, input.user_name.as_deref())?;
+    let name = named_or_caller(c, input.user_name.as_deref())?;
     require_user(tx, &c.account, &name)?;
     let rec = login(tx, &c.account, &name)?.ok_or_else(|| no_login(&name))?;
     Ok(types::GetLoginProfileResponse {
@@ -170,7 +159,7 @@ pub(crate) fn delete_login_profile(
     c: &Ctx,
     input: &types::DeleteLoginProfileRequest,
 ) -> Result<(), Failure> {
-    let name = target(c, input.user_name.as_deref())?;
+    let name = named_or_caller(c, input.user_name.as_deref())?;
     require_user(tx, &c.account, &name)?;
     if !tx.delete(LOGIN, entity_key(&c.account, &name).as_bytes())? {
         return Err(no_login(&name));

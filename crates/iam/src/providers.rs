@@ -73,6 +73,20 @@ fn require(tx: &mut dyn Tx, c: &Ctx, arn: &str) -> Result<OidcProviderRec, Failu
     records::load(tx, OIDC, &format!("{}/{url}", c.account))?.ok_or_else(|| not_found(arn))
 }
 
+/// The provider of `account` whose URL is the token issuer `iss` (`https://…`, a trailing
+/// `/` ignored): what `AssumeRoleWithWebIdentity` looks up.
+pub(crate) fn provider_for_issuer(
+    tx: &mut dyn Tx,
+    account: &str,
+    iss: &str,
+) -> Result<Option<OidcProviderRec>, StoreError> {
+    let url = iss
+        .strip_prefix("https://")
+        .unwrap_or(iss)
+        .trim_end_matches('/');
+    records::load(tx, OIDC, &format!("{account}/{url}"))
+}
+
 fn save(tx: &mut dyn Tx, account: &str, r: &OidcProviderRec) -> Result<(), StoreError> {
     records::save(tx, OIDC, &format!("{account}/{}", r.url), r)
 }

@@ -11,8 +11,9 @@
 //! | `iam.sscr` | `<account>/<lower user>/<cred id>`  | [`ServiceCredRec`] |
 
 use crate::common::{Ctx, fail, paginate, ts};
+use crate::keys::status;
 use crate::records::{self, FORMAT};
-use crate::users::{caller_user_name, require_user};
+use crate::users::{named_or_caller, require_user};
 use base64::Engine;
 use cairn_api::iam::{Error, types};
 use cairn_core::Failure;
@@ -50,14 +51,6 @@ pub(crate) fn has_credentials(
     user: &str,
 ) -> Result<bool, StoreError> {
     Ok(tx.count(CREDS, prefix(account, user).as_bytes())? > 0)
-}
-
-fn status(active: bool) -> types::StatusType {
-    if active {
-        types::StatusType::Active
-    } else {
-        types::StatusType::Inactive
-    }
 }
 
 /// `<user>-at-<account>` (API reference example: `JohnDoe-at-123456789012`).
@@ -99,15 +92,7 @@ fn no_credential(id: &str) -> Failure {
 
 /// The user a call is about: the one named, or the calling IAM user.
 fn target(tx: &mut dyn Tx, c: &Ctx, name: Option<&str>) -> Result<records::UserRec, Failure> {
-    let name = match name {
-        Some(n) => n.to_owned(),
-        None => caller_user_name(&c.principal)?.ok_or_else(|| {
-            crate::common::validation(
-                "Must specify userName when calling with non-User credentials",
-            )
-        })?,
-    };
-    require_user(tx, &c.account, &name)
+    require_user(tx, &c.account, &named_or_caller(c, name)?)
 }
 
 fn require(tx: &mut dyn Tx, c: &Ctx, user: &str, id: &str) -> Result<ServiceCredRec, Failure> {

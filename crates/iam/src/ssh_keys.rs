@@ -11,6 +11,7 @@
 //! | `iam.ssh` | `<account>/<lower user>/<key id>`  | [`SshKeyRec`] |
 
 use crate::common::{Ctx, fail, paginate, ts};
+use crate::keys::status;
 use crate::records::{self, FORMAT};
 use crate::users::{caller_user_name, require_user};
 use base64::Engine;
@@ -131,14 +132,6 @@ fn fingerprint(blob: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect::<Vec<_>>()
         .join(":")
-}
-
-fn status(active: bool) -> types::StatusType {
-    if active {
-        types::StatusType::Active
-    } else {
-        types::StatusType::Inactive
-    }
 }
 
 fn no_key(id: &str) -> Failure {

@@ -279,6 +279,73 @@ async fn check_mfa(
     if ok { Ok(true) } else { Err(invalid()) }
 }
 
+/// `PolicyArns` of an assume call: at most ten.
+fn session_policy_arns(
+    list: Option<&[types::PolicyDescriptorType]>,
+) -> Result<Vec<String>, ApiError> {
+    let arns: Vec<String> = list
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|d| d.arn.clone())
+        .collect();
+    if arns.len() > MAX_POLICY_ARNS {
+        return Err(validation(format!(
+            "1 validation error detected: Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to {MAX_POLICY_ARNS}"
+        )));
+    }
+    Ok(arns)
+}
+
+/// The first of `arns` that names no managed policy, if any.
+fn missing_policy(
+    tx: &mut dyn cairn_store::Tx,
+    arns: &[String],
+) -> Result<Option<String>, cairn_core::Failure> {
+    for arn in arns {
+        if crate::authz::managed_policy(tx, arn)?.is_none() {
+            return Ok(Some(arn.clone()));
+        }
+    }
+    Ok(None)
+}
+
+fn not_attachable(arn: &str) -> ApiError {
+    ApiError::new(
+        Error::MalformedPolicyDocumentException,
+        format!("Policy {arn} does not exist or is not attachable."),
+    )
+}
+
+/// A session may not outlast the role's `MaxSessionDuration`.
+fn check_duration(duration_s: i64, role: &crate::authz::RoleInfo) -> Result<(), ApiError> {
+    if duration_s > role.max_session_duration_s {
+        return Err(validation(
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+        ));
+    }
+    Ok(())
+}
+
+/// The inline session policy must be a valid identity policy.
+fn check_session_policy(doc: Option<&str>) -> Result<(), ApiError> {
+    if let Some(doc) = doc {
+        cairn_policy::Policy::parse("", doc, cairn_policy::PolicyKind::Identity)
+            .map_err(|e| ApiError::new(Error::MalformedPolicyDocumentException, e.message()))?;
+    }
+    Ok(())
+}
+
+/// `AssumedRoleUser` of a session of `role` named `session`.
+fn assumed_role_user(role: &crate::authz::RoleInfo, session: &str) -> types::AssumedRoleUser {
+    types::AssumedRoleUser {
+        arn: format!(
+            "arn:aws:sts::{}:assumed-role/{}/{session}",
+            role.account_id, role.name
+        ),
+        assumed_role_id: format!("{}:{session}", role.role_id),
+    }
+}
+
 impl Sts for StsService {
     type Context = Call;
 
@@ -331,12 +398,15 @@ impl Sts for StsService {
         let Some((role_account, role_name)) = parse_role_arn(&input.role_arn) else {
             return Err(validation(format!("{} is invalid", input.role_arn)));
         };
+        let policy_arns = session_policy_arns(input.policy_arns.as_deref())?;
         let (ra, rn, issuer) = (role_account.to_owned(), role_name.to_owned(), iss.clone());
-        let (role, provider) = ctx
+        let arns = policy_arns.clone();
+        let (role, provider, missing) = ctx
             .read(move |tx| {
                 Ok((
                     crate::authz::role_by_name(tx, &ra, &rn)?,
-                    wi::provider(tx, &ra, &issuer)?,
+                    crate::providers::provider_for_issuer(tx, &ra, &issuer)?,
+                    missing_policy(tx, &arns)?,
                 ))
             })
             .await?;
@@ -364,25 +434,10 @@ impl Sts for StsService {
             return Err(wi::not_authorized());
         }
         let duration = i64::from(input.duration_seconds.unwrap_or(3600));
-        if duration > role.max_session_duration_s {
-            return Err(validation(
-                "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
-            ));
-        }
-        if let Some(doc) = &input.policy {
-            cairn_policy::Policy::parse("", doc, cairn_policy::PolicyKind::Identity)
-                .map_err(|e| ApiError::new(Error::MalformedPolicyDocumentException, e.message()))?;
-        }
-        let policy_arns: Vec<String> = input
-            .policy_arns
-            .iter()
-            .flatten()
-            .filter_map(|d| d.arn.clone())
-            .collect();
-        if policy_arns.len() > MAX_POLICY_ARNS {
-            return Err(validation(format!(
-                "1 validation error detected: Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to {MAX_POLICY_ARNS}"
-            )));
+        check_duration(duration, &role)?;
+        check_session_policy(input.policy.as_deref())?;
+        if let Some(arn) = missing {
+            return Err(not_attachable(&arn));
         }
         let session = Session {
             issued_at_ms: now,
@@ -399,13 +454,7 @@ impl Sts for StsService {
         };
         let credentials = mint(self.sealer.as_ref(), ctx, &role.account_id, who, session)?;
         Ok(types::AssumeRoleWithWebIdentityResponse {
-            assumed_role_user: Some(types::AssumedRoleUser {
-                arn: format!(
-                    "arn:aws:sts::{}:assumed-role/{}/{}",
-                    role.account_id, role.name, input.role_session_name
-                ),
-                assumed_role_id: format!("{}:{}", role.role_id, input.role_session_name),
-            }),
+            assumed_role_user: Some(assumed_role_user(&role, &input.role_session_name)),
             audience: Some(aud),
             credentials: Some(credentials),
             // "For OpenID Connect ID tokens, this contains the value of the iss field" (API
@@ -449,38 +498,20 @@ impl Sts for StsService {
             return Err(validation(format!("{} is invalid", input.role_arn)));
         };
         let (ra, rn) = (role_account.to_owned(), role_name.to_owned());
-        let arns: Vec<String> = input
-            .policy_arns
-            .iter()
-            .flatten()
-            .filter_map(|d| d.arn.clone())
-            .collect();
-        if arns.len() > MAX_POLICY_ARNS {
-            return Err(validation(format!(
-                "1 validation error detected: Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to {MAX_POLICY_ARNS}"
-            )));
-        }
+        let arns = session_policy_arns(input.policy_arns.as_deref())?;
         let arns2 = arns.clone();
         let (role, missing) = ctx
             .read(move |tx| {
-                let role = crate::authz::role_by_name(tx, &ra, &rn)?;
-                let mut missing = None;
-                for arn in &arns2 {
-                    if crate::authz::managed_policy(tx, arn)?.is_none() {
-                        missing = Some(arn.clone());
-                        break;
-                    }
-                }
-                Ok((role, missing))
+                Ok((
+                    crate::authz::role_by_name(tx, &ra, &rn)?,
+                    missing_policy(tx, &arns2)?,
+                ))
             })
             .await?;
         // A role that does not exist is reported as AWS does: not authorized.
         let role = role.ok_or_else(not_authorized)?;
         if let Some(arn) = missing {
-            return Err(ApiError::new(
-                Error::MalformedPolicyDocumentException,
-                format!("Policy {arn} does not exist or is not attachable."),
-            ));
+            return Err(not_attachable(&arn));
         }
         // Duration: the role's maximum, or one hour when chaining roles.
         let caller_session = caller.session().cloned();
@@ -491,18 +522,10 @@ impl Sts for StsService {
                 "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
             ));
         }
-        if duration > role.max_session_duration_s {
-            return Err(validation(
-                "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
-            ));
-        }
+        check_duration(duration, &role)?;
         // Session policy.
-        let mut packed = 0usize;
-        if let Some(doc) = &input.policy {
-            cairn_policy::Policy::parse("", doc, cairn_policy::PolicyKind::Identity)
-                .map_err(|e| ApiError::new(Error::MalformedPolicyDocumentException, e.message()))?;
-            packed += packed_chars(doc);
-        }
+        check_session_policy(input.policy.as_deref())?;
+        let mut packed = input.policy.as_deref().map_or(0, packed_chars);
         packed += arns.iter().map(|a| a.len()).sum::<usize>();
         // Session tags: the caller's transitive tags carry over and cannot be overridden.
         let mut tags: Vec<(String, String)> = Vec::new();
@@ -602,13 +625,7 @@ impl Sts for StsService {
             || input.policy_arns.as_ref().is_some_and(|a| !a.is_empty())
             || !new_tags.is_empty();
         Ok(types::AssumeRoleResponse {
-            assumed_role_user: Some(types::AssumedRoleUser {
-                arn: format!(
-                    "arn:aws:sts::{}:assumed-role/{}/{}",
-                    role.account_id, role.name, input.role_session_name
-                ),
-                assumed_role_id: format!("{}:{}", role.role_id, input.role_session_name),
-            }),
+            assumed_role_user: Some(assumed_role_user(&role, &input.role_session_name)),
             credentials: Some(credentials),
             packed_policy_size: with_packed
                 .then(|| i32::try_from(packed_percent).unwrap_or(i32::MAX)),

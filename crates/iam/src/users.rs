@@ -96,6 +96,17 @@ pub(crate) fn caller_user_name(principal: &Principal) -> Result<Option<String>, 
     }
 }
 
+/// The user a call is about: the one named, or the calling IAM user (the API reference's
+/// "defaults to the principal making the request"); the root and role sessions have none.
+pub(crate) fn named_or_caller(c: &Ctx, name: Option<&str>) -> Result<String, Failure> {
+    match name {
+        Some(n) => Ok(n.to_owned()),
+        None => caller_user_name(&c.principal)?.ok_or_else(|| {
+            validation("Must specify userName when calling with non-User credentials")
+        }),
+    }
+}
+
 pub(crate) fn get_user(
     tx: &mut dyn Tx,
     c: &Ctx,

@@ -22,7 +22,7 @@
 
 use crate::providers::OidcProviderRec;
 use base64::Engine;
-use cairn_core::{Failure, Fetch};
+use cairn_core::Fetch;
 use cairn_policy::{Context, Effect, Policy, Principal, PrincipalType, Request};
 use cairn_wire::ApiError;
 use serde_json::Value;
@@ -365,21 +365,4 @@ pub(crate) fn trust_allows(
         && !matches
             .iter()
             .any(|m| m.matches && m.statement.effect() == Effect::Deny)
-}
-
-/// The provider for `iss` in `account` (its URL without `https://`).
-pub(crate) fn provider(
-    tx: &mut dyn cairn_store::Tx,
-    account: &str,
-    iss: &str,
-) -> Result<Option<OidcProviderRec>, Failure> {
-    let url = iss
-        .strip_prefix("https://")
-        .unwrap_or(iss)
-        .trim_end_matches('/');
-    Ok(crate::records::load(
-        tx,
-        "iam.oidc",
-        &format!("{account}/{url}"),
-    )?)
 }

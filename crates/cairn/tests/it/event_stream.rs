@@ -363,32 +363,7 @@ fn a_batch_size_out_of_range_is_refused_at_start() {
 /// A TLS endpoint on loopback, `https://localhost:<port>/hook`, with a certificate issued by
 /// a test CA; answers the PEM of that CA too.
 async fn tls_endpoint() -> (String, String, Arc<Mutex<Vec<Received>>>) {
-    use tokio_rustls::rustls;
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "Cairn test CA");
-    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = rcgen::Issuer::new(ca_params, ca_key);
-    let leaf_key = rcgen::KeyPair::generate().unwrap();
-    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
-        .unwrap()
-        .signed_by(&leaf_key, &issuer)
-        .unwrap();
-    #[expect(deprecated, reason = "the server side of the ring provider Cairn uses")]
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![leaf.der().clone()],
-            rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into()),
-        )
-        .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let (acceptor, ca_pem) = crate::common::localhost_tls("Cairn test CA");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!(
         "https://localhost:{}/hook",
@@ -409,7 +384,7 @@ async fn tls_endpoint() -> (String, String, Arc<Mutex<Vec<Received>>>) {
             });
         }
     });
-    (url, ca_cert.pem(), got)
+    (url, ca_pem, got)
 }
 
 /// A server streaming to `url` that trusts only the CA in `ca_pem`, after one `CreateUser`.

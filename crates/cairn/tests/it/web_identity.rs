@@ -7,7 +7,6 @@
 use crate::common::{Server, TempDir, Who, err_info, ok};
 use base64::Engine;
 use rsa::traits::PublicKeyParts;
-use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const ACCOUNT: &str = "123456789012";
@@ -65,32 +64,7 @@ fn jwt(key: &rsa::PrivateKey, kid: &str, claims: &serde_json::Value) -> String {
 /// An HTTPS issuer at `https://localhost:<port>` (certificate from a test CA) answering its
 /// discovery document and JWKS; returns its URL and the CA's PEM.
 async fn issuer(key: &rsa::PrivateKey, kid: &str) -> (String, String) {
-    use tokio_rustls::rustls;
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "Cairn test OIDC CA");
-    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-    let ca = rcgen::Issuer::new(ca_params, ca_key);
-    let leaf_key = rcgen::KeyPair::generate().unwrap();
-    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
-        .unwrap()
-        .signed_by(&leaf_key, &ca)
-        .unwrap();
-    #[expect(deprecated, reason = "the server side of the ring provider Cairn uses")]
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![leaf.der().clone()],
-            rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into()),
-        )
-        .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let (acceptor, ca_pem) = crate::common::localhost_tls("Cairn test OIDC CA");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!(
         "https://localhost:{}",
@@ -142,7 +116,7 @@ async fn issuer(key: &rsa::PrivateKey, kid: &str) -> (String, String) {
             });
         }
     });
-    (url, ca_cert.pem())
+    (url, ca_pem)
 }
 
 fn now_s() -> i64 {
