@@ -32,4 +32,4 @@ pub use ids::{
 };
 pub use objects::{BucketCheck, Fetch, MemoryObjects, ObjectError, ObjectStore, Seal, Webhook};
 pub use partition::partition_of;
-pub use principal::{Principal, Session};
+pub use principal::{IssuingUser, Principal, Session};

@@ -65,8 +65,30 @@ pub enum Principal {
         access_key_id: String,
         session: Arc<Session>,
     },
+    /// A federated user session (`sts:GetFederationToken`): `name` is the caller-chosen
+    /// `Name`; the permissions are the issuing IAM user's, intersected with the session
+    /// policies (IAM User Guide, "Requesting temporary security credentials").
+    FederatedUser {
+        account_id: String,
+        name: String,
+        /// The IAM user who called `GetFederationToken`; `None`: the account's root user.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        issuer: Option<IssuingUser>,
+        /// `ASIA…`
+        access_key_id: String,
+        session: Arc<Session>,
+    },
     /// An unsigned call (the portal and OIDC operations that AWS serves without SigV4).
     Anonymous,
+}
+
+/// The IAM user a federated user session was issued by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuingUser {
+    pub user_name: String,
+    /// `AIDA…`
+    pub user_id: String,
+    pub path: String,
 }
 
 impl Principal {
@@ -74,7 +96,8 @@ impl Principal {
         match self {
             Self::Root { account_id, .. }
             | Self::IamUser { account_id, .. }
-            | Self::AssumedRole { account_id, .. } => account_id,
+            | Self::AssumedRole { account_id, .. }
+            | Self::FederatedUser { account_id, .. } => account_id,
             Self::Anonymous => "",
         }
     }
@@ -83,7 +106,8 @@ impl Principal {
         match self {
             Self::Root { access_key_id, .. }
             | Self::IamUser { access_key_id, .. }
-            | Self::AssumedRole { access_key_id, .. } => Some(access_key_id),
+            | Self::AssumedRole { access_key_id, .. }
+            | Self::FederatedUser { access_key_id, .. } => Some(access_key_id),
             Self::Anonymous => None,
         }
     }
@@ -106,6 +130,9 @@ impl Principal {
             } => {
                 format!("arn:aws:sts::{account_id}:assumed-role/{role_name}/{session_name}")
             }
+            Self::FederatedUser {
+                account_id, name, ..
+            } => format!("arn:aws:sts::{account_id}:federated-user/{name}"),
             Self::Anonymous => String::new(),
         }
     }
@@ -142,6 +169,10 @@ impl Principal {
                 session_name,
                 ..
             } => format!("{role_id}:{session_name}"),
+            // "account:caller-specified-name" (IAM User Guide, "aws:userid").
+            Self::FederatedUser {
+                account_id, name, ..
+            } => format!("{account_id}:{name}"),
             Self::Anonymous => String::new(),
         }
     }
@@ -150,7 +181,9 @@ impl Principal {
     pub fn session(&self) -> Option<&Session> {
         match self {
             Self::Root { session, .. } | Self::IamUser { session, .. } => session.as_deref(),
-            Self::AssumedRole { session, .. } => Some(session),
+            Self::AssumedRole { session, .. } | Self::FederatedUser { session, .. } => {
+                Some(session)
+            }
             Self::Anonymous => None,
         }
     }

@@ -90,6 +90,11 @@ enum TokenWho {
         path: String,
         session: String,
     },
+    /// A federated user (`GetFederationToken`) issued by `issuer` (`None`: the root user).
+    Federated {
+        name: String,
+        issuer: Option<cairn_core::IssuingUser>,
+    },
 }
 
 /// The sealed content of a session token.
@@ -156,6 +161,13 @@ pub fn open_session_token(
             role_id: id,
             role_path: path,
             session_name,
+            access_key_id: body.k,
+            session,
+        },
+        TokenWho::Federated { name, issuer } => Principal::FederatedUser {
+            account_id: body.a,
+            name,
+            issuer,
             access_key_id: body.k,
             session,
         },
@@ -333,6 +345,42 @@ fn check_session_policy(doc: Option<&str>) -> Result<(), ApiError> {
             .map_err(|e| ApiError::new(Error::MalformedPolicyDocumentException, e.message()))?;
     }
     Ok(())
+}
+
+/// Session tags of a session that inherits none: at most 50, keys unique ignoring case.
+/// Returns the tags and the characters they count against the packed size.
+fn session_tags(new: &[types::Tag]) -> Result<(Vec<(String, String)>, usize), ApiError> {
+    if new.len() > MAX_TAGS {
+        return Err(validation(format!(
+            "1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to {MAX_TAGS}"
+        )));
+    }
+    let mut tags: Vec<(String, String)> = Vec::new();
+    let mut packed = 0;
+    for t in new {
+        if tags.iter().any(|(k, _)| k.eq_ignore_ascii_case(&t.key)) {
+            return Err(invalid_parameter(format!(
+                "Duplicate tag keys found. Please note that Tag keys are case insensitive. Duplicate key: {}",
+                t.key
+            )));
+        }
+        tags.push((t.key.clone(), t.value.clone()));
+        packed += t.key.len() + t.value.len();
+    }
+    Ok((tags, packed))
+}
+
+/// The packed size of session policies and tags as a percentage of AWS's limit;
+/// `PackedPolicyTooLarge` above 100%.
+fn check_packed(packed: usize) -> Result<usize, ApiError> {
+    let percent = (packed * 100).div_ceil(PACKED_LIMIT);
+    if percent > 100 {
+        return Err(ApiError::new(
+            Error::PackedPolicyTooLargeException,
+            format!("Packed size of consumed policies and tags exceeds the limit: {percent}%"),
+        ));
+    }
+    Ok(percent)
 }
 
 /// `AssumedRoleUser` of a session of `role` named `session`.
@@ -571,15 +619,7 @@ impl Sts for StsService {
                 transitive.push(key.clone());
             }
         }
-        let packed_percent = (packed * 100).div_ceil(PACKED_LIMIT);
-        if packed_percent > 100 {
-            return Err(ApiError::new(
-                Error::PackedPolicyTooLargeException,
-                format!(
-                    "Packed size of consumed policies and tags exceeds the limit: {packed_percent}%"
-                ),
-            ));
-        }
+        let packed_percent = check_packed(packed)?;
         // Source identity: once set in a chain of sessions it cannot change.
         let inherited_source = caller_session
             .as_ref()
@@ -632,6 +672,89 @@ impl Sts for StsService {
             session_token_size: None,
             session_token_utilization: None,
             source_identity,
+        })
+    }
+
+    /// A federated user session: the calling IAM user's (or root user's) permissions,
+    /// narrowed by the session policies, which it needs to have any (see
+    /// `cairn_policy::evaluate`). STS API reference, GetFederationToken: long-term
+    /// credentials only; 900 s to 129,600 s (36 h), 43,200 s by default, at most one hour for
+    /// the root user; session tags as `AssumeRole`'s.
+    async fn get_federation_token(
+        &self,
+        ctx: &Call,
+        input: types::GetFederationTokenRequest,
+    ) -> Result<types::GetFederationTokenResponse, ApiError> {
+        let caller = ctx.principal().clone();
+        let (account, issuer) = match &caller {
+            Principal::Root {
+                account_id,
+                session: None,
+                ..
+            } => (account_id.clone(), None),
+            Principal::IamUser {
+                account_id,
+                user_name,
+                user_id,
+                path,
+                session: None,
+                ..
+            } => (
+                account_id.clone(),
+                Some(cairn_core::IssuingUser {
+                    user_name: user_name.clone(),
+                    user_id: user_id.clone(),
+                    path: path.clone(),
+                }),
+            ),
+            _ => {
+                return Err(access_denied(
+                    "Cannot call GetFederationToken with session credentials",
+                ));
+            }
+        };
+        let arns = session_policy_arns(input.policy_arns.as_deref())?;
+        let arns2 = arns.clone();
+        let missing = ctx.read(move |tx| missing_policy(tx, &arns2)).await?;
+        check_session_policy(input.policy.as_deref())?;
+        if let Some(arn) = missing {
+            return Err(not_attachable(&arn));
+        }
+        let (tags, tags_packed) = session_tags(input.tags.as_deref().unwrap_or_default())?;
+        let packed = input.policy.as_deref().map_or(0, packed_chars)
+            + arns.iter().map(|a| a.len()).sum::<usize>()
+            + tags_packed;
+        let packed_percent = check_packed(packed)?;
+        let requested = i64::from(input.duration_seconds.unwrap_or(43_200));
+        let duration = if issuer.is_none() {
+            requested.min(3600)
+        } else {
+            requested
+        };
+        let now = ctx.now_ms();
+        let with_packed = input.policy.is_some() || !arns.is_empty() || !tags.is_empty();
+        let session = Session {
+            issued_at_ms: now,
+            expires_ms: now + duration * 1000,
+            policy: input.policy.clone(),
+            policy_arns: arns,
+            tags,
+            ..Session::default()
+        };
+        let who = TokenWho::Federated {
+            name: input.name.clone(),
+            issuer,
+        };
+        let credentials = mint(self.sealer.as_ref(), ctx, &account, who, session)?;
+        Ok(types::GetFederationTokenResponse {
+            credentials: Some(credentials),
+            federated_user: Some(types::FederatedUser {
+                arn: format!("arn:aws:sts::{account}:federated-user/{}", input.name),
+                federated_user_id: format!("{account}:{}", input.name),
+            }),
+            packed_policy_size: with_packed
+                .then(|| i32::try_from(packed_percent).unwrap_or(i32::MAX)),
+            ..Default::default()
         })
     }
 

@@ -197,7 +197,7 @@ impl<'p> Memo<'p> {
 /// Allowed ⇔ no matching `Deny` in any layer ∧ every RCP level allows ∧ every SCP level
 /// allows ∧ (an identity policy allows — or the principal is the root user — or, same account,
 /// the resource policy allows) ∧ the permissions boundary allows (if any) ∧ a session policy
-/// allows (if any). Cross-account (`resource_account` set and different from the principal's
+/// allows (if any; a federated user session without one is allowed nothing). Cross-account (`resource_account` set and different from the principal's
 /// account) the resource policy *and* an identity policy must allow; a missing resource policy
 /// is an implicit deny. A same-account resource-policy allow that names the caller's user,
 /// session or federated-user ARN is final — the boundary and session policies cannot take it
@@ -272,8 +272,15 @@ pub fn evaluate<'p>(request: &Request<'_>, policies: &Policies<'p>) -> Decision<
         )
         .map(|(r, _)| r)
     });
+    // A federated user session without session policies has no permissions (STS API
+    // reference, GetFederationToken: "If you do not pass a policy to this operation, the
+    // resulting federated user session has no permissions"); a resource policy naming the
+    // federated user's ARN still grants (the final grant below). A caller federated through
+    // an identity provider (web identity, SAML) is not such a session.
     let session_allow = if policies.session.is_empty() {
-        None
+        (request.principal.kind == PrincipalType::FederatedUser
+            && request.principal.federated_provider.is_none())
+        .then_some(None)
     } else {
         Some(
             scan(

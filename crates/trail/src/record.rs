@@ -156,6 +156,7 @@ pub fn lookup_username(principal: &Principal) -> Option<&str> {
         Principal::Root { .. } => Some("root"),
         Principal::IamUser { user_name, .. } => Some(user_name),
         Principal::AssumedRole { session_name, .. } => Some(session_name),
+        Principal::FederatedUser { name, .. } => Some(name),
         Principal::Anonymous => None,
     }
 }
@@ -349,6 +350,34 @@ impl Serialize for UserIdentity<'_> {
                     },
                 )?;
             }
+            Principal::FederatedUser {
+                account_id,
+                name,
+                issuer,
+                access_key_id,
+                session,
+            } => {
+                // CloudTrail User Guide, "CloudTrail userIdentity element": a
+                // `GetFederationToken` session names its issuer (`IAMUser` or `Root`).
+                m.serialize_entry("type", "FederatedUser")?;
+                m.serialize_entry("principalId", &Shown(format_args!("{account_id}:{name}")))?;
+                m.serialize_entry(
+                    "arn",
+                    &Shown(format_args!(
+                        "arn:aws:sts::{account_id}:federated-user/{name}"
+                    )),
+                )?;
+                m.serialize_entry("accountId", account_id)?;
+                m.serialize_entry("accessKeyId", access_key_id)?;
+                m.serialize_entry(
+                    "sessionContext",
+                    &FederatedSessionContext {
+                        account_id,
+                        issuer: issuer.as_ref(),
+                        session,
+                    },
+                )?;
+            }
             Principal::Anonymous => {
                 // AWS writes `Unknown` for callers it cannot attribute to an IAM identity
                 // (unsigned portal / OIDC calls).
@@ -389,6 +418,70 @@ impl Serialize for SessionContext<'_> {
         )?;
         if let Some(source_identity) = self.source_identity {
             m.serialize_entry("sourceIdentity", source_identity)?;
+        }
+        m.end()
+    }
+}
+
+/// The `sessionContext` of a federated user: the issuing IAM user (or root) and the
+/// attributes.
+struct FederatedSessionContext<'a> {
+    account_id: &'a str,
+    issuer: Option<&'a cairn_core::IssuingUser>,
+    session: &'a cairn_core::Session,
+}
+
+impl Serialize for FederatedSessionContext<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut m = serializer.serialize_map(None)?;
+        m.serialize_entry("sessionIssuer", &FederationIssuer(self))?;
+        m.serialize_entry("webIdFederationData", &EmptyObject)?;
+        m.serialize_entry(
+            "attributes",
+            &SessionAttributes {
+                creation_date: IsoSeconds(self.session.issued_at_ms),
+                mfa_authenticated: self.session.mfa_authenticated,
+            },
+        )?;
+        m.end()
+    }
+}
+
+struct FederationIssuer<'a, 'b>(&'a FederatedSessionContext<'b>);
+
+impl Serialize for FederationIssuer<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let c = self.0;
+        let account_id = c.account_id;
+        let mut m = serializer.serialize_map(None)?;
+        match c.issuer {
+            Some(u) => {
+                let path = if u.path.is_empty() {
+                    "/"
+                } else {
+                    u.path.as_str()
+                };
+                m.serialize_entry("type", "IAMUser")?;
+                m.serialize_entry("principalId", &u.user_id)?;
+                m.serialize_entry(
+                    "arn",
+                    &Shown(format_args!(
+                        "arn:aws:iam::{account_id}:user{path}{}",
+                        u.user_name
+                    )),
+                )?;
+                m.serialize_entry("accountId", account_id)?;
+                m.serialize_entry("userName", &u.user_name)?;
+            }
+            None => {
+                m.serialize_entry("type", "Root")?;
+                m.serialize_entry("principalId", account_id)?;
+                m.serialize_entry(
+                    "arn",
+                    &Shown(format_args!("arn:aws:iam::{account_id}:root")),
+                )?;
+                m.serialize_entry("accountId", account_id)?;
+            }
         }
         m.end()
     }

@@ -38,6 +38,7 @@ mod sso_apps;
 mod sso_directory;
 mod sso_instances;
 mod sso_permission_sets;
+mod sts_federation;
 mod trail_delivery;
 mod trail_digests;
 mod trail_insights;

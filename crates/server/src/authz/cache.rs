@@ -50,8 +50,19 @@ impl AuthzCache {
 #[derive(Clone)]
 pub(crate) enum Subject {
     Root,
-    User { account: String, name: String },
-    Role { account: String, name: String },
+    User {
+        account: String,
+        name: String,
+    },
+    Role {
+        account: String,
+        name: String,
+    },
+    /// A federated user session the root user issued: the root user's implicit full access,
+    /// narrowed by the session policies.
+    RootFederation {
+        account: String,
+    },
 }
 
 impl Subject {
@@ -73,6 +84,21 @@ impl Subject {
                 account: account_id.clone(),
                 name: role_name.clone(),
             },
+            Principal::FederatedUser {
+                account_id,
+                issuer: Some(user),
+                ..
+            } => Subject::User {
+                account: account_id.clone(),
+                name: user.user_name.clone(),
+            },
+            Principal::FederatedUser {
+                account_id,
+                issuer: None,
+                ..
+            } => Subject::RootFederation {
+                account: account_id.clone(),
+            },
             Principal::Root { .. } | Principal::Anonymous => Subject::Root,
         }
     }
@@ -83,6 +109,7 @@ impl Subject {
             Subject::Root => None,
             Subject::User { account, name } => Some(format!("u/{account}/{}", name.to_lowercase())),
             Subject::Role { account, name } => Some(format!("r/{account}/{}", name.to_lowercase())),
+            Subject::RootFederation { account } => Some(format!("rf/{account}")),
         }
     }
 
@@ -91,6 +118,15 @@ impl Subject {
             Subject::Root => Ok(None),
             Subject::User { account, name } => cairn_iam::user_identity(tx, account, name),
             Subject::Role { account, name } => cairn_iam::role_identity(tx, account, name),
+            Subject::RootFederation { .. } => {
+                const ALL: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#;
+                let all = Policy::parse("", ALL, cairn_policy::PolicyKind::Identity).ok();
+                Ok(Some(IdentityPolicies {
+                    policies: all.map(Arc::new).into_iter().collect(),
+                    boundary: None,
+                    tags: Vec::new(),
+                }))
+            }
         }
     }
 }

@@ -35,6 +35,7 @@ pub(crate) fn principal_type(p: &Principal) -> PrincipalType {
         Principal::Root { .. } => PrincipalType::Root,
         Principal::IamUser { .. } => PrincipalType::User,
         Principal::AssumedRole { .. } => PrincipalType::AssumedRole,
+        Principal::FederatedUser { .. } => PrincipalType::FederatedUser,
         Principal::Anonymous => PrincipalType::Anonymous,
     }
 }

@@ -24,13 +24,31 @@ pub(crate) fn root_unrestricted(principal: &Principal, facts: &Facts) -> bool {
 
 /// What temporary credentials from `sts:GetSessionToken` may not do (IAM UG, "Comparing
 /// the AWS STS API operations"): call IAM without MFA, or STS other than `AssumeRole` and
-/// `GetCallerIdentity`.
+/// `GetCallerIdentity`. Federated users (`sts:GetFederationToken`) may call no IAM
+/// operation and no STS operation but `GetCallerIdentity` (STS API reference,
+/// GetFederationToken: "You cannot use these credentials to call any IAM API operations").
 pub(crate) fn temporary_credential_limits(
     principal: &Principal,
     signing_name: &str,
     operation: &str,
     protocol: Protocol,
 ) -> Result<(), ApiError> {
+    if matches!(principal, Principal::FederatedUser { .. }) {
+        if signing_name == "iam" {
+            // [M]: the code and text AWS answers with.
+            return Err(CommonError::InvalidClientTokenId(String::from(
+                "The security token included in the request is invalid",
+            ))
+            .to_api_error(protocol));
+        }
+        if signing_name == "sts" && operation != "GetCallerIdentity" {
+            return Err(CommonError::AccessDenied(format!(
+                "Cannot call {operation} with session credentials"
+            ))
+            .to_api_error(protocol));
+        }
+        return Ok(());
+    }
     let session = match principal {
         Principal::Root { session, .. } | Principal::IamUser { session, .. } => session.as_deref(),
         _ => None,
@@ -68,6 +86,9 @@ fn engine_principal<'a>(
         Principal::AssumedRole { .. } => {
             cairn_policy::Principal::new(PrincipalType::AssumedRole, arn, account)
                 .with_role_arn(role_arn)
+        }
+        Principal::FederatedUser { .. } => {
+            cairn_policy::Principal::new(PrincipalType::FederatedUser, arn, account)
         }
         Principal::Anonymous => {
             cairn_policy::Principal::new(PrincipalType::Anonymous, arn, account)
