@@ -383,6 +383,32 @@ fn check_packed(packed: usize) -> Result<usize, ApiError> {
     Ok(percent)
 }
 
+/// What sealed authorization messages start with inside, so that nothing else sealed under
+/// the same key (a session token, which holds its secret key) decodes as one.
+const AUTHORIZATION_MESSAGE: &str = "cairn-authorization-message:";
+
+/// Encodes a denial's details (AWS's decoded form: `allowed`, `explicitDeny`,
+/// `matchedStatements`, `failures`, `context` with `principal`, `action`, `resource`,
+/// `conditions`; STS API reference, DecodeAuthorizationMessage) as the opaque message a
+/// service hands out instead of them, readable only through `DecodeAuthorizationMessage`.
+/// None of the services Cairn serves encode their denials (neither do AWS's IAM,
+/// Organizations, STS or CloudTrail); services that do (EC2's `UnauthorizedOperation`)
+/// would call this.
+pub fn encode_authorization_message(
+    sealer: &Sealer,
+    decoded: &serde_json::Value,
+    nonce: [u8; 12],
+) -> Option<String> {
+    sealer.seal(&format!("{AUTHORIZATION_MESSAGE}{decoded}"), nonce)
+}
+
+/// The decoded JSON text of a message [`encode_authorization_message`] made; `None` for
+/// anything else.
+pub fn decode_authorization_message(sealer: &Sealer, message: &str) -> Option<String> {
+    let plain = sealer.open(message.trim())?;
+    plain.strip_prefix(AUTHORIZATION_MESSAGE).map(str::to_owned)
+}
+
 /// `AssumedRoleUser` of a session of `role` named `session`.
 fn assumed_role_user(role: &crate::authz::RoleInfo, session: &str) -> types::AssumedRoleUser {
     types::AssumedRoleUser {
@@ -510,6 +536,29 @@ impl Sts for StsService {
             provider: Some(iss),
             subject_from_web_identity_token: token.str_claim("sub").map(str::to_owned),
             ..Default::default()
+        })
+    }
+
+    /// Decodes what [`encode_authorization_message`] encoded, for a caller allowed
+    /// `sts:DecodeAuthorizationMessage` (the authorize step checked it).
+    async fn decode_authorization_message(
+        &self,
+        _ctx: &Call,
+        input: types::DecodeAuthorizationMessageRequest,
+    ) -> Result<types::DecodeAuthorizationMessageResponse, ApiError> {
+        let decoded = self
+            .sealer
+            .as_ref()
+            .and_then(|s| decode_authorization_message(s, &input.encoded_message))
+            .ok_or_else(|| {
+                // [M]: the text.
+                ApiError::new(
+                    Error::InvalidAuthorizationMessageException,
+                    "The message is not a valid authorization message.",
+                )
+            })?;
+        Ok(types::DecodeAuthorizationMessageResponse {
+            decoded_message: Some(decoded),
         })
     }
 
@@ -893,6 +942,32 @@ mod tests {
             .unwrap_err(),
             TokenError::Invalid
         );
+    }
+
+    #[test]
+    fn authorization_messages_decode_and_nothing_else_does() {
+        let sealer = Sealer::new(&[7u8; 32]);
+        let decoded = serde_json::json!({
+            "allowed": false,
+            "explicitDeny": false,
+            "matchedStatements": {"items": []},
+            "failures": {"items": []},
+            "context": {"action": "ec2:RunInstances", "resource": "*"}
+        });
+        let m = encode_authorization_message(&sealer, &decoded, [1; 12]).unwrap();
+        let back = decode_authorization_message(&sealer, &m).unwrap();
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&back).unwrap(),
+            decoded
+        );
+        // A session token is sealed under the same key: it does not decode.
+        let token = sealer
+            .seal(r#"{"v":1,"k":"ASIA","s":"secret"}"#, [2; 12])
+            .unwrap();
+        assert!(decode_authorization_message(&sealer, &token).is_none());
+        assert!(decode_authorization_message(&sealer, "garbage").is_none());
+        let other = Sealer::new(&[8u8; 32]);
+        assert!(decode_authorization_message(&other, &m).is_none());
     }
 
     #[test]

@@ -194,3 +194,42 @@ async fn federated_users_have_the_users_permissions_narrowed_by_the_session_poli
         format!("arn:aws:iam::{ACCOUNT}:user/alice")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decode_authorization_message_needs_its_permission_and_a_real_message() {
+    let f = Fixture::new("sts-decode", ACCOUNT);
+    let nobody = user_with_key(
+        &f,
+        "nobody",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:GetCallerIdentity","Resource":"*"}]}"#,
+    )
+    .await;
+    let e = err_info(
+        f.server
+            .sts_as(&nobody)
+            .decode_authorization_message()
+            .encoded_message("anything")
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "AccessDenied", "{e:?}");
+    // Not a message Cairn encoded (a session token is sealed under the same key, too).
+    let token = ok(
+        "GetSessionToken",
+        f.server.sts_as(&nobody).get_session_token().send().await,
+    );
+    for bad in [
+        "garbage".to_owned(),
+        token.credentials().unwrap().session_token().to_owned(),
+    ] {
+        let e = err_info(
+            f.server
+                .sts()
+                .decode_authorization_message()
+                .encoded_message(bad)
+                .send()
+                .await,
+        );
+        assert_eq!(e.code, "InvalidAuthorizationMessageException", "{e:?}");
+    }
+}
