@@ -80,6 +80,7 @@ mod context;
 mod decision;
 mod error;
 mod eval;
+mod grammar;
 mod json;
 mod parse;
 mod pattern;
