@@ -33,7 +33,11 @@ fn inline_quota(kind: EntityKind) -> usize {
 
 /// Validates an identity policy document (`id`: how decisions would name it).
 pub(crate) fn check_identity(id: &str, document: &str) -> Result<(), Failure> {
-    Policy::parse(id, document, PolicyKind::Identity)
+    check_document(id, document, PolicyKind::Identity)
+}
+
+fn check_document(id: &str, document: &str, kind: PolicyKind) -> Result<(), Failure> {
+    Policy::parse(id, document, kind)
         .map(|_| ())
         .map_err(|e| fail(Error::MalformedPolicyDocumentException, e.message()))
 }
@@ -445,7 +449,8 @@ fn check_managed_document(arn: &str, document: &str) -> Result<(), Failure> {
             format!("Cannot exceed quota for PolicySize: {MANAGED_POLICY_SIZE}"),
         ));
     }
-    check_identity(arn, document)
+    // A managed policy's document must be Version 2012-10-17, an inline one need not.
+    check_document(arn, document, PolicyKind::ManagedIdentity)
 }
 
 pub(crate) fn create_policy(

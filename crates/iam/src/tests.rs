@@ -352,3 +352,35 @@ fn inline_quotas_count_non_whitespace_characters() {
         ))
     );
 }
+
+#[test]
+fn managed_policies_need_the_current_version_inline_ones_do_not() {
+    let store = Store::open_sqlite_memory().unwrap();
+    let c = ctx();
+    let old = r#"{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#;
+    let cc = c.clone();
+    let refused = run(&store, move |tx| {
+        policies::create_policy(
+            tx,
+            &cc,
+            &types::CreatePolicyRequest {
+                policy_name: String::from("Old"),
+                policy_document: old.to_owned(),
+                ..Default::default()
+            },
+        )
+    });
+    assert_eq!(
+        refused.unwrap_err(),
+        (
+            "MalformedPolicyDocument".to_owned(),
+            "Policy document must be version 2012-10-17 or greater.".to_owned()
+        )
+    );
+    let cc = c.clone();
+    run(&store, move |tx| {
+        users::create_user(tx, &cc, &user_req("Olga"))?;
+        policies::put_inline(tx, &cc, EntityKind::User, "Olga", "old", old)
+    })
+    .unwrap();
+}

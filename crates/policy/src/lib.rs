@@ -39,11 +39,18 @@
 //! # Parsing
 //! [`Policy::parse`] validates a document as AWS does for its [`PolicyKind`] and answers with
 //! AWS's `MalformedPolicyDocument` text ([`ParseError::message`]) plus a precise
-//! [`ParseError::detail`]. Choices where AWS's behaviour is not documented:
+//! [`ParseError::detail`]. The checks run over the whole document in IAM's order (syntax,
+//! `Version`, legacy parsing, `Sid`s, actions, resource formats, action vendors — see
+//! `grammar.rs`), so a document with two problems gets the error AWS reports;
+//! `tests/cases/aws-verdicts.json` holds AWS's verdict for each of its documents with the
+//! source of that verdict. A resource's partition must be one AWS has; that it is the
+//! account's own partition is not checked here. Choices where AWS's behaviour is not
+//! documented:
 //! - **Duplicate member names** anywhere in the document (`{"Effect": "Allow", "Effect":
 //!   "Deny"}`) are refused with `Syntax errors in policy.`: a JSON reader that keeps the last
 //!   one would enforce something other than what a reviewer reads.
-//! - Element names and `Effect` values are case-sensitive; condition operator names are not.
+//! - Element names are case-sensitive, and so is `Effect` (`allow` fails IAM's legacy
+//!   parsing); condition operator names are not.
 //! - Condition values that do not read as their operator's type (a non-number for `Numeric…`,
 //!   a bad CIDR) are accepted and never match.
 //! - Policy size limits are the caller's business (they differ per policy type).
@@ -80,6 +87,7 @@ mod context;
 mod decision;
 mod error;
 mod eval;
+mod grammar;
 mod json;
 mod parse;
 mod pattern;

@@ -7,6 +7,7 @@
 
 use crate::condition::{Condition, Operator};
 use crate::error::{ParseError, msg};
+use crate::grammar;
 use crate::json::{self, Json};
 use crate::pattern::{ActionPattern, ResourcePattern, action_service_mask};
 
@@ -17,6 +18,11 @@ pub enum PolicyKind {
     /// permissions boundary or a session policy: no `Principal`/`NotPrincipal`; `Resource` or
     /// `NotResource` required; `Sid`s alphanumeric.
     Identity,
+    /// A customer managed policy's document as `CreatePolicy` and `CreatePolicyVersion` check
+    /// it: the [`Identity`](Self::Identity) rules, and `Version` must be `2012-10-17`
+    /// ("Policy document must be version 2012-10-17 or greater."). Inline policies may omit
+    /// the `Version`. Once stored, the policy is evaluated as `Identity`.
+    ManagedIdentity,
     /// Resource-based policy (e.g. an Organizations resource policy): `Principal` or
     /// `NotPrincipal` required; `Resource` or `NotResource` required.
     Resource,
@@ -38,6 +44,21 @@ pub enum PolicyKind {
 }
 
 impl PolicyKind {
+    /// The error code a refused document gets on the wire: IAM's `MalformedPolicyDocument`,
+    /// or Organizations' `MalformedPolicyDocumentException` for SCPs and RCPs.
+    pub fn error_code(self) -> &'static str {
+        if self.is_organizations() {
+            "MalformedPolicyDocumentException"
+        } else {
+            "MalformedPolicyDocument"
+        }
+    }
+
+    /// Identity-based rules (no `Principal`, alphanumeric `Sid`s).
+    pub(crate) fn is_identity(self) -> bool {
+        matches!(self, PolicyKind::Identity | PolicyKind::ManagedIdentity)
+    }
+
     fn is_organizations(self) -> bool {
         matches!(
             self,
@@ -167,11 +188,8 @@ impl Policy {
                     version = Some(match &value {
                         Json::String(s) if s == "2012-10-17" => Version::V2012_10_17,
                         Json::String(s) if s == "2008-10-17" => Version::V2008_10_17,
-                        other => {
-                            return Err(
-                                v.fail(msg::VERSION, format!("Version {}", describe(other)))
-                            );
-                        }
+                        // moto's case `"Version": "2013-10-17"` → `Syntax errors in policy.`
+                        other => return Err(v.syntax(format!("Version {}", describe(other)))),
                     });
                 }
                 "Id" => match value {
@@ -187,7 +205,7 @@ impl Policy {
             }
         }
         if kind == PolicyKind::ResourceControl && version != Some(Version::V2012_10_17) {
-            return Err(v.fail(msg::VERSION, "an RCP needs Version 2012-10-17"));
+            return Err(v.fail(msg::MANAGED_VERSION, "an RCP needs Version 2012-10-17"));
         }
         let statements_json = match statement_json {
             Some(Json::Array(items)) => items,
@@ -203,16 +221,11 @@ impl Policy {
         if statements_json.is_empty() {
             return Err(v.syntax("Statement is empty"));
         }
+        v.document_checks(version, &statements_json)?;
         let variables = version == Some(Version::V2012_10_17);
         let mut statements = Vec::with_capacity(statements_json.len());
         for (index, item) in statements_json.into_iter().enumerate() {
             statements.push(v.statement(index, item, variables)?);
-        }
-        let mut sids: Vec<&str> = statements.iter().filter_map(|s| s.sid.as_deref()).collect();
-        sids.sort_unstable();
-        if let Some(w) = sids.windows(2).find(|w| w.first() == w.get(1)) {
-            let dup = w.first().copied().unwrap_or_default();
-            return Err(v.fail(msg::SID_UNIQUE, format!("Sid {dup:?} appears twice")));
         }
         let service_mask = statements
             .iter()
@@ -278,12 +291,12 @@ fn describe(v: &Json) -> String {
 }
 
 /// Builds errors with the message text of the policy's service.
-struct Validator {
-    kind: PolicyKind,
+pub(crate) struct Validator {
+    pub(crate) kind: PolicyKind,
 }
 
 impl Validator {
-    fn fail(&self, message: impl Into<String>, detail: impl Into<String>) -> ParseError {
+    pub(crate) fn fail(&self, message: impl Into<String>, detail: impl Into<String>) -> ParseError {
         let message = message.into();
         let detail = detail.into();
         if self.kind.is_organizations() {
@@ -293,7 +306,7 @@ impl Validator {
         }
     }
 
-    fn syntax(&self, detail: impl Into<String>) -> ParseError {
+    pub(crate) fn syntax(&self, detail: impl Into<String>) -> ParseError {
         self.fail(msg::SYNTAX, detail)
     }
 
@@ -350,13 +363,7 @@ impl Validator {
         }
         let at = |what: &str| format!("statement {index}: {what}");
 
-        // Sid
-        if let Some(s) = &sid
-            && self.kind == PolicyKind::Identity
-            && !s.bytes().all(|b| b.is_ascii_alphanumeric())
-        {
-            return Err(self.fail(msg::SID_ALNUM, at(&format!("Sid {s:?}"))));
-        }
+        // Sid rules: see `Validator::sids`.
 
         // Effect
         let effect = match effect {
@@ -408,6 +415,9 @@ impl Validator {
         let principals = match principals {
             Some(_) if !self.kind.principal_required() => {
                 return Err(self.fail(msg::NO_PRINCIPAL, at("Principal or NotPrincipal")));
+            }
+            None if self.kind == PolicyKind::RoleTrust => {
+                return Err(self.fail(msg::NO_PRINCIPALS, at("no Principal or NotPrincipal")));
             }
             None if self.kind.principal_required() => {
                 return Err(self.fail(msg::MISSING_PRINCIPAL, at("no Principal or NotPrincipal")));
@@ -491,33 +501,17 @@ impl Validator {
     }
 
     fn check_action(&self, action: &str, at: &str) -> Result<(), ParseError> {
-        if action == "*" {
-            return Ok(());
-        }
-        match action.split_once(':') {
-            None | Some(("", _)) => Err(self.fail(msg::ACTION_VENDOR, format!("{at}: {action:?}"))),
-            Some((_, rest)) if rest.contains(':') => {
-                Err(self.fail(msg::ACTION_COLON, format!("{at}: {action:?}")))
-            }
-            Some(_) => Ok(()),
+        match grammar::action_error(action) {
+            Some(message) => Err(self.fail(message, format!("{at}: {action:?}"))),
+            None => Ok(()),
         }
     }
 
     fn check_resource(&self, resource: &str, at: &str) -> Result<(), ParseError> {
-        if resource == "*" {
-            return Ok(());
+        match grammar::resource_error(resource) {
+            Some(message) => Err(self.fail(message, format!("{at}: {resource:?}"))),
+            None => Ok(()),
         }
-        if !resource.starts_with("arn:") {
-            return Err(self.fail(msg::resource_arn(resource), format!("{at}: {resource:?}")));
-        }
-        let mut parts = resource.splitn(5, ':');
-        let (_, _, service, region) = (parts.next(), parts.next(), parts.next(), parts.next());
-        if service == Some("iam")
-            && region.is_some_and(|r| !r.is_empty() && !r.contains(['*', '?']))
-        {
-            return Err(self.fail(msg::iam_region(resource), format!("{at}: {resource:?}")));
-        }
-        Ok(())
     }
 
     fn principal(&self, v: &Json, at: &str) -> Result<Vec<PrincipalEntry>, ParseError> {
@@ -526,7 +520,12 @@ impl Validator {
             Json::Object(members) => {
                 let mut out = Vec::new();
                 for (kind, value) in members {
-                    let values = self.strings(value, at)?;
+                    let values = principal_values(value).ok_or_else(|| {
+                        self.syntax(format!("{at}: {kind} is not a string or list of strings"))
+                    })?;
+                    if values.is_empty() && self.kind == PolicyKind::RoleTrust {
+                        return Err(self.fail(msg::NO_PRINCIPALS, format!("{at}: empty {kind}")));
+                    }
                     if values.is_empty() {
                         return Err(self.syntax(format!("{at}: empty {kind} list")));
                     }
@@ -572,6 +571,11 @@ impl Validator {
         };
         let mut out = Vec::new();
         for (op_name, block) in blocks {
+            // An empty block of an operator IAM does not know is accepted and means nothing
+            // (moto's valid cases `"Condition": {"a": {}}`).
+            if matches!(block, Json::Object(keys) if keys.is_empty()) {
+                continue;
+            }
             let operator = Operator::parse(op_name)
                 .ok_or_else(|| self.syntax(format!("{at}: unknown operator {op_name:?}")))?;
             let Json::Object(keys) = block else {
@@ -581,7 +585,10 @@ impl Validator {
                 )));
             };
             for (key, values) in keys {
+                // A key without a colon is accepted (moto's valid CreatePolicy cases
+                // `"StringEqualsIfExists": {"a": "asf"}`); only an empty vendor is refused.
                 match key.split_once(':') {
+                    None => {}
                     Some((vendor, _)) if !vendor.is_empty() => {}
                     _ => {
                         return Err(
@@ -686,6 +693,21 @@ fn short(v: &Json) -> String {
     }
 }
 
+/// A principal's values: a string or a list of strings, where an account ID may also be an
+/// unquoted number (IAM accepts `"AWS": 123456789012`; aws/aws-sdk-java-v2#6662, by the SDK's
+/// maintainers: "IAM Policies with unquoted (numeric) AWS account ids are considered valid by
+/// IAM").
+fn principal_values(v: &Json) -> Option<Vec<String>> {
+    let one = |v: &Json| match v {
+        Json::String(s) | Json::Number(s) => Some(s.clone()),
+        _ => None,
+    };
+    match v {
+        Json::Array(items) => items.iter().map(one).collect(),
+        single => one(single).map(|s| vec![s]),
+    }
+}
+
 /// Reads an `AWS` principal value: `*`, an account ID, or an ARN.
 fn aws_principal(value: &str) -> Option<PrincipalEntry> {
     if value == "*" {
@@ -758,7 +780,8 @@ mod tests {
             r#"{"Version":"2012-10-17"}"#,
             r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*","Foo":1}}"#,
             r#"{"Version":"2012-10-17","Bar":1,"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#,
-            r#"{"Version":"2012-10-17","Statement":{"Effect":"allow","Action":"*","Resource":"*"}}"#,
+            r#"{"Version":"2012-10-18","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#,
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Permit","Action":"*","Resource":"*"}}"#,
             r#"{"Version":"2012-10-17","Statement":{"Action":"*","Resource":"*"}}"#,
             r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","NotAction":"*","Resource":"*"}}"#,
             r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":[1],"Resource":"*"}}"#,
@@ -782,9 +805,14 @@ mod tests {
     fn element_errors() {
         let cases: &[(&str, PolicyKind, &str)] = &[
             (
-                r#"{"Version":"2012-10-18","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#,
+                r#"{"Version":"2012-10-17","Statement":{"Effect":"allow","Action":"*","Resource":"*"}}"#,
                 PolicyKind::Identity,
-                "The policy must contain a valid version string",
+                "The policy failed legacy parsing",
+            ),
+            (
+                r#"{"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#,
+                PolicyKind::ManagedIdentity,
+                "Policy document must be version 2012-10-17 or greater.",
             ),
             (
                 r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}}"#,
@@ -827,7 +855,7 @@ mod tests {
                 "Actions/Condition can contain only one colon.",
             ),
             (
-                r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"Bool":{"SecureTransport":"true"}}}}"#,
+                r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"Bool":{":SecureTransport":"true"}}}}"#,
                 PolicyKind::Identity,
                 "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.",
             ),

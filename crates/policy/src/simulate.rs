@@ -448,12 +448,7 @@ fn compile(
         Err(e) => Err(SimulateError::Policy {
             location,
             id,
-            code: match kind {
-                PolicyKind::ServiceControl
-                | PolicyKind::ServiceControlLegacy
-                | PolicyKind::ResourceControl => "MalformedPolicyDocumentException",
-                _ => "MalformedPolicyDocument",
-            },
+            code: kind.error_code(),
             message: e.message().to_owned(),
             detail: e.detail().to_owned(),
         }),

@@ -15,8 +15,9 @@ use cairn_policy::{
 };
 use libfuzzer_sys::fuzz_target;
 
-const KINDS: [PolicyKind; 6] = [
+const KINDS: [PolicyKind; 7] = [
     PolicyKind::Identity,
+    PolicyKind::ManagedIdentity,
     PolicyKind::Resource,
     PolicyKind::RoleTrust,
     PolicyKind::ServiceControl,
