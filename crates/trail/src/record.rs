@@ -174,6 +174,7 @@ impl Serialize for Record<'_> {
             &UserIdentity {
                 principal: &e.principal,
                 recipient_account_id: &e.recipient_account_id,
+                federated: e.federated.as_ref(),
             },
         )?;
         m.serialize_entry("eventTime", &IsoSeconds(e.event_time_ms))?;
@@ -267,6 +268,7 @@ impl<T: fmt::Display> Serialize for Shown<T> {
 struct UserIdentity<'a> {
     principal: &'a Principal,
     recipient_account_id: &'a str,
+    federated: Option<&'a cairn_core::FederatedIdentity>,
 }
 
 impl Serialize for UserIdentity<'_> {
@@ -348,6 +350,18 @@ impl Serialize for UserIdentity<'_> {
                         source_identity: session.source_identity.as_deref(),
                     },
                 )?;
+            }
+            Principal::Anonymous if self.federated.is_some() => {
+                // A federated caller that proved who it is (CloudTrail User Guide, "Values
+                // for AWS STS APIs with SAML and web identity federation": `type`,
+                // `principalId` `<namequalifier>:<sub>`, `userName` the subject,
+                // `identityProvider` the name qualifier; no account or key).
+                if let Some(f) = self.federated {
+                    m.serialize_entry("type", &f.kind)?;
+                    m.serialize_entry("principalId", &f.principal_id)?;
+                    m.serialize_entry("userName", &f.user_name)?;
+                    m.serialize_entry("identityProvider", &f.identity_provider)?;
+                }
             }
             Principal::Anonymous => {
                 // AWS writes `Unknown` for callers it cannot attribute to an IAM identity
@@ -519,6 +533,7 @@ mod tests {
             management_event: true,
             recipient_account_id: ACCT.to_owned(),
             resources: Vec::new(),
+            federated: None,
         }
     }
 
