@@ -595,6 +595,158 @@ pub(crate) fn remember(
 mod tests {
     use super::*;
 
+    /// Responses signed by samlify (npm) with `scripts/saml_idp.mjs`: the assertion signed,
+    /// the response signed, both, and the assertion signed by another key; `now_ms` is when
+    /// they were made (valid five minutes).
+    const FIXTURE: &str = include_str!("testdata/samlify.json");
+    const ENTITY: &str = "https://idp.example.com/saml";
+
+    fn fixture() -> serde_json::Value {
+        serde_json::from_str(FIXTURE).unwrap()
+    }
+
+    fn keys_of(metadata: &str) -> Vec<RsaKey> {
+        let m = crate::saml_providers::parse_metadata(metadata).unwrap();
+        assert_eq!(m.entity_id, ENTITY);
+        metadata_keys(&m.signing_certificates)
+    }
+
+    fn now() -> i64 {
+        fixture()["now_ms"].as_i64().unwrap()
+    }
+
+    fn decoded(name: &str) -> String {
+        let b = base64::engine::general_purpose::STANDARD
+            .decode(fixture()[name].as_str().unwrap())
+            .unwrap();
+        String::from_utf8(b).unwrap()
+    }
+
+    fn encode(xml: &str) -> String {
+        base64::engine::general_purpose::STANDARD.encode(xml)
+    }
+
+    fn check(xml: &str) -> Result<Assertion, ApiError> {
+        let f = fixture();
+        verify(&encode(xml), ENTITY, &keys_of(f["metadata"].as_str().unwrap()), now())
+    }
+
+    #[test]
+    fn samlify_responses_verify_signed_either_way() {
+        let f = fixture();
+        let keys = keys_of(f["metadata"].as_str().unwrap());
+        assert_eq!(keys.len(), 1);
+        for name in ["assertion-signed", "response-signed", "both-signed"] {
+            let a = verify(f[name].as_str().unwrap(), ENTITY, &keys, now())
+                .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+            assert_eq!(a.issuer, ENTITY);
+            assert_eq!(a.subject, "alice@example.com");
+            assert_eq!(a.subject_type(), "persistent");
+            assert_eq!(a.recipient, "https://signin.aws.amazon.com/saml");
+            assert!(a.names_role(
+                "arn:aws:iam::123456789012:role/SamlRole",
+                "arn:aws:iam::123456789012:saml-provider/TestIdP"
+            ));
+            assert!(!a.names_role(
+                "arn:aws:iam::123456789012:role/Other",
+                "arn:aws:iam::123456789012:saml-provider/TestIdP"
+            ));
+            assert_eq!(a.session_name().unwrap(), "alice");
+            assert_eq!(
+                a.session_tags(),
+                (vec![("team".to_owned(), "blue".to_owned())], vec![])
+            );
+            assert_eq!(
+                a.attribute("urn:oid:1.3.6.1.4.1.5923.1.1.1.1"),
+                ["member", "staff"]
+            );
+        }
+    }
+
+    #[test]
+    fn another_key_is_refused() {
+        let f = fixture();
+        let e = verify(
+            f["other-key"].as_str().unwrap(),
+            ENTITY,
+            &keys_of(f["metadata"].as_str().unwrap()),
+            now(),
+        )
+        .unwrap_err();
+        assert_eq!(e.message, "Response signature invalid");
+        // With that key's metadata it verifies: the key, not the content, was the problem.
+        verify(
+            f["other-key"].as_str().unwrap(),
+            ENTITY,
+            &keys_of(f["other_metadata"].as_str().unwrap()),
+            now(),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn tampering_is_refused() {
+        for name in ["assertion-signed", "response-signed"] {
+            let xml = decoded(name);
+            let evil = xml.replace(
+                "arn:aws:iam::123456789012:role/SamlRole",
+                "arn:aws:iam::123456789012:role/Admin",
+            );
+            assert_ne!(xml, evil);
+            let e = check(&evil).unwrap_err();
+            assert_eq!(e.message, "Response signature invalid", "{name}");
+            // Unsigned altogether.
+            let start = xml.find("<ds:Signature").unwrap();
+            let end = xml.find("</ds:Signature>").unwrap() + "</ds:Signature>".len();
+            let unsigned = format!("{}{}", &xml[..start], &xml[end..]);
+            assert_eq!(check(&unsigned).unwrap_err().message, "Response signature invalid");
+        }
+    }
+
+    /// Signature wrapping (XSW): the signed assertion kept where the signature still
+    /// verifies, a forged one placed where a careless reader looks.
+    #[test]
+    fn wrapped_assertions_are_refused() {
+        let xml = decoded("assertion-signed");
+        let a_start = xml.find("<saml:Assertion").unwrap();
+        let a_end = xml.find("</saml:Assertion>").unwrap() + "</saml:Assertion>".len();
+        let original = &xml[a_start..a_end];
+        let forged = original
+            .replace("alice@example.com", "admin@example.com")
+            .replace("ID=\"_", "ID=\"_evil");
+        // XSW1-like: the forged assertion first, the signed one after it.
+        let two = format!("{}{forged}{}", &xml[..a_start], &xml[a_start..]);
+        assert_eq!(check(&two).unwrap_err().code, "InvalidIdentityToken");
+        // The signed assertion hidden in an extension, the forged one in its place.
+        let hidden = format!(
+            "{}<samlp:Extensions>{original}</samlp:Extensions>{forged}{}",
+            &xml[..a_start],
+            &xml[a_end..]
+        );
+        assert_eq!(check(&hidden).unwrap_err().code, "InvalidIdentityToken");
+        // The forged assertion carrying the original's ID (duplicate IDs).
+        let same_id = original.replace("alice@example.com", "admin@example.com");
+        let dup = format!("{}{same_id}{}", &xml[..a_start], &xml[a_start..]);
+        assert_eq!(check(&dup).unwrap_err().code, "InvalidIdentityToken");
+        // The response's signature moved onto a forged response around the signed one.
+        let resp = decoded("response-signed");
+        let forged_resp = resp.replace("alice@example.com", "admin@example.com");
+        assert_eq!(check(&forged_resp).unwrap_err().message, "Response signature invalid");
+    }
+
+    #[test]
+    fn times_are_enforced() {
+        let f = fixture();
+        let keys = keys_of(f["metadata"].as_str().unwrap());
+        let r = f["assertion-signed"].as_str().unwrap();
+        let e = verify(r, ENTITY, &keys, now() + 10 * 60_000).unwrap_err();
+        assert_eq!(e.code, "ExpiredTokenException");
+        let e = verify(r, ENTITY, &keys, now() - 10 * 60_000).unwrap_err();
+        assert_eq!(e.code, "InvalidIdentityToken");
+        let e = verify(r, "https://other.example.com", &keys, now()).unwrap_err();
+        assert_eq!(e.message, "Issuer not present in specified provider");
+    }
+
     #[test]
     fn recipients() {
         assert!(is_aws_recipient("https://signin.aws.amazon.com/saml"));
