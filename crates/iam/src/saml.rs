@@ -97,9 +97,7 @@ pub(crate) fn is_aws_recipient(recipient: &str) -> bool {
         if host == base {
             return true;
         }
-        if let Some(region) = host
-            .strip_suffix(base)
-            .and_then(|r| r.strip_suffix('.'))
+        if let Some(region) = host.strip_suffix(base).and_then(|r| r.strip_suffix('.'))
             && !region.is_empty()
             && region
                 .bytes()
@@ -201,7 +199,8 @@ impl Assertion {
             .trim();
         let ok = (2..=64).contains(&name.len())
             && name.bytes().all(|b| {
-                b.is_ascii_alphanumeric() || matches!(b, b'_' | b'+' | b'=' | b',' | b'.' | b'@' | b'-')
+                b.is_ascii_alphanumeric()
+                    || matches!(b, b'_' | b'+' | b'=' | b',' | b'.' | b'@' | b'-')
             });
         if !ok {
             return Err(invalid(
@@ -225,7 +224,8 @@ impl Assertion {
     }
 
     pub(crate) fn source_identity(&self) -> Option<String> {
-        self.single(ATTR_SOURCE_IDENTITY).map(|s| s.trim().to_owned())
+        self.single(ATTR_SOURCE_IDENTITY)
+            .map(|s| s.trim().to_owned())
     }
 
     /// `PrincipalTag:<key>` attributes (the first value each) and `TransitiveTagKeys`.
@@ -259,7 +259,8 @@ impl Assertion {
 fn time_ms(v: &str) -> Result<i64, ApiError> {
     let t = time::OffsetDateTime::parse(v.trim(), &time::format_description::well_known::Rfc3339)
         .map_err(|_| invalid("Invalid SAML response"))?; // [M]
-    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).map_err(|_| invalid("Invalid SAML response"))
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000)
+        .map_err(|_| invalid("Invalid SAML response"))
 }
 
 /// The RSA keys of the provider metadata's signing certificates.
@@ -317,7 +318,9 @@ pub(crate) fn verify(
         return Err(invalid("Encrypted SAML assertions are not supported"));
     }
     let [assertion] = assertions.as_slice() else {
-        return Err(invalid("The SAML response must contain exactly one assertion")); // [M]
+        return Err(invalid(
+            "The SAML response must contain exactly one assertion",
+        )); // [M]
     };
     let assertion = *assertion;
     if doc.element(assertion).and_then(|e| e.parent) != Some(root) {
@@ -338,7 +341,8 @@ pub(crate) fn verify(
     }
     let mut covered = false;
     for sig in signatures {
-        let signed = xmldsig::verify_enveloped(&doc, sig, keys).map_err(|e| malformed_response(&e))?;
+        let signed =
+            xmldsig::verify_enveloped(&doc, sig, keys).map_err(|e| malformed_response(&e))?;
         covered |= doc.contains(signed, assertion);
     }
     if !covered {
@@ -378,7 +382,10 @@ pub(crate) fn verify(
         Some(t) => time_ms(t)?,
         None => return Err(invalid("Invalid SAML response")), // [M]
     };
-    let mut not_before = doc.attr(confirmation, "NotBefore").map(time_ms).transpose()?;
+    let mut not_before = doc
+        .attr(confirmation, "NotBefore")
+        .map(time_ms)
+        .transpose()?;
     if let Some(conditions) = doc.only_child(assertion, NS_ASSERTION, "Conditions") {
         if let Some(t) = doc.attr(conditions, "NotOnOrAfter") {
             not_on_or_after = not_on_or_after.min(time_ms(t)?);
@@ -457,11 +464,20 @@ const OID_KEYS: &[(&str, &str)] = &[
     ("urn:oid:1.3.6.1.4.1.5923.1.1.1.2", "edupersonnickname"),
     ("urn:oid:1.3.6.1.4.1.5923.1.1.1.3", "edupersonorgdn"),
     ("urn:oid:1.3.6.1.4.1.5923.1.1.1.4", "edupersonorgunitdn"),
-    ("urn:oid:1.3.6.1.4.1.5923.1.1.1.5", "edupersonprimaryaffiliation"),
+    (
+        "urn:oid:1.3.6.1.4.1.5923.1.1.1.5",
+        "edupersonprimaryaffiliation",
+    ),
     ("urn:oid:1.3.6.1.4.1.5923.1.1.1.6", "edupersonprincipalname"),
     ("urn:oid:1.3.6.1.4.1.5923.1.1.1.7", "edupersonentitlement"),
-    ("urn:oid:1.3.6.1.4.1.5923.1.1.1.8", "edupersonprimaryorgunitdn"),
-    ("urn:oid:1.3.6.1.4.1.5923.1.1.1.9", "edupersonscopedaffiliation"),
+    (
+        "urn:oid:1.3.6.1.4.1.5923.1.1.1.8",
+        "edupersonprimaryorgunitdn",
+    ),
+    (
+        "urn:oid:1.3.6.1.4.1.5923.1.1.1.9",
+        "edupersonscopedaffiliation",
+    ),
     ("urn:oid:1.3.6.1.4.1.5923.1.1.1.10", "edupersontargetedid"),
     ("urn:oid:1.3.6.1.4.1.5923.1.1.1.11", "edupersonassurance"),
     ("urn:oid:1.3.6.1.4.1.5923.1.2.1.2", "eduorghomepageuri"),
@@ -496,10 +512,7 @@ pub(crate) fn condition_keys(who: &SamlIdentity<'_>) -> Context {
     context.insert("SAML:sub", a.subject.clone());
     context.insert("SAML:sub_type", a.subject_type());
     context.insert("SAML:namequalifier", who.name_qualifier);
-    context.insert(
-        "SAML:doc",
-        format!("{}/{}", who.account, who.provider_name),
-    );
+    context.insert("SAML:doc", format!("{}/{}", who.account, who.provider_name));
     for (oid, key) in OID_KEYS {
         let values = a.attribute(oid);
         if !values.is_empty() {
@@ -565,11 +578,7 @@ pub(crate) fn remember(
     }
     let until = assertion.not_on_or_after_ms.max(0);
     tx.put(USED, id_key.as_bytes(), until.to_string().as_bytes())?;
-    tx.put(
-        USED,
-        format!("exp/{until:016}/{tail}").as_bytes(),
-        b"",
-    )?;
+    tx.put(USED, format!("exp/{until:016}/{tail}").as_bytes(), b"")?;
     // Forget what expired (a skew's margin later).
     let horizon = format!("exp/{:016}", (now_ms - 2 * SKEW_MS).max(0));
     let expired = tx.scan(
@@ -628,7 +637,12 @@ mod tests {
 
     fn check(xml: &str) -> Result<Assertion, ApiError> {
         let f = fixture();
-        verify(&encode(xml), ENTITY, &keys_of(f["metadata"].as_str().unwrap()), now())
+        verify(
+            &encode(xml),
+            ENTITY,
+            &keys_of(f["metadata"].as_str().unwrap()),
+            now(),
+        )
     }
 
     #[test]
@@ -699,7 +713,10 @@ mod tests {
             let start = xml.find("<ds:Signature").unwrap();
             let end = xml.find("</ds:Signature>").unwrap() + "</ds:Signature>".len();
             let unsigned = format!("{}{}", &xml[..start], &xml[end..]);
-            assert_eq!(check(&unsigned).unwrap_err().message, "Response signature invalid");
+            assert_eq!(
+                check(&unsigned).unwrap_err().message,
+                "Response signature invalid"
+            );
         }
     }
 
@@ -731,7 +748,10 @@ mod tests {
         // The response's signature moved onto a forged response around the signed one.
         let resp = decoded("response-signed");
         let forged_resp = resp.replace("alice@example.com", "admin@example.com");
-        assert_eq!(check(&forged_resp).unwrap_err().message, "Response signature invalid");
+        assert_eq!(
+            check(&forged_resp).unwrap_err().message,
+            "Response signature invalid"
+        );
     }
 
     #[test]
@@ -750,10 +770,16 @@ mod tests {
     #[test]
     fn recipients() {
         assert!(is_aws_recipient("https://signin.aws.amazon.com/saml"));
-        assert!(is_aws_recipient("https://eu-west-1.signin.aws.amazon.com/saml"));
+        assert!(is_aws_recipient(
+            "https://eu-west-1.signin.aws.amazon.com/saml"
+        ));
         assert!(is_aws_recipient("https://signin.amazonaws-us-gov.com/saml"));
-        assert!(!is_aws_recipient("https://signin.aws.amazon.com.evil.example/saml"));
-        assert!(!is_aws_recipient("https://evil.example/signin.aws.amazon.com/saml"));
+        assert!(!is_aws_recipient(
+            "https://signin.aws.amazon.com.evil.example/saml"
+        ));
+        assert!(!is_aws_recipient(
+            "https://evil.example/signin.aws.amazon.com/saml"
+        ));
         assert!(!is_aws_recipient("http://signin.aws.amazon.com/saml"));
         assert!(!is_aws_recipient("https://x.y.signin.aws.amazon.com/saml"));
     }

@@ -389,7 +389,8 @@ impl Sts for StsService {
         };
         // The call, and any refusal, are recorded in the role's account.
         ctx.set_recipient_account(role_account);
-        let Some((provider_account, provider_name)) = saml::parse_provider_arn(&input.principal_arn)
+        let Some((provider_account, provider_name)) =
+            saml::parse_provider_arn(&input.principal_arn)
         else {
             return Err(validation(format!("{} is invalid", input.principal_arn)));
         };
@@ -455,7 +456,11 @@ impl Sts for StsService {
             )));
         }
         for (i, (k, _)) in tags.iter().enumerate() {
-            if tags.iter().skip(i + 1).any(|(o, _)| o.eq_ignore_ascii_case(k)) {
+            if tags
+                .iter()
+                .skip(i + 1)
+                .any(|(o, _)| o.eq_ignore_ascii_case(k))
+            {
                 return Err(invalid_parameter(format!(
                     "Duplicate tag keys found. Please note that Tag keys are case insensitive. Duplicate key: {k}"
                 )));
@@ -541,7 +546,13 @@ impl Sts for StsService {
             path: role.path.clone(),
             session: session_name.clone(),
         };
-        let credentials = mint(self.sealer.as_ref(), ctx, &role.account_id, token_who, session)?;
+        let credentials = mint(
+            self.sealer.as_ref(),
+            ctx,
+            &role.account_id,
+            token_who,
+            session,
+        )?;
         let response = types::AssumeRoleWithSAMLResponse {
             assumed_role_user: Some(assumed_role_user(&role, &session_name)),
             // "The value of the Recipient attribute of the SubjectConfirmationData element"

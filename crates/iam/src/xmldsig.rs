@@ -170,7 +170,11 @@ impl Doc {
                         None => predefined(&r.xml10_content())
                             .ok_or_else(|| malformed("undeclared entity"))?,
                     };
-                    Self::text(&mut nodes, stack.last().copied(), c.encode_utf8(&mut [0; 4]))?;
+                    Self::text(
+                        &mut nodes,
+                        stack.last().copied(),
+                        c.encode_utf8(&mut [0; 4]),
+                    )?;
                 }
                 Event::Comment(t) => {
                     if let Some(&parent) = stack.last() {
@@ -290,10 +294,7 @@ impl Doc {
             } else {
                 resolve(nodes, p).ok_or_else(|| malformed(format!("unbound prefix {p}")))?
             };
-            if attrs
-                .iter()
-                .any(|x: &Attr| x.ns == ans && x.local == l)
-            {
+            if attrs.iter().any(|x: &Attr| x.ns == ans && x.local == l) {
                 return Err(malformed("duplicate attribute"));
             }
             attrs.push(Attr {
@@ -678,7 +679,8 @@ fn b64(text: &str) -> Option<Vec<u8>> {
 
 /// The elements whose `ID` attribute is `id`.
 pub(crate) fn by_id<'a>(doc: &'a Doc, id: &'a str) -> impl Iterator<Item = usize> + 'a {
-    doc.elements().filter(move |e| doc.attr(*e, "ID") == Some(id))
+    doc.elements()
+        .filter(move |e| doc.attr(*e, "ID") == Some(id))
 }
 
 /// Verifies the enveloped signature `sig` (a `ds:Signature` element): one `Reference` to the
@@ -736,8 +738,7 @@ pub(crate) fn verify_enveloped(doc: &Doc, sig: usize, keys: &[RsaKey]) -> Result
         match doc.attr(t, "Algorithm") {
             Some(ENVELOPED) if !enveloped && reference_c14n.is_none() => enveloped = true,
             Some(_) if reference_c14n.is_none() => {
-                reference_c14n =
-                    Some(c14n_of(doc, t).ok_or_else(|| bad("unsupported transform"))?);
+                reference_c14n = Some(c14n_of(doc, t).ok_or_else(|| bad("unsupported transform"))?);
             }
             _ => return Err(bad("unsupported transforms")),
         }
@@ -770,7 +771,10 @@ pub(crate) fn verify_enveloped(doc: &Doc, sig: usize, keys: &[RsaKey]) -> Result
         .ok_or_else(|| bad("no SignatureValue"))?;
     let signed = signed_info_c14n.canonicalize(doc, signed_info);
     let hashed = hash.digest(signed.as_bytes());
-    if keys.iter().any(|k| rsa_verify(k, hash, &hashed, &signature)) {
+    if keys
+        .iter()
+        .any(|k| rsa_verify(k, hash, &hashed, &signature))
+    {
         Ok(target)
     } else {
         Err(bad("no trusted key verifies the signature"))
@@ -805,7 +809,9 @@ fn tlv(der: &[u8]) -> Option<(u8, &[u8], &[u8])> {
         }
         let (bytes, rest) = rest.split_at(n);
         (
-            bytes.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b)),
+            bytes
+                .iter()
+                .fold(0usize, |acc, b| (acc << 8) | usize::from(*b)),
             rest,
         )
     };
@@ -981,7 +987,10 @@ mod tests {
             r#"<r xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:s="urn:s"><s:a><s:b/></s:a></r>"#,
         )
         .unwrap();
-        let a = doc.elements().find(|e| doc.element(*e).unwrap().local == "a").unwrap();
+        let a = doc
+            .elements()
+            .find(|e| doc.element(*e).unwrap().local == "a")
+            .unwrap();
         let c = ExcC14n {
             inclusive: vec!["xs".to_owned()],
             ..ExcC14n::default()

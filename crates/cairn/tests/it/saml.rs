@@ -169,7 +169,10 @@ async fn a_samlify_assertion_assumes_the_role_once() {
     server.terminate(Duration::from_secs(10));
     let server = Server::start(&dir, &["--account-id", ACCOUNT]);
     let e = err_info(assume(&server, ROLE, &response).await);
-    assert_eq!(e.code, "InvalidIdentityToken", "replay after a restart: {e:?}");
+    assert_eq!(
+        e.code, "InvalidIdentityToken",
+        "replay after a restart: {e:?}"
+    );
 
     // CloudTrail: the role's account sees the call, made by a SAMLUser.
     let events = ok(
