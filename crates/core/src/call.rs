@@ -172,6 +172,9 @@ pub struct Call {
     recipient: std::sync::Mutex<Option<String>>,
     /// The federated identity the call proved (see [`Call::set_federated_identity`]).
     federated: std::sync::Mutex<Option<FederatedIdentity>>,
+    /// The record's `requestParameters` as the handler restated them (see
+    /// [`Call::set_request_parameters`]).
+    request_parameters: std::sync::Mutex<Option<Value>>,
 }
 
 impl Call {
@@ -186,6 +189,7 @@ impl Call {
             resources: std::sync::Mutex::new(Vec::new()),
             recipient: std::sync::Mutex::new(None),
             federated: std::sync::Mutex::new(None),
+            request_parameters: std::sync::Mutex::new(None),
         }
     }
 
@@ -209,6 +213,24 @@ impl Call {
                 Err(p) => *p.into_inner() = Some(identity),
             }
         }
+    }
+
+    /// Replaces the record's `requestParameters` (for the operations whose record AWS
+    /// writes differently from the input: `AssumeRoleWithSAML` records the assertion's ID,
+    /// not the assertion).
+    pub fn set_request_parameters(&self, parameters: Value) {
+        match self.request_parameters.lock() {
+            Ok(mut r) => *r = Some(parameters),
+            Err(p) => *p.into_inner() = Some(parameters),
+        }
+    }
+
+    fn request_parameters(&self) -> Option<Value> {
+        let set = match self.request_parameters.lock() {
+            Ok(r) => r.clone(),
+            Err(p) => p.into_inner().clone(),
+        };
+        set.or_else(|| self.info.request_parameters.clone())
     }
 
     fn federated_identity(&self) -> Option<FederatedIdentity> {
@@ -325,7 +347,7 @@ impl Call {
             aws_region: region,
             source_ip: self.info.source_ip.clone(),
             user_agent: self.info.user_agent.clone(),
-            request_parameters: self.info.request_parameters.clone(),
+            request_parameters: self.request_parameters(),
             response_elements: if records_response(self.info.model, self.info.operation) {
                 response_elements
             } else {

@@ -448,6 +448,46 @@ pub(crate) fn verify(
     })
 }
 
+/// The record's `requestParameters`: the input without the assertion, with its ID, the
+/// session name and the session tags it carried (the CloudTrail User Guide's
+/// `AssumeRoleWithSAML` example: `sAMLAssertionID`, `roleSessionName`, `principalTags`,
+/// `transitiveTagKeys`; [M] `sourceIdentity`).
+pub(crate) fn request_parameters(
+    input: Option<&serde_json::Value>,
+    assertion: &Assertion,
+) -> serde_json::Value {
+    use serde_json::Value;
+    let mut out = serde_json::Map::new();
+    out.insert(
+        "sAMLAssertionID".to_owned(),
+        Value::from(assertion.id.clone()),
+    );
+    if let Ok(name) = assertion.session_name() {
+        out.insert("roleSessionName".to_owned(), Value::from(name));
+    }
+    let (tags, transitive) = assertion.session_tags();
+    if !tags.is_empty() {
+        out.insert(
+            "principalTags".to_owned(),
+            Value::Object(tags.into_iter().map(|(k, v)| (k, Value::from(v))).collect()),
+        );
+    }
+    if !transitive.is_empty() {
+        out.insert("transitiveTagKeys".to_owned(), Value::from(transitive));
+    }
+    if let Some(s) = assertion.source_identity() {
+        out.insert("sourceIdentity".to_owned(), Value::from(s));
+    }
+    if let Some(Value::Object(m)) = input {
+        for (k, v) in m {
+            if !k.eq_ignore_ascii_case("samlassertion") {
+                out.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    Value::Object(out)
+}
+
 /// `SAML:namequalifier`: "BASE64 ( SHA1 ( issuer + account ID + "/" + provider name ) )"
 /// (IAM User Guide, "Available keys for SAML-based AWS STS federation").
 pub(crate) fn name_qualifier(issuer: &str, account: &str, provider_name: &str) -> String {

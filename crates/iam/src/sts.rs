@@ -440,7 +440,23 @@ impl Sts for StsService {
             user_name: assertion.subject.clone(),
             identity_provider: name_qualifier.clone(),
         });
+        ctx.set_request_parameters(saml::request_parameters(
+            ctx.info().request_parameters.as_ref(),
+            &assertion,
+        ));
         let role = role.ok_or_else(saml::not_authorized)?;
+        ctx.set_resources(vec![
+            cairn_core::call::AuditResource {
+                arn: role.arn.clone(),
+                account_id: role.account_id.clone(),
+                resource_type: "AWS::IAM::Role".to_owned(),
+            },
+            cairn_core::call::AuditResource {
+                arn: input.principal_arn.clone(),
+                account_id: provider_account.clone(),
+                resource_type: "AWS::IAM::SAMLProvider".to_owned(),
+            },
+        ]);
         if provider_account != role.account_id
             || !assertion.names_role(&input.role_arn, &input.principal_arn)
         {

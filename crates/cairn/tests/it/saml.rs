@@ -218,6 +218,31 @@ async fn a_samlify_assertion_assumes_the_role_once() {
         success["responseElements"]["assumedRoleUser"]["arn"],
         session_arn.as_str()
     );
+    let params = &success["requestParameters"];
+    assert_eq!(params["roleArn"], ROLE, "{params}");
+    assert_eq!(params["principalArn"], PROVIDER, "{params}");
+    assert_eq!(params["roleSessionName"], "alice", "{params}");
+    assert_eq!(
+        params["principalTags"],
+        serde_json::json!({"team": "blue"}),
+        "{params}"
+    );
+    assert!(
+        params["sAMLAssertionID"]
+            .as_str()
+            .is_some_and(|id| id.starts_with('_'))
+    );
+    assert!(
+        !success.to_string().contains(&response[..40]),
+        "the assertion itself is not recorded"
+    );
+    let resources: Vec<&str> = success["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(resources, ["AWS::IAM::Role", "AWS::IAM::SAMLProvider"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
