@@ -241,6 +241,21 @@ impl Assertion {
         (tags, self.attribute(ATTR_TRANSITIVE).to_vec())
     }
 
+    /// Reads the attribute values (the `Role` ARNs) of a request in `partition` into Cairn's
+    /// `aws` partition, as the pipeline reads the request's own members
+    /// (`cairn_core::partition`).
+    pub(crate) fn to_canonical(&mut self, partition: &str) {
+        for values in self.attributes.values_mut() {
+            for v in values.iter_mut() {
+                let mut doc = serde_json::Value::String(std::mem::take(v));
+                cairn_core::partition::to_canonical(&mut doc, partition);
+                if let serde_json::Value::String(s) = doc {
+                    *v = s;
+                }
+            }
+        }
+    }
+
     /// Whether the `Role` attribute holds the pair `role_arn`, `provider_arn` (each value
     /// is `role,provider` or `provider,role`).
     pub(crate) fn names_role(&self, role_arn: &str, provider_arn: &str) -> bool {
