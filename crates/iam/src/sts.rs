@@ -530,6 +530,13 @@ impl Sts for StsService {
         if let Some(end) = assertion.session_not_on_or_after_ms {
             expires_ms = expires_ms.min(end);
         }
+        if expires_ms <= now {
+            // The IdP's session is over ([M]: AWS's answer for a past SessionNotOnOrAfter).
+            return Err(ApiError::new(
+                Error::ExpiredTokenException,
+                "Token must be redeemed within 5 minutes of issuance",
+            ));
+        }
         check_session_policy(input.policy.as_deref())?;
         if let Some(arn) = missing {
             return Err(not_attachable(&arn));

@@ -806,6 +806,26 @@ mod tests {
         assert_eq!(serde_json::to_string(&v["userIdentity"]).unwrap(), want);
     }
 
+    /// The CloudTrail User Guide's `AssumeRoleWithSAML` example's `userIdentity`.
+    #[test]
+    fn saml_user_record() {
+        let mut e = base(Principal::Anonymous);
+        e.event_source = "sts.amazonaws.com".to_owned();
+        e.event_name = "AssumeRoleWithSAML".to_owned();
+        e.federated = Some(cairn_core::FederatedIdentity {
+            kind: "SAMLUser".to_owned(),
+            principal_id: "SampleUkh1i4+ExamplexL/jEvs=:SamlExample".to_owned(),
+            user_name: "SamlExample".to_owned(),
+            identity_provider: "bdGOnTesti4+ExamplexL/jEvs=".to_owned(),
+        });
+        let v = to_record(&e);
+        let want = golden(
+            r#"{"type": "SAMLUser", "principalId": "SampleUkh1i4+ExamplexL/jEvs=:SamlExample", "userName": "SamlExample", "identityProvider": "bdGOnTesti4+ExamplexL/jEvs="}"#,
+        );
+        assert_eq!(serde_json::to_string(&v["userIdentity"]).unwrap(), want);
+        assert_eq!(v["recipientAccountId"], "123456789012");
+    }
+
     #[test]
     fn failed_call_record() {
         let mut e = base(Principal::Root {
