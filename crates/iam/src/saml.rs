@@ -21,7 +21,8 @@
 //! 6. `AudienceRestriction` names an AWS audience and the bearer confirmation's
 //!    `Recipient` is an AWS sign-in endpoint ([`AUDIENCES`], [`is_aws_recipient`]);
 //! 7. the `https://aws.amazon.com/SAML/Attributes/Role` attribute holds the pair
-//!    (`RoleArn`, `PrincipalArn`) of the request, in either order;
+//!    (`RoleArn`, `PrincipalArn`) of the request, in either order, the provider is the
+//!    role's account's, and the role is not an Identity Center `AWSReservedSSO_` role;
 //! 8. the `RoleSessionName` attribute is present and well-formed;
 //! 9. the trust policy allows `sts:AssumeRoleWithSAML` (and `sts:TagSession` with session
 //!    tags, `sts:SetSourceIdentity` with a source identity) for the `Federated` provider

@@ -458,7 +458,10 @@ impl Sts for StsService {
                 resource_type: "AWS::IAM::SAMLProvider".to_owned(),
             },
         ]);
+        // "AssumeRoleWithSAML will not work on AWS IAM Identity Center managed roles. These
+        // roles' names start with AWSReservedSSO_" (API reference; [M]: the error AWS answers).
         if provider_account != role.account_id
+            || role.name.starts_with("AWSReservedSSO_")
             || !assertion.names_role(&input.role_arn, &input.principal_arn)
         {
             return Err(saml::not_authorized());
