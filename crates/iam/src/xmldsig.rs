@@ -37,6 +37,9 @@ const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
 /// Bounds on what one document may hold (a SAML response is a few KB).
 const MAX_DEPTH: usize = 64;
 const MAX_NODES: usize = 50_000;
+/// Attributes (namespace declarations included) on one element: duplicates are checked
+/// pairwise, so the count is bounded.
+const MAX_ATTRS: usize = 256;
 
 /// Why a document or a signature was refused (the caller maps it onto AWS's error).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -243,7 +246,10 @@ impl Doc {
         let name: String = e.name().as_ref().to_owned();
         let mut decls = Vec::new();
         let mut raw_attrs = Vec::new();
-        for a in e.attributes() {
+        for (i, a) in e.attributes().enumerate() {
+            if i >= MAX_ATTRS {
+                return Err(malformed("too many attributes"));
+            }
             let a = a.map_err(|e| malformed(format!("bad attribute: {e}")))?;
             let key: String = a.key.as_ref().to_owned();
             let value = a
@@ -1021,5 +1027,7 @@ mod tests {
         }
         let deep = "<a>".repeat(100) + &"</a>".repeat(100);
         assert!(Doc::parse(&deep).is_err());
+        let wide: String = (0..300).map(|i| format!(" a{i}=''")).collect();
+        assert!(Doc::parse(&format!("<a{wide}/>")).is_err());
     }
 }
