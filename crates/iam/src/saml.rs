@@ -733,6 +733,42 @@ mod tests {
         }
     }
 
+    /// Signed by xml-crypto (npm; the signer under samlify) with the same key, the way other
+    /// IdPs sign: default namespaces, pretty-printed, RSA-SHA1 and SHA-1 digests,
+    /// `SignedInfo` canonicalized `#WithComments`, the reference with `InclusiveNamespaces
+    /// PrefixList="xs"`, a comment inside the `NameID` (which must not cut it short), the
+    /// `Role` pair in provider-first order.
+    #[test]
+    fn xml_crypto_sha1_with_prefix_list_verifies() {
+        let f: serde_json::Value =
+            serde_json::from_str(include_str!("testdata/xml-crypto-sha1.json")).unwrap();
+        let keys = keys_of(fixture()["metadata"].as_str().unwrap());
+        let now = f["now_ms"].as_i64().unwrap();
+        let a = verify(f["response"].as_str().unwrap(), ENTITY, &keys, now).unwrap();
+        assert_eq!(a.subject, "bob@example.com");
+        assert_eq!(a.subject_type(), "transient");
+        assert!(a.names_role(
+            "arn:aws:iam::123456789012:role/SamlRole",
+            "arn:aws:iam::123456789012:saml-provider/TestIdP"
+        ));
+        assert_eq!(
+            a.session_name().unwrap_err().message,
+            "RoleSessionName in AuthnResponse must match [a-zA-Z_0-9+=,.@-]{2,64}"
+        );
+        // The comment is outside the signed content: removing it keeps the signature valid,
+        // changing the text around it does not.
+        let xml = String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(f["response"].as_str().unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        let uncommented = xml.replace("<!-- a comment inside the name -->", "");
+        verify(&encode(&uncommented), ENTITY, &keys, now).unwrap();
+        let cut = xml.replace("<!-- a comment inside the name -->@example.com", "");
+        assert!(verify(&encode(&cut), ENTITY, &keys, now).is_err());
+    }
+
     #[test]
     fn another_key_is_refused() {
         let f = fixture();
