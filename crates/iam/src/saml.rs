@@ -245,7 +245,7 @@ impl Assertion {
     /// Reads the attribute values (the `Role` ARNs) of a request in `partition` into Cairn's
     /// `aws` partition, as the pipeline reads the request's own members
     /// (`cairn_core::partition`).
-    pub(crate) fn to_canonical(&mut self, partition: &str) {
+    pub(crate) fn read_into_canonical(&mut self, partition: &str) {
         for values in self.attributes.values_mut() {
             for v in values.iter_mut() {
                 let mut doc = serde_json::Value::String(std::mem::take(v));

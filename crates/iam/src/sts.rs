@@ -432,7 +432,7 @@ impl Sts for StsService {
         let keys = saml::metadata_keys(&metadata.signing_certificates);
         let now = ctx.now_ms();
         let mut assertion = saml::verify(&input.saml_assertion, &metadata.entity_id, &keys, now)?;
-        assertion.to_canonical(ctx.partition());
+        assertion.read_into_canonical(ctx.partition());
         let name_qualifier =
             saml::name_qualifier(&assertion.issuer, &provider_account, &provider_name);
         ctx.set_federated_identity(cairn_core::FederatedIdentity {
