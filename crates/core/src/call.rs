@@ -35,6 +35,20 @@ pub struct AuditEvent {
     pub management_event: bool,
     pub recipient_account_id: String,
     pub resources: Vec<AuditResource>,
+    /// The federated identity an unsigned call proved (`AssumeRoleWithSAML`: a
+    /// `SAMLUser`), recorded as the record's `userIdentity` instead of `Unknown`.
+    pub federated: Option<FederatedIdentity>,
+}
+
+/// A `userIdentity` of a federated caller (CloudTrail User Guide, "Values for AWS STS APIs
+/// with SAML and web identity federation").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FederatedIdentity {
+    /// `SAMLUser` or `WebIdentityUser`.
+    pub kind: String,
+    pub principal_id: String,
+    pub user_name: String,
+    pub identity_provider: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,6 +170,11 @@ pub struct Call {
     /// The account whose record this is, when the caller has none (an unsigned call that
     /// acts in an account: `AssumeRoleWithWebIdentity` is recorded in the role's account).
     recipient: std::sync::Mutex<Option<String>>,
+    /// The federated identity the call proved (see [`Call::set_federated_identity`]).
+    federated: std::sync::Mutex<Option<FederatedIdentity>>,
+    /// The record's `requestParameters` as the handler restated them (see
+    /// [`Call::set_request_parameters`]).
+    request_parameters: std::sync::Mutex<Option<Value>>,
 }
 
 impl Call {
@@ -169,6 +188,8 @@ impl Call {
             recorded: AtomicBool::new(false),
             resources: std::sync::Mutex::new(Vec::new()),
             recipient: std::sync::Mutex::new(None),
+            federated: std::sync::Mutex::new(None),
+            request_parameters: std::sync::Mutex::new(None),
         }
     }
 
@@ -180,6 +201,42 @@ impl Call {
                 Ok(mut r) => *r = Some(account.to_owned()),
                 Err(p) => *p.into_inner() = Some(account.to_owned()),
             }
+        }
+    }
+
+    /// Records the call as made by `identity` (for a caller without credentials of its own
+    /// who proved one: a verified SAML assertion's subject).
+    pub fn set_federated_identity(&self, identity: FederatedIdentity) {
+        if self.info.principal.account_id().is_empty() {
+            match self.federated.lock() {
+                Ok(mut r) => *r = Some(identity),
+                Err(p) => *p.into_inner() = Some(identity),
+            }
+        }
+    }
+
+    /// Replaces the record's `requestParameters` (for the operations whose record AWS
+    /// writes differently from the input: `AssumeRoleWithSAML` records the assertion's ID,
+    /// not the assertion).
+    pub fn set_request_parameters(&self, parameters: Value) {
+        match self.request_parameters.lock() {
+            Ok(mut r) => *r = Some(parameters),
+            Err(p) => *p.into_inner() = Some(parameters),
+        }
+    }
+
+    fn request_parameters(&self) -> Option<Value> {
+        let set = match self.request_parameters.lock() {
+            Ok(r) => r.clone(),
+            Err(p) => p.into_inner().clone(),
+        };
+        set.or_else(|| self.info.request_parameters.clone())
+    }
+
+    fn federated_identity(&self) -> Option<FederatedIdentity> {
+        match self.federated.lock() {
+            Ok(r) => r.clone(),
+            Err(p) => p.into_inner().clone(),
         }
     }
 
@@ -290,7 +347,7 @@ impl Call {
             aws_region: region,
             source_ip: self.info.source_ip.clone(),
             user_agent: self.info.user_agent.clone(),
-            request_parameters: self.info.request_parameters.clone(),
+            request_parameters: self.request_parameters(),
             response_elements: if records_response(self.info.model, self.info.operation) {
                 response_elements
             } else {
@@ -303,6 +360,7 @@ impl Call {
             management_event: true,
             recipient_account_id: self.recipient_account(),
             resources: self.resources(),
+            federated: self.federated_identity(),
         }
     }
 

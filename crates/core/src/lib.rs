@@ -22,7 +22,7 @@ pub mod objects;
 pub mod partition;
 pub mod principal;
 
-pub use call::{AuditEvent, AuditSink, Call, CallInfo, Env, Failure};
+pub use call::{AuditEvent, AuditSink, Call, CallInfo, Env, Failure, FederatedIdentity};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use facts::{OrgContext, ResourceFacts, ResourcePolicy, TrustedAccess, TrustedAccessEvent};
 pub use faults::Faults;

@@ -26,6 +26,7 @@ mod providers;
 mod records;
 pub mod reserved;
 mod roles;
+pub(crate) mod saml;
 pub mod saml_providers;
 pub mod seal;
 mod service;
@@ -36,6 +37,7 @@ mod ssh_keys;
 pub mod sts;
 mod users;
 pub mod web_identity;
+pub(crate) mod xmldsig;
 
 pub use accounts::{AccessKey, Account, Credentials, KeyOwner};
 pub use authz::{

@@ -451,6 +451,232 @@ impl Sts for StsService {
         })
     }
 
+    /// See [`crate::saml`] for the checks and their order.
+    async fn assume_role_with_saml(
+        &self,
+        ctx: &Call,
+        input: types::AssumeRoleWithSAMLRequest,
+    ) -> Result<types::AssumeRoleWithSAMLResponse, ApiError> {
+        use crate::saml;
+        let Some((role_account, _)) = parse_role_arn(&input.role_arn) else {
+            return Err(validation(format!("{} is invalid", input.role_arn)));
+        };
+        // The call, and any refusal, are recorded in the role's account.
+        ctx.set_recipient_account(role_account);
+        let Some((provider_account, provider_name)) =
+            saml::parse_provider_arn(&input.principal_arn)
+        else {
+            return Err(validation(format!("{} is invalid", input.principal_arn)));
+        };
+        let (role_account, provider_account, provider_name) = (
+            role_account.to_owned(),
+            provider_account.to_owned(),
+            provider_name.to_owned(),
+        );
+        let role_name = parse_role_arn(&input.role_arn)
+            .map(|(_, n)| n.to_owned())
+            .unwrap_or_default();
+        let policy_arns = session_policy_arns(input.policy_arns.as_deref())?;
+        let (ra, pa, pn, arns) = (
+            role_account.clone(),
+            provider_account.clone(),
+            provider_name.clone(),
+            policy_arns.clone(),
+        );
+        let (role, provider, missing) = ctx
+            .read(move |tx| {
+                Ok((
+                    crate::authz::role_by_name(tx, &ra, &role_name)?,
+                    crate::reserved::saml_provider(tx, &pa, &pn)?,
+                    missing_policy(tx, &arns)?,
+                ))
+            })
+            .await?;
+        // [M]: the text (IAM troubleshooting guide names the error, not its exact words).
+        let provider = provider.ok_or_else(|| {
+            ApiError::new(
+                Error::InvalidIdentityTokenException,
+                "Specified provider doesn't exist",
+            )
+        })?;
+        let metadata = crate::saml_providers::parse_metadata(&provider.metadata).map_err(|_| {
+            tracing::error!(provider = %input.principal_arn, "stored SAML metadata no longer parses");
+            ApiError::internal()
+        })?;
+        let keys = saml::metadata_keys(&metadata.signing_certificates);
+        let now = ctx.now_ms();
+        let mut assertion = saml::verify(&input.saml_assertion, &metadata.entity_id, &keys, now)?;
+        assertion.read_into_canonical(ctx.partition());
+        let name_qualifier =
+            saml::name_qualifier(&assertion.issuer, &provider_account, &provider_name);
+        ctx.set_federated_identity(cairn_core::FederatedIdentity {
+            kind: "SAMLUser".to_owned(),
+            principal_id: format!("{name_qualifier}:{}", assertion.subject),
+            user_name: assertion.subject.clone(),
+            identity_provider: name_qualifier.clone(),
+        });
+        ctx.set_request_parameters(saml::request_parameters(
+            ctx.info().request_parameters.as_ref(),
+            &assertion,
+        ));
+        let role = role.ok_or_else(saml::not_authorized)?;
+        ctx.set_resources(vec![
+            cairn_core::call::AuditResource {
+                arn: role.arn.clone(),
+                account_id: role.account_id.clone(),
+                resource_type: "AWS::IAM::Role".to_owned(),
+            },
+            cairn_core::call::AuditResource {
+                arn: input.principal_arn.clone(),
+                account_id: provider_account.clone(),
+                resource_type: "AWS::IAM::SAMLProvider".to_owned(),
+            },
+        ]);
+        // "AssumeRoleWithSAML will not work on AWS IAM Identity Center managed roles. These
+        // roles' names start with AWSReservedSSO_" (API reference; [M]: the error AWS answers).
+        if provider_account != role.account_id
+            || role.name.starts_with("AWSReservedSSO_")
+            || !assertion.names_role(&input.role_arn, &input.principal_arn)
+        {
+            return Err(saml::not_authorized());
+        }
+        let session_name = assertion.session_name()?;
+        let source_identity = assertion.source_identity();
+        let (tags, transitive) = assertion.session_tags();
+        if tags.len() > MAX_TAGS {
+            // [M]: the text.
+            return Err(invalid_parameter(format!(
+                "The number of session tags in the SAML assertion exceeds {MAX_TAGS}"
+            )));
+        }
+        for (i, (k, _)) in tags.iter().enumerate() {
+            if tags
+                .iter()
+                .skip(i + 1)
+                .any(|(o, _)| o.eq_ignore_ascii_case(k))
+            {
+                return Err(invalid_parameter(format!(
+                    "Duplicate tag keys found. Please note that Tag keys are case insensitive. Duplicate key: {k}"
+                )));
+            }
+        }
+        for key in &transitive {
+            if !tags.iter().any(|(k, _)| k.eq_ignore_ascii_case(key)) {
+                return Err(invalid_parameter(format!(
+                    "The specified transitive tag key must be included in the requested tags: {key}"
+                )));
+            }
+        }
+        let who = saml::SamlIdentity {
+            assertion: &assertion,
+            provider_arn: &input.principal_arn,
+            account: &provider_account,
+            provider_name: &provider_name,
+            name_qualifier: &name_qualifier,
+        };
+        // Session tags need `sts:TagSession`, a source identity `sts:SetSourceIdentity`,
+        // both in the trust policy (IAM User Guide, "Passing session tags in AWS STS",
+        // "Monitor and control actions taken with assumed roles").
+        let mut actions = vec!["sts:AssumeRoleWithSAML"];
+        if !tags.is_empty() {
+            actions.push("sts:TagSession");
+        }
+        if source_identity.is_some() {
+            actions.push("sts:SetSourceIdentity");
+        }
+        if !actions
+            .iter()
+            .all(|a| saml::trust_allows(&role.trust_policy, &role.arn, a, &who, now))
+        {
+            return Err(saml::not_authorized());
+        }
+        // Duration: `DurationSeconds`, else the `SessionDuration` attribute, else an hour;
+        // the shorter of the two when both are given [M]; never past the assertion's
+        // `SessionNotOnOrAfter` (API reference: "whichever is shorter").
+        let requested = input.duration_seconds.map(i64::from);
+        if let Some(r) = requested {
+            check_duration(r, &role)?;
+        }
+        let duration = match (requested, assertion.session_duration()?) {
+            (Some(r), Some(a)) => r.min(a),
+            (Some(r), None) => r,
+            (None, Some(a)) => a.min(role.max_session_duration_s),
+            (None, None) => 3600,
+        };
+        let mut expires_ms = now + duration * 1000;
+        if let Some(end) = assertion.session_not_on_or_after_ms {
+            expires_ms = expires_ms.min(end);
+        }
+        if expires_ms <= now {
+            // The IdP's session is over ([M]: AWS's answer for a past SessionNotOnOrAfter).
+            return Err(ApiError::new(
+                Error::ExpiredTokenException,
+                "Token must be redeemed within 5 minutes of issuance",
+            ));
+        }
+        check_session_policy(input.policy.as_deref())?;
+        if let Some(arn) = missing {
+            return Err(not_attachable(&arn));
+        }
+        let mut packed = input.policy.as_deref().map_or(0, packed_chars);
+        packed += policy_arns.iter().map(|a| a.len()).sum::<usize>();
+        packed += tags.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
+        let packed_percent = (packed * 100).div_ceil(PACKED_LIMIT);
+        if packed_percent > 100 {
+            return Err(ApiError::new(
+                Error::PackedPolicyTooLargeException,
+                format!(
+                    "Packed size of consumed policies and tags exceeds the limit: {packed_percent}%"
+                ),
+            ));
+        }
+        let with_packed = input.policy.is_some() || !policy_arns.is_empty() || !tags.is_empty();
+        let session = Session {
+            issued_at_ms: now,
+            expires_ms,
+            source_identity: source_identity.clone(),
+            policy: input.policy.clone(),
+            policy_arns,
+            tags,
+            transitive_tag_keys: transitive,
+            ..Session::default()
+        };
+        let token_who = TokenWho::Role {
+            name: role.name.clone(),
+            id: role.role_id.clone(),
+            path: role.path.clone(),
+            session: session_name.clone(),
+        };
+        let credentials = mint(
+            self.sealer.as_ref(),
+            ctx,
+            &role.account_id,
+            token_who,
+            session,
+        )?;
+        let response = types::AssumeRoleWithSAMLResponse {
+            assumed_role_user: Some(assumed_role_user(&role, &session_name)),
+            // "The value of the Recipient attribute of the SubjectConfirmationData element"
+            // (API reference).
+            audience: Some(assertion.recipient.clone()),
+            credentials: Some(credentials),
+            issuer: Some(assertion.issuer.clone()),
+            name_qualifier: Some(name_qualifier),
+            packed_policy_size: with_packed
+                .then(|| i32::try_from(packed_percent).unwrap_or(i32::MAX)),
+            source_identity,
+            subject: Some(assertion.subject.clone()),
+            subject_type: Some(assertion.subject_type()),
+            ..Default::default()
+        };
+        // The assertion is spent in the transaction that records the call.
+        ctx.write(move |tx| {
+            saml::remember(tx, &assertion, now)?;
+            Ok(response.clone())
+        })
+        .await
+    }
+
     /// See [`crate::web_identity`] for the checks and their order.
     async fn assume_role_with_web_identity(
         &self,

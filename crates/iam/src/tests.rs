@@ -384,3 +384,43 @@ fn managed_policies_need_the_current_version_inline_ones_do_not() {
     })
     .unwrap();
 }
+
+/// A used SAML assertion is refused until it expires; expired ones are forgotten.
+#[test]
+fn saml_assertions_are_spent_once_and_forgotten_after_expiry() {
+    let store = Store::open_sqlite_memory().unwrap();
+    let assertion = |id: &str, until: i64| crate::saml::Assertion {
+        id: id.to_owned(),
+        issuer: "https://idp.example.com/saml".to_owned(),
+        subject: "alice".to_owned(),
+        subject_format: String::new(),
+        recipient: String::new(),
+        not_on_or_after_ms: until,
+        session_not_on_or_after_ms: None,
+        attributes: Default::default(),
+    };
+    let first = assertion("_a", 1_000_000);
+    let a = first.clone();
+    run(&store, move |tx| crate::saml::remember(tx, &a, 900_000)).unwrap();
+    let a = first.clone();
+    let (code, message) =
+        run(&store, move |tx| crate::saml::remember(tx, &a, 950_000)).unwrap_err();
+    assert_eq!(code, "InvalidIdentityToken");
+    assert_eq!(message, "The SAML assertion has already been used");
+    // Another assertion, long after the first expired: the first is purged.
+    let second = assertion("_b", 5_000_000);
+    run(&store, move |tx| {
+        crate::saml::remember(tx, &second, 4_000_000)
+    })
+    .unwrap();
+    let left = run(&store, |tx| {
+        Ok(tx
+            .scan_prefix(crate::saml::USED, b"", false, usize::MAX)?
+            .into_iter()
+            .map(|(k, _)| String::from_utf8(k).unwrap())
+            .collect::<Vec<_>>())
+    })
+    .unwrap();
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert!(left.iter().all(|k| k.ends_with("/_b")), "{left:?}");
+}

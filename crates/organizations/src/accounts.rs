@@ -528,6 +528,7 @@ fn result_event(ids: &dyn Ids, now: i64, management: &str, rec: &CarRec) -> Audi
         management_event: true,
         recipient_account_id: management.to_owned(),
         resources: Vec::new(),
+        federated: None,
     }
 }
 

@@ -96,6 +96,7 @@ fn event(i: u64, n: u64, ids: &SeededIds) -> AuditEvent {
                 resource_type: "AWS::IAM::User".to_owned(),
             }]
         },
+        federated: None,
     }
 }
 

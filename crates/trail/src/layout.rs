@@ -153,7 +153,10 @@ impl Encoded {
     }
 
     fn encode(event: &AuditEvent) -> Result<Encoded, StoreError> {
-        let username = record::lookup_username(&event.principal).unwrap_or("");
+        let username = match &event.federated {
+            Some(f) => f.user_name.as_str(),
+            None => record::lookup_username(&event.principal).unwrap_or(""),
+        };
         let access_key = event.principal.access_key_id().unwrap_or("");
         let read_only = if event.read_only { "true" } else { "false" };
 
@@ -621,6 +624,7 @@ mod tests {
                     resource_type: "AWS::X::Y".to_owned(),
                 },
             ],
+            federated: None,
         }
     }
 

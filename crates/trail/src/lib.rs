@@ -74,6 +74,7 @@ mod test_support {
             management_event: true,
             recipient_account_id: ACCT.to_owned(),
             resources: Vec::new(),
+            federated: None,
         }
     }
 }

@@ -175,6 +175,7 @@ impl Serialize for Record<'_> {
             &UserIdentity {
                 principal: &e.principal,
                 recipient_account_id: &e.recipient_account_id,
+                federated: e.federated.as_ref(),
             },
         )?;
         m.serialize_entry("eventTime", &IsoSeconds(e.event_time_ms))?;
@@ -268,6 +269,7 @@ impl<T: fmt::Display> Serialize for Shown<T> {
 struct UserIdentity<'a> {
     principal: &'a Principal,
     recipient_account_id: &'a str,
+    federated: Option<&'a cairn_core::FederatedIdentity>,
 }
 
 impl Serialize for UserIdentity<'_> {
@@ -377,6 +379,18 @@ impl Serialize for UserIdentity<'_> {
                         session,
                     },
                 )?;
+            }
+            Principal::Anonymous if self.federated.is_some() => {
+                // A federated caller that proved who it is (CloudTrail User Guide, "Values
+                // for AWS STS APIs with SAML and web identity federation": `type`,
+                // `principalId` `<namequalifier>:<sub>`, `userName` the subject,
+                // `identityProvider` the name qualifier; no account or key).
+                if let Some(f) = self.federated {
+                    m.serialize_entry("type", &f.kind)?;
+                    m.serialize_entry("principalId", &f.principal_id)?;
+                    m.serialize_entry("userName", &f.user_name)?;
+                    m.serialize_entry("identityProvider", &f.identity_provider)?;
+                }
             }
             Principal::Anonymous => {
                 // AWS writes `Unknown` for callers it cannot attribute to an IAM identity
@@ -612,6 +626,7 @@ mod tests {
             management_event: true,
             recipient_account_id: ACCT.to_owned(),
             resources: Vec::new(),
+            federated: None,
         }
     }
 
@@ -882,6 +897,26 @@ mod tests {
         let want =
             golden(r#"{"type": "Unknown", "principalId": "", "arn": "", "accessKeyId": ""}"#);
         assert_eq!(serde_json::to_string(&v["userIdentity"]).unwrap(), want);
+    }
+
+    /// The CloudTrail User Guide's `AssumeRoleWithSAML` example's `userIdentity`.
+    #[test]
+    fn saml_user_record() {
+        let mut e = base(Principal::Anonymous);
+        e.event_source = "sts.amazonaws.com".to_owned();
+        e.event_name = "AssumeRoleWithSAML".to_owned();
+        e.federated = Some(cairn_core::FederatedIdentity {
+            kind: "SAMLUser".to_owned(),
+            principal_id: "SampleUkh1i4+ExamplexL/jEvs=:SamlExample".to_owned(),
+            user_name: "SamlExample".to_owned(),
+            identity_provider: "bdGOnTesti4+ExamplexL/jEvs=".to_owned(),
+        });
+        let v = to_record(&e);
+        let want = golden(
+            r#"{"type": "SAMLUser", "principalId": "SampleUkh1i4+ExamplexL/jEvs=:SamlExample", "userName": "SamlExample", "identityProvider": "bdGOnTesti4+ExamplexL/jEvs="}"#,
+        );
+        assert_eq!(serde_json::to_string(&v["userIdentity"]).unwrap(), want);
+        assert_eq!(v["recipientAccountId"], "123456789012");
     }
 
     #[test]

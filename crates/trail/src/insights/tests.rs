@@ -56,6 +56,7 @@ fn call(time_ms: i64, n: u64, error: bool) -> AuditEvent {
         management_event: true,
         recipient_account_id: ACCT.to_owned(),
         resources: Vec::new(),
+        federated: None,
     }
 }
 
