@@ -719,6 +719,16 @@ impl Sts for StsService {
         })?;
         let now = ctx.now_ms();
         let aud = wi::verify(&token, &provider, self.fetch.as_deref(), &self.jwks, now).await?;
+        // The record names the verified identity (CloudTrail User Guide, "Values for AWS STS
+        // APIs with SAML and web identity federation": `WebIdentityUser`, principalId
+        // `<provider>:<aud>:<sub>`, userName the subject, identityProvider the provider).
+        let sub = token.str_claim("sub").unwrap_or_default().to_owned();
+        ctx.set_federated_identity(cairn_core::FederatedIdentity {
+            kind: "WebIdentityUser".to_owned(),
+            principal_id: format!("{}:{aud}:{sub}", provider.url),
+            user_name: sub,
+            identity_provider: provider.url.clone(),
+        });
         let role = role.ok_or_else(wi::not_authorized)?;
         let provider_arn = format!(
             "arn:aws:iam::{}:oidc-provider/{}",

@@ -322,4 +322,29 @@ async fn a_ci_token_assumes_the_role_its_trust_policy_names() {
         records.iter().any(|r| r["errorCode"] == "AccessDenied"),
         "the refused repository is recorded: {records:?}"
     );
+    // A verified token's call names the web identity; a token that never verified, nobody.
+    let granted = records
+        .iter()
+        .find(|r| r.get("errorCode").is_none())
+        .expect("a granted call");
+    let who = &granted["userIdentity"];
+    assert_eq!(who["type"], "WebIdentityUser", "{granted}");
+    assert_eq!(
+        who["userName"], "repo:octo-org/infra:ref:refs/heads/main",
+        "{granted}"
+    );
+    assert!(
+        who["principalId"]
+            .as_str()
+            .unwrap()
+            .ends_with(":sts.amazonaws.com:repo:octo-org/infra:ref:refs/heads/main"),
+        "{granted}"
+    );
+    assert!(
+        records
+            .iter()
+            .any(|r| r["errorCode"] == "InvalidIdentityToken"
+                && r["userIdentity"]["type"] == "Unknown"),
+        "{records:?}"
+    );
 }
