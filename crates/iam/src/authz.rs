@@ -155,6 +155,17 @@ pub fn user_identity(
     for group in records::groups_of(tx, account_id, &user.name)? {
         own_policies(tx, account_id, EntityKind::Group, &group, &mut policies)?;
     }
+    // "Allow users to change their own password" grants every IAM user of the account
+    // `iam:ChangePassword` (IAM User Guide, "Set an account password policy for IAM
+    // users"); the operation acts on the caller alone.
+    if crate::account_settings::password_policy(tx, account_id)?
+        .is_some_and(|p| p.allow_users_to_change)
+    {
+        const CHANGE_OWN: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iam:ChangePassword","Resource":"*"}}"#;
+        if let Ok(p) = Policy::parse("", CHANGE_OWN, cairn_policy::PolicyKind::Identity) {
+            policies.push(Arc::new(p));
+        }
+    }
     Ok(Some(IdentityPolicies {
         policies,
         boundary: boundary(tx, user.boundary.as_deref())?,

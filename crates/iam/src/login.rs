@@ -27,7 +27,14 @@ pub(crate) struct LoginRec {
     pub reset_required: bool,
     #[serde(default)]
     pub max_signin_session_s: Option<i32>,
+    /// Hashes of the passwords before this one, newest first, as many as a password policy
+    /// may forbid reusing (24), for `PasswordReusePrevention`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub previous: Vec<String>,
 }
+
+/// The most passwords `PasswordReusePrevention` may cover (API reference: 1–24).
+const MAX_REMEMBERED: usize = 24;
 
 /// The argon2id hash of `password` with a salt from the injected randomness (OWASP's
 /// parameters, argon2's defaults: 19 MiB, two passes, one lane).
@@ -110,6 +117,7 @@ pub(crate) fn create_login_profile(
         hash: hash_password(c, password)?,
         reset_required: input.password_reset_required.unwrap_or(false),
         max_signin_session_s: input.max_signin_session_duration,
+        previous: Vec::new(),
     };
     records::save(tx, LOGIN, &entity_key(&c.account, &name), &rec)?;
     Ok(types::CreateLoginProfileResponse {
@@ -151,6 +159,62 @@ pub(crate) fn update_login_profile(
         rec.max_signin_session_s = Some(d);
     }
     records::save(tx, LOGIN, &entity_key(&c.account, name), &rec)?;
+    Ok(())
+}
+
+/// `ChangePassword`: the calling IAM user changes their own console password (API
+/// reference: "Changes the password of the IAM user who is calling this operation"; the
+/// root user's password is not IAM's). The new password meets the account's password
+/// policy, including `PasswordReusePrevention` (the current and previous passwords it
+/// covers), and clears `PasswordResetRequired`.
+pub(crate) fn change_password(
+    tx: &mut dyn Tx,
+    c: &Ctx,
+    input: &types::ChangePasswordRequest,
+) -> Result<(), Failure> {
+    let cairn_core::Principal::IamUser {
+        user_name: name, ..
+    } = &c.principal
+    else {
+        // [M]: the text.
+        return Err(fail(
+            Error::InvalidUserTypeException,
+            "Only IAM users can change their own password.",
+        ));
+    };
+    let name = name.clone();
+    require_user(tx, &c.account, &name)?;
+    let mut rec = login(tx, &c.account, &name)?.ok_or_else(|| no_login(&name))?;
+    if !verify_password(&rec.hash, &input.old_password) {
+        // [M]: the code and text AWS answers a wrong current password with.
+        return Err(Failure(
+            cairn_wire::CommonError::AccessDenied(String::from("The old password is incorrect."))
+                .to_api_error(cairn_wire::model::Protocol::Query),
+        ));
+    }
+    let policy = password_policy(tx, &c.account)?;
+    check_password(policy.as_ref(), &input.new_password)?;
+    let reuse = policy.as_ref().map_or(0, |p| {
+        usize::try_from(p.reuse_prevention).unwrap_or(MAX_REMEMBERED)
+    });
+    if reuse > 0 {
+        let reused = std::iter::once(&rec.hash)
+            .chain(rec.previous.iter())
+            .take(reuse)
+            .any(|h| verify_password(h, &input.new_password));
+        if reused {
+            // The policy's refusal, as for the other rules (AWS names no rule).
+            return Err(fail(
+                Error::PasswordPolicyViolationException,
+                "Password does not conform to the account password policy.",
+            ));
+        }
+    }
+    let old = std::mem::replace(&mut rec.hash, hash_password(c, &input.new_password)?);
+    rec.previous.insert(0, old);
+    rec.previous.truncate(MAX_REMEMBERED - 1);
+    rec.reset_required = false;
+    records::save(tx, LOGIN, &entity_key(&c.account, &name), &rec)?;
     Ok(())
 }
 

@@ -1066,6 +1066,16 @@ impl Iam for IamService {
         ))
     }
 
+    async fn change_password(
+        &self,
+        ctx: &Call,
+        input: types::ChangePasswordRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| login::change_password(
+            tx, &c, &input_
+        ))
+    }
+
     async fn delete_login_profile(
         &self,
         ctx: &Call,

@@ -1443,3 +1443,83 @@ async fn service_specific_credentials_for_git_over_https() {
         iam.delete_user().user_name("hank").send().await,
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_change_their_own_passwords_as_the_policy_allows() {
+    let f = Fixture::new("iam-change-password", ACCOUNT);
+    let iam = f.server.iam();
+    ok(
+        "CreateUser",
+        iam.create_user().user_name("alice").send().await,
+    );
+    let key = ok(
+        "CreateAccessKey",
+        iam.create_access_key().user_name("alice").send().await,
+    );
+    let key = key.access_key().unwrap();
+    let alice = crate::common::Who::new(key.access_key_id(), key.secret_access_key());
+    let as_alice = f.server.iam_as(&alice);
+    let change = |old: &str, new: &str| {
+        as_alice
+            .change_password()
+            .old_password(old)
+            .new_password(new)
+            .send()
+    };
+    // No policy grants it, and the password policy does not either.
+    let e = err_info(change("Old-pass-1", "New-pass-2").await);
+    assert_eq!(e.code, "AccessDenied", "{e:?}");
+    ok(
+        "UpdateAccountPasswordPolicy",
+        iam.update_account_password_policy()
+            .allow_users_to_change_password(true)
+            .password_reuse_prevention(2)
+            .minimum_password_length(10)
+            .send()
+            .await,
+    );
+    // Allowed now, but Alice has no console password yet.
+    let e = err_info(change("Old-pass-1", "New-pass-2").await);
+    assert_eq!(e.code, "NoSuchEntity", "{e:?}");
+    ok(
+        "CreateLoginProfile",
+        iam.create_login_profile()
+            .user_name("alice")
+            .password("First-pass-1")
+            .password_reset_required(true)
+            .send()
+            .await,
+    );
+    let e = err_info(change("Wrong-pass-1", "Second-pass-2").await);
+    assert_eq!(e.code, "AccessDenied", "{e:?}");
+    let e = err_info(change("First-pass-1", "short").await);
+    assert_eq!(e.code, "PasswordPolicyViolation", "{e:?}");
+    // Reusing the current password is refused (reuse prevention 2).
+    let e = err_info(change("First-pass-1", "First-pass-1").await);
+    assert_eq!(e.code, "PasswordPolicyViolation", "{e:?}");
+    ok(
+        "ChangePassword",
+        change("First-pass-1", "Second-pass-2").await,
+    );
+    let profile = ok(
+        "GetLoginProfile",
+        iam.get_login_profile().user_name("alice").send().await,
+    );
+    assert!(!profile.login_profile().unwrap().password_reset_required());
+    // The one before is remembered too.
+    let e = err_info(change("Second-pass-2", "First-pass-1").await);
+    assert_eq!(e.code, "PasswordPolicyViolation", "{e:?}");
+    ok(
+        "ChangePassword again",
+        change("Second-pass-2", "Third-pass-3").await,
+    );
+    // The root user has no IAM password to change.
+    let e = err_info(
+        iam.change_password()
+            .old_password("x")
+            .new_password("Another-pass-4")
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "InvalidUserType", "{e:?}");
+}
