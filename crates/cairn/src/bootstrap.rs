@@ -320,9 +320,19 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
             jobs: Default::default(),
             generations: Default::default(),
         });
+        // Bound first: the address is the public URL's default.
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("listening on {addr}: {e}"))?;
+        let local = listener.local_addr().map_err(|e| e.to_string())?;
+        let public_url = opts
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{local}"));
         let config = cairn_server::Config {
             dev: opts.dev,
             bootstrap_account_id: creds.account_id.clone(),
+            public_url: public_url.clone(),
             ..cairn_server::Config::default()
         };
         let objects = object_store(&opts.object_store)?;
@@ -336,8 +346,9 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
             identitystore: cairn_sso::IdentityStoreService::new(Arc::clone(&org_facts)),
             sts: cairn_iam::StsService::new(sealer.clone())
                 .dev(opts.dev)
-                .with_fetch(Arc::new(crate::objects::HttpWebhook)),
-            iam: cairn_iam::IamService::with_sealer(sealer.clone()),
+                .with_fetch(Arc::new(crate::objects::HttpWebhook))
+                .with_public_url(&public_url),
+            iam: cairn_iam::IamService::with_sealer(sealer.clone()).with_public_url(&public_url),
             ..cairn_server::services::Services::default()
         };
         // The one job runner, with every kind: CreateAccount, and the mail it sends.
@@ -392,10 +403,6 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
         let jobs = cairn_core::jobs::Runner::new(Arc::clone(&env), handlers).spawn();
         let ids = Arc::clone(&env.ids);
         let app = cairn_server::App::new(env, sealer, config, services);
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| format!("listening on {addr}: {e}"))?;
-        let local = listener.local_addr().map_err(|e| e.to_string())?;
         let shutdown_app = Arc::clone(&app);
         let front = crate::front::Front::start(
             &cairn_server::router(app),

@@ -71,8 +71,11 @@ commands:
   --trail-digest-seconds
                   how often trails with log file validation deliver a digest (env
                   CAIRN_TRAIL_DIGEST_SECONDS; default 3600, hourly as AWS)
+  --public-url    the URL clients reach Cairn at, e.g. https://cairn.example.com (env
+                  CAIRN_PUBLIC_URL; default http://<listen address>): the issuer of the
+                  tokens STS's GetWebIdentityToken signs, whose keys Cairn serves there
   --config        a TOML file with any of: listen, data-dir, database-url, account-id, email,
-                  dev, log-format, master-key, smtp-url, org-max-accounts, object-store,
+                  dev, log-format, master-key, smtp-url, public-url, org-max-accounts, object-store,
                   object-store-endpoint, object-store-region, object-store-access-key-id,
                   object-store-secret-access-key, trail-delivery-seconds,
                   trail-digest-seconds (env CAIRN_CONFIG)
@@ -105,6 +108,8 @@ pub struct ServeOpts {
     pub json_logs: bool,
     /// `smtp://host[:port]`; `None`: mail is written to `<data-dir>/outbox/`.
     pub smtp_url: Option<String>,
+    /// The URL clients reach this server at (`--public-url`); `None`: `http://<listen>`.
+    pub public_url: Option<String>,
     pub org: cairn_organizations::OrgConfig,
     /// Crash points (`CAIRN_FAULTS`, debug builds only; for the integration tests).
     pub faults: cairn_core::Faults,
@@ -199,6 +204,7 @@ struct FileConfig {
     log_format: Option<String>,
     master_key: Option<String>,
     smtp_url: Option<String>,
+    public_url: Option<String>,
     org_max_accounts: Option<usize>,
     object_store: Option<String>,
     object_store_endpoint: Option<String>,
@@ -302,6 +308,7 @@ pub fn parse(args: &[String], env: &Environment) -> Result<Command, String> {
             "trail-delivery-seconds",
             "trail-digest-seconds",
             "event-stream",
+            "public-url",
         ],
         "signup" => &[
             "email",
@@ -526,6 +533,10 @@ pub fn parse(args: &[String], env: &Environment) -> Result<Command, String> {
                 dev: has("dev") || file.dev.unwrap_or(false),
                 json_logs,
                 smtp_url: var("CAIRN_SMTP_URL").or(file.smtp_url),
+                public_url: flag("public-url")
+                    .or_else(|| var("CAIRN_PUBLIC_URL"))
+                    .or(file.public_url)
+                    .map(|u| u.trim_end_matches('/').to_owned()),
                 org: cairn_organizations::OrgConfig { max_accounts },
                 faults,
             })))

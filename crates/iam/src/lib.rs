@@ -21,6 +21,7 @@ mod keys;
 pub mod login;
 mod managed;
 pub mod mfa;
+pub mod outbound;
 mod policies;
 mod providers;
 mod records;

@@ -18,6 +18,8 @@ use cairn_wire::ApiError;
 #[derive(Debug, Default)]
 pub struct IamService {
     sealer: Option<Sealer>,
+    /// Where clients reach this server (`--public-url`): outbound federation's issuers.
+    public_url: String,
 }
 
 impl IamService {
@@ -26,7 +28,15 @@ impl IamService {
     pub fn with_sealer(sealer: Sealer) -> Self {
         Self {
             sealer: Some(sealer),
+            public_url: String::new(),
         }
+    }
+
+    /// The URL clients reach this server at, without a trailing `/`.
+    #[must_use]
+    pub fn with_public_url(mut self, url: &str) -> Self {
+        url.trim_end_matches('/').clone_into(&mut self.public_url);
+        self
     }
 
     fn sealer(&self) -> Option<Sealer> {
@@ -1064,6 +1074,43 @@ impl Iam for IamService {
         mutate!(ctx, input, |tx, c, input_| login::update_login_profile(
             tx, &c, &input_
         ))
+    }
+
+    /// The signing key is made before the transaction (RSA key generation takes a while and
+    /// the transaction may be retried), and only for an account that has none.
+    async fn enable_outbound_web_identity_federation(
+        &self,
+        ctx: &Call,
+    ) -> Result<types::EnableOutboundWebIdentityFederationResponse, ApiError> {
+        let account = Ctx::of(ctx).account;
+        let has = ctx
+            .read(move |tx| Ok(crate::outbound::has_key(tx, &account)?))
+            .await?;
+        let key = if has {
+            None
+        } else {
+            let sealer = self.sealer().ok_or_else(ApiError::internal)?;
+            Some(crate::outbound::generate_key(ctx.ids(), &sealer).ok_or_else(ApiError::internal)?)
+        };
+        let base = self.public_url.clone();
+        mutate!(ctx, (), |tx, c, _i| crate::outbound::enable(
+            tx,
+            &c,
+            &base,
+            key.as_ref()
+        ))
+    }
+
+    async fn disable_outbound_web_identity_federation(&self, ctx: &Call) -> Result<(), ApiError> {
+        mutate!(ctx, (), |tx, c, _i| crate::outbound::disable(tx, &c))
+    }
+
+    async fn get_outbound_web_identity_federation_info(
+        &self,
+        ctx: &Call,
+    ) -> Result<types::GetOutboundWebIdentityFederationInfoResponse, ApiError> {
+        let base = self.public_url.clone();
+        query!(ctx, (), |tx, c, _i| crate::outbound::info(tx, &c, &base))
     }
 
     async fn change_password(

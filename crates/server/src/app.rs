@@ -28,6 +28,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// How long a resolved access key is trusted before it is read again.
     pub credential_cache_ms: i64,
+    /// Where clients reach this server (`--public-url`), without a trailing `/`: the base
+    /// of outbound federation's issuers.
+    pub public_url: String,
 }
 
 impl Default for Config {
@@ -38,6 +41,7 @@ impl Default for Config {
             default_region: String::from("us-east-1"),
             max_body_bytes: 8 * 1024 * 1024,
             credential_cache_ms: 5_000,
+            public_url: String::new(),
         }
     }
 }
@@ -92,8 +96,60 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route(
+            "/outbound/{issuer}/.well-known/openid-configuration",
+            get(outbound_discovery),
+        )
+        .route(
+            "/outbound/{issuer}/.well-known/jwks.json",
+            get(outbound_jwks),
+        )
         .fallback(crate::pipeline::entry)
         .with_state(app)
+}
+
+/// An outbound federation issuer's public documents (see `cairn_iam::outbound`): what AWS
+/// serves at `https://<id>.tokens.sts.global.api.aws/.well-known/…`. Public, like AWS's;
+/// an unknown issuer, or one whose account disabled the feature and never had it, is 404.
+async fn outbound_document(app: &App, issuer_id: String, keys: bool) -> Response {
+    let found = app
+        .env
+        .store
+        .read(move |tx| cairn_iam::outbound::by_issuer_id(tx, &issuer_id))
+        .await;
+    let rec = match found {
+        Ok(Some((_, rec))) => rec,
+        Ok(None) => return (StatusCode::NOT_FOUND, "no such issuer\n").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "reading an outbound federation issuer failed");
+            return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n").into_response();
+        }
+    };
+    let doc = if keys {
+        cairn_iam::outbound::jwks(&rec)
+    } else {
+        cairn_iam::outbound::discovery(&cairn_iam::outbound::issuer(&app.config.public_url, &rec))
+    };
+    let mut resp = doc.to_string().into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+async fn outbound_discovery(
+    State(app): State<Arc<App>>,
+    axum::extract::Path(issuer): axum::extract::Path<String>,
+) -> Response {
+    outbound_document(&app, issuer, false).await
+}
+
+async fn outbound_jwks(
+    State(app): State<Arc<App>>,
+    axum::extract::Path(issuer): axum::extract::Path<String>,
+) -> Response {
+    outbound_document(&app, issuer, true).await
 }
 
 async fn healthz() -> &'static str {

@@ -32,6 +32,7 @@ mod observability;
 mod orgs_accounts;
 mod orgs_delegation;
 mod orgs_policies;
+mod outbound;
 mod partitions;
 mod saml;
 mod slice;

@@ -722,8 +722,14 @@ pub(crate) fn member_values(input: &Value, path: &str) -> Vec<String> {
         }
         current = next;
     }
+    // A member that is a list of scalars (`Audience` of `sts:GetWebIdentityToken`) gives each
+    // of them, as `Member[]` would.
     current
         .into_iter()
+        .flat_map(|v| match v {
+            Value::Array(items) => items.iter().collect::<Vec<_>>(),
+            other => vec![other],
+        })
         .filter_map(|v| match v {
             Value::String(s) => Some(s.clone()),
             Value::Number(n) => Some(n.to_string()),

@@ -365,3 +365,13 @@ fn every_case_of_the_conformance_table_resolves_to_awss_arns() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn member_values_read_lists_of_scalars_whole() {
+    let input = serde_json::json!({"Audience": ["a", "b"], "Tags": [{"Key": "k"}], "N": 5});
+    assert_eq!(member_values(&input, "Audience"), ["a", "b"]);
+    assert_eq!(member_values(&input, "Audience[]"), ["a", "b"]);
+    assert_eq!(member_values(&input, "Tags[].Key"), ["k"]);
+    assert_eq!(member_values(&input, "N"), ["5"]);
+    assert!(member_values(&input, "Tags").is_empty());
+}
