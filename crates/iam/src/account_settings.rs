@@ -342,6 +342,66 @@ pub(crate) fn get_account_summary(
     })
 }
 
+// ---------------------------------------------------------------------- account properties
+
+const PROPERTIES: &str = "iam.properties";
+
+/// `PutAccountProperties`: account-wide settings as `Namespace/PropertyName` keys (API
+/// reference: each key has exactly one `/`, neither first nor last; every key of one request
+/// in the same namespace; values 1–1,024 characters, validated "based on the property key's
+/// expected type"). AWS's references name no property yet (the API reference mentions Role
+/// Manager), so Cairn keeps any well-formed key and its value as given; no feature Cairn
+/// serves reads them. [M]: the `InvalidInput` texts.
+pub(crate) fn put_account_properties(
+    tx: &mut dyn Tx,
+    c: &Ctx,
+    input: &types::PutAccountPropertiesRequest,
+) -> Result<(), Failure> {
+    let mut namespace: Option<&str> = None;
+    for key in input.properties.keys() {
+        let Some((ns, name)) = key.split_once('/') else {
+            return Err(fail(
+                Error::InvalidInputException,
+                format!("Property key {key} must be in the format Namespace/PropertyName."),
+            ));
+        };
+        if ns.is_empty() || name.is_empty() || name.contains('/') {
+            return Err(fail(
+                Error::InvalidInputException,
+                format!("Property key {key} must be in the format Namespace/PropertyName."),
+            ));
+        }
+        match namespace {
+            Some(seen) if seen != ns => {
+                return Err(fail(
+                    Error::InvalidInputException,
+                    "All properties in a request must belong to the same namespace.",
+                ));
+            }
+            _ => namespace = Some(ns),
+        }
+    }
+    let mut all: std::collections::BTreeMap<String, String> =
+        records::load(tx, PROPERTIES, &c.account)?.unwrap_or_default();
+    for (k, v) in &input.properties {
+        all.insert(k.clone(), v.clone());
+    }
+    records::save(tx, PROPERTIES, &c.account, &all)?;
+    Ok(())
+}
+
+/// `GetAccountProperties`: every property set, `Properties` empty when none is.
+pub(crate) fn get_account_properties(
+    tx: &mut dyn Tx,
+    c: &Ctx,
+) -> Result<types::GetAccountPropertiesResponse, Failure> {
+    let all: std::collections::BTreeMap<String, String> =
+        records::load(tx, PROPERTIES, &c.account)?.unwrap_or_default();
+    Ok(types::GetAccountPropertiesResponse {
+        properties: Some(all),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1113,6 +1113,27 @@ impl Iam for IamService {
         query!(ctx, (), |tx, c, _i| crate::outbound::info(tx, &c, &base))
     }
 
+    async fn put_account_properties(
+        &self,
+        ctx: &Call,
+        input: types::PutAccountPropertiesRequest,
+    ) -> Result<types::PutAccountPropertiesResponse, ApiError> {
+        mutate!(ctx, input, |tx, c, input_| {
+            account_settings::put_account_properties(tx, &c, &input_)?;
+            Ok(types::PutAccountPropertiesResponse {})
+        })
+    }
+
+    async fn get_account_properties(
+        &self,
+        ctx: &Call,
+        _input: types::GetAccountPropertiesRequest,
+    ) -> Result<types::GetAccountPropertiesResponse, ApiError> {
+        query!(ctx, (), |tx, c, _i| {
+            account_settings::get_account_properties(tx, &c)
+        })
+    }
+
     async fn change_password(
         &self,
         ctx: &Call,

@@ -1523,3 +1523,41 @@ async fn users_change_their_own_passwords_as_the_policy_allows() {
     );
     assert_eq!(e.code, "InvalidUserType", "{e:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_properties_are_namespaced_settings() {
+    let f = Fixture::new("iam-properties", ACCOUNT);
+    let iam = f.server.iam();
+    let none = ok(
+        "GetAccountProperties",
+        iam.get_account_properties().send().await,
+    );
+    assert!(none.properties().is_some_and(|p| p.is_empty()));
+    ok(
+        "PutAccountProperties",
+        iam.put_account_properties()
+            .properties("RoleManager/Enabled", "true")
+            .properties("RoleManager/MaxRoles", "10")
+            .send()
+            .await,
+    );
+    for bad in [
+        vec![("NoSlash", "x")],
+        vec![("A/b/c", "x")],
+        vec![("A/x", "1"), ("B/y", "2")],
+    ] {
+        let mut req = iam.put_account_properties();
+        for (k, v) in &bad {
+            req = req.properties(*k, *v);
+        }
+        let e = err_info(req.send().await);
+        assert_eq!(e.code, "InvalidInput", "{bad:?}: {e:?}");
+    }
+    let got = ok(
+        "GetAccountProperties",
+        iam.get_account_properties().send().await,
+    );
+    let p = got.properties().unwrap();
+    assert_eq!(p.len(), 2);
+    assert_eq!(p["RoleManager/Enabled"], "true");
+}
