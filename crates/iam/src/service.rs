@@ -1113,6 +1113,16 @@ impl Iam for IamService {
         query!(ctx, (), |tx, c, _i| crate::outbound::info(tx, &c, &base))
     }
 
+    async fn update_open_id_connect_provider(
+        &self,
+        ctx: &Call,
+        input: types::UpdateOpenIDConnectProviderRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| {
+            providers::update_open_id_connect_provider(tx, &c, &input_)
+        })
+    }
+
     async fn put_account_properties(
         &self,
         ctx: &Call,

@@ -1561,3 +1561,88 @@ async fn account_properties_are_namespaced_settings() {
     assert_eq!(p.len(), 2);
     assert_eq!(p["RoleManager/Enabled"], "true");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oidc_providers_take_a_context_provider_and_an_identity_center_association() {
+    // UpdateOpenIDConnectProvider is newer than the aws-sdk-iam in use: signed awsQuery.
+    let f = Fixture::new("iam-oidc-context", ACCOUNT);
+    let iam = f.server.iam();
+    let created = ok(
+        "CreateOpenIDConnectProvider",
+        iam.create_open_id_connect_provider()
+            .url("https://idp.example.com")
+            .client_id_list("app")
+            .send()
+            .await,
+    );
+    let arn = created.open_id_connect_provider_arn().unwrap().to_owned();
+    let enc = |v: &str| v.replace(':', "%3A").replace('/', "%2F");
+    let update = |extra: &str| {
+        let form = format!(
+            "Action=UpdateOpenIDConnectProvider&Version=2010-05-08&OpenIDConnectProviderArn={}{extra}",
+            enc(&arn)
+        );
+        f.server
+            .send_signed(crate::common::Raw::query(&form), "iam")
+    };
+    let cp = "&ContextProvider.SubjectSourceKey=sub";
+    let instance = "arn:aws:sso:::instance/ssoins-1234567890abcdef";
+    let ic = format!("&IdentityCenterInstanceArn={}", enc(instance));
+    let refused = |resp: crate::common::Resp, what: &str| {
+        assert_eq!(resp.status, 400, "{what}: {}", resp.text());
+        assert_eq!(resp.error_code().as_deref(), Some("InvalidInput"), "{what}");
+    };
+    // An association needs a context provider first; one change per request; a value and
+    // its Remove flag never together.
+    refused(update(&ic), "association first");
+    refused(update(&format!("{cp}{ic}")), "both at once");
+    refused(
+        update(&format!("{cp}&RemoveContextProvider=true")),
+        "value and remove",
+    );
+    refused(update(""), "nothing");
+    assert_eq!(update(cp).status, 200);
+    assert_eq!(update(&ic).status, 200);
+    let got = ok(
+        "GetOpenIDConnectProvider",
+        iam.get_open_id_connect_provider()
+            .open_id_connect_provider_arn(&arn)
+            .send()
+            .await,
+    );
+    // An older SDK reads the answer, the members it does not know skipped.
+    assert_eq!(got.url(), Some("idp.example.com"));
+    let raw = f.server.send_signed(
+        crate::common::Raw::query(&format!(
+            "Action=GetOpenIDConnectProvider&Version=2010-05-08&OpenIDConnectProviderArn={}",
+            enc(&arn)
+        )),
+        "iam",
+    );
+    let text = raw.text();
+    assert!(
+        text.contains("<SubjectSourceKey>sub</SubjectSourceKey>"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "<IdentityCenterInstanceArn>{instance}</IdentityCenterInstanceArn>"
+        )),
+        "{text}"
+    );
+    // The context provider stays while the association does.
+    refused(
+        update("&RemoveContextProvider=true"),
+        "context provider under an association",
+    );
+    assert_eq!(update("&RemoveIdentityCenterInstance=true").status, 200);
+    assert_eq!(update("&RemoveContextProvider=true").status, 200);
+    let raw = f.server.send_signed(
+        crate::common::Raw::query(&format!(
+            "Action=GetOpenIDConnectProvider&Version=2010-05-08&OpenIDConnectProviderArn={}",
+            enc(&arn)
+        )),
+        "iam",
+    );
+    assert!(!raw.text().contains("SubjectSourceKey"), "{}", raw.text());
+}
