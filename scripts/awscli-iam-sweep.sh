@@ -113,6 +113,8 @@ else
 fi
 run "sts get-access-key-info" "$acct" -- sts get-access-key-info --access-key-id "$akid" --query Account
 run "sts get-session-token" "-" -- sts get-session-token --duration-seconds 900 --query Credentials.Expiration
+run "sts get-federation-token" "arn:aws:sts::$acct:federated-user/sweeper" -- sts get-federation-token --name sweeper --policy "$policy" --duration-seconds 900 --query FederatedUser.Arn
+fails "sts decode-authorization-message (not one)" InvalidAuthorizationMessageException -- sts decode-authorization-message --encoded-message not-a-message
 fails "iam delete-user (still has things)" DeleteConflict -- iam delete-user --user-name alice
 fails "iam get-role (missing)" NoSuchEntity -- iam get-role --role-name nobody
 fails "iam create-user (exists)" EntityAlreadyExists -- iam create-user --user-name alice
