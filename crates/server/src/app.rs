@@ -28,6 +28,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// How long a resolved access key is trusted before it is read again.
     pub credential_cache_ms: i64,
+    /// Per access key, at most one write of its last use per this interval (see
+    /// `key_use`): what `GetAccessKeyLastUsed` answers trails the true last use by less.
+    pub key_last_used_interval_ms: i64,
 }
 
 impl Default for Config {
@@ -38,6 +41,7 @@ impl Default for Config {
             default_region: String::from("us-east-1"),
             max_body_bytes: 8 * 1024 * 1024,
             credential_cache_ms: 5_000,
+            key_last_used_interval_ms: 60_000,
         }
     }
 }
@@ -62,6 +66,7 @@ pub struct App {
     pub(crate) signing_keys: cairn_sigv4::SigningKeyCache,
     pub(crate) keys: RwLock<HashMap<String, CachedKey>>,
     pub(crate) authz: crate::authz::AuthzCache,
+    pub(crate) key_use: crate::key_use::KeyUse,
     ready: AtomicBool,
 }
 
@@ -76,6 +81,7 @@ impl App {
             signing_keys: cairn_sigv4::SigningKeyCache::default(),
             keys: RwLock::new(HashMap::new()),
             authz: crate::authz::AuthzCache::default(),
+            key_use: crate::key_use::KeyUse::default(),
             ready: AtomicBool::new(true),
         })
     }
