@@ -142,3 +142,394 @@ async fn an_unknown_key_has_no_last_use() {
     );
     assert_eq!(e.code, "NoSuchEntity", "{e:?}");
 }
+
+// ------------------------------------------------------------------ last-accessed reports
+
+const TRUST_ACCOUNT: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#;
+const IAM_AND_S3: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:*","s3:GetObject","organizations:Describe*"],"Resource":"*"}]}"#;
+
+/// A role `reporter` allowed `IAM_AND_S3`, whose session has called `ListUsers`; answers
+/// the role's ARN.
+async fn role_that_listed_users(f: &Fixture) -> String {
+    let iam = f.server.iam();
+    let role = ok(
+        "CreateRole",
+        iam.create_role()
+            .role_name("reporter")
+            .assume_role_policy_document(TRUST_ACCOUNT)
+            .send()
+            .await,
+    );
+    ok(
+        "PutRolePolicy",
+        iam.put_role_policy()
+            .role_name("reporter")
+            .policy_name("inline")
+            .policy_document(IAM_AND_S3)
+            .send()
+            .await,
+    );
+    let admin = f.admin("admin", None).await;
+    let creds = ok(
+        "AssumeRole",
+        f.server
+            .sts_as(&admin)
+            .assume_role()
+            .role_arn(role.role().unwrap().arn())
+            .role_session_name("s1")
+            .send()
+            .await,
+    );
+    let session = crate::fixture::session(creds.credentials().unwrap());
+    ok(
+        "ListUsers",
+        f.server.iam_as(&session).list_users().send().await,
+    );
+    role.role().unwrap().arn().to_owned()
+}
+
+/// Generates a report of `arn` until `namespace` shows a last authentication (CloudTrail
+/// group-commits read-only records within milliseconds), and answers its job ID.
+async fn report_once_recorded(
+    iam: &aws_sdk_iam::Client,
+    arn: &str,
+    granularity: aws_sdk_iam::types::AccessAdvisorUsageGranularityType,
+    namespace: &str,
+) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let job = ok(
+            "GenerateServiceLastAccessedDetails",
+            iam.generate_service_last_accessed_details()
+                .arn(arn)
+                .granularity(granularity.clone())
+                .send()
+                .await,
+        );
+        let id = job.job_id().unwrap().to_owned();
+        let out = ok(
+            "GetServiceLastAccessedDetails",
+            iam.get_service_last_accessed_details()
+                .job_id(&id)
+                .send()
+                .await,
+        );
+        let seen = out
+            .services_last_accessed()
+            .iter()
+            .any(|s| s.service_namespace() == namespace && s.last_authenticated().is_some());
+        if seen || Instant::now() > deadline {
+            return id;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_used_for_iam_shows_iam_last_authenticated() {
+    use aws_sdk_iam::types::{AccessAdvisorUsageGranularityType as G, JobStatusType};
+    let f = Fixture::new("lastacc-role", ACCOUNT);
+    let role_arn = role_that_listed_users(&f).await;
+    let iam = f.server.iam();
+    let id = report_once_recorded(&iam, &role_arn, G::ServiceLevel, "iam").await;
+    let out = ok(
+        "GetServiceLastAccessedDetails",
+        iam.get_service_last_accessed_details()
+            .job_id(&id)
+            .send()
+            .await,
+    );
+    assert_eq!(out.job_status(), &JobStatusType::Completed);
+    assert_eq!(out.job_type(), Some(&G::ServiceLevel));
+    assert!(out.job_completion_date().secs() >= out.job_creation_date().secs());
+    let namespaces: Vec<&str> = out
+        .services_last_accessed()
+        .iter()
+        .map(|s| s.service_namespace())
+        .collect();
+    assert_eq!(namespaces, ["iam", "organizations", "s3"]);
+    let by = |ns: &str| {
+        out.services_last_accessed()
+            .iter()
+            .find(|s| s.service_namespace() == ns)
+            .unwrap()
+    };
+    let iam_row = by("iam");
+    assert_eq!(iam_row.service_name(), "AWS Identity and Access Management");
+    assert!(iam_row.last_authenticated().is_some());
+    assert_eq!(iam_row.last_authenticated_entity(), Some(role_arn.as_str()));
+    assert_eq!(iam_row.last_authenticated_region(), Some("us-east-1"));
+    assert_eq!(iam_row.total_authenticated_entities(), Some(1));
+    assert!(iam_row.tracked_actions_last_accessed().is_empty());
+    for unused in ["organizations", "s3"] {
+        let row = by(unused);
+        assert_eq!(row.last_authenticated(), None, "{unused}");
+        assert_eq!(row.total_authenticated_entities(), Some(0), "{unused}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn action_level_details_show_the_actions_used() {
+    use aws_sdk_iam::types::AccessAdvisorUsageGranularityType as G;
+    let f = Fixture::new("lastacc-actions", ACCOUNT);
+    let role_arn = role_that_listed_users(&f).await;
+    let iam = f.server.iam();
+    let id = report_once_recorded(&iam, &role_arn, G::ActionLevel, "iam").await;
+    let out = ok(
+        "GetServiceLastAccessedDetails",
+        iam.get_service_last_accessed_details()
+            .job_id(&id)
+            .send()
+            .await,
+    );
+    assert_eq!(out.job_type(), Some(&G::ActionLevel));
+    let iam_row = out
+        .services_last_accessed()
+        .iter()
+        .find(|s| s.service_namespace() == "iam")
+        .unwrap();
+    let actions = iam_row.tracked_actions_last_accessed();
+    let list = actions
+        .iter()
+        .find(|a| a.action_name() == Some("ListUsers"))
+        .unwrap();
+    assert!(list.last_accessed_time().is_some());
+    assert_eq!(list.last_accessed_entity(), Some(role_arn.as_str()));
+    let get = actions
+        .iter()
+        .find(|a| a.action_name() == Some("GetUser"))
+        .unwrap();
+    assert_eq!(get.last_accessed_time(), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_list_pages() {
+    let f = Fixture::new("lastacc-pages", ACCOUNT);
+    let iam = f.server.iam();
+    let role_arn = {
+        ok(
+            "CreateRole",
+            iam.create_role()
+                .role_name("pager")
+                .assume_role_policy_document(TRUST_ACCOUNT)
+                .send()
+                .await,
+        );
+        ok(
+            "PutRolePolicy",
+            iam.put_role_policy()
+                .role_name("pager")
+                .policy_name("inline")
+                .policy_document(IAM_AND_S3)
+                .send()
+                .await,
+        );
+        format!("arn:aws:iam::{ACCOUNT}:role/pager")
+    };
+    let job = ok(
+        "GenerateServiceLastAccessedDetails",
+        iam.generate_service_last_accessed_details()
+            .arn(&role_arn)
+            .send()
+            .await,
+    );
+    let id = job.job_id().unwrap();
+    let mut seen = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let out = ok(
+            "GetServiceLastAccessedDetails",
+            iam.get_service_last_accessed_details()
+                .job_id(id)
+                .max_items(2)
+                .set_marker(marker.clone())
+                .send()
+                .await,
+        );
+        assert!(out.services_last_accessed().len() <= 2);
+        seen.extend(
+            out.services_last_accessed()
+                .iter()
+                .map(|s| s.service_namespace().to_owned()),
+        );
+        if !out.is_truncated() {
+            assert_eq!(out.marker(), None);
+            break;
+        }
+        marker = Some(out.marker().unwrap().to_owned());
+    }
+    assert_eq!(seen, ["iam", "organizations", "s3"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_report_names_its_members() {
+    use aws_sdk_iam::types::AccessAdvisorUsageGranularityType as G;
+    let f = Fixture::new("lastacc-group", ACCOUNT);
+    let iam = f.server.iam();
+    ok(
+        "CreateGroup",
+        iam.create_group().group_name("devs").send().await,
+    );
+    ok(
+        "PutGroupPolicy",
+        iam.put_group_policy()
+            .group_name("devs")
+            .policy_name("inline")
+            .policy_document(IAM_AND_S3)
+            .send()
+            .await,
+    );
+    let mut keys = Vec::new();
+    for name in ["ann", "ben"] {
+        ok("CreateUser", iam.create_user().user_name(name).send().await);
+        ok(
+            "AddUserToGroup",
+            iam.add_user_to_group()
+                .group_name("devs")
+                .user_name(name)
+                .send()
+                .await,
+        );
+        keys.push(f.key_for(name).await);
+    }
+    ok(
+        "ListRoles",
+        f.server.iam_as(&keys[0]).list_roles().send().await,
+    );
+    let group_arn = format!("arn:aws:iam::{ACCOUNT}:group/devs");
+    let id = report_once_recorded(&iam, &group_arn, G::ServiceLevel, "iam").await;
+    let out = ok(
+        "GetServiceLastAccessedDetailsWithEntities",
+        iam.get_service_last_accessed_details_with_entities()
+            .job_id(&id)
+            .service_namespace("iam")
+            .send()
+            .await,
+    );
+    let entities = out.entity_details_list();
+    assert_eq!(entities.len(), 2);
+    let ann = entities
+        .iter()
+        .find(|e| e.entity_info().unwrap().name() == "ann")
+        .unwrap();
+    assert!(ann.last_authenticated().is_some());
+    assert_eq!(
+        ann.entity_info().unwrap().arn(),
+        format!("arn:aws:iam::{ACCOUNT}:user/ann")
+    );
+    let ben = entities
+        .iter()
+        .find(|e| e.entity_info().unwrap().name() == "ben")
+        .unwrap();
+    assert_eq!(ben.last_authenticated(), None);
+    let details = ok(
+        "GetServiceLastAccessedDetails",
+        iam.get_service_last_accessed_details()
+            .job_id(&id)
+            .send()
+            .await,
+    );
+    let iam_row = &details.services_last_accessed()[0];
+    assert_eq!(iam_row.service_namespace(), "iam");
+    assert_eq!(iam_row.total_authenticated_entities(), Some(1));
+    assert_eq!(
+        iam_row.last_authenticated_entity(),
+        Some(format!("arn:aws:iam::{ACCOUNT}:user/ann").as_str())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn policies_granting_a_service_are_listed() {
+    use aws_sdk_iam::types::{PolicyOwnerEntityType, PolicyType};
+    let f = Fixture::new("lastacc-granting", ACCOUNT);
+    let iam = f.server.iam();
+    ok(
+        "CreateGroup",
+        iam.create_group().group_name("ops").send().await,
+    );
+    ok(
+        "PutGroupPolicy",
+        iam.put_group_policy()
+            .group_name("ops")
+            .policy_name("ops-iam")
+            .policy_document(IAM_AND_S3)
+            .send()
+            .await,
+    );
+    f.admin("dana", None).await;
+    ok(
+        "AddUserToGroup",
+        iam.add_user_to_group()
+            .group_name("ops")
+            .user_name("dana")
+            .send()
+            .await,
+    );
+    let out = ok(
+        "ListPoliciesGrantingServiceAccess",
+        iam.list_policies_granting_service_access()
+            .arn(format!("arn:aws:iam::{ACCOUNT}:user/dana"))
+            .service_namespaces("iam")
+            .service_namespaces("sts")
+            .send()
+            .await,
+    );
+    let entries = out.policies_granting_service_access();
+    assert_eq!(entries.len(), 2);
+    let names = |i: usize| -> Vec<String> {
+        entries[i]
+            .policies()
+            .iter()
+            .map(|p| p.policy_name().to_owned())
+            .collect()
+    };
+    assert_eq!(entries[0].service_namespace(), Some("iam"));
+    // The user's own policies first, then its groups'.
+    assert_eq!(names(0), ["AdministratorAccess", "ops-iam"]);
+    assert_eq!(names(1), ["AdministratorAccess"]);
+    let inline = &entries[0].policies()[1];
+    assert_eq!(inline.policy_type(), &PolicyType::Inline);
+    assert_eq!(inline.entity_type(), Some(&PolicyOwnerEntityType::Group));
+    assert_eq!(inline.entity_name(), Some("ops"));
+    let managed = &entries[0].policies()[0];
+    assert_eq!(managed.policy_type(), &PolicyType::Managed);
+    assert_eq!(
+        managed.policy_arn(),
+        Some("arn:aws:iam::aws:policy/AdministratorAccess")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn last_accessed_errors() {
+    let f = Fixture::new("lastacc-errors", ACCOUNT);
+    let iam = f.server.iam();
+    let e = err_info(
+        iam.generate_service_last_accessed_details()
+            .arn(format!("arn:aws:iam::{ACCOUNT}:role/nobody"))
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "NoSuchEntity", "{e:?}");
+    let e = err_info(
+        iam.generate_service_last_accessed_details()
+            .arn("arn:aws:s3:::some-bucket-name")
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "InvalidInput", "{e:?}");
+    let e = err_info(
+        iam.get_service_last_accessed_details()
+            .job_id("examplef-1305-c245-eba4-71fe298bcda7")
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "NoSuchEntity", "{e:?}");
+    let e = err_info(
+        iam.list_policies_granting_service_access()
+            .arn(format!("arn:aws:iam::{ACCOUNT}:user/nobody"))
+            .service_namespaces("iam")
+            .send()
+            .await,
+    );
+    assert_eq!(e.code, "NoSuchEntity", "{e:?}");
+}
