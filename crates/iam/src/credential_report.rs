@@ -86,7 +86,13 @@ fn key_columns(
                 || ("N/A".into(), "N/A".into(), "N/A".into()),
                 |u| (iso(u.used_ms), u.region, u.service),
             );
-            [k.active.to_string(), iso(k.created_ms), date, region, service]
+            [
+                k.active.to_string(),
+                iso(k.created_ms),
+                date,
+                region,
+                service,
+            ]
         }
         None => [
             "false".into(),

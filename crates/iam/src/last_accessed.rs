@@ -188,9 +188,11 @@ fn subject(tx: &mut dyn Tx, c: &Ctx, arn: &str) -> Result<Subject, Failure> {
     if resource.starts_with("policy/") {
         let documents = match crate::policies::find_managed(tx, &c.account, arn)? {
             Some(crate::policies::Managed::Aws(p)) => vec![p.document.clone()],
-            Some(crate::policies::Managed::Customer(p)) => {
-                p.default_document().map(str::to_owned).into_iter().collect()
-            }
+            Some(crate::policies::Managed::Customer(p)) => p
+                .default_document()
+                .map(str::to_owned)
+                .into_iter()
+                .collect(),
             None => return Err(not_found()),
         };
         let mut entities = Vec::new();
@@ -359,7 +361,12 @@ fn build(tx: &mut dyn Tx, c: &Ctx, arn: &str, action_level: bool) -> Result<JobR
             actions: tracked.then(|| {
                 actions
                     .iter()
-                    .map(|a| (a.clone(), last_action.get(&(ns.clone(), a.clone())).cloned()))
+                    .map(|a| {
+                        (
+                            a.clone(),
+                            last_action.get(&(ns.clone(), a.clone())).cloned(),
+                        )
+                    })
                     .collect()
             }),
             namespace: ns,
@@ -638,7 +645,14 @@ mod tests {
     fn allow_all_grants_every_served_service() {
         let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
         let s = allowed_services(&[doc.to_owned()]);
-        for ns in ["cloudtrail", "iam", "identitystore", "organizations", "sso", "sts"] {
+        for ns in [
+            "cloudtrail",
+            "iam",
+            "identitystore",
+            "organizations",
+            "sso",
+            "sts",
+        ] {
             assert!(s.contains_key(ns), "{ns}");
         }
     }

@@ -6,8 +6,8 @@ use crate::records::EntityKind;
 use crate::seal::Sealer;
 use crate::{
     account_settings, authorization_details, credential_report, groups, instance_profiles, keys,
-    login, mfa, policies, providers, roles, saml_providers, service_credentials, service_linked,
-    ssh_keys, users,
+    last_accessed, login, mfa, policies, providers, roles, saml_providers, service_credentials,
+    service_linked, ssh_keys, users,
 };
 use cairn_api::iam::{Iam, types};
 use cairn_core::Call;
@@ -948,7 +948,7 @@ impl Iam for IamService {
         // The job completes in its own transaction; no IAM state changes, so no
         // generation bump.
         let c = Ctx::of(ctx);
-        ctx.write(move |tx| crate::last_accessed::generate(tx, &c, &input))
+        ctx.write(move |tx| last_accessed::generate(tx, &c, &input))
             .await
     }
 
@@ -957,7 +957,7 @@ impl Iam for IamService {
         ctx: &Call,
         input: types::GetServiceLastAccessedDetailsRequest,
     ) -> Result<types::GetServiceLastAccessedDetailsResponse, ApiError> {
-        query!(ctx, input, |tx, c, input_| crate::last_accessed::get(
+        query!(ctx, input, |tx, c, input_| last_accessed::get(
             tx, &c, &input_
         ))
     }
@@ -968,7 +968,7 @@ impl Iam for IamService {
         input: types::GetServiceLastAccessedDetailsWithEntitiesRequest,
     ) -> Result<types::GetServiceLastAccessedDetailsWithEntitiesResponse, ApiError> {
         query!(ctx, input, |tx, c, input_| {
-            crate::last_accessed::get_with_entities(tx, &c, &input_)
+            last_accessed::get_with_entities(tx, &c, &input_)
         })
     }
 
@@ -978,7 +978,7 @@ impl Iam for IamService {
         input: types::ListPoliciesGrantingServiceAccessRequest,
     ) -> Result<types::ListPoliciesGrantingServiceAccessResponse, ApiError> {
         query!(ctx, input, |tx, c, input_| {
-            crate::last_accessed::list_policies_granting(tx, &c, &input_)
+            last_accessed::list_policies_granting(tx, &c, &input_)
         })
     }
 

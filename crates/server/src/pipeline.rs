@@ -475,7 +475,12 @@ async fn authenticate(
     )
     .map_err(fail)?;
     if long_term {
-        crate::key_use::note(app, &parsed.access_key_id, routed.model.signing_name, &region);
+        crate::key_use::note(
+            app,
+            &parsed.access_key_id,
+            routed.model.signing_name,
+            &region,
+        );
     }
     Ok((key.principal, region))
 }

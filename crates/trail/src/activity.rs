@@ -65,7 +65,10 @@ pub fn account_activity(
     let oldest = layout::time_prefix(since_ms.saturating_sub(1000));
     for (key, value) in tx.scan_prefix(INDEX, &prefix, false, usize::MAX)? {
         let suffix = key.get(prefix.len()..).unwrap_or_default();
-        if suffix.get(..layout::TIME_LEN).is_some_and(|t| t > &oldest[..]) {
+        if suffix
+            .get(..layout::TIME_LEN)
+            .is_some_and(|t| t > &oldest[..])
+        {
             break;
         }
         let Ok(entries) = layout::posting_entries(suffix, &value) else {

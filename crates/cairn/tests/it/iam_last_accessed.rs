@@ -9,10 +9,7 @@ use std::time::{Duration, Instant};
 const ACCOUNT: &str = "123456789012";
 
 /// `GetAccessKeyLastUsed` of `akid` once its use is recorded (written off the request path).
-async fn last_used(
-    iam: &aws_sdk_iam::Client,
-    akid: &str,
-) -> aws_sdk_iam::types::AccessKeyLastUsed {
+async fn last_used(iam: &aws_sdk_iam::Client, akid: &str) -> aws_sdk_iam::types::AccessKeyLastUsed {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let out = ok(
