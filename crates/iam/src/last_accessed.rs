@@ -271,17 +271,18 @@ fn allowed_services(documents: &[String]) -> BTreeMap<String, (String, Vec<Strin
         let Ok(v) = serde_json::from_str::<serde_json::Value>(doc) else {
             continue;
         };
-        let statements = match &v["Statement"] {
-            serde_json::Value::Array(a) => a.clone(),
-            other => vec![other.clone()],
+        let statements = match v.get("Statement") {
+            Some(serde_json::Value::Array(a)) => a.clone(),
+            Some(other) => vec![other.clone()],
+            None => Vec::new(),
         };
         for st in statements {
-            if st["Effect"] != "Allow" {
+            if st.get("Effect").and_then(serde_json::Value::as_str) != Some("Allow") {
                 continue;
             }
-            let actions = match &st["Action"] {
-                serde_json::Value::String(s) => vec![s.clone()],
-                serde_json::Value::Array(a) => a
+            let actions = match st.get("Action") {
+                Some(serde_json::Value::String(s)) => vec![s.clone()],
+                Some(serde_json::Value::Array(a)) => a
                     .iter()
                     .filter_map(|x| x.as_str().map(str::to_owned))
                     .collect(),
@@ -539,7 +540,7 @@ pub(crate) fn list_policies_granting(
         return Err(not_found());
     }
     let name = resource.rsplit('/').next().unwrap_or_default();
-    let (kind, owners) = if resource.starts_with("user/") {
+    let owners = if resource.starts_with("user/") {
         let u = records::user(tx, &c.account, name)?.ok_or_else(not_found)?;
         let mut owners = vec![(EntityKind::User, u.name.clone())];
         for g in records::groups_of(tx, &c.account, &u.name)? {
@@ -547,17 +548,16 @@ pub(crate) fn list_policies_granting(
                 owners.push((EntityKind::Group, g.name));
             }
         }
-        (EntityKind::User, owners)
+        owners
     } else if resource.starts_with("role/") {
         let r = records::role(tx, &c.account, name)?.ok_or_else(not_found)?;
-        (EntityKind::Role, vec![(EntityKind::Role, r.name)])
+        vec![(EntityKind::Role, r.name)]
     } else if resource.starts_with("group/") {
         let g = records::group(tx, &c.account, name)?.ok_or_else(not_found)?;
-        (EntityKind::Group, vec![(EntityKind::Group, g.name)])
+        vec![(EntityKind::Group, g.name)]
     } else {
         return Err(invalid(format!("Invalid ARN: {arn}")));
     };
-    let _ = kind;
     // (policy, document) of every owner.
     let mut policies: Vec<(types::PolicyGrantingServiceAccess, String)> = Vec::new();
     for (okind, oname) in &owners {
@@ -570,7 +570,7 @@ pub(crate) fn list_policies_granting(
             policies.push((
                 types::PolicyGrantingServiceAccess {
                     entity_name: Some(oname.clone()),
-                    entity_type: Some(owner_type.clone()),
+                    entity_type: Some(owner_type),
                     policy_arn: None,
                     policy_name: p.name,
                     policy_type: types::PolicyType::Inline,
