@@ -323,6 +323,7 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
         let config = cairn_server::Config {
             dev: opts.dev,
             bootstrap_account_id: creds.account_id.clone(),
+            key_last_used_interval_ms: opts.key_last_used_ms,
             ..cairn_server::Config::default()
         };
         let objects = object_store(&opts.object_store)?;

@@ -127,6 +127,34 @@ async fn the_credential_report_shows_key_use() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_later_use_is_recorded_once_the_interval_has_passed() {
+    let f = Fixture::with_args(
+        "lastused-interval",
+        ACCOUNT,
+        &["--key-last-used-seconds", "0.5"],
+    );
+    let who = f.user_with_key("erin", ALLOW_ALL).await;
+    ok(
+        "GetCallerIdentity",
+        f.server.sts_as(&who).get_caller_identity().send().await,
+    );
+    let iam = f.server.iam();
+    assert_eq!(last_used(&iam, &who.akid).await.service_name(), "sts");
+    // Within the interval another use writes nothing; after it, the next use is recorded.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    ok("ListUsers", f.server.iam_as(&who).list_users().send().await);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let used = last_used(&iam, &who.akid).await;
+        if used.service_name() == "iam" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still {used:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_key_has_no_last_use() {
     let f = Fixture::new("lastused-unknown", ACCOUNT);
     let e = err_info(
