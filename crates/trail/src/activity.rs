@@ -114,3 +114,49 @@ pub fn account_activity(
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "test code: a failed expectation panics"
+)]
+mod tests {
+    use super::account_activity;
+    use crate::test_support::{ACCT, event};
+    use cairn_store::Store;
+
+    #[test]
+    fn reads_one_accounts_events_in_the_window_from_batched_rows() {
+        let store = Store::open_sqlite_memory().unwrap();
+        let mut events = vec![
+            event(10_000, "e1", "ListRoots", true),
+            event(10_200, "e2", "ListAccounts", true),
+            event(20_000, "e3", "DescribeOrganization", true),
+        ];
+        let mut other = event(20_100, "e4", "ListRoots", true);
+        other.recipient_account_id = "999988887777".to_owned();
+        events.push(other);
+        let encoded: Vec<crate::layout::Encoded> = events
+            .iter()
+            .map(|e| crate::layout::Encoded::new(e).unwrap())
+            .collect();
+        store
+            .write_blocking(move |tx| crate::layout::put_batch(tx, &encoded))
+            .unwrap();
+        let seen = store
+            .read_blocking(|tx| {
+                let mut seen = Vec::new();
+                account_activity(tx, ACCT, 10_100, &mut |a| seen.push(a))?;
+                Ok::<_, cairn_store::StoreError>(seen)
+            })
+            .unwrap();
+        let mut names: Vec<&str> = seen.iter().map(|a| a.event_name.as_str()).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["DescribeOrganization", "ListAccounts"]);
+        assert!(seen.iter().all(|a| a.service == "organizations"));
+        assert!(seen.iter().all(|a| a.region == "us-east-1"));
+        assert_eq!(seen[0].arn, format!("arn:aws:iam::{ACCT}:root"));
+        assert_eq!(seen[0].issuer_arn, None);
+    }
+}
