@@ -333,6 +333,7 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
             dev: opts.dev,
             bootstrap_account_id: creds.account_id.clone(),
             public_url: public_url.clone(),
+            key_last_used_interval_ms: opts.key_last_used_ms,
             ..cairn_server::Config::default()
         };
         let objects = object_store(&opts.object_store)?;

@@ -12,7 +12,7 @@ pub const USAGE: &str = "usage:
               [--email EMAIL] [--dev] [--log-format text|json] [--config FILE]
               [--object-store DIR|s3://[BUCKET]] [--object-store-endpoint URL]
               [--object-store-region REGION] [--trail-delivery-seconds N]
-              [--trail-digest-seconds N] [--event-stream URL]
+              [--trail-digest-seconds N] [--event-stream URL] [--key-last-used-seconds N]
   cairn env [--data-dir DIR] [--listen ADDR] [--config FILE]
   cairn signup --email EMAIL --name NAME [--data-dir DIR] [--database-url URL] [--config FILE]
   cairn policy simulate FILE
@@ -74,11 +74,15 @@ commands:
   --public-url    the URL clients reach Cairn at, e.g. https://cairn.example.com (env
                   CAIRN_PUBLIC_URL; default http://<listen address>): the issuer of the
                   tokens STS's GetWebIdentityToken signs, whose keys Cairn serves there
+  --key-last-used-seconds
+                  at most one write of an access key's last use per key per N seconds
+                  (env CAIRN_KEY_LAST_USED_SECONDS; default 60): GetAccessKeyLastUsed trails
+                  the true last use by less than N
   --config        a TOML file with any of: listen, data-dir, database-url, account-id, email,
                   dev, log-format, master-key, smtp-url, public-url, org-max-accounts, object-store,
                   object-store-endpoint, object-store-region, object-store-access-key-id,
                   object-store-secret-access-key, trail-delivery-seconds,
-                  trail-digest-seconds (env CAIRN_CONFIG)
+                  trail-digest-seconds, key-last-used-seconds (env CAIRN_CONFIG)
 
   environment only: CAIRN_MASTER_KEY (64 hex digits), CAIRN_SMTP_URL (smtp://host:port),
   CAIRN_ORG_MAX_ACCOUNTS (default 10), CAIRN_OBJECT_STORE_ACCESS_KEY_ID and
@@ -121,6 +125,8 @@ pub struct ServeOpts {
     pub trail_digest_ms: i64,
     /// Where every recorded event is pushed.
     pub event_streams: Vec<cairn_trail::stream::StreamConfig>,
+    /// At most one write of an access key's last use per this interval, in milliseconds.
+    pub key_last_used_ms: i64,
 }
 
 /// Where trails deliver.
@@ -213,6 +219,7 @@ struct FileConfig {
     object_store_secret_access_key: Option<String>,
     trail_delivery_seconds: Option<f64>,
     trail_digest_seconds: Option<f64>,
+    key_last_used_seconds: Option<f64>,
     #[serde(default)]
     event_stream: Vec<cairn_trail::stream::StreamConfig>,
 }
@@ -309,6 +316,7 @@ pub fn parse(args: &[String], env: &Environment) -> Result<Command, String> {
             "trail-digest-seconds",
             "event-stream",
             "public-url",
+            "key-last-used-seconds",
         ],
         "signup" => &[
             "email",
@@ -482,6 +490,13 @@ pub fn parse(args: &[String], env: &Environment) -> Result<Command, String> {
                 3600.0,
                 1.0,
             )?;
+            let key_last_used_ms = seconds_ms(
+                "key-last-used-seconds",
+                flag("key-last-used-seconds").or_else(|| var("CAIRN_KEY_LAST_USED_SECONDS")),
+                file.key_last_used_seconds,
+                60.0,
+                0.1,
+            )?;
             let mut event_streams = file.event_stream.clone();
             if let Some(url) = flag("event-stream").or_else(|| var("CAIRN_EVENT_STREAM_URL")) {
                 event_streams.push(cairn_trail::stream::StreamConfig {
@@ -521,6 +536,7 @@ pub fn parse(args: &[String], env: &Environment) -> Result<Command, String> {
             }
             Ok(Command::Serve(Box::new(ServeOpts {
                 event_streams,
+                key_last_used_ms,
                 object_store,
                 trail_delivery_ms,
                 trail_digest_ms,

@@ -1,7 +1,8 @@
 //! Accounts, their root users and access keys, in the store.
 //!
 //! Spaces: `iam.acct` (account id → [`Account`]), `iam.email` (lower-cased email → account
-//! id, for uniqueness), `iam.akey` (access key id → [`AccessKey`]).
+//! id, for uniqueness), `iam.akey` (access key id → [`AccessKey`]), `iam.akused` (access key
+//! id → [`KeyLastUsed`], written lazily by the pipeline: see [`record_key_use`]).
 
 use crate::seal::Sealer;
 use cairn_core::{Ids, Principal};
@@ -11,6 +12,7 @@ use serde::{Deserialize, Serialize};
 const ACCOUNTS: &str = "iam.acct";
 const EMAILS: &str = "iam.email";
 const KEYS: &str = "iam.akey";
+const KEY_USED: &str = "iam.akused";
 
 /// Stored-format version of the records below.
 const FORMAT: u32 = 1;
@@ -237,9 +239,67 @@ pub fn put_access_key(tx: &mut dyn Tx, key: &AccessKey) -> Result<(), StoreError
     tx.put(KEYS, key.access_key_id.as_bytes(), &raw)
 }
 
-/// Deletes an access key; `true` if it existed.
+/// Deletes an access key (and what is known of its use); `true` if it existed.
 pub fn delete_access_key(tx: &mut dyn Tx, access_key_id: &str) -> Result<bool, StoreError> {
+    tx.delete(KEY_USED, access_key_id.as_bytes())?;
     tx.delete(KEYS, access_key_id.as_bytes())
+}
+
+/// The last authenticated use of a long-term access key, as `GetAccessKeyLastUsed` and the
+/// credential report answer it. Approximate by design (AWS's is too): the pipeline writes it
+/// at most once per key per interval, off the request path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyLastUsed {
+    pub v: u32,
+    pub used_ms: i64,
+    /// The signing name of the service called (`iam`, `sts`, `organizations`, …).
+    pub service: String,
+    pub region: String,
+}
+
+impl KeyLastUsed {
+    pub fn new(used_ms: i64, service: &str, region: &str) -> Self {
+        Self {
+            v: FORMAT,
+            used_ms,
+            service: service.to_owned(),
+            region: region.to_owned(),
+        }
+    }
+}
+
+/// Records a use of `access_key_id`, unless the key is gone (a write racing a delete must
+/// not leave a row behind) or a later use is already recorded (writes from several
+/// processes may arrive out of order). `true` if written.
+pub fn record_key_use(
+    tx: &mut dyn Tx,
+    access_key_id: &str,
+    used: &KeyLastUsed,
+) -> Result<bool, StoreError> {
+    if tx.get(KEYS, access_key_id.as_bytes())?.is_none() {
+        return Ok(false);
+    }
+    if let Some(prev) = key_last_used(tx, access_key_id)?
+        && prev.used_ms >= used.used_ms
+    {
+        return Ok(false);
+    }
+    let raw = serde_json::to_vec(used).map_err(|_| corrupt("access key use"))?;
+    tx.put(KEY_USED, access_key_id.as_bytes(), &raw)?;
+    Ok(true)
+}
+
+/// The last recorded use of `access_key_id`, if any.
+pub fn key_last_used(
+    tx: &mut dyn Tx,
+    access_key_id: &str,
+) -> Result<Option<KeyLastUsed>, StoreError> {
+    match tx.get(KEY_USED, access_key_id.as_bytes())? {
+        Some(raw) => serde_json::from_slice(&raw)
+            .map(Some)
+            .map_err(|_| corrupt("access key use")),
+        None => Ok(None),
+    }
 }
 
 /// The root user's access keys of `account`, by id. Root keys have no per-user index, so this

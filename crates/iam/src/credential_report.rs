@@ -73,18 +73,27 @@ fn iso(ms: i64) -> String {
     )
 }
 
-/// The four columns of one access key (or of none): active, last rotated (created), last
-/// used date, region and service (Cairn does not track use yet: `N/A`, as IAM answers for a
-/// key never used).
-fn key_columns(key: Option<&crate::accounts::AccessKey>) -> [String; 5] {
-    match key {
-        Some(k) => [
-            k.active.to_string(),
-            iso(k.created_ms),
-            "N/A".into(),
-            "N/A".into(),
-            "N/A".into(),
-        ],
+/// The five columns of one access key (or of none): active, last rotated (created), last
+/// used date, region and service (`N/A` for a key never used, as IAM answers).
+fn key_columns(
+    tx: &mut dyn Tx,
+    key: Option<&crate::accounts::AccessKey>,
+) -> Result<[String; 5], StoreError> {
+    Ok(match key {
+        Some(k) => {
+            let used = crate::accounts::key_last_used(tx, &k.access_key_id)?;
+            let (date, region, service) = used.map_or_else(
+                || ("N/A".into(), "N/A".into(), "N/A".into()),
+                |u| (iso(u.used_ms), u.region, u.service),
+            );
+            [
+                k.active.to_string(),
+                iso(k.created_ms),
+                date,
+                region,
+                service,
+            ]
+        }
         None => [
             "false".into(),
             "N/A".into(),
@@ -92,7 +101,7 @@ fn key_columns(key: Option<&crate::accounts::AccessKey>) -> [String; 5] {
             "N/A".into(),
             "N/A".into(),
         ],
-    }
+    })
 }
 
 fn row(out: &mut String, cells: &[String]) {
@@ -118,8 +127,8 @@ fn build(tx: &mut dyn Tx, account: &str) -> Result<String, StoreError> {
         "not_supported".into(),
         "false".into(),
     ];
-    cells.extend(key_columns(root_keys.first()));
-    cells.extend(key_columns(root_keys.get(1)));
+    cells.extend(key_columns(tx, root_keys.first())?);
+    cells.extend(key_columns(tx, root_keys.get(1))?);
     cells.extend(["false", "N/A", "false", "N/A"].map(String::from));
     row(&mut csv, &cells);
 
@@ -150,8 +159,8 @@ fn build(tx: &mut dyn Tx, account: &str) -> Result<String, StoreError> {
             "N/A".into(),
             crate::mfa::has_devices(tx, account, &u.name)?.to_string(),
         ];
-        cells.extend(key_columns(keys.first()));
-        cells.extend(key_columns(keys.get(1)));
+        cells.extend(key_columns(tx, keys.first())?);
+        cells.extend(key_columns(tx, keys.get(1))?);
         cells.extend(["false", "N/A", "false", "N/A"].map(String::from));
         row(&mut csv, &cells);
     }

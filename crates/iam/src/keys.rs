@@ -215,7 +215,7 @@ pub(crate) fn delete_access_key(
     Ok(())
 }
 
-/// Cairn does not track key use yet: every key reports IAM's "never used" answer (`N/A`).
+/// The key's last recorded use; a key never used answers IAM's `N/A` and no date.
 pub(crate) fn get_access_key_last_used(
     tx: &mut dyn Tx,
     c: &Ctx,
@@ -224,11 +224,19 @@ pub(crate) fn get_access_key_last_used(
     let key = accounts::get_access_key(tx, id)?
         .filter(|k| k.account_id == c.account)
         .ok_or_else(|| no_such_key(id))?;
+    let used = accounts::key_last_used(tx, id)?;
     Ok(types::GetAccessKeyLastUsedResponse {
-        access_key_last_used: Some(types::AccessKeyLastUsed {
-            last_used_date: None,
-            region: String::from("N/A"),
-            service_name: String::from("N/A"),
+        access_key_last_used: Some(match used {
+            Some(u) => types::AccessKeyLastUsed {
+                last_used_date: Some(ts(u.used_ms)),
+                region: u.region,
+                service_name: u.service,
+            },
+            None => types::AccessKeyLastUsed {
+                last_used_date: None,
+                region: String::from("N/A"),
+                service_name: String::from("N/A"),
+            },
         }),
         user_name: Some(owner_name(&key).unwrap_or_else(|| String::from("root"))),
     })

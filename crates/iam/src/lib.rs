@@ -18,6 +18,7 @@ mod credential_report;
 mod groups;
 mod instance_profiles;
 mod keys;
+mod last_accessed;
 pub mod login;
 mod managed;
 pub mod mfa;

@@ -6,8 +6,8 @@ use crate::records::EntityKind;
 use crate::seal::Sealer;
 use crate::{
     account_settings, authorization_details, credential_report, groups, instance_profiles, keys,
-    login, mfa, policies, providers, roles, saml_providers, service_credentials, service_linked,
-    ssh_keys, users,
+    last_accessed, login, mfa, policies, providers, roles, saml_providers, service_credentials,
+    service_linked, ssh_keys, users,
 };
 use cairn_api::iam::{Iam, types};
 use cairn_core::Call;
@@ -948,6 +948,48 @@ impl Iam for IamService {
             &c,
             &input_.access_key_id
         ))
+    }
+
+    async fn generate_service_last_accessed_details(
+        &self,
+        ctx: &Call,
+        input: types::GenerateServiceLastAccessedDetailsRequest,
+    ) -> Result<types::GenerateServiceLastAccessedDetailsResponse, ApiError> {
+        // The job completes in its own transaction; no IAM state changes, so no
+        // generation bump.
+        let c = Ctx::of(ctx);
+        ctx.write(move |tx| last_accessed::generate(tx, &c, &input))
+            .await
+    }
+
+    async fn get_service_last_accessed_details(
+        &self,
+        ctx: &Call,
+        input: types::GetServiceLastAccessedDetailsRequest,
+    ) -> Result<types::GetServiceLastAccessedDetailsResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| last_accessed::get(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn get_service_last_accessed_details_with_entities(
+        &self,
+        ctx: &Call,
+        input: types::GetServiceLastAccessedDetailsWithEntitiesRequest,
+    ) -> Result<types::GetServiceLastAccessedDetailsWithEntitiesResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| {
+            last_accessed::get_with_entities(tx, &c, &input_)
+        })
+    }
+
+    async fn list_policies_granting_service_access(
+        &self,
+        ctx: &Call,
+        input: types::ListPoliciesGrantingServiceAccessRequest,
+    ) -> Result<types::ListPoliciesGrantingServiceAccessResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| {
+            last_accessed::list_policies_granting(tx, &c, &input_)
+        })
     }
 
     async fn simulate_custom_policy(

@@ -281,6 +281,21 @@ impl Statement {
     pub fn conditions(&self) -> &[Condition] {
         &self.conditions
     }
+
+    /// Whether the statement's `Action` (or `NotAction`) covers `action` (`service:Name`,
+    /// any case), whatever its resources and conditions say: what IAM's last-accessed
+    /// reports count as an action the policy grants.
+    pub fn covers_action(&self, action: &str) -> bool {
+        let lower = action.to_ascii_lowercase();
+        let action = crate::pattern::ActionRef::new(&lower);
+        let ctx = crate::Context::default();
+        let hit = self
+            .actions
+            .patterns
+            .iter()
+            .any(|p| p.matches(&action, &ctx));
+        hit != self.actions.negated
+    }
 }
 
 fn describe(v: &Json) -> String {

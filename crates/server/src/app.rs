@@ -31,6 +31,9 @@ pub struct Config {
     /// Where clients reach this server (`--public-url`), without a trailing `/`: the base
     /// of outbound federation's issuers.
     pub public_url: String,
+    /// Per access key, at most one write of its last use per this interval (see
+    /// `key_use`): what `GetAccessKeyLastUsed` answers trails the true last use by less.
+    pub key_last_used_interval_ms: i64,
 }
 
 impl Default for Config {
@@ -42,6 +45,7 @@ impl Default for Config {
             max_body_bytes: 8 * 1024 * 1024,
             credential_cache_ms: 5_000,
             public_url: String::new(),
+            key_last_used_interval_ms: 60_000,
         }
     }
 }
@@ -66,6 +70,7 @@ pub struct App {
     pub(crate) signing_keys: cairn_sigv4::SigningKeyCache,
     pub(crate) keys: RwLock<HashMap<String, CachedKey>>,
     pub(crate) authz: crate::authz::AuthzCache,
+    pub(crate) key_use: crate::key_use::KeyUse,
     ready: AtomicBool,
 }
 
@@ -80,6 +85,7 @@ impl App {
             signing_keys: cairn_sigv4::SigningKeyCache::default(),
             keys: RwLock::new(HashMap::new()),
             authz: crate::authz::AuthzCache::default(),
+            key_use: crate::key_use::KeyUse::default(),
             ready: AtomicBool::new(true),
         })
     }

@@ -10,6 +10,7 @@
 
 pub mod app;
 pub mod authz;
+mod key_use;
 pub mod metrics;
 pub mod pipeline;
 pub mod services;

@@ -377,9 +377,10 @@ fn sig_error(kind: SigErrorKind, message: &str) -> CommonError {
 
 const INVALID_TOKEN: &str = "The security token included in the request is invalid.";
 
-/// Authenticates the request: who is calling, and the region they signed for.
+/// Authenticates the request: who is calling, and the region they signed for. A call signed
+/// with a long-term access key Cairn issued notes the key's use (`key_use`).
 async fn authenticate(
-    app: &App,
+    app: &Arc<App>,
     parts: &Parts,
     body: &Bytes,
     routed: &Routed,
@@ -430,6 +431,7 @@ async fn authenticate(
     }
     let invalid =
         || CommonError::InvalidClientTokenId(INVALID_TOKEN.to_owned()).to_api_error(protocol);
+    let long_term = parsed.security_token.is_none();
     let key = match parsed.security_token.as_deref() {
         // Temporary credentials: the token carries the session (sealed; see cairn_iam::sts).
         Some(token) => {
@@ -472,6 +474,14 @@ async fn authenticate(
         &opts,
     )
     .map_err(fail)?;
+    if long_term {
+        crate::key_use::note(
+            app,
+            &parsed.access_key_id,
+            routed.model.signing_name,
+            &region,
+        );
+    }
     Ok((key.principal, region))
 }
 

@@ -20,6 +20,7 @@
 //! * [`service`]: [`CloudTrailService`], the `cairn_api::cloudtrail::CloudTrail`
 //!   implementation.
 
+pub mod activity;
 pub mod channels;
 pub mod data;
 pub mod delivery;
