@@ -330,7 +330,10 @@ pub(crate) fn get_account_summary(
         ("AccessKeysPerUserQuota", 2),
         ("AccountAccessKeysPresent", i32::from(!root_keys.is_empty())),
         ("AccountMFAEnabled", 0),
-        ("AccountSigningCertificatesPresent", i32::from(root_certificates)),
+        (
+            "AccountSigningCertificatesPresent",
+            i32::from(root_certificates),
+        ),
         ("SigningCertificatesPerUserQuota", 2),
         ("MFADevices", 0),
         ("MFADevicesInUse", 0),

@@ -20,8 +20,7 @@
 //! February and March 2026.
 
 use crate::common::{
-    Ctx, fail, merge_tags, paginate, path_or_root, remove_tags, tag_page, to_api_tags,
-    ts,
+    Ctx, fail, merge_tags, paginate, path_or_root, remove_tags, tag_page, to_api_tags, ts,
 };
 use crate::keys::status;
 use crate::records::{self, FORMAT};
@@ -242,14 +241,11 @@ pub(crate) fn list_signing_certificates(
     input: &types::ListSigningCertificatesRequest,
 ) -> Result<types::ListSigningCertificatesResponse, Failure> {
     let user = signing_owner(tx, c, input.user_name.as_deref())?;
-    let items = records::load_all::<SigningCertRec>(
-        tx,
-        SIGNING,
-        &signing_prefix(&c.account, &user),
-    )?
-    .into_iter()
-    .map(|(k, r)| (k, signing_api(c, &r)))
-    .collect();
+    let items =
+        records::load_all::<SigningCertRec>(tx, SIGNING, &signing_prefix(&c.account, &user))?
+            .into_iter()
+            .map(|(k, r)| (k, signing_api(c, &r)))
+            .collect();
     let page = paginate(items, input.marker.as_deref(), input.max_items)?;
     Ok(types::ListSigningCertificatesResponse {
         is_truncated: page.truncated(),
@@ -297,7 +293,10 @@ pub(crate) fn server_certificate_path(
     account: &str,
     name: &str,
 ) -> Result<Option<String>, StoreError> {
-    Ok(records::load::<ServerCertRec>(tx, SERVER, &records::entity_key(account, name))?.map(|r| r.path))
+    Ok(
+        records::load::<ServerCertRec>(tx, SERVER, &records::entity_key(account, name))?
+            .map(|r| r.path),
+    )
 }
 
 fn no_server_certificate(name: &str) -> Failure {
@@ -427,8 +426,7 @@ pub(crate) fn upload_server_certificate(
     input: &types::UploadServerCertificateRequest,
 ) -> Result<types::UploadServerCertificateResponse, Failure> {
     let name = &input.server_certificate_name;
-    if records::load::<ServerCertRec>(tx, SERVER, &records::entity_key(&c.account, name))?
-        .is_some()
+    if records::load::<ServerCertRec>(tx, SERVER, &records::entity_key(&c.account, name))?.is_some()
     {
         return Err(server_exists(name));
     }

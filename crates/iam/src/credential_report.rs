@@ -132,7 +132,10 @@ fn build(tx: &mut dyn Tx, account: &str) -> Result<String, StoreError> {
     ];
     cells.extend(key_columns(root_keys.first()));
     cells.extend(key_columns(root_keys.get(1)));
-    cert_columns(&mut cells, &crate::certificates::signing_certificates(tx, account, None)?);
+    cert_columns(
+        &mut cells,
+        &crate::certificates::signing_certificates(tx, account, None)?,
+    );
     row(&mut csv, &cells);
 
     let users: Vec<(String, UserRec)> = records::load_all(tx, USERS, &format!("{account}/"))?;

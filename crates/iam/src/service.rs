@@ -5,9 +5,9 @@ use crate::common::Ctx;
 use crate::records::EntityKind;
 use crate::seal::Sealer;
 use crate::{
-    account_settings, authorization_details, certificates, credential_report, groups, instance_profiles, keys,
-    login, mfa, policies, providers, roles, saml_providers, service_credentials, service_linked,
-    ssh_keys, users,
+    account_settings, authorization_details, certificates, credential_report, groups,
+    instance_profiles, keys, login, mfa, policies, providers, roles, saml_providers,
+    service_credentials, service_linked, ssh_keys, users,
 };
 use cairn_api::iam::{Iam, types};
 use cairn_core::Call;

@@ -19,7 +19,10 @@ pub(crate) struct RsaKey {
 pub(crate) enum PublicKey {
     Rsa(RsaKey),
     /// The named curve's OID (contents) and the uncompressed or compressed point.
-    Ec { curve: Vec<u8>, point: Vec<u8> },
+    Ec {
+        curve: Vec<u8>,
+        point: Vec<u8>,
+    },
     /// Another algorithm (its OID contents).
     Other(Vec<u8>),
 }
@@ -193,9 +196,7 @@ pub(crate) fn pem_blocks(text: &str) -> Option<Vec<(String, Vec<u8>)>> {
             .chars()
             .filter(|c| !c.is_ascii_whitespace())
             .collect();
-        let der = base64::engine::general_purpose::STANDARD
-            .decode(b64)
-            .ok()?;
+        let der = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
         out.push((label, der));
         rest = body.get(end + end_marker.len()..)?;
     }
@@ -360,6 +361,9 @@ mod tests {
         assert!(parse_certificate(&[]).is_none());
         assert!(parse_certificate(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff]).is_none());
         assert!(parse_certificate(&[0x30, 0x00]).is_none());
-        assert!(private_key_public_half("-----BEGIN PRIVATE KEY-----\nMAA=\n-----END PRIVATE KEY-----").is_err());
+        assert!(
+            private_key_public_half("-----BEGIN PRIVATE KEY-----\nMAA=\n-----END PRIVATE KEY-----")
+                .is_err()
+        );
     }
 }

@@ -27,6 +27,7 @@ mod fixture;
 mod hardening;
 mod iam;
 mod iam_account;
+mod iam_certificates;
 mod jobs;
 mod observability;
 mod orgs_accounts;
