@@ -115,6 +115,17 @@ run "sts get-access-key-info" "$acct" -- sts get-access-key-info --access-key-id
 run "sts get-session-token" "-" -- sts get-session-token --duration-seconds 900 --query Credentials.Expiration
 run "sts get-federation-token" "arn:aws:sts::$acct:federated-user/sweeper" -- sts get-federation-token --name sweeper --policy "$policy" --duration-seconds 900 --query FederatedUser.Arn
 fails "sts decode-authorization-message (not one)" InvalidAuthorizationMessageException -- sts decode-authorization-message --encoded-message not-a-message
+# Certificates, made here by openssl.
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$data/cert.key" -out "$data/cert.pem" -days 2 -subj /CN=sweep.example.com 2>/dev/null
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$data/other.key" 2>/dev/null
+run "iam upload-server-certificate" "arn:aws:iam::$acct:server-certificate/elb/sweep" -- iam upload-server-certificate --server-certificate-name sweep --path /elb/ --certificate-body "file://$data/cert.pem" --private-key "file://$data/cert.key" --query ServerCertificateMetadata.Arn
+run "iam list-server-certificates" "sweep" -- iam list-server-certificates --path-prefix /elb/ --query 'ServerCertificateMetadataList[0].ServerCertificateName'
+run "iam get-server-certificate" "/elb/" -- iam get-server-certificate --server-certificate-name sweep --query ServerCertificate.ServerCertificateMetadata.Path
+fails "iam upload-server-certificate (mismatched key)" KeyPairMismatch -- iam upload-server-certificate --server-certificate-name other --certificate-body "file://$data/cert.pem" --private-key "file://$data/other.key"
+run "iam upload-signing-certificate" "Active" -- iam upload-signing-certificate --user-name alice --certificate-body "file://$data/cert.pem" --query Certificate.Status
+certid="$("$aws_bin" iam list-signing-certificates --user-name alice --query 'Certificates[0].CertificateId' --output text)"
+run "iam update-signing-certificate" "-" -- iam update-signing-certificate --user-name alice --certificate-id "$certid" --status Inactive
+run "iam list-signing-certificates" "Inactive" -- iam list-signing-certificates --user-name alice --query 'Certificates[0].Status'
 fails "iam delete-user (still has things)" DeleteConflict -- iam delete-user --user-name alice
 fails "iam get-role (missing)" NoSuchEntity -- iam get-role --role-name nobody
 fails "iam create-user (exists)" EntityAlreadyExists -- iam create-user --user-name alice
@@ -126,6 +137,8 @@ run "iam delete-user-policy" "-" -- iam delete-user-policy --user-name alice --p
 run "iam delete-user-policy (assume)" "-" -- iam delete-user-policy --user-name alice --policy-name assume
 run "iam detach-user-policy" "-" -- iam detach-user-policy --user-name alice --policy-arn "arn:aws:iam::$acct:policy/read-objects"
 run "iam remove-user-from-group" "-" -- iam remove-user-from-group --group-name admins --user-name alice
+run "iam delete-signing-certificate" "-" -- iam delete-signing-certificate --user-name alice --certificate-id "$certid"
+run "iam delete-server-certificate" "-" -- iam delete-server-certificate --server-certificate-name sweep
 run "iam delete-user" "-" -- iam delete-user --user-name alice
 run "iam remove-role-from-instance-profile" "-" -- iam remove-role-from-instance-profile --instance-profile-name deployer --role-name deployer
 run "iam delete-instance-profile" "-" -- iam delete-instance-profile --instance-profile-name deployer

@@ -293,6 +293,12 @@ pub(crate) fn get_account_summary(
     let instance_profiles = crate::instance_profiles::count(tx, &c.account)?;
     let providers = crate::providers::count(tx, &c.account)?;
     let token_version = token_version(tx, &c.account)?;
+    let server_certificates = i32::try_from(crate::certificates::server_certificate_count(
+        tx, &c.account,
+    )?)
+    .unwrap_or(i32::MAX);
+    let root_certificates =
+        !crate::certificates::signing_certificates(tx, &c.account, None)?.is_empty();
     let mut m = std::collections::BTreeMap::new();
     for (k, v) in [
         ("Users", users),
@@ -324,11 +330,14 @@ pub(crate) fn get_account_summary(
         ("AccessKeysPerUserQuota", 2),
         ("AccountAccessKeysPresent", i32::from(!root_keys.is_empty())),
         ("AccountMFAEnabled", 0),
-        ("AccountSigningCertificatesPresent", 0),
+        (
+            "AccountSigningCertificatesPresent",
+            i32::from(root_certificates),
+        ),
         ("SigningCertificatesPerUserQuota", 2),
         ("MFADevices", 0),
         ("MFADevicesInUse", 0),
-        ("ServerCertificates", 0),
+        ("ServerCertificates", server_certificates),
         ("ServerCertificatesQuota", 20),
         ("InstanceProfiles", instance_profiles),
         ("InstanceProfilesQuota", 1000),

@@ -550,6 +550,9 @@ impl cairn_core::ResourceFacts for IamFacts {
             "UserNameWithPath" => EntityKind::User,
             "GroupNameWithPath" => EntityKind::Group,
             "RoleNameWithPath" => EntityKind::Role,
+            "CertificateNameWithPath" => {
+                return crate::certificates::server_certificate_path(tx, account, name);
+            }
             _ => return Ok(None),
         };
         entity_path(tx, account, kind, name)

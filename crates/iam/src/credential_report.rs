@@ -104,6 +104,18 @@ fn key_columns(
     })
 }
 
+/// `cert_1_active`, `cert_1_last_rotated`, `cert_2_…`: the two oldest signing certificates
+/// (last rotated: uploaded), `false` and `N/A` where there is none (IAM User Guide,
+/// "Getting credential reports").
+fn cert_columns(cells: &mut Vec<String>, certs: &[crate::certificates::SigningCertRec]) {
+    for i in 0..2 {
+        match certs.get(i) {
+            Some(c) => cells.extend([c.active.to_string(), iso(c.uploaded_ms)]),
+            None => cells.extend(["false".to_owned(), "N/A".to_owned()]),
+        }
+    }
+}
+
 fn row(out: &mut String, cells: &[String]) {
     out.push_str(&cells.join(","));
     out.push('\n');
@@ -129,7 +141,10 @@ fn build(tx: &mut dyn Tx, account: &str) -> Result<String, StoreError> {
     ];
     cells.extend(key_columns(tx, root_keys.first())?);
     cells.extend(key_columns(tx, root_keys.get(1))?);
-    cells.extend(["false", "N/A", "false", "N/A"].map(String::from));
+    cert_columns(
+        &mut cells,
+        &crate::certificates::signing_certificates(tx, account, None)?,
+    );
     row(&mut csv, &cells);
 
     let users: Vec<(String, UserRec)> = records::load_all(tx, USERS, &format!("{account}/"))?;
@@ -161,7 +176,10 @@ fn build(tx: &mut dyn Tx, account: &str) -> Result<String, StoreError> {
         ];
         cells.extend(key_columns(tx, keys.first())?);
         cells.extend(key_columns(tx, keys.get(1))?);
-        cells.extend(["false", "N/A", "false", "N/A"].map(String::from));
+        cert_columns(
+            &mut cells,
+            &crate::certificates::signing_certificates(tx, account, Some(&u.name))?,
+        );
         row(&mut csv, &cells);
     }
     Ok(csv)

@@ -13,6 +13,7 @@ mod account_settings;
 pub mod accounts;
 mod authorization_details;
 pub mod authz;
+mod certificates;
 mod common;
 mod credential_report;
 mod groups;
@@ -39,6 +40,7 @@ mod ssh_keys;
 pub mod sts;
 mod users;
 pub mod web_identity;
+pub(crate) mod x509;
 pub(crate) mod xmldsig;
 
 pub use accounts::{AccessKey, Account, Credentials, KeyOwner};

@@ -5,9 +5,9 @@ use crate::common::Ctx;
 use crate::records::EntityKind;
 use crate::seal::Sealer;
 use crate::{
-    account_settings, authorization_details, credential_report, groups, instance_profiles, keys,
-    last_accessed, login, mfa, policies, providers, roles, saml_providers, service_credentials,
-    service_linked, ssh_keys, users,
+    account_settings, authorization_details, certificates, credential_report, groups,
+    instance_profiles, keys, last_accessed, login, mfa, policies, providers, roles, saml_providers,
+    service_credentials, service_linked, ssh_keys, users,
 };
 use cairn_api::iam::{Iam, types};
 use cairn_core::Call;
@@ -1828,6 +1828,129 @@ impl Iam for IamService {
     ) -> Result<(), ApiError> {
         mutate!(ctx, input, |tx, c, input_| {
             service_credentials::delete_service_specific_credential(tx, &c, &input_)
+        })
+    }
+
+    // Signing and server certificates.
+
+    async fn upload_signing_certificate(
+        &self,
+        ctx: &Call,
+        input: types::UploadSigningCertificateRequest,
+    ) -> Result<types::UploadSigningCertificateResponse, ApiError> {
+        mutate!(ctx, input, |tx, c, input_| {
+            certificates::upload_signing_certificate(tx, &c, &input_)
+        })
+    }
+
+    async fn list_signing_certificates(
+        &self,
+        ctx: &Call,
+        input: types::ListSigningCertificatesRequest,
+    ) -> Result<types::ListSigningCertificatesResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| {
+            certificates::list_signing_certificates(tx, &c, &input_)
+        })
+    }
+
+    async fn update_signing_certificate(
+        &self,
+        ctx: &Call,
+        input: types::UpdateSigningCertificateRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| {
+            certificates::update_signing_certificate(tx, &c, &input_)
+        })
+    }
+
+    async fn delete_signing_certificate(
+        &self,
+        ctx: &Call,
+        input: types::DeleteSigningCertificateRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| {
+            certificates::delete_signing_certificate(tx, &c, &input_)
+        })
+    }
+
+    async fn upload_server_certificate(
+        &self,
+        ctx: &Call,
+        input: types::UploadServerCertificateRequest,
+    ) -> Result<types::UploadServerCertificateResponse, ApiError> {
+        let sealer = self.sealer();
+        mutate!(ctx, input, |tx, c, input_| {
+            certificates::upload_server_certificate(tx, &c, sealer.as_ref(), &input_)
+        })
+    }
+
+    async fn get_server_certificate(
+        &self,
+        ctx: &Call,
+        input: types::GetServerCertificateRequest,
+    ) -> Result<types::GetServerCertificateResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| {
+            certificates::get_server_certificate(tx, &c, &input_)
+        })
+    }
+
+    async fn list_server_certificates(
+        &self,
+        ctx: &Call,
+        input: types::ListServerCertificatesRequest,
+    ) -> Result<types::ListServerCertificatesResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| {
+            certificates::list_server_certificates(tx, &c, &input_)
+        })
+    }
+
+    async fn update_server_certificate(
+        &self,
+        ctx: &Call,
+        input: types::UpdateServerCertificateRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| {
+            certificates::update_server_certificate(tx, &c, &input_)
+        })
+    }
+
+    async fn delete_server_certificate(
+        &self,
+        ctx: &Call,
+        input: types::DeleteServerCertificateRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| {
+            certificates::delete_server_certificate(tx, &c, &input_)
+        })
+    }
+
+    async fn tag_server_certificate(
+        &self,
+        ctx: &Call,
+        input: types::TagServerCertificateRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| {
+            certificates::tag_server_certificate(tx, &c, &input_)
+        })
+    }
+
+    async fn untag_server_certificate(
+        &self,
+        ctx: &Call,
+        input: types::UntagServerCertificateRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| {
+            certificates::untag_server_certificate(tx, &c, &input_)
+        })
+    }
+
+    async fn list_server_certificate_tags(
+        &self,
+        ctx: &Call,
+        input: types::ListServerCertificateTagsRequest,
+    ) -> Result<types::ListServerCertificateTagsResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| {
+            certificates::list_server_certificate_tags(tx, &c, &input_)
         })
     }
 }

@@ -222,6 +222,10 @@ pub(crate) fn delete_user(tx: &mut dyn Tx, c: &Ctx, name: &str) -> Result<(), Fa
     if crate::mfa::has_devices(tx, &c.account, name)? {
         return Err(delete_conflict("delete MFA device"));
     }
+    // [M]: the text, and signing certificates' place in the order.
+    if crate::certificates::has_signing_certificates(tx, &c.account, name)? {
+        return Err(delete_conflict("delete signing certificates"));
+    }
     if crate::ssh_keys::has_keys(tx, &c.account, name)? {
         return Err(delete_conflict("delete SSH public keys"));
     }

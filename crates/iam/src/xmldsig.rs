@@ -588,12 +588,7 @@ fn escape_attr(s: &str, out: &mut String) {
     }
 }
 
-/// An RSA public key: modulus and exponent, big-endian.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct RsaKey {
-    pub n: Vec<u8>,
-    pub e: Vec<u8>,
-}
+pub(crate) use crate::x509::RsaKey;
 
 /// A hash the signature profile allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -801,92 +796,12 @@ fn rsa_verify(key: &RsaKey, hash: Hash, hashed: &[u8], signature: &[u8]) -> bool
     public.verify(hash.padding(), hashed, signature).is_ok()
 }
 
-/// DER, as much as an X.509 certificate's public key needs (ITU-T X.690): one TLV at the
-/// front of `der` as (tag, contents, rest).
-fn tlv(der: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let (&tag, rest) = der.split_first()?;
-    let (&first, rest) = rest.split_first()?;
-    let (len, rest) = if first < 0x80 {
-        (usize::from(first), rest)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 || rest.len() < n {
-            return None;
-        }
-        let (bytes, rest) = rest.split_at(n);
-        (
-            bytes
-                .iter()
-                .fold(0usize, |acc, b| (acc << 8) | usize::from(*b)),
-            rest,
-        )
-    };
-    if rest.len() < len {
-        return None;
-    }
-    let (contents, rest) = rest.split_at(len);
-    Some((tag, contents, rest))
-}
-
-const SEQUENCE: u8 = 0x30;
-/// `rsaEncryption`, 1.2.840.113549.1.1.1 (RFC 8017 appendix C).
-const RSA_ENCRYPTION: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
-
-fn unsigned(int: &[u8]) -> Vec<u8> {
-    let start = int.iter().position(|b| *b != 0).unwrap_or(int.len());
-    int.get(start..).unwrap_or_default().to_vec()
-}
-
-/// The RSA public key of an X.509 certificate (DER): `Certificate` → `tbsCertificate` →
-/// `subjectPublicKeyInfo` (RFC 5280 §4.1), an `rsaEncryption` key's `RSAPublicKey`
-/// (RFC 8017 §A.1.1). `None` for anything else.
+/// The RSA public key of an X.509 certificate (DER); `None` for anything else.
 pub(crate) fn certificate_rsa_key(der: &[u8]) -> Option<RsaKey> {
-    let (SEQUENCE, cert, _) = tlv(der)? else {
-        return None;
-    };
-    let (SEQUENCE, tbs, _) = tlv(cert)? else {
-        return None;
-    };
-    let mut rest = tbs;
-    // version [0] EXPLICIT, optional.
-    if rest.first() == Some(&0xa0) {
-        rest = tlv(rest)?.2;
+    match crate::x509::parse_certificate(der)?.key {
+        crate::x509::PublicKey::Rsa(k) => Some(k),
+        _ => None,
     }
-    // serialNumber, signature, issuer, validity, subject.
-    for _ in 0..5 {
-        rest = tlv(rest)?.2;
-    }
-    let (SEQUENCE, spki, _) = tlv(rest)? else {
-        return None;
-    };
-    let (SEQUENCE, algorithm, after) = tlv(spki)? else {
-        return None;
-    };
-    let (0x06, oid, _) = tlv(algorithm)? else {
-        return None;
-    };
-    if oid != RSA_ENCRYPTION {
-        return None;
-    }
-    let (0x03, bits, _) = tlv(after)? else {
-        return None;
-    };
-    let (&0, key) = bits.split_first()? else {
-        return None;
-    };
-    let (SEQUENCE, rsa_key, _) = tlv(key)? else {
-        return None;
-    };
-    let (0x02, n, rest) = tlv(rsa_key)? else {
-        return None;
-    };
-    let (0x02, e, _) = tlv(rest)? else {
-        return None;
-    };
-    Some(RsaKey {
-        n: unsigned(n),
-        e: unsigned(e),
-    })
 }
 
 /// The key of a base64 DER certificate as metadata carries it.

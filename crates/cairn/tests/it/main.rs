@@ -27,6 +27,7 @@ mod fixture;
 mod hardening;
 mod iam;
 mod iam_account;
+mod iam_certificates;
 mod iam_last_accessed;
 mod jobs;
 mod observability;
