@@ -336,8 +336,10 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
             identitystore: cairn_sso::IdentityStoreService::new(Arc::clone(&org_facts)),
             sts: cairn_iam::StsService::new(sealer.clone())
                 .dev(opts.dev)
-                .with_fetch(Arc::new(crate::objects::HttpWebhook)),
-            iam: cairn_iam::IamService::with_sealer(sealer.clone()),
+                .with_fetch(Arc::new(crate::objects::HttpWebhook))
+                .with_orgs(cairn_iam::Orgs::new(Arc::clone(&org_facts))),
+            iam: cairn_iam::IamService::with_sealer(sealer.clone())
+                .with_orgs(cairn_iam::Orgs::new(Arc::clone(&org_facts))),
             ..cairn_server::services::Services::default()
         };
         // The one job runner, with every kind: CreateAccount, and the mail it sends.

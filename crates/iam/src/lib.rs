@@ -19,13 +19,14 @@ mod groups;
 mod instance_profiles;
 mod keys;
 pub mod login;
-mod managed;
+pub(crate) mod managed;
 pub mod mfa;
 mod policies;
 mod providers;
 mod records;
 pub mod reserved;
 mod roles;
+pub mod root_access;
 pub(crate) mod saml;
 pub mod saml_providers;
 pub mod seal;
@@ -44,6 +45,7 @@ pub use authz::{
     EntityKind, IamFacts, IdentityPolicies, RoleInfo, create_role_in, entity_path, managed_policy,
     principal_policy_documents, role_by_name, role_identity, user_identity,
 };
+pub use root_access::Orgs;
 pub use seal::Sealer;
 pub use service::IamService;
 pub use sts::StsService;

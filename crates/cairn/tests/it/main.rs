@@ -33,6 +33,7 @@ mod orgs_accounts;
 mod orgs_delegation;
 mod orgs_policies;
 mod partitions;
+mod root_access;
 mod saml;
 mod slice;
 mod sso_apps;
