@@ -643,6 +643,48 @@ mod tests {
     }
 
     #[test]
+    fn a_root_session_policy_only_denies() {
+        // AWS's IAMAuditRootUserCredentials: Deny statements alone.
+        let task = policy(
+            "task",
+            r#"{"Version":"2012-10-17","Statement":[
+              {"Effect":"Deny","NotAction":["iam:ListAccessKeys","iam:GetUser"],"Resource":"*"},
+              {"Effect":"Deny","Action":["iam:ListAccessKeys","iam:GetUser"],"NotResource":"arn:aws:iam::*:root"}]}"#,
+            PolicyKind::Identity,
+        );
+        let pols = Policies {
+            session: vec![&task],
+            ..Policies::default()
+        };
+        let ctx = Context::new();
+        let root = Principal::new(
+            PrincipalType::Root,
+            "arn:aws:iam::111122223333:root",
+            ACCOUNT,
+        );
+        let on = |action, resource| {
+            let mut req = request(&ctx, action);
+            req.principal = root;
+            req.resource = resource;
+            evaluate(&req, &pols).effect
+        };
+        let me = "arn:aws:iam::111122223333:root";
+        assert_eq!(on("iam:ListAccessKeys", me), DecisionEffect::Allowed);
+        assert_eq!(
+            on("iam:ListAccessKeys", "arn:aws:iam::111122223333:user/bob"),
+            DecisionEffect::ExplicitlyDenied
+        );
+        assert_eq!(on("iam:CreateUser", me), DecisionEffect::ExplicitlyDenied);
+        // Another principal with the same session policy is allowed nothing.
+        let mut req = request(&ctx, "iam:ListAccessKeys");
+        req.resource = me;
+        assert_eq!(
+            evaluate(&req, &pols).effect,
+            DecisionEffect::ImplicitlyDenied
+        );
+    }
+
+    #[test]
     fn allow_and_deny_reasons() {
         let ctx = Context::new();
         let allow = identity("a", "Allow", "s3:*");

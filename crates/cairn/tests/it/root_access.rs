@@ -7,6 +7,7 @@
 use crate::common::{Who, attr, await_records, err_info, ok};
 use crate::fixture::{Fixture, member_role};
 use aws_sdk_cloudtrail::types::LookupAttributeKey;
+use aws_sdk_iam::operation::RequestId;
 use aws_sdk_iam::types::FeatureType;
 use aws_sdk_sts::types::PolicyDescriptorType;
 use serde_json::Value;
@@ -306,7 +307,7 @@ async fn assume_root_and_the_root_session_are_recorded() {
         "ListAccessKeys",
         f.server.iam_as(&root).list_access_keys().send().await,
     );
-    let listed_id = keys.meta().request_id().unwrap().to_owned();
+    let listed_id = keys.request_id().unwrap().to_owned();
     // AssumeRoot, in the management account.
     let ct = f.server.cloudtrail_as(&admin);
     let events =
