@@ -36,6 +36,13 @@ WANTED = [
     ("/job-function/", "SupportUser"),
     ("/job-function/", "SystemAdministrator"),
     ("/aws-service-role/", "AWSSSOServiceRolePolicy"),
+    # The task policies of `sts:AssumeRoot` (IAM User Guide, "Perform a privileged task on an
+    # AWS Organizations member account"): not attachable, only a root session's task policy.
+    ("/root-task/", "IAMAuditRootUserCredentials"),
+    ("/root-task/", "IAMCreateRootUserPassword"),
+    ("/root-task/", "IAMDeleteRootUserCredentials"),
+    ("/root-task/", "S3UnlockBucketPolicy"),
+    ("/root-task/", "SQSUnlockQueuePolicy"),
 ]
 MEMBER = "moto/iam/aws_managed_policies.py"
 
@@ -43,8 +50,12 @@ MEMBER = "moto/iam/aws_managed_policies.py"
 def read_source(arg):
     """(python source of aws_managed_policies.py, moto version)."""
     if arg and arg.endswith(".py"):
+        # An installed moto: its version from the `moto-<version>.dist-info` beside it.
+        site = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(arg))))
+        infos = glob.glob(os.path.join(site, "moto-*.dist-info"))
+        version = os.path.basename(infos[0])[len("moto-"):-len(".dist-info")] if infos else "unknown"
         with open(arg, encoding="utf-8") as f:
-            return f.read(), "unknown"
+            return f.read(), version
     if arg:
         wheel = arg
     else:

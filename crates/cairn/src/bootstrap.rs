@@ -348,8 +348,11 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
             sts: cairn_iam::StsService::new(sealer.clone())
                 .dev(opts.dev)
                 .with_fetch(Arc::new(crate::objects::HttpWebhook))
-                .with_public_url(&public_url),
-            iam: cairn_iam::IamService::with_sealer(sealer.clone()).with_public_url(&public_url),
+                .with_public_url(&public_url)
+                .with_orgs(cairn_iam::Orgs::new(Arc::clone(&org_facts))),
+            iam: cairn_iam::IamService::with_sealer(sealer.clone())
+                .with_public_url(&public_url)
+                .with_orgs(cairn_iam::Orgs::new(Arc::clone(&org_facts))),
             ..cairn_server::services::Services::default()
         };
         // The one job runner, with every kind: CreateAccount, and the mail it sends.

@@ -28,6 +28,21 @@ pub struct OrgContext {
     pub rcp_levels: Vec<Vec<Arc<Policy>>>,
 }
 
+/// How an account's organization stands for one AWS service integrated with Organizations
+/// (`iam.amazonaws.com`): what a service asks before an organization-wide feature of its own
+/// (IAM's centralized root access) may be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceStanding {
+    pub org_id: String,
+    pub management_account_id: String,
+    /// The organization has all features enabled (not only consolidated billing).
+    pub all_features: bool,
+    /// Trusted access is enabled for the service (`EnableAWSServiceAccess`).
+    pub trusted_access: bool,
+    /// The account is a registered delegated administrator for the service.
+    pub delegated_admin: bool,
+}
+
 /// A resource-based policy that takes part in a decision.
 #[derive(Debug, Clone)]
 pub struct ResourcePolicy {
@@ -156,6 +171,17 @@ pub trait ResourceFacts: Send + Sync + 'static {
         _service_principal: &str,
     ) -> Result<bool, StoreError> {
         Ok(false)
+    }
+
+    /// How `account`'s organization stands for the service `service_principal`; `None`:
+    /// the account belongs to no organization (Organizations answers; others do not).
+    fn service_standing(
+        &self,
+        _tx: &mut dyn Tx,
+        _account: &str,
+        _service_principal: &str,
+    ) -> Result<Option<ServiceStanding>, StoreError> {
+        Ok(None)
     }
 }
 

@@ -24,7 +24,9 @@ pub mod principal;
 
 pub use call::{AuditEvent, AuditSink, Call, CallInfo, Env, Failure, FederatedIdentity};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use facts::{OrgContext, ResourceFacts, ResourcePolicy, TrustedAccess, TrustedAccessEvent};
+pub use facts::{
+    OrgContext, ResourceFacts, ResourcePolicy, ServiceStanding, TrustedAccess, TrustedAccessEvent,
+};
 pub use faults::Faults;
 pub use generation::{Generation, GenerationCache, Generations};
 pub use ids::{

@@ -28,6 +28,11 @@ pub struct Session {
     /// (role chaining: at most one hour).
     #[serde(default)]
     pub chained: bool,
+    /// A privileged session of a member account's root user (`sts:AssumeRoot`): the task
+    /// policy is `policy_arns[0]`, `aws:AssumedRoot` is `true`, and CloudTrail records
+    /// `sessionContext.assumedRoot`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub assumed_root: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -21,7 +21,7 @@ mod instance_profiles;
 mod keys;
 mod last_accessed;
 pub mod login;
-mod managed;
+pub(crate) mod managed;
 pub mod mfa;
 pub mod outbound;
 mod policies;
@@ -29,6 +29,7 @@ mod providers;
 mod records;
 pub mod reserved;
 mod roles;
+pub mod root_access;
 pub(crate) mod saml;
 pub mod saml_providers;
 pub mod seal;
@@ -48,6 +49,7 @@ pub use authz::{
     EntityKind, IamFacts, IdentityPolicies, RoleInfo, create_role_in, entity_path, managed_policy,
     principal_policy_documents, role_by_name, role_identity, user_identity,
 };
+pub use root_access::Orgs;
 pub use seal::Sealer;
 pub use service::IamService;
 pub use sts::StsService;

@@ -23,6 +23,17 @@ pub(crate) struct AwsPolicy {
     pub document: String,
 }
 
+impl AwsPolicy {
+    /// Whether IAM entities may have it attached (or as a boundary): not the task policies
+    /// of `sts:AssumeRoot` (`/root-task/`: "You can't attach … to your IAM entities").
+    pub(crate) fn attachable(&self) -> bool {
+        self.path != ROOT_TASK_PATH
+    }
+}
+
+/// The path of the task policies `sts:AssumeRoot` scopes a root session with.
+pub(crate) const ROOT_TASK_PATH: &str = "/root-task/";
+
 #[derive(Deserialize)]
 struct File {
     policies: Vec<Entry>,
@@ -108,7 +119,7 @@ mod tests {
 
     #[test]
     fn every_document_parses_as_an_identity_policy() {
-        assert_eq!(all().len(), 12);
+        assert_eq!(all().len(), 17);
         for p in all() {
             Policy::parse(&p.arn, &p.document, PolicyKind::Identity)
                 .unwrap_or_else(|e| panic!("{}: {}", p.arn, e.detail()));
@@ -122,5 +133,9 @@ mod tests {
         let billing = by_arn("arn:aws:iam::aws:policy/job-function/Billing").unwrap();
         assert_eq!(billing.path, "/job-function/");
         assert_eq!(billing.name, "Billing");
+        let audit =
+            by_arn("arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials").unwrap();
+        assert!(!audit.attachable());
+        assert!(admin.attachable());
     }
 }

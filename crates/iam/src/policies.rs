@@ -82,7 +82,12 @@ fn policy_not_found(arn: &str) -> Failure {
 
 /// Checks a permissions boundary ARN names an existing managed policy.
 pub(crate) fn check_boundary(tx: &mut dyn Tx, account: &str, arn: &str) -> Result<(), Failure> {
-    if find_managed(tx, account, arn)?.is_none() {
+    let usable = match find_managed(tx, account, arn)? {
+        None => false,
+        Some(Managed::Aws(p)) => p.attachable(),
+        Some(_) => true,
+    };
+    if !usable {
         return Err(fail(
             Error::NoSuchEntityException,
             format!("Scope ARN: {arn} does not exist or is not attachable."),
@@ -251,8 +256,10 @@ pub(crate) fn attach_in(
     entity: &str,
     arn: &str,
 ) -> Result<(), Failure> {
-    if find_managed(tx, account, arn)?.is_none() {
-        return Err(not_attachable(arn));
+    match find_managed(tx, account, arn)? {
+        None => return Err(not_attachable(arn)),
+        Some(Managed::Aws(p)) if !p.attachable() => return Err(not_attachable(arn)),
+        Some(_) => {}
     }
     let key = attach_key(account, kind, entity, arn);
     if tx.get(ATTACH, key.as_bytes())?.is_some() {
@@ -411,7 +418,7 @@ fn aws_api(tx: &mut dyn Tx, account: &str, p: &AwsPolicy) -> Result<types::Polic
         update_date: Some(ts(p.updated_ms)),
         default_version_id: Some(p.default_version.clone()),
         description: None,
-        is_attachable: Some(true),
+        is_attachable: Some(p.attachable()),
         path: Some(p.path.clone()),
         policy_id: Some(p.id.clone()),
         policy_name: Some(p.name.clone()),

@@ -6,8 +6,8 @@ use crate::records::EntityKind;
 use crate::seal::Sealer;
 use crate::{
     account_settings, authorization_details, certificates, credential_report, groups,
-    instance_profiles, keys, last_accessed, login, mfa, policies, providers, roles, saml_providers,
-    service_credentials, service_linked, ssh_keys, users,
+    instance_profiles, keys, last_accessed, login, mfa, policies, providers, roles, root_access,
+    saml_providers, service_credentials, service_linked, ssh_keys, users,
 };
 use cairn_api::iam::{Iam, types};
 use cairn_core::Call;
@@ -20,6 +20,8 @@ pub struct IamService {
     sealer: Option<Sealer>,
     /// Where clients reach this server (`--public-url`): outbound federation's issuers.
     public_url: String,
+    /// Organizations, for centralized root access ([`crate::root_access`]).
+    orgs: crate::Orgs,
 }
 
 impl IamService {
@@ -29,6 +31,7 @@ impl IamService {
         Self {
             sealer: Some(sealer),
             public_url: String::new(),
+            orgs: crate::Orgs::default(),
         }
     }
 
@@ -36,6 +39,12 @@ impl IamService {
     #[must_use]
     pub fn with_public_url(mut self, url: &str) -> Self {
         url.trim_end_matches('/').clone_into(&mut self.public_url);
+        self
+    }
+
+    /// Asks Organizations through `orgs` (centralized root access).
+    pub fn with_orgs(mut self, orgs: crate::Orgs) -> Self {
+        self.orgs = orgs;
         self
     }
 
@@ -65,8 +74,93 @@ macro_rules! query {
     }};
 }
 
+/// A centralized-root-access feature change: a mutation whose answer is the organization and
+/// its features.
+macro_rules! feature_change {
+    ($self:ident, $call:expr, $change:expr, $resp:ident) => {{
+        let orgs = $self.orgs.clone();
+        let account = $call.account_id().to_owned();
+        let (org, list) = $call
+            .write(move |tx| root_access::change(&orgs, tx, &account, $change))
+            .await?;
+        $call.generations().iam.bump();
+        Ok(types::$resp {
+            organization_id: Some(org),
+            enabled_features: Some(list),
+        })
+    }};
+}
+
 impl Iam for IamService {
     type Context = Call;
+
+    async fn list_organizations_features(
+        &self,
+        ctx: &Call,
+        _input: types::ListOrganizationsFeaturesRequest,
+    ) -> Result<types::ListOrganizationsFeaturesResponse, ApiError> {
+        let orgs = self.orgs.clone();
+        let account = ctx.account_id().to_owned();
+        let (org, list) = ctx
+            .read(move |tx| root_access::list(&orgs, tx, &account))
+            .await?;
+        Ok(types::ListOrganizationsFeaturesResponse {
+            organization_id: Some(org),
+            enabled_features: Some(list),
+        })
+    }
+
+    async fn enable_organizations_root_credentials_management(
+        &self,
+        ctx: &Call,
+        _input: types::EnableOrganizationsRootCredentialsManagementRequest,
+    ) -> Result<types::EnableOrganizationsRootCredentialsManagementResponse, ApiError> {
+        feature_change!(
+            self,
+            ctx,
+            root_access::Change::CredentialsManagement(true),
+            EnableOrganizationsRootCredentialsManagementResponse
+        )
+    }
+
+    async fn disable_organizations_root_credentials_management(
+        &self,
+        ctx: &Call,
+        _input: types::DisableOrganizationsRootCredentialsManagementRequest,
+    ) -> Result<types::DisableOrganizationsRootCredentialsManagementResponse, ApiError> {
+        feature_change!(
+            self,
+            ctx,
+            root_access::Change::CredentialsManagement(false),
+            DisableOrganizationsRootCredentialsManagementResponse
+        )
+    }
+
+    async fn enable_organizations_root_sessions(
+        &self,
+        ctx: &Call,
+        _input: types::EnableOrganizationsRootSessionsRequest,
+    ) -> Result<types::EnableOrganizationsRootSessionsResponse, ApiError> {
+        feature_change!(
+            self,
+            ctx,
+            root_access::Change::RootSessions(true),
+            EnableOrganizationsRootSessionsResponse
+        )
+    }
+
+    async fn disable_organizations_root_sessions(
+        &self,
+        ctx: &Call,
+        _input: types::DisableOrganizationsRootSessionsRequest,
+    ) -> Result<types::DisableOrganizationsRootSessionsResponse, ApiError> {
+        feature_change!(
+            self,
+            ctx,
+            root_access::Change::RootSessions(false),
+            DisableOrganizationsRootSessionsResponse
+        )
+    }
 
     async fn create_user(
         &self,

@@ -37,6 +37,8 @@ pub struct StsService {
     jwks: crate::web_identity::JwksCache,
     /// Where clients reach this server: outbound federation's issuers.
     public_url: String,
+    /// Organizations, for `AssumeRoot` ([`crate::root_access`]).
+    orgs: crate::Orgs,
 }
 
 impl std::fmt::Debug for StsService {
@@ -57,6 +59,7 @@ impl StsService {
             fetch: None,
             jwks: crate::web_identity::JwksCache::default(),
             public_url: String::new(),
+            orgs: crate::Orgs::default(),
         }
     }
 
@@ -65,6 +68,12 @@ impl StsService {
     #[must_use]
     pub fn with_public_url(mut self, url: &str) -> Self {
         url.trim_end_matches('/').clone_into(&mut self.public_url);
+        self
+    }
+
+    /// Asks Organizations through `orgs` (`AssumeRoot`).
+    pub fn with_orgs(mut self, orgs: crate::Orgs) -> Self {
+        self.orgs = orgs;
         self
     }
 
@@ -431,8 +440,94 @@ fn assumed_role_user(role: &crate::authz::RoleInfo, session: &str) -> types::Ass
     }
 }
 
+/// The member account `TargetPrincipal` names: its ID, or its root user's ARN.
+fn root_target(target: &str) -> Option<&str> {
+    let account = target
+        .strip_prefix("arn:aws:iam::")
+        .and_then(|rest| rest.strip_suffix(":root"))
+        .unwrap_or(target);
+    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
+}
+
+/// The task policies `AssumeRoot` accepts: AWS's, under `/root-task/` (STS API reference,
+/// AssumeRoot, `TaskPolicyArn`).
+fn is_task_policy(arn: &str) -> bool {
+    arn.strip_prefix("arn:aws:iam::aws:policy")
+        .and_then(|rest| rest.strip_prefix(crate::managed::ROOT_TASK_PATH))
+        .is_some()
+        && crate::managed::by_arn(arn).is_some()
+}
+
 impl Sts for StsService {
     type Context = Call;
+
+    /// A privileged session of a member account's root user, scoped by an AWS task policy
+    /// (STS API reference, AssumeRoot): the caller is a principal of the organization's
+    /// management account or of IAM's delegated administrator — not a root user — with
+    /// `RootSessions` enabled ([`crate::root_access::check_assume_root`]); the target is
+    /// another member account; at most 900 s (the model bounds `DurationSeconds`), 900 by
+    /// default. The credentials act as the target's root user with the task policy as
+    /// session policy, whose denies are all it can do (`cairn_policy::evaluate`).
+    async fn assume_root(
+        &self,
+        ctx: &Call,
+        input: types::AssumeRootRequest,
+    ) -> Result<types::AssumeRootResponse, ApiError> {
+        let caller = ctx.principal().clone();
+        let caller_arn = caller.arn();
+        let target = root_target(&input.target_principal)
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                // [M]: the text.
+                validation(format!(
+                    "Invalid TargetPrincipal: {} is not an account ID or a root user ARN",
+                    input.target_principal
+                ))
+            })?;
+        let not_authorized = || {
+            access_denied(format!(
+                "User: {caller_arn} is not authorized to perform: sts:AssumeRoot on resource: arn:aws:iam::{target}:root"
+            ))
+        };
+        if caller.is_root() {
+            // "You cannot use root user credentials to make this call." [M]: the answer.
+            return Err(not_authorized());
+        }
+        let task = input.task_policy_arn.arn.clone().unwrap_or_default();
+        if !is_task_policy(&task) {
+            // [M]: the code and text.
+            return Err(validation(format!(
+                "TaskPolicyArn {task} is not a task policy AssumeRoot accepts."
+            )));
+        }
+        let orgs = self.orgs.clone();
+        let (account, target2) = (caller.account_id().to_owned(), target.clone());
+        let verdict = ctx
+            .read(move |tx| crate::root_access::check_assume_root(&orgs, tx, &account, &target2))
+            .await?;
+        if verdict.is_err() {
+            // [M]: AWS's answers for a caller without root sessions and for a target
+            // outside the organization (or the management account itself).
+            return Err(not_authorized());
+        }
+        let duration = i64::from(input.duration_seconds.unwrap_or(900));
+        let now = ctx.now_ms();
+        let session = Session {
+            issued_at_ms: now,
+            expires_ms: now + duration * 1000,
+            source_identity: caller.session().and_then(|s| s.source_identity.clone()),
+            policy_arns: vec![task],
+            assumed_root: true,
+            ..Session::default()
+        };
+        let source_identity = session.source_identity.clone();
+        let credentials = mint(self.sealer.as_ref(), ctx, &target, TokenWho::Root, session)?;
+        Ok(types::AssumeRootResponse {
+            credentials: Some(credentials),
+            source_identity,
+            ..Default::default()
+        })
+    }
 
     /// The account an access key ID belongs to, read from the key ID itself as AWS does
     /// ([`cairn_core::account_of_access_key`]), for any key: Cairn's, long-term or
@@ -1061,6 +1156,7 @@ impl Sts for StsService {
             tags,
             transitive_tag_keys: transitive,
             chained,
+            assumed_root: false,
         };
         let who = TokenWho::Role {
             name: role.name.clone(),

@@ -273,4 +273,13 @@ impl cairn_core::ResourceFacts for OrgFacts {
     ) -> Result<bool, StoreError> {
         crate::delegation::is_delegated_admin(tx, account, service_principal).map_err(from_failure)
     }
+
+    fn service_standing(
+        &self,
+        tx: &mut dyn Tx,
+        account: &str,
+        service_principal: &str,
+    ) -> Result<Option<cairn_core::ServiceStanding>, StoreError> {
+        crate::delegation::service_standing(tx, account, service_principal).map_err(from_failure)
+    }
 }

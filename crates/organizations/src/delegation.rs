@@ -241,6 +241,34 @@ pub(crate) fn is_delegated_admin(
     Ok(enabled.is_some() && registered.is_some())
 }
 
+/// How `account`'s organization stands for the service `principal` (see
+/// [`cairn_core::ServiceStanding`]).
+pub(crate) fn service_standing(
+    tx: &mut dyn Tx,
+    account: &str,
+    principal: &str,
+) -> Result<Option<cairn_core::ServiceStanding>, Failure> {
+    let Some(org) = model::org_of(tx, account)? else {
+        return Ok(None);
+    };
+    let trusted_access = tx
+        .get(SERVICE_ACCESS, service_key(&org, principal).as_bytes())?
+        .is_some();
+    let delegated_admin = tx
+        .get(
+            DELEGATED_ADMINS,
+            dadm_key(&org, account, principal).as_bytes(),
+        )?
+        .is_some();
+    Ok(Some(cairn_core::ServiceStanding {
+        all_features: org.is_all_features(),
+        org_id: org.id,
+        management_account_id: org.management_account_id,
+        trusted_access,
+        delegated_admin,
+    }))
+}
+
 // ----------------------------------------------------------------------------- trusted access
 
 pub(crate) async fn enable_aws_service_access(

@@ -197,7 +197,8 @@ impl<'p> Memo<'p> {
 /// Allowed ⇔ no matching `Deny` in any layer ∧ every RCP level allows ∧ every SCP level
 /// allows ∧ (an identity policy allows — or the principal is the root user — or, same account,
 /// the resource policy allows) ∧ the permissions boundary allows (if any) ∧ a session policy
-/// allows (if any; a federated user session without one is allowed nothing). Cross-account (`resource_account` set and different from the principal's
+/// allows (if any; a federated user session without one is allowed nothing; for the root
+/// user's `AssumeRoot` session only its denies count). Cross-account (`resource_account` set and different from the principal's
 /// account) the resource policy *and* an identity policy must allow; a missing resource policy
 /// is an implicit deny. A same-account resource-policy allow that names the caller's user,
 /// session or federated-user ARN is final — the boundary and session policies cannot take it
@@ -281,6 +282,20 @@ pub fn evaluate<'p>(request: &Request<'_>, policies: &Policies<'p>) -> Decision<
         (request.principal.kind == PrincipalType::FederatedUser
             && request.principal.federated_provider.is_none())
         .then_some(None)
+    } else if request.principal.kind == PrincipalType::Root {
+        // A root session with a session policy is an `sts:AssumeRoot` session, whose task
+        // policy only takes away: AWS's root-task policies are Deny statements alone
+        // (`DenyAllOtherActionsOnAnyResource`, …), so the root user's implicit allow holds
+        // in this layer as in the identity layer and only the policy's denies count.
+        scan(
+            &policies.session,
+            Layer::Session,
+            &env,
+            &mut out,
+            &mut denied,
+            false,
+        );
+        None
     } else {
         Some(
             scan(
@@ -625,6 +640,48 @@ mod tests {
         let d = evaluate(&req, &pols);
         assert_eq!(d.effect, DecisionEffect::ImplicitlyDenied);
         assert_eq!(d.deciding[0].layer, Layer::ServiceControl(0));
+    }
+
+    #[test]
+    fn a_root_session_policy_only_denies() {
+        // AWS's IAMAuditRootUserCredentials: Deny statements alone.
+        let task = policy(
+            "task",
+            r#"{"Version":"2012-10-17","Statement":[
+              {"Effect":"Deny","NotAction":["iam:ListAccessKeys","iam:GetUser"],"Resource":"*"},
+              {"Effect":"Deny","Action":["iam:ListAccessKeys","iam:GetUser"],"NotResource":"arn:aws:iam::*:root"}]}"#,
+            PolicyKind::Identity,
+        );
+        let pols = Policies {
+            session: vec![&task],
+            ..Policies::default()
+        };
+        let ctx = Context::new();
+        let root = Principal::new(
+            PrincipalType::Root,
+            "arn:aws:iam::111122223333:root",
+            ACCOUNT,
+        );
+        let on = |action, resource| {
+            let mut req = request(&ctx, action);
+            req.principal = root;
+            req.resource = resource;
+            evaluate(&req, &pols).effect
+        };
+        let me = "arn:aws:iam::111122223333:root";
+        assert_eq!(on("iam:ListAccessKeys", me), DecisionEffect::Allowed);
+        assert_eq!(
+            on("iam:ListAccessKeys", "arn:aws:iam::111122223333:user/bob"),
+            DecisionEffect::ExplicitlyDenied
+        );
+        assert_eq!(on("iam:CreateUser", me), DecisionEffect::ExplicitlyDenied);
+        // Another principal with the same session policy is allowed nothing.
+        let mut req = request(&ctx, "iam:ListAccessKeys");
+        req.resource = me;
+        assert_eq!(
+            evaluate(&req, &pols).effect,
+            DecisionEffect::ImplicitlyDenied
+        );
     }
 
     #[test]

@@ -80,8 +80,12 @@ impl Default for Services {
         Services {
             organizations: cairn_organizations::OrganizationsService::default()
                 .with_trusted_access(vec![Arc::new(cairn_sso::SsoTrustedAccess)]),
-            sts: cairn_iam::StsService::default(),
-            iam: cairn_iam::IamService::default(),
+            sts: cairn_iam::StsService::default().with_orgs(cairn_iam::Orgs::new(Arc::new(
+                cairn_organizations::OrgFacts,
+            ))),
+            iam: cairn_iam::IamService::default().with_orgs(cairn_iam::Orgs::new(Arc::new(
+                cairn_organizations::OrgFacts,
+            ))),
             cloudtrail: cairn_trail::CloudTrailService::new(Arc::new(
                 cairn_organizations::OrgFacts,
             )),

@@ -502,14 +502,16 @@ impl Serialize for FederationIssuer<'_, '_> {
 }
 
 /// The `sessionContext` of an IAM user or root user signing with `GetSessionToken`
-/// credentials: no issuer, just the attributes.
+/// credentials: no issuer, just the attributes; or of a root session from `AssumeRoot`.
 struct UserSessionContext<'a>(&'a cairn_core::Session);
 
 impl Serialize for UserSessionContext<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut m = serializer.serialize_map(None)?;
-        m.serialize_entry("sessionIssuer", &EmptyObject)?;
-        m.serialize_entry("webIdFederationData", &EmptyObject)?;
+        if !self.0.assumed_root {
+            m.serialize_entry("sessionIssuer", &EmptyObject)?;
+            m.serialize_entry("webIdFederationData", &EmptyObject)?;
+        }
         m.serialize_entry(
             "attributes",
             &SessionAttributes {
@@ -517,6 +519,12 @@ impl Serialize for UserSessionContext<'_> {
                 mfa_authenticated: self.0.mfa_authenticated,
             },
         )?;
+        if self.0.assumed_root {
+            // A member account's root session from `sts:AssumeRoot`, as AWS records it:
+            // `"assumedRoot": "true"` beside the attributes. [M]: that no `sessionIssuer`
+            // or `webIdFederationData` is recorded with it.
+            m.serialize_entry("assumedRoot", "true")?;
+        }
         m.end()
     }
 }

@@ -36,6 +36,7 @@ mod orgs_delegation;
 mod orgs_policies;
 mod outbound;
 mod partitions;
+mod root_access;
 mod saml;
 mod slice;
 mod sso_apps;

@@ -163,6 +163,11 @@ fn session_keys(c: &mut Context, s: &Session, now_ms: i64) {
     if let Some(si) = &s.source_identity {
         c.insert("aws:SourceIdentity", si.clone());
     }
+    if s.assumed_root {
+        // IAM User Guide, global condition keys: `aws:AssumedRoot` is present (and `true`)
+        // only in a session from `sts:AssumeRoot`.
+        c.insert("aws:AssumedRoot", "true");
+    }
 }
 
 pub(crate) fn iso_seconds(ms: i64) -> String {

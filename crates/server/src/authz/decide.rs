@@ -56,6 +56,18 @@ pub(crate) fn temporary_credential_limits(
     let Some(session) = session else {
         return Ok(());
     };
+    if session.assumed_root {
+        // A privileged root session (`sts:AssumeRoot`) exists to call IAM (and S3, SQS) on
+        // the member account; its task policy decides what it may do. [M]: which STS
+        // operations it may call besides `GetCallerIdentity` (none are in a task policy).
+        if signing_name == "sts" && operation != "GetCallerIdentity" {
+            return Err(CommonError::AccessDenied(format!(
+                "Cannot call {operation} with session credentials"
+            ))
+            .to_api_error(protocol));
+        }
+        return Ok(());
+    }
     if signing_name == "iam" && !session.mfa_authenticated {
         return Err(CommonError::InvalidClientTokenId(String::from(
             "The security token included in the request is invalid",

@@ -484,6 +484,16 @@ impl Resolver<'_, '_> {
                     None if sources.iter().any(|s| matches!(s, Source::Member(_)))
                         && !sources.iter().any(|s| !matches!(s, Source::Member(_))) =>
                     {
+                        if spec.default_caller
+                            && var == "UserNameWithPath"
+                            && self.principal.is_root()
+                        {
+                            // The root user's own credentials (no `UserName`): the resource
+                            // is the root user, as AWS's root-task policies name it
+                            // (`NotResource: arn:aws:iam::*:root`).
+                            out.push(format!("arn:aws:iam::{}:root", self.principal.account_id()));
+                            continue 'spec;
+                        }
                         if spec.default_caller {
                             match self.caller_value(var) {
                                 Some(v) => values.push((var.clone(), vec![v])),

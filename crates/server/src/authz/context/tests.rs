@@ -34,6 +34,7 @@ fn session(mfa: bool) -> Arc<Session> {
         tags: vec![("team".into(), "platform".into())],
         transitive_tag_keys: Vec::new(),
         chained: false,
+        assumed_root: false,
     })
 }
 
