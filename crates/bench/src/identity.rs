@@ -243,6 +243,7 @@ fn load(
         account: mgmt.to_owned(),
         caller_arn: format!("arn:aws:iam::{mgmt}:root"),
         now_ms: now,
+        portal_url: None,
     };
     let actx = cairn_sso::model::AdminCtx {
         account: mgmt.to_owned(),
@@ -521,6 +522,7 @@ impl CloneCtx for cairn_sso::directory::Ctx {
             account: self.account.clone(),
             caller_arn: self.caller_arn.clone(),
             now_ms: self.now_ms,
+            portal_url: self.portal_url.clone(),
         }
     }
 }

@@ -344,7 +344,10 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
             organizations: cairn_organizations::OrganizationsService::new(opts.org)
                 .with_trusted_access(vec![Arc::new(cairn_sso::SsoTrustedAccess)]),
             sso_admin: cairn_sso::SsoAdminService::new(Arc::clone(&org_facts)),
-            identitystore: cairn_sso::IdentityStoreService::new(Arc::clone(&org_facts)),
+            identitystore: cairn_sso::IdentityStoreService::new(Arc::clone(&org_facts))
+                .with_portal_url(&public_url),
+            portal: cairn_sso::PortalService::new(Some(sealer.clone())),
+            oidc: cairn_sso::OidcService::new(&public_url),
             sts: cairn_iam::StsService::new(sealer.clone())
                 .dev(opts.dev)
                 .with_fetch(Arc::new(crate::objects::HttpWebhook))

@@ -38,17 +38,29 @@ pub struct AuditEvent {
     /// The federated identity an unsigned call proved (`AssumeRoleWithSAML`: a
     /// `SAMLUser`), recorded as the record's `userIdentity` instead of `Unknown`.
     pub federated: Option<FederatedIdentity>,
+    /// `serviceEventDetails` (service and sign-in events: what the service reports).
+    pub service_event_details: Option<Value>,
+    /// `additionalEventData`.
+    pub additional_event_data: Option<Value>,
 }
 
 /// A `userIdentity` of a federated caller (CloudTrail User Guide, "Values for AWS STS APIs
 /// with SAML and web identity federation").
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// An Identity Center user calling the portal API with a bearer token is recorded the same
+/// way (User Guide, "CloudTrail userIdentity element", the example of a request made on
+/// behalf of an IAM Identity Center user): `kind` `IdentityCenterUser`, `principal_id` the
+/// user's ID and `identity_provider` the identity store's ARN (`onBehalfOf`), and
+/// `credential_id` the token's ID.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FederatedIdentity {
-    /// `SAMLUser` or `WebIdentityUser`.
+    /// `SAMLUser`, `WebIdentityUser` or `IdentityCenterUser`.
     pub kind: String,
     pub principal_id: String,
     pub user_name: String,
     pub identity_provider: String,
+    /// `IdentityCenterUser`: the `credentialId`.
+    pub credential_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -361,6 +373,8 @@ impl Call {
             recipient_account_id: self.recipient_account(),
             resources: self.resources(),
             federated: self.federated_identity(),
+            service_event_details: None,
+            additional_event_data: None,
         }
     }
 
@@ -412,6 +426,54 @@ impl Call {
             Ok(out) => {
                 self.recorded.store(true, Ordering::SeqCst);
                 Ok(out)
+            }
+            Err(Failure(e)) => Err(e),
+        }
+    }
+
+    /// [`Call::write`] for a call whose refusal is itself state: the closure answers
+    /// `Ok(Err(e))` to commit its writes (and the record, with `e` as its error) and still
+    /// answer `e` — a device-code poll that is too early (`SlowDownException`) counts, a
+    /// wrong password counts towards lockout. `Err(_)` rolls back as in `write`.
+    pub async fn write_outcome<R, F>(&self, mut f: F) -> Result<R, ApiError>
+    where
+        R: Serialize + Send + 'static,
+        F: FnMut(&mut dyn Tx) -> Result<Result<R, ApiError>, Failure> + Send + 'static,
+    {
+        let draft = self.audit_event(None, None);
+        let audit = Arc::clone(&self.env.audit);
+        let model = self.info.model;
+        let operation = self.info.operation;
+        let result = self
+            .env
+            .store
+            .write(move |tx| {
+                let out = f(tx)?;
+                let event = match &out {
+                    Ok(out) => {
+                        let mut event = draft.clone();
+                        if records_response(model, operation) && operation.output.is_some() {
+                            let doc = serde_json::to_value(out)
+                                .map_err(|_| Failure(ApiError::internal()))?;
+                            event.response_elements = response_elements(model, operation, &doc);
+                        }
+                        event
+                    }
+                    Err(e) => {
+                        let mut event = draft.clone();
+                        event.error_code = Some(e.code.to_string());
+                        event.error_message = Some(e.message.clone());
+                        event
+                    }
+                };
+                audit.record_in(tx, &event)?;
+                Ok(out)
+            })
+            .await;
+        match result {
+            Ok(out) => {
+                self.recorded.store(true, Ordering::SeqCst);
+                out
             }
             Err(Failure(e)) => Err(e),
         }

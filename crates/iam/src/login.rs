@@ -39,8 +39,13 @@ const MAX_REMEMBERED: usize = 24;
 /// The argon2id hash of `password` with a salt from the injected randomness (OWASP's
 /// parameters, argon2's defaults: 19 MiB, two passes, one lane).
 pub(crate) fn hash_password(c: &Ctx, password: &str) -> Result<String, Failure> {
+    hash_password_with(c.ids.as_ref(), password)
+}
+
+/// [`hash_password`] with the randomness given (Identity Center's portal passwords).
+pub fn hash_password_with(ids: &dyn cairn_core::Ids, password: &str) -> Result<String, Failure> {
     let mut salt = [0u8; 16];
-    c.ids.fill(&mut salt);
+    ids.fill(&mut salt);
     let salt =
         SaltString::encode_b64(&salt).map_err(|_| Failure(cairn_wire::ApiError::internal()))?;
     argon2::Argon2::default()

@@ -240,7 +240,17 @@ fn mint(
         tracing::error!("STS has no sealer: session tokens cannot be issued");
         ApiError::internal()
     })?;
-    let ids = ctx.ids();
+    mint_with(sealer, ctx.ids(), account, who, session)
+}
+
+/// [`mint`] with the sealer and randomness given.
+fn mint_with(
+    sealer: &Sealer,
+    ids: &dyn cairn_core::Ids,
+    account: &str,
+    who: TokenWho,
+    session: Session,
+) -> Result<types::Credentials, ApiError> {
     let access_key_id = cairn_core::access_key_id(ids, "ASIA", account);
     let secret = ids.secret();
     let expires_ms = session.expires_ms;
@@ -620,6 +630,7 @@ impl Sts for StsService {
             principal_id: format!("{name_qualifier}:{}", assertion.subject),
             user_name: assertion.subject.clone(),
             identity_provider: name_qualifier.clone(),
+            ..Default::default()
         });
         ctx.set_request_parameters(saml::request_parameters(
             ctx.info().request_parameters.as_ref(),
@@ -834,6 +845,7 @@ impl Sts for StsService {
             principal_id: format!("{}:{aud}:{sub}", provider.url),
             user_name: sub,
             identity_provider: provider.url.clone(),
+            ..Default::default()
         });
         let role = role.ok_or_else(wi::not_authorized)?;
         let provider_arn = format!(
@@ -1333,6 +1345,39 @@ pub fn parse_role_arn(arn: &str) -> Option<(&str, &str)> {
     let name = path_and_name.rsplit('/').next()?;
     (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) && !name.is_empty())
         .then_some((account, name))
+}
+
+/// A role's ID and path, for a session another service starts (`None`: no such role).
+pub fn role_identity(
+    tx: &mut dyn cairn_store::Tx,
+    account: &str,
+    role_name: &str,
+) -> Result<Option<(String, String)>, cairn_store::StoreError> {
+    Ok(crate::records::role(tx, account, role_name)?.map(|r| (r.id, r.path)))
+}
+
+/// Credentials for a session of `role_name` (ID `role_id`, path `role_path`) in `account`,
+/// started by another service on a person's behalf — Identity Center's
+/// `GetRoleCredentials` — sealed exactly as `AssumeRole`'s, so the pipeline and the engine
+/// treat them as any role session.
+#[allow(clippy::too_many_arguments, reason = "the parts of one session, named")]
+pub fn issue_role_session(
+    sealer: &Sealer,
+    ids: &dyn cairn_core::Ids,
+    account: &str,
+    role_name: &str,
+    role_id: &str,
+    role_path: &str,
+    session_name: &str,
+    session: Session,
+) -> Result<types::Credentials, ApiError> {
+    let who = TokenWho::Role {
+        name: role_name.to_owned(),
+        id: role_id.to_owned(),
+        path: role_path.to_owned(),
+        session: session_name.to_owned(),
+    };
+    mint_with(sealer, ids, account, who, session)
 }
 
 #[cfg(test)]

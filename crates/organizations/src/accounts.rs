@@ -529,6 +529,8 @@ fn result_event(ids: &dyn Ids, now: i64, management: &str, rec: &CarRec) -> Audi
         recipient_account_id: management.to_owned(),
         resources: Vec::new(),
         federated: None,
+        service_event_details: None,
+        additional_event_data: None,
     }
 }
 

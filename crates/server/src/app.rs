@@ -110,6 +110,15 @@ pub fn router(app: Arc<App>) -> Router {
             "/outbound/{issuer}/.well-known/jwks.json",
             get(outbound_jwks),
         )
+        // The access portal's pages (`web`: one door, which authenticates the browser
+        // session and checks CSRF before any page runs).
+        .route("/start", get(crate::web::entry))
+        .route(
+            "/start/{*rest}",
+            get(crate::web::entry).post(crate::web::entry),
+        )
+        .route("/device", get(crate::web::entry).post(crate::web::entry))
+        .route("/authorize", get(crate::web::entry).post(crate::web::entry))
         .fallback(crate::pipeline::entry)
         .with_state(app)
 }

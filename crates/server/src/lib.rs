@@ -14,5 +14,6 @@ mod key_use;
 pub mod metrics;
 pub mod pipeline;
 pub mod services;
+pub mod web;
 
 pub use app::{App, Config, router};

@@ -35,17 +35,6 @@ pub static SERVICES: &[(&ServiceModel, Svc)] = &[
     (&cloudtrail_data::MODEL, Svc::CloudTrailData),
 ];
 
-/// APIs routed but not served yet: every operation answers AWS-shaped "not implemented".
-#[derive(Debug, Default)]
-pub struct NotYetServed;
-
-impl sso::SsoPortal for NotYetServed {
-    type Context = Call;
-}
-impl sso_oidc::SsoOidc for NotYetServed {
-    type Context = Call;
-}
-
 /// The service implementations.
 pub struct Services {
     pub organizations: cairn_organizations::OrganizationsService,
@@ -55,7 +44,8 @@ pub struct Services {
     pub cloudtrail_data: cairn_trail::CloudTrailDataService,
     pub sso_admin: cairn_sso::SsoAdminService,
     pub identitystore: cairn_sso::IdentityStoreService,
-    pub rest: NotYetServed,
+    pub portal: cairn_sso::PortalService,
+    pub oidc: cairn_sso::OidcService,
     /// What each service tells the authorize step about its own resources; a service that
     /// has resources adds its [`ResourceFacts`] here.
     pub facts: ServiceFacts,
@@ -94,7 +84,8 @@ impl Default for Services {
             identitystore: cairn_sso::IdentityStoreService::new(Arc::new(
                 cairn_organizations::OrgFacts,
             )),
-            rest: NotYetServed,
+            portal: cairn_sso::PortalService::new(None),
+            oidc: cairn_sso::OidcService::new(""),
             facts: ServiceFacts::default(),
         }
     }
@@ -143,8 +134,8 @@ impl Services {
             Svc::Iam => route!(iam, &self.iam, call, op, input),
             Svc::SsoAdmin => route!(sso_admin, &self.sso_admin, call, op, input),
             Svc::IdentityStore => route!(identitystore, &self.identitystore, call, op, input),
-            Svc::SsoPortal => route!(sso, &self.rest, call, op, input),
-            Svc::SsoOidc => route!(sso_oidc, &self.rest, call, op, input),
+            Svc::SsoPortal => route!(sso, &self.portal, call, op, input),
+            Svc::SsoOidc => route!(sso_oidc, &self.oidc, call, op, input),
             Svc::CloudTrailData => route!(cloudtrail_data, &self.cloudtrail_data, call, op, input),
         }
     }

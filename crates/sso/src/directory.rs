@@ -60,6 +60,9 @@ pub struct Ctx {
     pub account: String,
     pub caller_arn: String,
     pub now_ms: i64,
+    /// Where people reach the access portal (`--public-url`): a user created with an email
+    /// gets an invitation to set a password there. `None`: no invitations.
+    pub portal_url: Option<String>,
 }
 
 /// A user: its attributes under the API's member names (`UserName`, `Name`, `Emails`, …,
@@ -228,6 +231,23 @@ fn get_string(tx: &mut dyn Tx, space: &str, key: &str) -> Result<Option<String>,
 
 pub fn user(tx: &mut dyn Tx, store: &str, id: &str) -> Result<Option<UserRec>, Failure> {
     get_json(tx, USERS, &key(store, bare_id(id)))
+}
+
+/// The user named `name` (user names are unique regardless of case).
+pub fn user_by_name(tx: &mut dyn Tx, store: &str, name: &str) -> Result<Option<UserRec>, Failure> {
+    match get_string(tx, USER_NAMES, &key(store, &name.to_lowercase()))? {
+        None => Ok(None),
+        Some(id) => user(tx, store, &id),
+    }
+}
+
+/// The IDs of the groups `user_id` is a member of.
+pub fn groups_of(tx: &mut dyn Tx, store: &str, user_id: &str) -> Result<Vec<String>, Failure> {
+    let prefix = format!("{store}/{user_id}/");
+    Ok(model::scan_strings(tx, MEMBER_GROUPS, &prefix)?
+        .into_iter()
+        .filter_map(|(k, _)| k.get(prefix.len()..).map(str::to_owned))
+        .collect())
 }
 
 fn require_user(tx: &mut dyn Tx, store: &str, id: &str) -> Result<UserRec, Failure> {
@@ -448,6 +468,9 @@ pub fn create_user(
     };
     put_json(tx, USERS, &key(&store, &rec.id), &rec)?;
     put_index(tx, &user_index(&store, &rec), &rec.id)?;
+    if let Some(url) = &c.portal_url {
+        crate::signin::invite(tx, ids, c.now_ms, &inst, &rec, url, "invitation")?;
+    }
     Ok(types::CreateUserResponse {
         identity_store_id: store,
         revision: rec.revision.to_string(),
@@ -768,6 +791,8 @@ pub fn delete_user(
     crate::admin::remove_principal(tx, &inst, c.now_ms, "USER", &rec.id)?;
     delete_index(tx, &user_index(&store, &rec))?;
     tx.delete(USERS, key(&store, &rec.id).as_bytes())?;
+    // Its password, browser sessions and tokens end with it.
+    crate::signin::forget_user(tx, &store, &rec.id)?;
     Ok(types::DeleteUserResponse {})
 }
 

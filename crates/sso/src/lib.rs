@@ -17,14 +17,18 @@ mod facts;
 pub mod instance;
 pub mod jobs;
 pub mod model;
+pub mod oidc;
 pub mod permsets;
+pub mod portal;
 mod regions;
+pub mod signin;
 mod tags;
 mod tti;
 
 pub use facts::SsoFacts;
 pub use instance::SsoTrustedAccess;
 pub use jobs::SsoJob;
+pub use portal::{OidcService, PortalService};
 
 use cairn_api::identitystore::{IdentityStore, types as ids_types};
 use cairn_api::sso_admin::{SsoAdmin, types as admin_types};
@@ -35,23 +39,35 @@ use directory::Ctx;
 use serde::Serialize;
 use std::sync::Arc;
 
-fn dir_ctx(call: &Call) -> Ctx {
+fn dir_ctx(call: &Call, portal_url: Option<&str>) -> Ctx {
     Ctx {
         account: call.account_id().to_owned(),
         caller_arn: call.principal().arn(),
         now_ms: call.now_ms(),
+        portal_url: portal_url.map(str::to_owned),
     }
 }
 
 /// The `identitystore` API.
 pub struct IdentityStoreService {
     orgs: Arc<dyn ResourceFacts>,
+    portal_url: Option<String>,
 }
 
 impl IdentityStoreService {
     /// `orgs` answers who is a delegated administrator (Organizations' facts).
     pub fn new(orgs: Arc<dyn ResourceFacts>) -> Self {
-        IdentityStoreService { orgs }
+        IdentityStoreService {
+            orgs,
+            portal_url: None,
+        }
+    }
+
+    /// Users created with an email are invited to set their password at the access portal
+    /// under `url` (`--public-url`).
+    pub fn with_portal_url(mut self, url: &str) -> Self {
+        self.portal_url = Some(url.trim_end_matches('/').to_owned());
+        self
     }
 
     async fn write<R, F>(&self, call: &Call, f: F) -> Result<R, ApiError>
@@ -61,7 +77,7 @@ impl IdentityStoreService {
             + Send
             + 'static,
     {
-        let c = dir_ctx(call);
+        let c = dir_ctx(call, self.portal_url.as_deref());
         let orgs = Arc::clone(&self.orgs);
         let ids = call.ids_arc();
         call.write(move |tx| f(tx, orgs.as_ref(), ids.as_ref(), &c))
@@ -73,7 +89,7 @@ impl IdentityStoreService {
         R: Send + 'static,
         F: FnOnce(&mut dyn Tx, &dyn ResourceFacts, &Ctx) -> Result<R, Failure> + Send + 'static,
     {
-        let c = dir_ctx(call);
+        let c = dir_ctx(call, self.portal_url.as_deref());
         let orgs = Arc::clone(&self.orgs);
         call.read(move |tx| f(tx, orgs.as_ref(), &c)).await
     }

@@ -97,6 +97,8 @@ fn event(i: u64, n: u64, ids: &SeededIds) -> AuditEvent {
             }]
         },
         federated: None,
+        service_event_details: None,
+        additional_event_data: None,
     }
 }
 

@@ -625,6 +625,8 @@ mod tests {
                 },
             ],
             federated: None,
+            service_event_details: None,
+            additional_event_data: None,
         }
     }
 

@@ -76,6 +76,8 @@ mod test_support {
             recipient_account_id: ACCT.to_owned(),
             resources: Vec::new(),
             federated: None,
+            service_event_details: None,
+            additional_event_data: None,
         }
     }
 }

@@ -192,6 +192,9 @@ impl Serialize for Record<'_> {
         }
         m.serialize_entry("requestParameters", &e.request_parameters)?;
         m.serialize_entry("responseElements", &e.response_elements)?;
+        if let Some(d) = &e.additional_event_data {
+            m.serialize_entry("additionalEventData", d)?;
+        }
         m.serialize_entry("requestID", &e.request_id)?;
         m.serialize_entry("eventID", &e.event_id)?;
         m.serialize_entry("readOnly", &e.read_only)?;
@@ -201,6 +204,9 @@ impl Serialize for Record<'_> {
         m.serialize_entry("eventType", &e.event_type)?;
         m.serialize_entry("managementEvent", &e.management_event)?;
         m.serialize_entry("recipientAccountId", &e.recipient_account_id)?;
+        if let Some(d) = &e.service_event_details {
+            m.serialize_entry("serviceEventDetails", d)?;
+        }
         m.serialize_entry("eventCategory", EVENT_CATEGORY_MANAGEMENT)?;
         m.end()
     }
@@ -385,7 +391,25 @@ impl Serialize for UserIdentity<'_> {
                 // for AWS STS APIs with SAML and web identity federation": `type`,
                 // `principalId` `<namequalifier>:<sub>`, `userName` the subject,
                 // `identityProvider` the name qualifier; no account or key).
-                if let Some(f) = self.federated {
+                if let Some(f) = self.federated.filter(|f| f.kind == "IdentityCenterUser") {
+                    // A portal call made with an Identity Center user's bearer token (User
+                    // Guide, "CloudTrail userIdentity element": `type`, `accountId`,
+                    // `onBehalfOf` with `userId` and `identityStoreArn`, `credentialId`).
+                    m.serialize_entry("type", &f.kind)?;
+                    if !self.recipient_account_id.is_empty() {
+                        m.serialize_entry("accountId", self.recipient_account_id)?;
+                    }
+                    m.serialize_entry(
+                        "onBehalfOf",
+                        &serde_json::json!({
+                            "userId": f.principal_id,
+                            "identityStoreArn": f.identity_provider,
+                        }),
+                    )?;
+                    if let Some(c) = &f.credential_id {
+                        m.serialize_entry("credentialId", c)?;
+                    }
+                } else if let Some(f) = self.federated {
                     m.serialize_entry("type", &f.kind)?;
                     m.serialize_entry("principalId", &f.principal_id)?;
                     m.serialize_entry("userName", &f.user_name)?;
@@ -635,6 +659,8 @@ mod tests {
             recipient_account_id: ACCT.to_owned(),
             resources: Vec::new(),
             federated: None,
+            service_event_details: None,
+            additional_event_data: None,
         }
     }
 
@@ -918,6 +944,7 @@ mod tests {
             principal_id: "SampleUkh1i4+ExamplexL/jEvs=:SamlExample".to_owned(),
             user_name: "SamlExample".to_owned(),
             identity_provider: "bdGOnTesti4+ExamplexL/jEvs=".to_owned(),
+            ..Default::default()
         });
         let v = to_record(&e);
         let want = golden(

@@ -43,6 +43,7 @@ mod sso_apps;
 mod sso_directory;
 mod sso_instances;
 mod sso_permission_sets;
+mod sso_portal;
 mod sts_federation;
 mod trail_delivery;
 mod trail_digests;

@@ -57,6 +57,8 @@ fn call(time_ms: i64, n: u64, error: bool) -> AuditEvent {
         recipient_account_id: ACCT.to_owned(),
         resources: Vec::new(),
         federated: None,
+        service_event_details: None,
+        additional_event_data: None,
     }
 }
 

@@ -1,0 +1,1199 @@
+//! The access portal's pages: sign-in, password setup and reset, the accounts and roles of
+//! the signed-in user with their command-line credentials, the device-code approval page and
+//! the `/authorize` page of the authorization-code flow (sso-oidc). Server-rendered HTML,
+//! forms that work without JavaScript.
+//!
+//! Every page goes through [`entry`], the one door of the web adapter: it reads the
+//! request, resolves the browser session from its cookie (the web authenticator), refuses a
+//! state-changing form without the session's CSRF token (or, before sign-in, the CSRF
+//! cookie's), and only then runs the page. Sign-ins are CloudTrail events in the transaction
+//! that counts them.
+//!
+//! Cookies: `cairn-portal` (the session: opaque, stored hashed, `HttpOnly`, `SameSite=Lax`,
+//! `Secure` when the public URL is HTTPS; a new one at each sign-in; ended server-side at
+//! sign-out) and `cairn-csrf` (the CSRF token of the forms shown before sign-in).
+
+use crate::app::App;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::Response;
+use cairn_core::{AuditEvent, Failure, FederatedIdentity, Principal};
+use cairn_sso::directory::UserRec;
+use cairn_sso::model::InstanceRec;
+use cairn_sso::oidc::{self, AuthorizeError, AuthorizeRequest};
+use cairn_sso::signin::{self, SignIn, WebSessionRec};
+use cairn_store::Tx;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+const SESSION_COOKIE: &str = "cairn-portal";
+const CSRF_COOKIE: &str = "cairn-csrf";
+/// The largest form accepted.
+const MAX_FORM: usize = 64 * 1024;
+
+/// What a page answers.
+enum Page {
+    Html {
+        status: StatusCode,
+        body: String,
+        cookies: Vec<String>,
+    },
+    Redirect {
+        to: String,
+        cookies: Vec<String>,
+    },
+}
+
+fn html(status: StatusCode, body: String) -> Page {
+    Page::Html {
+        status,
+        body,
+        cookies: Vec::new(),
+    }
+}
+
+fn redirect(to: impl Into<String>) -> Page {
+    Page::Redirect {
+        to: to.into(),
+        cookies: Vec::new(),
+    }
+}
+
+/// A request, read.
+struct WebReq {
+    method: Method,
+    path: String,
+    query: Vec<(String, String)>,
+    form: Vec<(String, String)>,
+    cookies: Vec<(String, String)>,
+    source_ip: String,
+    user_agent: String,
+    /// The full path and query, for `next`.
+    uri: String,
+}
+
+impl WebReq {
+    fn q(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn f(&self, name: &str) -> Option<&str> {
+        self.form
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn cookie(&self, name: &str) -> Option<&str> {
+        self.cookies
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn parse_cookies(raw: &str) -> Vec<(String, String)> {
+    raw.split(';')
+        .filter_map(|p| {
+            let (k, v) = p.trim().split_once('=')?;
+            Some((k.trim().to_owned(), v.trim().to_owned()))
+        })
+        .collect()
+}
+
+/// The web adapter's one door (see the module doc).
+pub async fn entry(State(app): State<Arc<App>>, req: Request) -> Response {
+    let source_ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| String::from("127.0.0.1"), |c| c.0.ip().to_string());
+    let (parts, body) = req.into_parts();
+    let header = |n: header::HeaderName| {
+        parts
+            .headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
+    let mut form = Vec::new();
+    if parts.method == Method::POST {
+        use http_body_util::BodyExt as _;
+        let limited = http_body_util::Limited::new(body, MAX_FORM);
+        let Ok(collected) = limited.collect().await else {
+            return render(
+                &app,
+                html(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    message_page("Request too large", "The form could not be read."),
+                ),
+            );
+        };
+        form = cairn_wire::query::parse_form(&collected.to_bytes());
+    }
+    let req = WebReq {
+        method: parts.method.clone(),
+        path: parts.uri.path().to_owned(),
+        query: cairn_wire::query::parse_form(parts.uri.query().unwrap_or("").as_bytes()),
+        form,
+        cookies: parse_cookies(&header(header::COOKIE)),
+        source_ip,
+        user_agent: header(header::USER_AGENT),
+        uri: parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned()),
+    };
+    let page = match serve(&app, &req).await {
+        Ok(p) => p,
+        Err(Failure(e)) => {
+            tracing::error!(error = %e, path = %req.path, "a portal page failed");
+            html(
+                StatusCode::SERVICE_UNAVAILABLE,
+                message_page(
+                    "Something went wrong",
+                    "The portal could not complete the request. Try again.",
+                ),
+            )
+        }
+    };
+    render(&app, page)
+}
+
+fn secure(app: &App) -> bool {
+    app.config.public_url.starts_with("https://")
+}
+
+fn cookie(app: &App, name: &str, value: &str, max_age_s: i64) -> String {
+    let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_s}");
+    if secure(app) {
+        c.push_str("; Secure");
+    }
+    c
+}
+
+fn render(app: &App, page: Page) -> Response {
+    let (status, body, location, cookies) = match page {
+        Page::Html {
+            status,
+            body,
+            cookies,
+        } => (status, body, None, cookies),
+        Page::Redirect { to, cookies } => (StatusCode::FOUND, String::new(), Some(to), cookies),
+    };
+    let mut resp = Response::new(Body::from(body));
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert(
+        "content-security-policy",
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self' http://127.0.0.1:* http://localhost:* https:; frame-ancestors 'none'"),
+    );
+    if let Some(to) = location
+        && let Ok(v) = HeaderValue::from_str(&to)
+    {
+        h.insert(header::LOCATION, v);
+    }
+    for c in cookies {
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            h.append(header::SET_COOKIE, v);
+        }
+    }
+    let _ = app;
+    resp
+}
+
+/// The signed-in session of this browser, if any.
+async fn session_of(app: &App, req: &WebReq) -> Result<Option<(String, WebSessionRec)>, Failure> {
+    let Some(c) = req.cookie(SESSION_COOKIE).map(str::to_owned) else {
+        return Ok(None);
+    };
+    let now = app.env.clock.now_millis();
+    let cc = c.clone();
+    let rec = app
+        .env
+        .store
+        .read(move |tx| signin::session(tx, now, &cc))
+        .await?;
+    Ok(rec.map(|r| (c, r)))
+}
+
+async fn serve(app: &Arc<App>, req: &WebReq) -> Result<Page, Failure> {
+    let session = session_of(app, req).await?;
+    // CSRF: every POST carries the session's token, or — before sign-in — the CSRF cookie's.
+    if req.method == Method::POST {
+        let sent = req.f("csrf").unwrap_or("");
+        let ok = match &session {
+            Some((_, s)) if sent == s.csrf => true,
+            _ => req
+                .cookie(CSRF_COOKIE)
+                .is_some_and(|c| !c.is_empty() && c == sent),
+        };
+        if !ok {
+            return Ok(html(
+                StatusCode::FORBIDDEN,
+                message_page(
+                    "Request refused",
+                    "The form expired or did not come from this portal. Go back, reload the page and try again.",
+                ),
+            ));
+        }
+    }
+    if let Some((cookie, s)) = &session {
+        let now = app.env.clock.now_millis();
+        if now - s.last_seen_ms >= 60_000 {
+            let c = cookie.clone();
+            app.env
+                .store
+                .write(move |tx| signin::touch(tx, now, &c))
+                .await?;
+        }
+    }
+    let segments: Vec<&str> = req.path.trim_start_matches('/').split('/').collect();
+    let post = req.method == Method::POST;
+    match segments.as_slice() {
+        ["start"] | ["start", ""] => start_redirect(app).await,
+        ["device"] if post => device_decide(app, req, session).await,
+        ["device"] => device_page(app, req, session).await,
+        ["authorize"] if post => authorize_decide(app, req, session).await,
+        ["authorize"] => authorize_page(app, req, session).await,
+        ["start", store, rest @ ..] => {
+            let store = (*store).to_owned();
+            let Some(inst) = instance(app, &store).await? else {
+                return Ok(not_found());
+            };
+            // A session of another instance is no session here.
+            let session = session.filter(|(_, s)| s.instance_id == inst.id);
+            match (rest, post) {
+                ([] | [""], false) => home(app, req, &inst, session).await,
+                (["signin"], true) => sign_in(app, req, &inst, session).await,
+                (["signout"], true) => sign_out(app, &inst, session).await,
+                (["setup"], false) => setup_page(app, req, &inst).await,
+                (["setup"], true) => setup(app, req, &inst).await,
+                (["forgot"], false) => Ok(forgot_page(app, req, &inst, None)),
+                (["forgot"], true) => forgot(app, req, &inst).await,
+                (["credentials"], true) => credentials(app, req, &inst, session).await,
+                (["console"], false) => console(app, req, &inst, session).await,
+                _ => Ok(not_found()),
+            }
+        }
+        _ => Ok(not_found()),
+    }
+}
+
+fn not_found() -> Page {
+    html(
+        StatusCode::NOT_FOUND,
+        message_page("Not found", "There is no such page."),
+    )
+}
+
+async fn instance(app: &App, store: &str) -> Result<Option<InstanceRec>, Failure> {
+    let url = format!("/start/{store}");
+    app.env
+        .store
+        .read(move |tx| oidc::instance_for_url(tx, &url))
+        .await
+}
+
+async fn start_redirect(app: &App) -> Result<Page, Failure> {
+    let only = app.env.store.read(oidc::only_instance).await?;
+    Ok(match only {
+        Some(inst) => redirect(format!("/start/{}", inst.store_id)),
+        None => html(
+            StatusCode::NOT_FOUND,
+            message_page(
+                "No access portal here",
+                "This server has no Identity Center instance, or several: open your instance's start URL.",
+            ),
+        ),
+    })
+}
+
+/// A local path to go to after signing in (never another site).
+fn safe_next(next: Option<&str>, fallback: &str) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => fallback.to_owned(),
+    }
+}
+
+// ---------------------------------------------------------------------------- sign-in
+
+fn signin_page(app: &App, inst: &InstanceRec, next: &str, error: Option<&str>) -> Page {
+    let csrf = signin::new_secret(app.env.ids.as_ref(), 32);
+    let mut body = String::new();
+    if let Some(e) = error {
+        let _ = write!(body, r#"<p class="error" role="alert">{}</p>"#, esc(e));
+    }
+    let _ = write!(
+        body,
+        r#"<form method="post" action="/start/{store}/signin">
+<input type="hidden" name="csrf" value="{csrf}">
+<input type="hidden" name="next" value="{next}">
+<label>Username <input name="username" autocomplete="username" required autofocus></label>
+<label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+<button type="submit">Sign in</button>
+</form>
+<p><a href="/start/{store}/forgot">Forgot password?</a></p>"#,
+        store = esc(&inst.store_id),
+        next = esc(next),
+    );
+    Page::Html {
+        status: StatusCode::OK,
+        body: layout("Sign in", &body),
+        cookies: vec![cookie(app, CSRF_COOKIE, &csrf, 3600)],
+    }
+}
+
+/// A sign-in step's CloudTrail event (User Guide, "Understanding IAM Identity Center
+/// sign-in events": `signin.amazonaws.com`, `CredentialVerification` and
+/// `UserAuthentication`, `eventType` `AwsServiceEvent`, the outcome in
+/// `serviceEventDetails`, the credential type in `additionalEventData`).
+fn signin_event(
+    app: &App,
+    req: &WebReq,
+    inst: &InstanceRec,
+    user: Option<&UserRec>,
+    user_name: &str,
+    name: &str,
+    success: bool,
+) -> AuditEvent {
+    let now = app.env.clock.now_millis();
+    let outcome = if success { "Success" } else { "Failure" };
+    AuditEvent {
+        event_time_ms: now,
+        event_id: app.env.ids.uuid_v7(now),
+        request_id: app.env.ids.uuid(),
+        principal: Principal::Anonymous,
+        event_source: String::from("signin.amazonaws.com"),
+        event_name: name.to_owned(),
+        aws_region: inst.region.clone(),
+        source_ip: req.source_ip.clone(),
+        user_agent: req.user_agent.clone(),
+        request_parameters: None,
+        response_elements: None,
+        error_code: None,
+        error_message: (!success).then(|| String::from("Incorrect username or password")),
+        read_only: false,
+        event_type: String::from("AwsServiceEvent"),
+        management_event: true,
+        recipient_account_id: inst.owner.clone(),
+        resources: Vec::new(),
+        federated: user.map(|u| FederatedIdentity {
+            kind: String::from("IdentityCenterUser"),
+            principal_id: u.id.clone(),
+            identity_provider: inst.store_arn(),
+            ..Default::default()
+        }),
+        service_event_details: Some(serde_json::json!({ name: outcome })),
+        additional_event_data: Some(serde_json::json!({
+            "CredentialType": "PASSWORD",
+            "UserName": user_name,
+        })),
+    }
+}
+
+async fn home(
+    app: &App,
+    req: &WebReq,
+    inst: &InstanceRec,
+    session: Option<(String, WebSessionRec)>,
+) -> Result<Page, Failure> {
+    let Some((_, s)) = session else {
+        let next = safe_next(req.q("next"), &format!("/start/{}", inst.store_id));
+        return Ok(signin_page(app, inst, &next, None));
+    };
+    let inst2 = inst.clone();
+    let uid = s.user_id.clone();
+    let rows = app
+        .env
+        .store
+        .read(move |tx| {
+            let mut out: Vec<(String, String, String, Vec<String>)> = Vec::new();
+            for e in cairn_sso::portal::entitlements(tx, &inst2, &uid)? {
+                match out.last_mut() {
+                    Some(last) if last.0 == e.account_id => last.3.push(e.permission_set_name),
+                    _ => {
+                        let (name, email) = cairn_sso::portal::account_info(tx, &e.account_id)?;
+                        out.push((e.account_id, name, email, vec![e.permission_set_name]));
+                    }
+                }
+            }
+            Ok::<_, Failure>(out)
+        })
+        .await?;
+    let store = esc(&inst.store_id);
+    let csrf = esc(&s.csrf);
+    let mut body = format!(
+        r#"<p>Signed in as <strong>{user}</strong>.</p>
+<form method="post" action="/start/{store}/signout"><input type="hidden" name="csrf" value="{csrf}"><button type="submit">Sign out</button></form>
+<h2>AWS accounts ({n})</h2>"#,
+        user = esc(&s.user_name),
+        n = rows.len()
+    );
+    if rows.is_empty() {
+        body.push_str("<p>You do not have access to any AWS account yet.</p>");
+    }
+    for (account, name, email, roles) in &rows {
+        let _ = write!(
+            body,
+            r#"<section class="account"><h3>{name} <span class="id">{account}</span></h3><p class="email">{email}</p><ul>"#,
+            name = esc(name),
+            account = esc(account),
+            email = esc(email)
+        );
+        for role in roles {
+            let _ = write!(
+                body,
+                r#"<li><span class="role">{role}</span>
+<a href="/start/{store}/console?account={account}&amp;role={role_q}">Management console</a>
+<form method="post" action="/start/{store}/credentials" class="inline"><input type="hidden" name="csrf" value="{csrf}"><input type="hidden" name="account" value="{account}"><input type="hidden" name="role" value="{role}"><button type="submit">Command line or programmatic access</button></form></li>"#,
+                role = esc(role),
+                role_q = esc(&url_encode(role)),
+                account = esc(account),
+            );
+        }
+        body.push_str("</ul></section>");
+    }
+    Ok(html(StatusCode::OK, layout("AWS access portal", &body)))
+}
+
+async fn sign_in(
+    app: &App,
+    req: &WebReq,
+    inst: &InstanceRec,
+    session: Option<(String, WebSessionRec)>,
+) -> Result<Page, Failure> {
+    let home_path = format!("/start/{}", inst.store_id);
+    let next = safe_next(req.f("next"), &home_path);
+    let user_name = req.f("username").unwrap_or("").trim().to_owned();
+    let given = req.f("password").unwrap_or("").to_owned();
+    let now = app.env.clock.now_millis();
+    let ids = Arc::clone(&app.env.ids);
+    let audit = Arc::clone(&app.env.audit);
+    let inst2 = inst.clone();
+    // The events are built outside the transaction (they need the request) and completed
+    // inside it.
+    let fail_event = signin_event(
+        app,
+        req,
+        inst,
+        None,
+        &user_name,
+        "CredentialVerification",
+        false,
+    );
+    let ok_events = [
+        signin_event(
+            app,
+            req,
+            inst,
+            None,
+            &user_name,
+            "CredentialVerification",
+            true,
+        ),
+        signin_event(app, req, inst, None, &user_name, "UserAuthentication", true),
+    ];
+    let old = session.map(|(c, _)| c);
+    let store_arn = inst.store_arn();
+    let outcome = app
+        .env
+        .store
+        .write(move |tx: &mut dyn Tx| {
+            let (result, user) = signin::check_password(tx, now, &inst2, &user_name, &given)?;
+            let who = user.as_ref().map(|u| FederatedIdentity {
+                kind: String::from("IdentityCenterUser"),
+                principal_id: u.id.clone(),
+                identity_provider: store_arn.clone(),
+                ..Default::default()
+            });
+            match result {
+                SignIn::Ok(u) => {
+                    if let Some(c) = &old {
+                        signin::end_session(tx, c)?;
+                    }
+                    let (cookie, rec) = signin::start_session(tx, ids.as_ref(), now, &inst2, &u)?;
+                    for e in &ok_events {
+                        let mut e = e.clone();
+                        e.federated = who.clone();
+                        audit.record_in(tx, &e)?;
+                    }
+                    Ok::<_, Failure>(Ok((cookie, rec)))
+                }
+                other => {
+                    let mut e = fail_event.clone();
+                    e.federated = who;
+                    audit.record_in(tx, &e)?;
+                    Ok(Err(other))
+                }
+            }
+        })
+        .await?;
+    Ok(match outcome {
+        Ok((cookie_value, _)) => Page::Redirect {
+            to: next,
+            cookies: vec![
+                cookie(
+                    app,
+                    SESSION_COOKIE,
+                    &cookie_value,
+                    signin::SESSION_TTL_MS / 1000,
+                ),
+                cookie(app, CSRF_COOKIE, "", 0),
+            ],
+        },
+        Err(SignIn::Locked) => signin_page(
+            app,
+            inst,
+            &next,
+            Some(
+                "Your user is locked after too many failed sign-in attempts. Try again in 15 minutes, or reset your password.",
+            ),
+        ),
+        Err(_) => signin_page(app, inst, &next, Some("Incorrect username or password.")),
+    })
+}
+
+async fn sign_out(
+    app: &App,
+    inst: &InstanceRec,
+    session: Option<(String, WebSessionRec)>,
+) -> Result<Page, Failure> {
+    if let Some((c, _)) = session {
+        app.env
+            .store
+            .write(move |tx| signin::end_session(tx, &c))
+            .await?;
+    }
+    Ok(Page::Redirect {
+        to: format!("/start/{}", inst.store_id),
+        cookies: vec![cookie(app, SESSION_COOKIE, "", 0)],
+    })
+}
+
+// ---------------------------------------------------------------------------- passwords
+
+fn setup_form(app: &App, inst: &InstanceRec, token: &str, error: Option<&str>) -> Page {
+    let csrf = signin::new_secret(app.env.ids.as_ref(), 32);
+    let mut body = String::new();
+    if let Some(e) = error {
+        let _ = write!(body, r#"<p class="error" role="alert">{}</p>"#, esc(e));
+    }
+    let _ = write!(
+        body,
+        r#"<p>Choose a password: 8 to 64 characters, with a lower-case letter, an upper-case letter, a number and a non-alphanumeric character.</p>
+<form method="post" action="/start/{store}/setup">
+<input type="hidden" name="csrf" value="{csrf}">
+<input type="hidden" name="token" value="{token}">
+<label>New password <input name="password" type="password" autocomplete="new-password" required autofocus></label>
+<label>Confirm password <input name="confirm" type="password" autocomplete="new-password" required></label>
+<button type="submit">Set new password</button>
+</form>"#,
+        store = esc(&inst.store_id),
+        token = esc(token)
+    );
+    Page::Html {
+        status: StatusCode::OK,
+        body: layout("Set your password", &body),
+        cookies: vec![cookie(app, CSRF_COOKIE, &csrf, 3600)],
+    }
+}
+
+async fn setup_page(app: &App, req: &WebReq, inst: &InstanceRec) -> Result<Page, Failure> {
+    let token = req.q("token").unwrap_or("").to_owned();
+    let now = app.env.clock.now_millis();
+    let t = token.clone();
+    let link = app
+        .env
+        .store
+        .read(move |tx| signin::link(tx, now, &t))
+        .await?;
+    Ok(match link {
+        Some(l) if l.store == inst.store_id => setup_form(app, inst, &token, None),
+        _ => html(
+            StatusCode::BAD_REQUEST,
+            message_page(
+                "Link expired",
+                "This link was used already or has expired. Ask your administrator for a new invitation, or reset your password from the sign-in page.",
+            ),
+        ),
+    })
+}
+
+async fn setup(app: &App, req: &WebReq, inst: &InstanceRec) -> Result<Page, Failure> {
+    let token = req.f("token").unwrap_or("").to_owned();
+    let password = req.f("password").unwrap_or("").to_owned();
+    if Some(password.as_str()) != req.f("confirm") {
+        return Ok(setup_form(
+            app,
+            inst,
+            &token,
+            Some("The passwords do not match."),
+        ));
+    }
+    let now = app.env.clock.now_millis();
+    let ids = Arc::clone(&app.env.ids);
+    let t = token.clone();
+    let result = app
+        .env
+        .store
+        .write(move |tx| signin::set_password_with_link(tx, ids.as_ref(), now, &t, &password))
+        .await?;
+    Ok(match result {
+        Ok(_) => html(
+            StatusCode::OK,
+            layout(
+                "Password set",
+                &format!(
+                    r#"<p>Your password is set.</p><p><a href="/start/{}">Sign in</a></p>"#,
+                    esc(&inst.store_id)
+                ),
+            ),
+        ),
+        Err(signin::SetError::Rules(m)) => setup_form(app, inst, &token, Some(m)),
+        Err(signin::SetError::Reused) => setup_form(
+            app,
+            inst,
+            &token,
+            Some("Choose a password you have not used recently."),
+        ),
+        Err(signin::SetError::BadLink) => html(
+            StatusCode::BAD_REQUEST,
+            message_page("Link expired", "This link was used already or has expired."),
+        ),
+    })
+}
+
+fn forgot_page(app: &App, _req: &WebReq, inst: &InstanceRec, note: Option<&str>) -> Page {
+    let csrf = signin::new_secret(app.env.ids.as_ref(), 32);
+    let mut body = String::new();
+    if let Some(n) = note {
+        let _ = write!(body, r#"<p class="note" role="status">{}</p>"#, esc(n));
+    }
+    let _ = write!(
+        body,
+        r#"<form method="post" action="/start/{store}/forgot">
+<input type="hidden" name="csrf" value="{csrf}">
+<label>Username <input name="username" autocomplete="username" required autofocus></label>
+<button type="submit">Send reset email</button>
+</form>"#,
+        store = esc(&inst.store_id)
+    );
+    Page::Html {
+        status: StatusCode::OK,
+        body: layout("Forgot password", &body),
+        cookies: vec![cookie(app, CSRF_COOKIE, &csrf, 3600)],
+    }
+}
+
+async fn forgot(app: &App, req: &WebReq, inst: &InstanceRec) -> Result<Page, Failure> {
+    let user_name = req.f("username").unwrap_or("").trim().to_owned();
+    let now = app.env.clock.now_millis();
+    let ids = Arc::clone(&app.env.ids);
+    let inst2 = inst.clone();
+    let base = app.config.public_url.clone();
+    app.env
+        .store
+        .write(move |tx| {
+            if let Some(u) = cairn_sso::directory::user_by_name(tx, &inst2.store_id, &user_name)? {
+                signin::invite(tx, ids.as_ref(), now, &inst2, &u, &base, "reset")?;
+            }
+            Ok::<_, Failure>(())
+        })
+        .await?;
+    // The same answer whether or not the user exists.
+    Ok(forgot_page(
+        app,
+        req,
+        inst,
+        Some(
+            "If that user exists and has an email address, a link to reset the password is on its way.",
+        ),
+    ))
+}
+
+// ---------------------------------------------------------------------------- credentials
+
+async fn credentials(
+    app: &App,
+    req: &WebReq,
+    inst: &InstanceRec,
+    session: Option<(String, WebSessionRec)>,
+) -> Result<Page, Failure> {
+    let Some((_, s)) = session else {
+        return Ok(redirect(format!("/start/{}", inst.store_id)));
+    };
+    let account = req.f("account").unwrap_or("").to_owned();
+    let role = req.f("role").unwrap_or("").to_owned();
+    let now = app.env.clock.now_millis();
+    let ids = Arc::clone(&app.env.ids);
+    let sealer = app.sealer.clone();
+    let inst2 = inst.clone();
+    let (a, r) = (account.clone(), role.clone());
+    let creds = app
+        .env
+        .store
+        .read(move |tx| {
+            let Some(user) = cairn_sso::directory::user(tx, &s.store, &s.user_id)? else {
+                return Ok(None);
+            };
+            Ok::<_, Failure>(Some(cairn_sso::portal::role_credentials(
+                tx,
+                &sealer,
+                ids.as_ref(),
+                now,
+                &inst2,
+                &user,
+                &a,
+                &r,
+                s.expires_ms,
+            )?))
+        })
+        .await?;
+    let Some(Ok(c)) = creds else {
+        return Ok(html(
+            StatusCode::FORBIDDEN,
+            message_page("No access", "You do not have this role in this account."),
+        ));
+    };
+    let profile = format!("{account}_{role}");
+    let body = format!(
+        r#"<p>Credentials for <strong>{role}</strong> in account <strong>{account}</strong>, valid until {exp}.</p>
+<h2>Environment variables</h2>
+<pre id="env">export AWS_ACCESS_KEY_ID="{ak}"
+export AWS_SECRET_ACCESS_KEY="{sk}"
+export AWS_SESSION_TOKEN="{st}"</pre>
+<h2>AWS credentials file</h2>
+<pre id="file">[{profile}]
+aws_access_key_id={ak}
+aws_secret_access_key={sk}
+aws_session_token={st}</pre>
+<p><a href="/start/{store}">Back to the accounts</a></p>"#,
+        role = esc(&role),
+        account = esc(&account),
+        exp = esc(&c.expiration.to_iso8601()),
+        ak = esc(&c.access_key_id),
+        sk = esc(&c.secret_access_key),
+        st = esc(&c.session_token),
+        profile = esc(&profile),
+        store = esc(&inst.store_id),
+    );
+    Ok(html(StatusCode::OK, layout("Command line access", &body)))
+}
+
+async fn console(
+    app: &App,
+    req: &WebReq,
+    inst: &InstanceRec,
+    session: Option<(String, WebSessionRec)>,
+) -> Result<Page, Failure> {
+    let Some((_, s)) = session else {
+        let next = safe_next(Some(&req.uri), "/");
+        return Ok(redirect(format!(
+            "/start/{}?next={}",
+            inst.store_id,
+            url_encode(&next)
+        )));
+    };
+    let account = req.q("account").unwrap_or("").to_owned();
+    let role = req.q("role").unwrap_or("").to_owned();
+    let inst2 = inst.clone();
+    let uid = s.user_id.clone();
+    let (a, r) = (account.clone(), role.clone());
+    let entitled = app
+        .env
+        .store
+        .read(move |tx| {
+            Ok::<_, Failure>(
+                cairn_sso::portal::entitlements(tx, &inst2, &uid)?
+                    .into_iter()
+                    .any(|e| e.account_id == a && e.permission_set_name == r),
+            )
+        })
+        .await?;
+    if !entitled {
+        return Ok(html(
+            StatusCode::FORBIDDEN,
+            message_page("No access", "You do not have this role in this account."),
+        ));
+    }
+    let body = format!(
+        r#"<p>You are <strong>{user}</strong> in account <strong>{account}</strong> as <strong>{role}</strong>.</p><p>Cairn has no management console yet: use the command line credentials.</p><p><a href="/start/{store}">Back to the accounts</a></p>"#,
+        user = esc(&s.user_name),
+        account = esc(&account),
+        role = esc(&role),
+        store = esc(&inst.store_id)
+    );
+    Ok(html(StatusCode::OK, layout("Console", &body)))
+}
+
+// ---------------------------------------------------------------------------- device flow
+
+async fn device_page(
+    app: &App,
+    req: &WebReq,
+    session: Option<(String, WebSessionRec)>,
+) -> Result<Page, Failure> {
+    let Some(code) = req.q("user_code").map(str::to_owned) else {
+        let body = r#"<form method="get" action="/device"><label>Code <input name="user_code" required autofocus></label><button type="submit">Next</button></form>"#;
+        return Ok(html(StatusCode::OK, layout("Authorize request", body)));
+    };
+    let now = app.env.clock.now_millis();
+    let c = code.clone();
+    let found = app
+        .env
+        .store
+        .read(move |tx| {
+            let Some((h, d)) = oidc::device_by_user_code(tx, now, &c)? else {
+                return Ok(None);
+            };
+            let client = oidc::client(tx, &d.client_id)?;
+            let inst = cairn_sso::model::instance(tx, &d.instance_id)?;
+            Ok::<_, Failure>(Some((h, d, client, inst)))
+        })
+        .await?;
+    let Some((_, d, client, Some(inst))) = found else {
+        return Ok(html(
+            StatusCode::BAD_REQUEST,
+            message_page(
+                "Code not valid",
+                "This code is unknown or has expired. Start again from your application.",
+            ),
+        ));
+    };
+    let Some((_, s)) = session.filter(|(_, s)| s.instance_id == inst.id) else {
+        return Ok(redirect(format!(
+            "/start/{}?next={}",
+            inst.store_id,
+            url_encode(&safe_next(Some(&req.uri), "/device"))
+        )));
+    };
+    let name = client.map_or_else(|| String::from("An application"), |c| c.name);
+    let body = format!(
+        r#"<p><strong>{name}</strong> asks to access your AWS accounts as <strong>{user}</strong>.</p>
+<p>Code: <code id="user-code">{code}</code>. Allow only if it matches the code your application shows.</p>
+<form method="post" action="/device"><input type="hidden" name="csrf" value="{csrf}"><input type="hidden" name="user_code" value="{code}">
+<button type="submit" name="decision" value="allow">Allow access</button>
+<button type="submit" name="decision" value="deny">Deny</button></form>"#,
+        name = esc(&name),
+        user = esc(&s.user_name),
+        code = esc(&d.user_code),
+        csrf = esc(&s.csrf)
+    );
+    Ok(html(StatusCode::OK, layout("Authorize request", &body)))
+}
+
+async fn device_decide(
+    app: &App,
+    req: &WebReq,
+    session: Option<(String, WebSessionRec)>,
+) -> Result<Page, Failure> {
+    let Some((_, s)) = session else {
+        return Ok(redirect("/device"));
+    };
+    let code = req.f("user_code").unwrap_or("").to_owned();
+    let allow = req.f("decision") == Some("allow");
+    let now = app.env.clock.now_millis();
+    let done = app
+        .env
+        .store
+        .write(move |tx| {
+            let Some((h, d)) = oidc::device_by_user_code(tx, now, &code)? else {
+                return Ok(false);
+            };
+            if d.instance_id != s.instance_id {
+                return Ok(false);
+            }
+            oidc::decide_device(tx, &h, allow, &s.user_id, &s.user_name, s.expires_ms)?;
+            Ok::<_, Failure>(true)
+        })
+        .await?;
+    Ok(if !done {
+        html(
+            StatusCode::BAD_REQUEST,
+            message_page("Code not valid", "This code is unknown or has expired."),
+        )
+    } else if allow {
+        html(
+            StatusCode::OK,
+            message_page(
+                "Request approved",
+                "You can close this window and return to your application.",
+            ),
+        )
+    } else {
+        html(
+            StatusCode::OK,
+            message_page("Request denied", "The application was not given access."),
+        )
+    })
+}
+
+// ---------------------------------------------------------------------------- authorization code
+
+fn authorize_request(params: &dyn Fn(&str) -> Option<String>) -> Option<AuthorizeRequest> {
+    Some(AuthorizeRequest {
+        client_id: params("client_id")?,
+        redirect_uri: params("redirect_uri")?,
+        state: params("state"),
+        code_challenge: params("code_challenge").unwrap_or_default(),
+        code_challenge_method: params("code_challenge_method").unwrap_or_default(),
+        scopes: params("scopes")
+            .or_else(|| params("scope"))
+            .map(|s| {
+                s.split([' ', ','])
+                    .filter(|x| !x.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default(),
+    })
+}
+
+fn back_to_client(r: &AuthorizeRequest, params: &[(&str, &str)]) -> Page {
+    let mut to = r.redirect_uri.clone();
+    to.push(if to.contains('?') { '&' } else { '?' });
+    let mut first = true;
+    for (k, v) in params
+        .iter()
+        .copied()
+        .chain(r.state.as_deref().map(|s| ("state", s)))
+    {
+        if !first {
+            to.push('&');
+        }
+        first = false;
+        let _ = write!(to, "{k}={}", url_encode(v));
+    }
+    redirect(to)
+}
+
+async fn authorize_page(
+    app: &App,
+    req: &WebReq,
+    session: Option<(String, WebSessionRec)>,
+) -> Result<Page, Failure> {
+    if req.q("response_type") != Some("code") {
+        return Ok(html(
+            StatusCode::BAD_REQUEST,
+            message_page("Request not valid", "Only response_type=code is supported."),
+        ));
+    }
+    let Some(r) = authorize_request(&|k| req.q(k).map(str::to_owned)) else {
+        return Ok(html(
+            StatusCode::BAD_REQUEST,
+            message_page(
+                "Request not valid",
+                "client_id and redirect_uri are required.",
+            ),
+        ));
+    };
+    let now = app.env.clock.now_millis();
+    let r2 = r.clone();
+    let checked = app
+        .env
+        .store
+        .read(move |tx| oidc::check_authorize(tx, now, &r2))
+        .await?;
+    let (client, inst) = match checked {
+        Ok(x) => x,
+        Err(AuthorizeError::Page(m)) => {
+            return Ok(html(
+                StatusCode::BAD_REQUEST,
+                message_page("Request not valid", m),
+            ));
+        }
+        Err(AuthorizeError::Redirect(e)) => return Ok(back_to_client(&r, &[("error", e)])),
+    };
+    let Some((_, s)) = session.filter(|(_, s)| s.instance_id == inst.id) else {
+        return Ok(redirect(format!(
+            "/start/{}?next={}",
+            inst.store_id,
+            url_encode(&safe_next(Some(&req.uri), "/"))
+        )));
+    };
+    let mut hidden = String::new();
+    for k in [
+        "client_id",
+        "redirect_uri",
+        "state",
+        "code_challenge",
+        "code_challenge_method",
+        "scopes",
+    ] {
+        if let Some(v) = req.q(k) {
+            let _ = write!(
+                hidden,
+                r#"<input type="hidden" name="{k}" value="{}">"#,
+                esc(v)
+            );
+        }
+    }
+    let body = format!(
+        r#"<p><strong>{name}</strong> asks to access your AWS accounts as <strong>{user}</strong>.</p>
+<p>Scopes: {scopes}</p>
+<form method="post" action="/authorize"><input type="hidden" name="csrf" value="{csrf}">{hidden}
+<button type="submit" name="decision" value="allow">Allow access</button>
+<button type="submit" name="decision" value="deny">Deny</button></form>"#,
+        name = esc(&client.name),
+        user = esc(&s.user_name),
+        scopes = esc(&r.scopes.join(", ")),
+        csrf = esc(&s.csrf),
+    );
+    Ok(html(StatusCode::OK, layout("Allow access", &body)))
+}
+
+async fn authorize_decide(
+    app: &App,
+    req: &WebReq,
+    session: Option<(String, WebSessionRec)>,
+) -> Result<Page, Failure> {
+    let Some(r) = authorize_request(&|k| req.f(k).map(str::to_owned)) else {
+        return Ok(html(
+            StatusCode::BAD_REQUEST,
+            message_page(
+                "Request not valid",
+                "client_id and redirect_uri are required.",
+            ),
+        ));
+    };
+    let Some((_, s)) = session else {
+        return Ok(html(
+            StatusCode::FORBIDDEN,
+            message_page(
+                "Signed out",
+                "Sign in again and retry from your application.",
+            ),
+        ));
+    };
+    let allow = req.f("decision") == Some("allow");
+    let now = app.env.clock.now_millis();
+    let ids = Arc::clone(&app.env.ids);
+    let r2 = r.clone();
+    let outcome = app
+        .env
+        .store
+        .write(move |tx| {
+            let (_, inst) = match oidc::check_authorize(tx, now, &r2)? {
+                Ok(x) => x,
+                Err(e) => return Ok(Err(e)),
+            };
+            if inst.id != s.instance_id {
+                return Ok(Err(AuthorizeError::Page("Signed in to another instance.")));
+            }
+            if !allow {
+                return Ok(Err(AuthorizeError::Redirect("access_denied")));
+            }
+            let code = oidc::issue_code(
+                tx,
+                ids.as_ref(),
+                now,
+                &r2,
+                &inst,
+                &s.user_id,
+                &s.user_name,
+                s.expires_ms,
+            )?;
+            Ok::<_, Failure>(Ok(code))
+        })
+        .await?;
+    Ok(match outcome {
+        Ok(code) => back_to_client(&r, &[("code", &code)]),
+        Err(AuthorizeError::Redirect(e)) => back_to_client(&r, &[("error", e)]),
+        Err(AuthorizeError::Page(m)) => html(
+            StatusCode::BAD_REQUEST,
+            message_page("Request not valid", m),
+        ),
+    })
+}
+
+// ---------------------------------------------------------------------------- HTML
+
+/// Escapes text for HTML content and attribute values.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+fn message_page(title: &str, text: &str) -> String {
+    layout(title, &format!("<p>{}</p>", esc(text)))
+}
+
+fn layout(title: &str, body: &str) -> String {
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} | AWS access portal (Cairn)</title>
+<style>
+body{{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#16191f}}
+header{{border-bottom:1px solid #d5dbdb;margin-bottom:1.5rem}}
+label{{display:block;margin:.75rem 0}} input{{display:block;padding:.4rem;width:20rem;max-width:100%}}
+button{{margin:.5rem .5rem .5rem 0;padding:.4rem 1rem}} form.inline{{display:inline}}
+.error{{color:#d13212}} .note{{color:#1d8102}} .id{{color:#687078;font-weight:normal}}
+pre{{background:#f2f3f3;padding:.75rem;overflow-x:auto;white-space:pre-wrap;word-break:break-all}}
+</style></head>
+<body><header><p>AWS access portal</p><h1>{title}</h1></header>
+{body}
+</body></html>"#,
+        title = esc(title),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_stays_on_this_site() {
+        assert_eq!(
+            safe_next(Some("/device?user_code=X"), "/h"),
+            "/device?user_code=X"
+        );
+        assert_eq!(safe_next(Some("//evil.example"), "/h"), "/h");
+        assert_eq!(safe_next(Some("https://evil.example"), "/h"), "/h");
+        assert_eq!(safe_next(Some("/\\evil"), "/h"), "/h");
+        assert_eq!(safe_next(None, "/h"), "/h");
+    }
+
+    #[test]
+    fn text_is_escaped() {
+        assert_eq!(
+            esc(r#"<a href="x">'&"#),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;"
+        );
+    }
+}
