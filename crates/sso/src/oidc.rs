@@ -488,6 +488,25 @@ pub enum AuthorizeError {
     Redirect(&'static str),
 }
 
+/// Whether a redirect URI of a request is the registered one. For a loopback address any
+/// port matches (RFC 8252 §7.3: native apps listen on a port chosen at run time; the AWS
+/// CLI registers `http://127.0.0.1/oauth/callback` and redirects to it with a port).
+fn redirect_matches(registered: &str, requested: &str) -> bool {
+    if registered == requested {
+        return true;
+    }
+    let strip = |u: &str| -> Option<String> {
+        let rest = u.strip_prefix("http://")?;
+        let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        let host = match host.rsplit_once(':') {
+            Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) => h,
+            _ => host,
+        };
+        matches!(host, "127.0.0.1" | "localhost" | "[::1]").then(|| format!("{host}{path}"))
+    };
+    matches!((strip(registered), strip(requested)), (Some(a), Some(b)) if a == b)
+}
+
 pub fn check_authorize(
     tx: &mut dyn Tx,
     now_ms: i64,
@@ -498,7 +517,11 @@ pub fn check_authorize(
             "The application is not registered.",
         )));
     };
-    if !client.redirect_uris.iter().any(|u| u == &req.redirect_uri) {
+    if !client
+        .redirect_uris
+        .iter()
+        .any(|u| redirect_matches(u, &req.redirect_uri))
+    {
         return Ok(Err(AuthorizeError::Page(
             "The redirect URI is not registered for this application.",
         )));
@@ -853,6 +876,24 @@ mod tests {
         );
         assert_eq!(store_id_in("http://127.0.0.1/start"), None);
         assert_eq!(store_id_in("http://x/start/d-0123456789a"), None);
+    }
+
+    #[test]
+    fn loopback_redirects_match_on_any_port() {
+        let reg = "http://127.0.0.1/oauth/callback";
+        assert!(redirect_matches(
+            reg,
+            "http://127.0.0.1:43953/oauth/callback"
+        ));
+        assert!(!redirect_matches(reg, "http://127.0.0.1:43953/other"));
+        assert!(!redirect_matches(
+            reg,
+            "http://localhost:43953/oauth/callback"
+        ));
+        assert!(!redirect_matches(
+            "https://app.example.com/cb",
+            "https://app.example.com:8443/cb"
+        ));
     }
 
     #[test]
