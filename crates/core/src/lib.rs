@@ -34,4 +34,4 @@ pub use ids::{
 };
 pub use objects::{BucketCheck, Fetch, MemoryObjects, ObjectError, ObjectStore, Seal, Webhook};
 pub use partition::partition_of;
-pub use principal::{IssuingUser, Principal, Session};
+pub use principal::{IssuingUser, OnBehalfOf, Principal, Session};

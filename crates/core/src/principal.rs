@@ -33,6 +33,18 @@ pub struct Session {
     /// `sessionContext.assumedRoot`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub assumed_root: bool,
+    /// The Identity Center user a portal role session was issued to (`sso:GetRoleCredentials`):
+    /// CloudTrail records it as `userIdentity.onBehalfOf`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_behalf_of: Option<OnBehalfOf>,
+}
+
+/// An Identity Center user a session acts for (CloudTrail User Guide, "CloudTrail
+/// userIdentity element": `onBehalfOf` with `userId` and `identityStoreArn`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnBehalfOf {
+    pub user_id: String,
+    pub identity_store_arn: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

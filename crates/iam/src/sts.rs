@@ -1169,6 +1169,7 @@ impl Sts for StsService {
             transitive_tag_keys: transitive,
             chained,
             assumed_root: false,
+            ..Session::default()
         };
         let who = TokenWho::Role {
             name: role.name.clone(),

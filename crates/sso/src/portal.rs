@@ -185,6 +185,10 @@ pub fn role_credentials(
         transitive_tag_keys: Vec::new(),
         chained: false,
         assumed_root: false,
+        on_behalf_of: Some(cairn_core::OnBehalfOf {
+            user_id: user.id.clone(),
+            identity_store_arn: inst.store_arn(),
+        }),
     };
     let session_name = user.user_name().unwrap_or(&user.id).to_owned();
     Ok(cairn_iam::sts::issue_role_session(

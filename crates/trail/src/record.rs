@@ -357,6 +357,17 @@ impl Serialize for UserIdentity<'_> {
                         source_identity: session.source_identity.as_deref(),
                     },
                 )?;
+                if let Some(o) = &session.on_behalf_of {
+                    // A role session from the access portal names the Identity Center user
+                    // (User Guide, "CloudTrail userIdentity element": `onBehalfOf`).
+                    m.serialize_entry(
+                        "onBehalfOf",
+                        &serde_json::json!({
+                            "userId": o.user_id,
+                            "identityStoreArn": o.identity_store_arn,
+                        }),
+                    )?;
+                }
             }
             Principal::FederatedUser {
                 account_id,

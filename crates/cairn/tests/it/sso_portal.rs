@@ -467,6 +467,29 @@ pub async fn assign(
     }
 }
 
+/// The newest record of `event_name` that `ct`'s account sees, waiting for it.
+async fn await_event(ct: &aws_sdk_cloudtrail::Client, event_name: &str) -> serde_json::Value {
+    let start = Instant::now();
+    loop {
+        let found = crate::common::lookup_all(
+            ct,
+            Some(crate::common::attr(
+                aws_sdk_cloudtrail::types::LookupAttributeKey::EventName,
+                event_name,
+            )),
+        )
+        .await;
+        if let Some(e) = found.first() {
+            return crate::common::record(e);
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no {event_name} record"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Signs in (following the redirects from `path`) and answers the page after sign-in.
 fn browse_signed_in(b: &mut Browser, p: &Portal, path: &str) -> Resp {
     let page = b.get(path);
@@ -648,6 +671,33 @@ async fn device_code_gives_the_users_accounts_and_roles() {
             .contains("is not authorized to perform: iam:CreateUser"),
         "{denied:?}"
     );
+
+    // CloudTrail: the role session's calls name the Identity Center user, and the portal
+    // calls are hers.
+    let member_ct = p.f.server.cloudtrail_as(&p.member_who);
+    let r = await_event(&member_ct, "DescribeOrganization").await;
+    assert_eq!(r["userIdentity"]["type"], "AssumedRole", "{r:#}");
+    assert_eq!(
+        r["userIdentity"]["onBehalfOf"]["userId"],
+        p.user_id.as_str(),
+        "{r:#}"
+    );
+    assert!(
+        r["userIdentity"]["onBehalfOf"]["identityStoreArn"]
+            .as_str()
+            .is_some_and(|a| a.ends_with(&format!(":identitystore/{}", p.store))),
+        "{r:#}"
+    );
+    let r = await_event(&p.f.server.cloudtrail(), "GetRoleCredentials").await;
+    assert_eq!(r["eventSource"], "sso.amazonaws.com", "{r:#}");
+    assert_eq!(r["userIdentity"]["type"], "IdentityCenterUser", "{r:#}");
+    assert_eq!(r["userIdentity"]["accountId"], MGMT, "{r:#}");
+    assert_eq!(
+        r["userIdentity"]["onBehalfOf"]["userId"],
+        p.user_id.as_str(),
+        "{r:#}"
+    );
+    assert!(r["userIdentity"]["credentialId"].is_string(), "{r:#}");
 
     // Another user's role is not hers.
     let other = err_info(
