@@ -20,8 +20,12 @@ instance's start URL:
 
 Prints "N passed, N failed".
 """
+import base64
 import email
 import email.policy
+import hashlib
+import hmac
+import struct
 import glob
 import html
 import http.cookiejar
@@ -146,13 +150,41 @@ def hidden(page, name):
     return html.unescape(m.group(1))
 
 
+def totp(b32, step):
+    """RFC 6238's code, as an authenticator app computes it."""
+    key = base64.b32decode(b32 + "=" * (-len(b32) % 8))
+    h = hmac.new(key, struct.pack(">q", step), hashlib.sha1).digest()
+    o = h[19] & 15
+    return "%06d" % ((struct.unpack(">I", h[o:o + 4])[0] & 0x7FFFFFFF) % 1000000)
+
+
+mfa = {}
+
+
 def sign_in_if_asked(b, url, page):
-    """On a sign-in page, signs in; answers the page after it."""
+    """On a sign-in page, signs in — registering an authenticator app at the first sign-in
+    (the instance's default: MFA, context-aware, registration required), giving its code
+    later; answers the page after it."""
     if 'name="password"' not in page:
         return url, page
     action = urllib.parse.urljoin(url, f"/start/{store}/signin")
-    return b.open(action, {"csrf": hidden(page, "csrf"), "next": hidden(page, "next"),
-                           "username": "mary.major", "password": PASSWORD})
+    url, page = b.open(action, {"csrf": hidden(page, "csrf"), "next": hidden(page, "next"),
+                                "username": "mary.major", "password": PASSWORD})
+    if 'name="code"' not in page:
+        return url, page
+    m = re.search(r'id="mfa-secret">([A-Z2-7]+)<', page)
+    if m:
+        check("the first sign-in registers an authenticator app (QR code shown)",
+              'src="data:image/png;base64,' in page, page[:500])
+        mfa["secret"] = m.group(1)
+        step = int(time.time()) // 30
+    else:
+        check("a new browser is asked for the authenticator code",
+              "Enter the code" in page, page[:500])
+        # The step after the one used at registration (a code is good once).
+        step = int(time.time()) // 30 + 1
+    return b.open(urllib.parse.urljoin(url, f"/start/{store}/mfa"),
+                  {"csrf": hidden(page, "csrf"), "code": totp(mfa["secret"], step)})
 
 
 def outbox_mail(subject):

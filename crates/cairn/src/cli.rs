@@ -17,6 +17,10 @@ pub const USAGE: &str = "usage:
   cairn signup --email EMAIL --name NAME [--data-dir DIR] [--database-url URL] [--config FILE]
   cairn policy simulate FILE
   cairn sso enable [--account-id ID] [--region R] [--data-dir DIR] [--database-url URL]
+  cairn sso settings [--mfa context-aware|always-on|disabled]
+              [--without-mfa-device require-registration|block|allow]
+              [--session-duration SECONDS] [--account-id ID] [--public-url URL]
+              [--data-dir DIR] [--database-url URL]
   cairn trail validate --trail-arn ARN [--start-time T] [--end-time T] [--account-id ID]
               [--region R] [--json] [--data-dir DIR] [--object-store …]
   cairn help
@@ -31,6 +35,12 @@ commands:
                   the bootstrap account unless --account-id), as the console's Enable does:
                   trusted access for sso.amazonaws.com and the organization instance; prints
                   the instance as JSON
+  sso settings    the access portal's sign-in settings of the instance an account owns
+                  (default: the bootstrap account's): MFA prompts (default context-aware),
+                  what a user without an MFA device meets (default require-registration),
+                  the portal session's duration (default 28800 s); prints them with the
+                  start URL (https://<store>.awsapps.com/start, for CLI profiles) and the
+                  portal's URL
   trail validate  check a trail's digest chain and log files as `aws cloudtrail
                   validate-logs` does, also in a local-directory store; exit 1 on any
                   altered, missing or moved file
@@ -176,6 +186,21 @@ pub struct TrailValidateOpts {
     pub json: bool,
 }
 
+/// `cairn sso settings`: the access portal's sign-in settings.
+#[derive(Debug, Clone)]
+pub struct SsoSettingsOpts {
+    pub common: Common,
+    /// The instance's owner (default: the bootstrap account of the data directory).
+    pub account_id: Option<String>,
+    /// `CONTEXT_AWARE`, `ALWAYS_ON`, `DISABLED`.
+    pub mfa: Option<String>,
+    /// `REQUIRE_REGISTRATION`, `BLOCK`, `ALLOW`.
+    pub without_device: Option<String>,
+    pub session_duration_s: Option<i64>,
+    /// Where browsers reach the server (for the portal URL printed).
+    pub public_url: String,
+}
+
 /// `cairn sso enable`: IAM Identity Center for an organization, as the console's "Enable".
 #[derive(Debug, Clone)]
 pub struct SsoEnableOpts {
@@ -190,6 +215,7 @@ pub struct SsoEnableOpts {
 pub enum Command {
     TrailValidate(Box<TrailValidateOpts>),
     SsoEnable(SsoEnableOpts),
+    SsoSettings(SsoSettingsOpts),
     Serve(Box<ServeOpts>),
     Env(EnvOpts),
     Signup(SignupOpts),
@@ -267,10 +293,11 @@ pub fn parse(args: &[String], env: &Environment) -> Result<Command, String> {
         return Err("unknown command: trail needs validate".to_owned());
     }
     let sso_enable = cmd == "sso" && rest.first().is_some_and(|a| a == "enable");
-    if sso_enable {
+    let sso_settings = cmd == "sso" && rest.first().is_some_and(|a| a == "settings");
+    if sso_enable || sso_settings {
         rest = rest.get(1..).unwrap_or_default();
     } else if cmd == "sso" {
-        return Err("unknown command: sso needs enable".to_owned());
+        return Err("unknown command: sso needs enable or settings".to_owned());
     }
     let mut flags: Vec<(String, Option<String>)> = Vec::new();
     let mut it = rest.iter();
@@ -334,6 +361,11 @@ pub fn parse(args: &[String], env: &Environment) -> Result<Command, String> {
             "config",
             "account-id",
             "region",
+            "mfa",
+            "without-mfa-device",
+            "session-duration",
+            "public-url",
+            "listen",
         ],
         "trail" => &[
             "data-dir",
@@ -410,6 +442,62 @@ pub fn parse(args: &[String], env: &Environment) -> Result<Command, String> {
         }
         Some(v) => ObjectStoreConfig::Dir(PathBuf::from(v.strip_prefix("file://").unwrap_or(&v))),
     };
+    if sso_settings {
+        let account_id = flag("account-id");
+        if let Some(id) = &account_id
+            && (id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(format!("--account-id must be 12 digits, got {id:?}"));
+        }
+        let mfa = match flag("mfa").as_deref() {
+            None => None,
+            Some("context-aware") => Some("CONTEXT_AWARE".to_owned()),
+            Some("always-on") => Some("ALWAYS_ON".to_owned()),
+            Some("disabled") => Some("DISABLED".to_owned()),
+            Some(other) => {
+                return Err(format!(
+                    "--mfa is context-aware, always-on or disabled, got {other:?}"
+                ));
+            }
+        };
+        let without_device = match flag("without-mfa-device").as_deref() {
+            None => None,
+            Some("require-registration") => Some("REQUIRE_REGISTRATION".to_owned()),
+            Some("block") => Some("BLOCK".to_owned()),
+            Some("allow") => Some("ALLOW".to_owned()),
+            Some(other) => {
+                return Err(format!(
+                    "--without-mfa-device is require-registration, block or allow, got {other:?}"
+                ));
+            }
+        };
+        let session_duration_s = match flag("session-duration") {
+            None => None,
+            // User Guide, "Configure the duration of … sessions": 15 minutes to 90 days.
+            Some(v) => match v.parse::<i64>() {
+                Ok(n) if (900..=90 * 24 * 3600).contains(&n) => Some(n),
+                _ => {
+                    return Err(format!(
+                        "--session-duration is seconds from 900 (15 minutes) to 7776000 (90 days), got {v:?}"
+                    ));
+                }
+            },
+        };
+        let public_url = flag("public-url")
+            .or_else(|| var("CAIRN_PUBLIC_URL"))
+            .or(file.public_url.clone())
+            .unwrap_or_else(|| format!("http://{listen}"))
+            .trim_end_matches('/')
+            .to_owned();
+        return Ok(Command::SsoSettings(SsoSettingsOpts {
+            common,
+            account_id,
+            mfa,
+            without_device,
+            session_duration_s,
+            public_url,
+        }));
+    }
     if sso_enable {
         let account_id = flag("account-id");
         if let Some(id) = &account_id

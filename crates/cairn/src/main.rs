@@ -74,6 +74,13 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        cli::Command::SsoSettings(opts) => match bootstrap::sso_settings(&opts) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("cairn: {e}");
+                ExitCode::FAILURE
+            }
+        },
         cli::Command::SsoEnable(opts) => match bootstrap::sso_enable(&opts) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

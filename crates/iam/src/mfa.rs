@@ -96,7 +96,7 @@ pub fn step_of(now_ms: i64) -> i64 {
 
 /// A PNG (1-bit greyscale, 4 pixels per module, a 4-module quiet zone) of `text` as a QR
 /// code.
-fn qr_png(text: &str) -> Option<Vec<u8>> {
+pub fn qr_png(text: &str) -> Option<Vec<u8>> {
     let code = qrcode::QrCode::new(text.as_bytes()).ok()?;
     let width = code.width();
     let colors = code.to_colors();

@@ -20,6 +20,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use cairn_core::{AuditEvent, Failure, FederatedIdentity, Principal};
 use cairn_sso::directory::UserRec;
+use cairn_sso::mfa::Step;
 use cairn_sso::model::InstanceRec;
 use cairn_sso::oidc::{self, AuthorizeError, AuthorizeRequest};
 use cairn_sso::signin::{self, SignIn, WebSessionRec};
@@ -30,6 +31,10 @@ use std::sync::Arc;
 
 const SESSION_COOKIE: &str = "cairn-portal";
 const CSRF_COOKIE: &str = "cairn-csrf";
+/// A sign-in that passed the password and owes the second factor.
+const SIGNIN_COOKIE: &str = "cairn-signin";
+/// A browser that completed MFA (context-aware prompts skip it).
+const DEVICE_COOKIE: &str = "cairn-device";
 /// The largest form accepted.
 const MAX_FORM: usize = 64 * 1024;
 
@@ -278,6 +283,8 @@ async fn serve(app: &Arc<App>, req: &WebReq) -> Result<Page, Failure> {
                 ([] | [""], false) => home(app, req, &inst, session).await,
                 (["signin"], true) => sign_in(app, req, &inst, session).await,
                 (["signout"], true) => sign_out(app, &inst, session).await,
+                (["mfa"], false) => mfa_page(app, req, &inst).await,
+                (["mfa"], true) => mfa(app, req, &inst).await,
                 (["setup"], false) => setup_page(app, req, &inst).await,
                 (["setup"], true) => setup(app, req, &inst).await,
                 (["forgot"], false) => Ok(forgot_page(app, req, &inst, None)),
@@ -469,6 +476,110 @@ async fn home(
     Ok(html(StatusCode::OK, layout("AWS access portal", &body)))
 }
 
+/// How a correct password goes on.
+enum AfterPassword {
+    /// Signed in: the session's cookie value and record.
+    Session(String, WebSessionRec),
+    /// The second factor is owed: the pending sign-in's cookie value.
+    Mfa(String),
+    /// MFA is required and the user has no device.
+    Blocked,
+}
+
+fn signin_events(
+    app: &App,
+    req: &WebReq,
+    inst: &InstanceRec,
+    user_name: &str,
+    credential: &str,
+) -> (AuditEvent, AuditEvent, AuditEvent) {
+    let mut fail = signin_event(
+        app,
+        req,
+        inst,
+        None,
+        user_name,
+        "CredentialVerification",
+        false,
+    );
+    let mut ok = signin_event(
+        app,
+        req,
+        inst,
+        None,
+        user_name,
+        "CredentialVerification",
+        true,
+    );
+    for e in [&mut fail, &mut ok] {
+        if let Some(serde_json::Value::Object(m)) = e.additional_event_data.as_mut() {
+            m.insert("CredentialType".into(), credential.into());
+        }
+    }
+    let mut done = signin_event(app, req, inst, None, user_name, "UserAuthentication", true);
+    if let Some(serde_json::Value::Object(m)) = done.additional_event_data.as_mut() {
+        m.insert(
+            "MFAUsed".into(),
+            if credential == "PASSWORD" {
+                "No"
+            } else {
+                "Yes"
+            }
+            .into(),
+        );
+    }
+    (fail, ok, done)
+}
+
+fn identity(u: &UserRec, store_arn: &str) -> FederatedIdentity {
+    FederatedIdentity {
+        kind: String::from("IdentityCenterUser"),
+        principal_id: u.id.clone(),
+        identity_provider: store_arn.to_owned(),
+        ..Default::default()
+    }
+}
+
+fn locked_page(app: &App, inst: &InstanceRec, next: &str) -> Page {
+    signin_page(
+        app,
+        inst,
+        next,
+        Some(
+            "Your user is locked after too many failed sign-in attempts. Try again in 15 minutes, or reset your password.",
+        ),
+    )
+}
+
+/// The cookies of a new session (and a trusted browser, for context-aware MFA).
+fn session_cookies(
+    app: &App,
+    cookie_value: &str,
+    rec: &WebSessionRec,
+    trust: Option<&str>,
+) -> Vec<String> {
+    let now = app.env.clock.now_millis();
+    let mut out = vec![
+        cookie(
+            app,
+            SESSION_COOKIE,
+            cookie_value,
+            (rec.expires_ms - now).div_euclid(1000).max(0),
+        ),
+        cookie(app, CSRF_COOKIE, "", 0),
+        cookie(app, SIGNIN_COOKIE, "", 0),
+    ];
+    if let Some(t) = trust {
+        out.push(cookie(
+            app,
+            DEVICE_COOKIE,
+            t,
+            cairn_sso::mfa::TRUST_TTL_MS / 1000,
+        ));
+    }
+    out
+}
+
 async fn sign_in(
     app: &App,
     req: &WebReq,
@@ -482,87 +593,227 @@ async fn sign_in(
     let now = app.env.clock.now_millis();
     let ids = Arc::clone(&app.env.ids);
     let audit = Arc::clone(&app.env.audit);
+    let sealer = app.sealer.clone();
     let inst2 = inst.clone();
-    // The events are built outside the transaction (they need the request) and completed
-    // inside it.
-    let fail_event = signin_event(
-        app,
-        req,
-        inst,
-        None,
-        &user_name,
-        "CredentialVerification",
-        false,
-    );
-    let ok_events = [
-        signin_event(
-            app,
-            req,
-            inst,
-            None,
-            &user_name,
-            "CredentialVerification",
-            true,
-        ),
-        signin_event(app, req, inst, None, &user_name, "UserAuthentication", true),
-    ];
+    let (fail_event, ok_event, done_event) = signin_events(app, req, inst, &user_name, "PASSWORD");
     let old = session.map(|(c, _)| c);
+    let browser = req.cookie(DEVICE_COOKIE).map(str::to_owned);
     let store_arn = inst.store_arn();
+    let next2 = next.clone();
     let outcome = app
         .env
         .store
         .write(move |tx: &mut dyn Tx| {
             let (result, user) = signin::check_password(tx, now, &inst2, &user_name, &given)?;
-            let who = user.as_ref().map(|u| FederatedIdentity {
-                kind: String::from("IdentityCenterUser"),
-                principal_id: u.id.clone(),
-                identity_provider: store_arn.clone(),
-                ..Default::default()
-            });
-            match result {
-                SignIn::Ok(u) => {
+            let who = user.as_ref().map(|u| identity(u, &store_arn));
+            let record = |tx: &mut dyn Tx, e: &AuditEvent| {
+                let mut e = e.clone();
+                e.federated = who.clone();
+                audit.record_in(tx, &e)
+            };
+            let SignIn::Ok(u) = result else {
+                record(tx, &fail_event)?;
+                return Ok::<_, Failure>(Err(result));
+            };
+            record(tx, &ok_event)?;
+            let step = cairn_sso::mfa::next_step(tx, now, &inst2, &u.id, browser.as_deref())?;
+            match step {
+                Step::Done => {
                     if let Some(c) = &old {
                         signin::end_session(tx, c)?;
                     }
                     let (cookie, rec) = signin::start_session(tx, ids.as_ref(), now, &inst2, &u)?;
-                    for e in &ok_events {
-                        let mut e = e.clone();
-                        e.federated = who.clone();
-                        audit.record_in(tx, &e)?;
-                    }
-                    Ok::<_, Failure>(Ok((cookie, rec)))
+                    record(tx, &done_event)?;
+                    Ok(Ok(AfterPassword::Session(cookie, rec)))
                 }
-                other => {
-                    let mut e = fail_event.clone();
-                    e.federated = who;
-                    audit.record_in(tx, &e)?;
-                    Ok(Err(other))
+                Step::Verify | Step::Register => {
+                    let pending = cairn_sso::mfa::start_pending(
+                        tx,
+                        ids.as_ref(),
+                        Some(&sealer),
+                        now,
+                        &inst2,
+                        &u,
+                        &next2,
+                        step == Step::Register,
+                    )?;
+                    Ok(Ok(AfterPassword::Mfa(pending)))
                 }
+                Step::Blocked => Ok(Ok(AfterPassword::Blocked)),
             }
         })
         .await?;
     Ok(match outcome {
-        Ok((cookie_value, _)) => Page::Redirect {
+        Ok(AfterPassword::Session(cookie_value, rec)) => Page::Redirect {
             to: next,
-            cookies: vec![
-                cookie(
-                    app,
-                    SESSION_COOKIE,
-                    &cookie_value,
-                    signin::SESSION_TTL_MS / 1000,
-                ),
-                cookie(app, CSRF_COOKIE, "", 0),
-            ],
+            cookies: session_cookies(app, &cookie_value, &rec, None),
         },
-        Err(SignIn::Locked) => signin_page(
-            app,
-            inst,
-            &next,
-            Some(
-                "Your user is locked after too many failed sign-in attempts. Try again in 15 minutes, or reset your password.",
+        Ok(AfterPassword::Mfa(pending)) => Page::Redirect {
+            to: format!("/start/{}/mfa", inst.store_id),
+            cookies: vec![cookie(app, SIGNIN_COOKIE, &pending, 300)],
+        },
+        Ok(AfterPassword::Blocked) => html(
+            StatusCode::FORBIDDEN,
+            message_page(
+                "MFA device required",
+                "Your administrator requires an MFA device to sign in, and you have none registered. Contact your administrator.",
             ),
         ),
+        Err(SignIn::Locked) => locked_page(app, inst, &next),
         Err(_) => signin_page(app, inst, &next, Some("Incorrect username or password.")),
+    })
+}
+
+fn mfa_form(
+    app: &App,
+    inst: &InstanceRec,
+    enrollment: Option<(String, String)>,
+    error: Option<&str>,
+) -> Page {
+    let csrf = signin::new_secret(app.env.ids.as_ref(), 32);
+    let mut body = String::new();
+    if let Some(e) = error {
+        let _ = write!(body, r#"<p class="error" role="alert">{}</p>"#, esc(e));
+    }
+    let title = match &enrollment {
+        Some((secret, uri)) => {
+            use base64::Engine as _;
+            let png = cairn_sso::mfa::qr_png(uri).unwrap_or_default();
+            let _ = write!(
+                body,
+                r#"<p>Your administrator requires multi-factor authentication. Register an authenticator app: scan this QR code with it, or enter the secret key by hand.</p>
+<p><img id="mfa-qr" alt="QR code of the authenticator app's key" src="data:image/png;base64,{png}"></p>
+<p>Secret key: <code id="mfa-secret">{secret}</code></p>"#,
+                png = base64::engine::general_purpose::STANDARD.encode(png),
+                secret = esc(secret),
+            );
+            "Register an authenticator app"
+        }
+        None => {
+            body.push_str("<p>Enter the code your authenticator app shows.</p>");
+            "Multi-factor authentication"
+        }
+    };
+    let _ = write!(
+        body,
+        r#"<form method="post" action="/start/{store}/mfa">
+<input type="hidden" name="csrf" value="{csrf}">
+<label>Authenticator code <input name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{{6}}" required autofocus></label>
+<button type="submit">Sign in</button>
+</form>"#,
+        store = esc(&inst.store_id),
+    );
+    Page::Html {
+        status: StatusCode::OK,
+        body: layout(title, &body),
+        cookies: vec![cookie(app, CSRF_COOKIE, &csrf, 300)],
+    }
+}
+
+async fn mfa_page(app: &App, req: &WebReq, inst: &InstanceRec) -> Result<Page, Failure> {
+    let Some(secret) = req.cookie(SIGNIN_COOKIE).map(str::to_owned) else {
+        return Ok(redirect(format!("/start/{}", inst.store_id)));
+    };
+    let now = app.env.clock.now_millis();
+    let p = app
+        .env
+        .store
+        .read(move |tx| cairn_sso::mfa::pending(tx, now, &secret))
+        .await?;
+    let Some(p) = p.filter(|p| p.instance_id == inst.id) else {
+        return Ok(redirect(format!("/start/{}", inst.store_id)));
+    };
+    let enrollment = cairn_sso::mfa::enrollment(Some(&app.sealer), inst, &p)?;
+    Ok(mfa_form(app, inst, enrollment, None))
+}
+
+async fn mfa(app: &App, req: &WebReq, inst: &InstanceRec) -> Result<Page, Failure> {
+    let Some(secret) = req.cookie(SIGNIN_COOKIE).map(str::to_owned) else {
+        return Ok(redirect(format!("/start/{}", inst.store_id)));
+    };
+    let code = req.f("code").unwrap_or("").to_owned();
+    let now = app.env.clock.now_millis();
+    let ids = Arc::clone(&app.env.ids);
+    let audit = Arc::clone(&app.env.audit);
+    let sealer = app.sealer.clone();
+    let inst2 = inst.clone();
+    let store_arn = inst.store_arn();
+    let context_aware = inst.portal.mfa == cairn_sso::model::MFA_CONTEXT_AWARE;
+    // The user name is filled in once the pending sign-in is read.
+    let (fail_event, ok_event, done_event) = signin_events(app, req, inst, "", "TOTP");
+    let outcome = app
+        .env
+        .store
+        .write(move |tx: &mut dyn Tx| {
+            let before = cairn_sso::mfa::pending(tx, now, &secret)?;
+            let check = cairn_sso::mfa::check_code(tx, Some(&sealer), now, &secret, &code)?;
+            let Some(p) = before else {
+                return Ok::<_, Failure>(Err((check, None)));
+            };
+            let user = cairn_sso::directory::user(tx, &p.store, &p.user_id)?;
+            let who = user.as_ref().map(|u| identity(u, &store_arn));
+            let record = |tx: &mut dyn Tx, e: &AuditEvent| {
+                let mut e = e.clone();
+                e.federated = who.clone();
+                if let Some(serde_json::Value::Object(m)) = e.additional_event_data.as_mut() {
+                    m.insert("UserName".into(), p.user_name.clone().into());
+                }
+                audit.record_in(tx, &e)
+            };
+            match (check, user) {
+                (cairn_sso::mfa::CodeCheck::Ok(p), Some(u)) => {
+                    record(tx, &ok_event)?;
+                    let (cookie, rec) = signin::start_session(tx, ids.as_ref(), now, &inst2, &u)?;
+                    record(tx, &done_event)?;
+                    let trust = if context_aware {
+                        Some(cairn_sso::mfa::trust_browser(
+                            tx,
+                            ids.as_ref(),
+                            now,
+                            &p.store,
+                            &p.user_id,
+                        )?)
+                    } else {
+                        None
+                    };
+                    Ok(Ok((cookie, rec, trust, p.next)))
+                }
+                (check, _) => {
+                    record(tx, &fail_event)?;
+                    Ok(Err((check, Some(p.next))))
+                }
+            }
+        })
+        .await?;
+    let home = format!("/start/{}", inst.store_id);
+    Ok(match outcome {
+        Ok((cookie_value, rec, trust, next)) => Page::Redirect {
+            to: safe_next(Some(&next), &home),
+            cookies: session_cookies(app, &cookie_value, &rec, trust.as_deref()),
+        },
+        Err((cairn_sso::mfa::CodeCheck::Locked, next)) => {
+            locked_page(app, inst, &safe_next(next.as_deref(), &home))
+        }
+        Err((cairn_sso::mfa::CodeCheck::Wrong, _)) => {
+            let now = app.env.clock.now_millis();
+            let s = req.cookie(SIGNIN_COOKIE).unwrap_or("").to_owned();
+            let p = app
+                .env
+                .store
+                .read(move |tx| cairn_sso::mfa::pending(tx, now, &s))
+                .await?;
+            let enrollment = match &p {
+                Some(p) => cairn_sso::mfa::enrollment(Some(&app.sealer), inst, p)?,
+                None => None,
+            };
+            mfa_form(
+                app,
+                inst,
+                enrollment,
+                Some("The code is not correct. Try again."),
+            )
+        }
+        Err(_) => redirect(home),
     })
 }
 

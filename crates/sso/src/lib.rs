@@ -16,6 +16,7 @@ pub mod directory;
 mod facts;
 pub mod instance;
 pub mod jobs;
+pub mod mfa;
 pub mod model;
 pub mod oidc;
 pub mod permsets;

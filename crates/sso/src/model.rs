@@ -56,6 +56,44 @@ pub struct InstanceRec {
     /// organization instance always has permission sets).
     #[serde(default)]
     pub permission_sets_enabled: bool,
+    /// The access portal's settings (`cairn sso settings`).
+    #[serde(default)]
+    pub portal: PortalSettings,
+}
+
+/// How the access portal signs people in — the console's Identity Center "Settings >
+/// Authentication" choices, which AWS offers no API for (Cairn: `cairn sso settings`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortalSettings {
+    /// "Prompt users for MFA": `CONTEXT_AWARE` (only when the sign-in context changes: a
+    /// browser not seen before), `ALWAYS_ON` (every time they sign in), `DISABLED` (never).
+    pub mfa: String,
+    /// "If a user does not yet have a registered MFA device": `REQUIRE_REGISTRATION` (at
+    /// sign-in), `BLOCK` (their sign-in), `ALLOW` (them to sign in).
+    pub without_device: String,
+    /// The portal session's duration, seconds (User Guide, "Configure the duration of …
+    /// sessions": 15 minutes to 90 days, default 8 hours).
+    pub session_duration_s: i64,
+}
+
+pub const MFA_CONTEXT_AWARE: &str = "CONTEXT_AWARE";
+pub const MFA_ALWAYS_ON: &str = "ALWAYS_ON";
+pub const MFA_DISABLED: &str = "DISABLED";
+pub const NO_DEVICE_REGISTER: &str = "REQUIRE_REGISTRATION";
+pub const NO_DEVICE_BLOCK: &str = "BLOCK";
+pub const NO_DEVICE_ALLOW: &str = "ALLOW";
+
+impl Default for PortalSettings {
+    /// MFA on, context-aware, and users without a device register one at sign-in: the
+    /// defaults of instances AWS creates now (User Guide, "Configure MFA") [M: as the
+    /// console shows them; AWS publishes no API].
+    fn default() -> Self {
+        PortalSettings {
+            mfa: MFA_CONTEXT_AWARE.to_owned(),
+            without_device: NO_DEVICE_REGISTER.to_owned(),
+            session_duration_s: 8 * 3600,
+        }
+    }
 }
 
 impl InstanceRec {
@@ -187,6 +225,7 @@ pub fn new_instance(
         tags: Vec::new(),
         client_token: None,
         permission_sets_enabled: false,
+        portal: PortalSettings::default(),
     }
 }
 

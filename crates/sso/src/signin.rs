@@ -30,9 +30,6 @@ pub const LOCKOUT_MS: i64 = 15 * 60 * 1000;
 /// How long a password setup link stays valid: seven days (User Guide, "Send email OTP …":
 /// the invitation to set a password expires after 7 days).
 pub const LINK_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
-/// The access portal's session: 8 hours by default (User Guide, "Configure the duration of
-/// the AWS access portal … sessions": default 8 hours, 15 minutes to 90 days).
-pub const SESSION_TTL_MS: i64 = 8 * 3600 * 1000;
 /// A browser session unused this long ends (ours: AWS states no idle timeout for the portal).
 pub const IDLE_TTL_MS: i64 = 60 * 60 * 1000;
 /// The passwords a user may not reuse (User Guide, "Password requirements when managing
@@ -271,6 +268,41 @@ pub fn check_password(
     ))
 }
 
+/// Counts a failed second factor towards the same lockout as passwords; answers whether the
+/// user is now locked.
+pub fn note_failure(
+    tx: &mut dyn Tx,
+    now_ms: i64,
+    store: &str,
+    user_id: &str,
+) -> Result<bool, Failure> {
+    let key = format!("{store}/{user_id}");
+    let Some(mut rec) = password(tx, store, user_id)? else {
+        return Ok(false);
+    };
+    rec.failures += 1;
+    let locked = rec.failures >= MAX_FAILURES;
+    if locked {
+        rec.failures = 0;
+        rec.locked_until_ms = Some(now_ms + LOCKOUT_MS);
+    }
+    model::put_json(tx, PASSWORDS, &key, &rec)?;
+    Ok(locked)
+}
+
+/// Whether the user is locked out now.
+pub fn is_locked(
+    tx: &mut dyn Tx,
+    now_ms: i64,
+    store: &str,
+    user_id: &str,
+) -> Result<bool, Failure> {
+    Ok(
+        password(tx, store, user_id)?
+            .is_some_and(|r| r.locked_until_ms.is_some_and(|t| now_ms < t)),
+    )
+}
+
 /// Starts a browser session; answers the cookie value (shown once, stored hashed).
 pub fn start_session(
     tx: &mut dyn Tx,
@@ -288,7 +320,7 @@ pub fn start_session(
         user_name: user.user_name().unwrap_or_default().to_owned(),
         created_ms: now_ms,
         last_seen_ms: now_ms,
-        expires_ms: now_ms + SESSION_TTL_MS,
+        expires_ms: now_ms + inst.portal.session_duration_s * 1000,
         csrf: new_secret(ids, 32),
     };
     let h = hash_secret(&secret);
@@ -414,6 +446,7 @@ pub fn invite(
 /// Removes what signing in kept of a deleted user.
 pub fn forget_user(tx: &mut dyn Tx, store: &str, user_id: &str) -> Result<(), Failure> {
     tx.delete(PASSWORDS, format!("{store}/{user_id}").as_bytes())?;
+    crate::mfa::forget_user(tx, store, user_id)?;
     revoke_user(tx, store, user_id)
 }
 

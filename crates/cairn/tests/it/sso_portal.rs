@@ -262,6 +262,50 @@ pub fn set_password(b: &mut Browser, mail: &str, password: &str) -> Resp {
     )
 }
 
+/// `cairn sso settings ARGS` on the server's data directory; answers the printed settings.
+pub fn sso_settings(dir: &crate::common::TempDir, args: &[&str]) -> serde_json::Value {
+    let out = std::process::Command::new(crate::common::cairn_binary())
+        .args(["sso", "settings"])
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .env_remove("CAIRN_MASTER_KEY")
+        .env_remove("CAIRN_DATABASE_URL")
+        .env_remove("CAIRN_DATA_DIR")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("running cairn sso settings");
+    assert!(
+        out.status.success(),
+        "cairn sso settings failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("sso settings prints JSON")
+}
+
+/// The six-digit TOTP code of a base32 secret for a step (RFC 6238; `cairn_iam::mfa`'s,
+/// checked against the RFC's vectors), as an authenticator app shows it.
+pub fn totp(b32: &str, step: u64) -> String {
+    let seed = cairn_iam::mfa::base32_decode(b32).expect("a base32 secret");
+    cairn_iam::mfa::totp_code(&seed, i64::try_from(step).unwrap())
+}
+
+pub fn step_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        / 30
+}
+
+/// The secret key a registration page shows.
+pub fn mfa_secret(html: &str) -> String {
+    let needle = "id=\"mfa-secret\">";
+    let start = html.find(needle).expect("a registration page") + needle.len();
+    let end = html[start..].find('<').unwrap() + start;
+    html[start..end].to_owned()
+}
+
 async fn join(server: &Server, id: &str, who: &Who) {
     let invite = ok(
         "InviteAccountToOrganization",
@@ -310,10 +354,24 @@ impl Portal {
 }
 
 pub async fn portal_setup(tag: &str) -> Portal {
+    portal_setup_with(tag, false).await
+}
+
+pub async fn portal_setup_with(tag: &str, with_mfa: bool) -> Portal {
     let (f, _org) = Fixture::with_org(tag, MGMT).await;
     let (member, member_who) = signup(&f.dir, &format!("{tag}-member@example.com"), "Member");
     join(&f.server, &member, &member_who).await;
     let (inst, store) = enable_sso(&f.server).await;
+    if !with_mfa {
+        // These tests are about the flows after sign-in; `mfa_…` tests the second factor.
+        let s = sso_settings(&f.dir, &["--mfa", "disabled"]);
+        assert_eq!(s["Mfa"], "DISABLED", "{s}");
+        assert_eq!(
+            s["StartUrl"],
+            format!("https://{store}.awsapps.com/start"),
+            "{s}"
+        );
+    }
     let ids = f.server.identitystore_as(&f.server.root());
     let user = ok(
         "CreateUser",
@@ -1169,4 +1227,189 @@ async fn leaving_the_group_loses_the_account() {
     let gone = err_info(sso.list_accounts().access_token(access).send().await);
     assert_eq!(gone.code, "UnauthorizedException", "{gone:?}");
     let _ = (&p.inst, &p.ps_arn, &p.member_who);
+}
+
+/// MFA as the instance's settings ask: registration at the first sign-in (the QR code and
+/// the key shown, a code from an authenticator app computed here), context-aware prompts
+/// (a browser that did MFA is not asked again, a new one is), always-on (asked every time),
+/// a code used twice refused, users without a device blocked when the setting says so, and
+/// wrong codes counting towards the lockout. Sign-ins record which factors were used.
+#[tokio::test]
+async fn mfa_registration_and_prompts_follow_the_instance_settings() {
+    let p = portal_setup_with("ssomfa", true).await;
+    let defaults = sso_settings(&p.f.dir, &[]);
+    assert_eq!(defaults["Mfa"], "CONTEXT_AWARE", "{defaults}");
+    assert_eq!(
+        defaults["WithoutMfaDevice"], "REQUIRE_REGISTRATION",
+        "{defaults}"
+    );
+    assert_eq!(defaults["SessionDurationSeconds"], 28800, "{defaults}");
+    let home = format!("/start/{}", p.store);
+    let mut b = Browser::new(&p.f.server);
+    let page = b.open(&home);
+    let r = b.sign_in(&page, &p.store, "alice", PASSWORD);
+    assert_eq!(r.status, 302);
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/start/{}/mfa", p.store).as_str())
+    );
+    assert!(
+        b.cookie("cairn-portal").is_none(),
+        "no session before the second factor"
+    );
+    let reg = b.open(r.header("location").unwrap());
+    let html = text(&reg);
+    assert!(html.contains("Register an authenticator app"), "{html}");
+    assert!(
+        html.contains("src=\"data:image/png;base64,iVBORw0KGgo"),
+        "a PNG QR code"
+    );
+    let secret = mfa_secret(&html);
+    assert_eq!(secret.len(), 32, "{secret}");
+    let post_code = |b: &mut Browser, page: &Resp, code: &str| {
+        let html = text(page);
+        b.post(
+            &format!("/start/{}/mfa", p.store),
+            &[("csrf", &hidden(&html, "csrf")), ("code", code)],
+        )
+    };
+    let wrong = post_code(&mut b, &reg, "000000");
+    assert!(
+        text(&wrong).contains("The code is not correct"),
+        "{}",
+        text(&wrong)
+    );
+    let s = step_now();
+    let done = post_code(&mut b, &wrong, &totp(&secret, s));
+    assert_eq!(done.status, 302, "{}", text(&done));
+    let page = b.follow(done);
+    assert!(
+        text(&page).contains("Signed in as <strong>alice</strong>"),
+        "{}",
+        text(&page)
+    );
+    assert!(b.cookie("cairn-device").is_some());
+
+    // Context-aware: this browser is known, so no prompt after signing out and in.
+    let html = text(&page);
+    b.post(
+        &format!("/start/{}/signout", p.store),
+        &[("csrf", &hidden(&html, "csrf"))],
+    );
+    let page = b.open(&home);
+    let r = b.sign_in(&page, &p.store, "alice", PASSWORD);
+    assert_eq!(
+        r.header("location"),
+        Some(home.as_str()),
+        "no MFA for a known browser"
+    );
+
+    // A new browser is asked; the code already used is refused, the next step's taken.
+    let mut other = Browser::new(&p.f.server);
+    let page = other.open(&home);
+    let r = other.sign_in(&page, &p.store, "alice", PASSWORD);
+    let prompt = other.open(r.header("location").unwrap());
+    let html = text(&prompt);
+    assert!(
+        html.contains("Enter the code your authenticator app shows"),
+        "{html}"
+    );
+    let replay = post_code(&mut other, &prompt, &totp(&secret, s));
+    assert!(
+        text(&replay).contains("The code is not correct"),
+        "replayed code accepted"
+    );
+    let ok_next = post_code(&mut other, &replay, &totp(&secret, step_now() + 1));
+    assert_eq!(ok_next.status, 302, "{}", text(&ok_next));
+
+    // Always-on: even the known browser is asked.
+    let s2 = sso_settings(
+        &p.f.dir,
+        &["--mfa", "always-on", "--session-duration", "3600"],
+    );
+    assert_eq!(s2["Mfa"], "ALWAYS_ON");
+    let mut fresh = Browser::new(&p.f.server);
+    fresh.set_cookie("cairn-device", b.cookie("cairn-device").unwrap());
+    let page = fresh.open(&home);
+    let r = fresh.sign_in(&page, &p.store, "alice", PASSWORD);
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/start/{}/mfa", p.store).as_str())
+    );
+    // Wrong codes count towards the lockout, with the password's failures.
+    let mut prompt = fresh.open(r.header("location").unwrap());
+    for _ in 0..5 {
+        prompt = post_code(&mut fresh, &prompt, "123456");
+    }
+    assert!(text(&prompt).contains("locked"), "{}", text(&prompt));
+
+    // A user without a device, where the setting blocks them.
+    sso_settings(&p.f.dir, &["--without-mfa-device", "block"]);
+    let ids = p.f.server.identitystore_as(&p.f.server.root());
+    ok(
+        "CreateUser",
+        ids.create_user()
+            .identity_store_id(&p.store)
+            .user_name("bob")
+            .display_name("Bob")
+            .name(
+                aws_sdk_identitystore::types::Name::builder()
+                    .given_name("Bob")
+                    .family_name("Roe")
+                    .build(),
+            )
+            .emails(
+                aws_sdk_identitystore::types::Email::builder()
+                    .value("bob@example.com")
+                    .primary(true)
+                    .build(),
+            )
+            .send()
+            .await,
+    );
+    let mail = await_mail(
+        &p.f.dir.path().join("data"),
+        "bob@example.com",
+        "Invitation",
+        0,
+    );
+    let mut bb = Browser::new(&p.f.server);
+    set_password(&mut bb, &mail, PASSWORD);
+    let page = bb.open(&home);
+    let r = bb.sign_in(&page, &p.store, "bob", PASSWORD);
+    assert_eq!(r.status, 403, "{}", text(&r));
+    assert!(text(&r).contains("MFA device required"));
+
+    // The record: password then TOTP verified, and the authentication used MFA.
+    let found = crate::common::lookup_all(
+        &p.f.server.cloudtrail(),
+        Some(crate::common::attr(
+            aws_sdk_cloudtrail::types::LookupAttributeKey::EventName,
+            "UserAuthentication",
+        )),
+    )
+    .await;
+    let records: Vec<serde_json::Value> = found.iter().map(crate::common::record).collect();
+    assert!(
+        records
+            .iter()
+            .any(|r| r["additionalEventData"]["MFAUsed"] == "Yes"),
+        "{records:#?}"
+    );
+    let found = crate::common::lookup_all(
+        &p.f.server.cloudtrail(),
+        Some(crate::common::attr(
+            aws_sdk_cloudtrail::types::LookupAttributeKey::EventName,
+            "CredentialVerification",
+        )),
+    )
+    .await;
+    let records: Vec<serde_json::Value> = found.iter().map(crate::common::record).collect();
+    assert!(
+        records
+            .iter()
+            .any(|r| r["additionalEventData"]["CredentialType"] == "TOTP"
+                && r["serviceEventDetails"]["CredentialVerification"] == "Failure"),
+        "{records:#?}"
+    );
 }
