@@ -41,90 +41,16 @@ import urllib.request
 
 import boto3
 import botocore.exceptions
-from botocore.config import Config
+
+from sso_portal_setup import PASSWORD, Checks, cfg, setup, wait
 
 endpoint, creds_path = sys.argv[1], sys.argv[2]
 data_dir = os.path.dirname(os.path.abspath(creds_path))
 aws = os.environ["CAIRN_AWS_CLI2"]
 creds = json.load(open(creds_path))
-cfg = Config(retries={"max_attempts": 1})
-PASSWORD = "Corr3ct-Horse!"
-
-
-def client(service):
-    return boto3.client(
-        service,
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        config=cfg,
-    )
-
-
-passed = failed = 0
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name} {detail}")
-    return cond
-
-
-def wait(what, fn, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        out = fn()
-        if out is not None:
-            return out
-        time.sleep(0.1)
-    raise TimeoutError(what)
-
-
-# ------------------------------------------------------------------ the administrator's part
-org = client("organizations")
-sso_admin = client("sso-admin")
-ids = client("identitystore")
-org.create_organization(FeatureSet="ALL")
-car = org.create_account(AccountName="Workload", Email="workload@example.com")
-rid = car["CreateAccountStatus"]["Id"]
-status = wait("CreateAccount", lambda: (lambda s: s if s["State"] != "IN_PROGRESS" else None)(
-    org.describe_create_account_status(CreateAccountRequestId=rid)["CreateAccountStatus"]))
-member = status["AccountId"]
-org.enable_aws_service_access(ServicePrincipal="sso.amazonaws.com")
-inst = wait("an ACTIVE instance", lambda: next(
-    (i for i in sso_admin.list_instances()["Instances"] if i["Status"] == "ACTIVE"), None))
-store, inst_arn = inst["IdentityStoreId"], inst["InstanceArn"]
-uid = ids.create_user(
-    IdentityStoreId=store, UserName="mary.major", DisplayName="Mary Major",
-    Name={"GivenName": "Mary", "FamilyName": "Major"},
-    Emails=[{"Value": "mary.major@example.com", "Type": "work", "Primary": True}],
-)["UserId"]
-ps = sso_admin.create_permission_set(InstanceArn=inst_arn, Name="ReadOnly",
-                                     SessionDuration="PT1H")["PermissionSet"]["PermissionSetArn"]
-sso_admin.attach_managed_policy_to_permission_set(
-    InstanceArn=inst_arn, PermissionSetArn=ps,
-    ManagedPolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
-req = sso_admin.create_account_assignment(
-    InstanceArn=inst_arn, PermissionSetArn=ps, TargetId=member, TargetType="AWS_ACCOUNT",
-    PrincipalType="USER", PrincipalId=uid)["AccountAssignmentCreationStatus"]["RequestId"]
-wait("the assignment", lambda: (lambda s: s if s["Status"] != "IN_PROGRESS" else None)(
-    sso_admin.describe_account_assignment_creation_status(
-        InstanceArn=inst_arn, AccountAssignmentCreationRequestId=req
-    )["AccountAssignmentCreationStatus"]))
-org.enable_policy_type(RootId=org.list_roots()["Roots"][0]["Id"], PolicyType="SERVICE_CONTROL_POLICY")
-scp = org.create_policy(
-    Name="NoListRoles", Type="SERVICE_CONTROL_POLICY", Description="deny iam:ListRoles",
-    Content=json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "*", "Resource": "*"},
-        {"Effect": "Deny", "Action": "iam:ListRoles", "Resource": "*"}]}),
-)["Policy"]["PolicySummary"]["Id"]
-org.attach_policy(PolicyId=scp, TargetId=member)
+checks = Checks()
+check = checks.check
+member, store, uid = setup(endpoint, creds)
 
 
 # ------------------------------------------------------------------ a browser
@@ -326,5 +252,4 @@ check("aws sso login --use-device-code", rc == 0 and "Successfully logged into" 
 r = cli("sts", "get-caller-identity", "--profile", "readonly")
 check("get-caller-identity after the device flow", r.returncode == 0 and member in r.stdout, r.stderr)
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+sys.exit(checks.summary())
