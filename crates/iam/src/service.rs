@@ -7,7 +7,7 @@ use crate::seal::Sealer;
 use crate::{
     account_settings, authorization_details, certificates, credential_report, groups,
     instance_profiles, keys, last_accessed, login, mfa, policies, providers, roles, root_access,
-    saml_providers, service_credentials, service_linked, ssh_keys, templates, users,
+    saml_providers, service_credentials, service_linked, ssh_keys, summary, templates, users,
 };
 use cairn_api::iam::{Iam, types};
 use cairn_core::Call;
@@ -381,6 +381,16 @@ impl Iam for IamService {
     ) -> Result<types::GetRoleTemplateVersionResponse, ApiError> {
         // AWS's templates are data; no store is read.
         templates::get_role_template_version(&input).map_err(|f| f.0)
+    }
+
+    async fn get_human_readable_summary(
+        &self,
+        ctx: &Call,
+        input: types::GetHumanReadableSummaryRequest,
+    ) -> Result<types::GetHumanReadableSummaryResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| {
+            summary::get_human_readable_summary(tx, &c, &input_)
+        })
     }
 
     async fn get_role(

@@ -1375,7 +1375,11 @@ impl Sts for StsService {
         // Everything the token carries counts against the packed limit, as for the other
         // calls: the session policies, every scope-down policy, the session tags.
         let packed = session.policy.as_deref().map_or(0, packed_chars)
-            + session.scoped.iter().map(|d| packed_chars(d)).sum::<usize>()
+            + session
+                .scoped
+                .iter()
+                .map(|d| packed_chars(d))
+                .sum::<usize>()
             + session
                 .tags
                 .iter()
@@ -1390,13 +1394,7 @@ impl Sts for StsService {
         session.issued_at_ms = now;
         let count = i32::try_from(session.scoped.len()).unwrap_or(i32::MAX);
         let source_identity = session.source_identity.clone();
-        let credentials = mint(
-            self.sealer.as_ref(),
-            ctx,
-            caller.account_id(),
-            who,
-            session,
-        )?;
+        let credentials = mint(self.sealer.as_ref(), ctx, caller.account_id(), who, session)?;
         Ok(types::GetScopedCredentialsResponse {
             session_token_size: token_size(&credentials),
             credentials: Some(credentials),

@@ -82,7 +82,10 @@ fn find<'a>(
         .iter()
         .filter(|v| v.template_arn.as_deref() == Some(arn))
         .peekable();
-    let first = of_template.peek().copied().ok_or_else(|| no_template(arn))?;
+    let first = of_template
+        .peek()
+        .copied()
+        .ok_or_else(|| no_template(arn))?;
     let wanted = minor.or(first.default_minor_version).unwrap_or(0);
     of_template
         .find(|v| v.minor_version.unwrap_or(0) == wanted)
@@ -225,7 +228,10 @@ fn render(text: &str, values: &Values, json: bool) -> Result<String, Failure> {
         };
         let name = &rest[start + 2..start + 2 + len];
         let (kind, list) = values.get(name).ok_or_else(|| {
-            tracing::error!(parameter = name, "role template names an undefined parameter");
+            tracing::error!(
+                parameter = name,
+                "role template names an undefined parameter"
+            );
             Failure(cairn_wire::ApiError::internal())
         })?;
         let before = &rest[..start];
@@ -282,7 +288,11 @@ fn is_path(path: &str) -> bool {
 }
 
 fn render_role(v: &types::RoleTemplateVersion, values: &Values) -> Result<Rendered, Failure> {
-    let name = render(v.role_name_pattern.as_deref().unwrap_or_default(), values, false)?;
+    let name = render(
+        v.role_name_pattern.as_deref().unwrap_or_default(),
+        values,
+        false,
+    )?;
     if !is_name(&name) {
         return Err(invalid(format!(
             "The role name {name} that the role template produces is not a valid role name."
@@ -299,7 +309,10 @@ fn render_role(v: &types::RoleTemplateVersion, values: &Values) -> Result<Render
         .as_deref()
         .map(|p| render(p, values, false))
         .transpose()?;
-    if description.as_ref().is_some_and(|d| d.chars().count() > 1000) {
+    if description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > 1000)
+    {
         return Err(invalid(
             "The role description that the role template produces is longer than 1000 characters.",
         ));
@@ -315,7 +328,12 @@ fn render_role(v: &types::RoleTemplateVersion, values: &Values) -> Result<Render
         .inline_policy_templates
         .iter()
         .flatten()
-        .map(|p| Ok((p.policy_name.clone(), render(&p.policy_document, values, true)?)))
+        .map(|p| {
+            Ok((
+                p.policy_name.clone(),
+                render(&p.policy_document, values, true)?,
+            ))
+        })
         .collect::<Result<Vec<_>, Failure>>()?;
     let tags = v
         .role_tags_template
@@ -379,9 +397,10 @@ fn unchanged(
     {
         return Ok(false);
     }
-    let attached: BTreeSet<String> = records::attached_arns(tx, account, EntityKind::Role, &rec.name)?
-        .into_iter()
-        .collect();
+    let attached: BTreeSet<String> =
+        records::attached_arns(tx, account, EntityKind::Role, &rec.name)?
+            .into_iter()
+            .collect();
     if attached != want.managed.iter().cloned().collect() {
         return Ok(false);
     }
@@ -591,25 +610,44 @@ mod tests {
     #[test]
     fn placeholders_are_escaped_and_lists_become_arrays() {
         let mut vals = Values::new();
-        vals.insert("A".into(), (types::ParameterTypeType::String, vec!["x\"y".into()]));
+        vals.insert(
+            "A".into(),
+            (types::ParameterTypeType::String, vec!["x\"y".into()]),
+        );
         vals.insert(
             "L".into(),
-            (types::ParameterTypeType::ArnList, vec!["arn:1".into(), "arn:2".into()]),
+            (
+                types::ParameterTypeType::ArnList,
+                vec!["arn:1".into(), "arn:2".into()],
+            ),
         );
         assert_eq!(
             render(r#"{"a":"${A}","l":"${L}"}"#, &vals, true).unwrap(),
             r#"{"a":"x\"y","l":["arn:1","arn:2"]}"#
         );
-        assert_eq!(render("n-${A}-${L}", &vals, false).unwrap(), "n-x\"y-arn:1,arn:2");
+        assert_eq!(
+            render("n-${A}-${L}", &vals, false).unwrap(),
+            "n-x\"y-arn:1,arn:2"
+        );
     }
 
     #[test]
     fn a_disabled_minor_version_is_refused() {
         let store = Store::open_sqlite_memory().unwrap();
         let cat = test_catalogue();
-        let got = acquire(&store, &cat, Some(1), &[("Team", &["a"]), ("Buckets", BUCKETS)]);
+        let got = acquire(
+            &store,
+            &cat,
+            Some(1),
+            &[("Team", &["a"]), ("Buckets", BUCKETS)],
+        );
         assert_eq!(got.err().as_deref(), Some("RoleTemplateDisabled"));
-        let missing = acquire(&store, &cat, Some(7), &[("Team", &["a"]), ("Buckets", BUCKETS)]);
+        let missing = acquire(
+            &store,
+            &cat,
+            Some(7),
+            &[("Team", &["a"]), ("Buckets", BUCKETS)],
+        );
         assert_eq!(missing.err().as_deref(), Some("NoSuchEntity"));
     }
 
@@ -620,8 +658,16 @@ mod tests {
         let err = |pairs: &[(&str, &[&str])]| acquire(&store, &cat, None, pairs).err();
         let invalid = Some(String::from("InvalidInput"));
         assert_eq!(err(&[("Buckets", BUCKETS)]), invalid, "required");
-        assert_eq!(err(&[("Team", &["a", "b"]), ("Buckets", BUCKETS)]), invalid, "one value");
-        assert_eq!(err(&[("Team", &["a"]), ("Buckets", &["bucket"])]), invalid, "an ARN");
+        assert_eq!(
+            err(&[("Team", &["a", "b"]), ("Buckets", BUCKETS)]),
+            invalid,
+            "one value"
+        );
+        assert_eq!(
+            err(&[("Team", &["a"]), ("Buckets", &["bucket"])]),
+            invalid,
+            "an ARN"
+        );
         assert_eq!(
             err(&[("Team", &["a"]), ("Buckets", BUCKETS), ("Limit", &["6"])]),
             invalid,
@@ -632,17 +678,34 @@ mod tests {
             invalid,
             "undefined"
         );
-        assert_eq!(err(&[("Team", &["a b"]), ("Buckets", BUCKETS)]), invalid, "role name");
-        let role = acquire(&store, &cat, None, &[("Team", &["a"]), ("Buckets", BUCKETS)])
-            .unwrap()
-            .role;
+        assert_eq!(
+            err(&[("Team", &["a b"]), ("Buckets", BUCKETS)]),
+            invalid,
+            "role name"
+        );
+        let role = acquire(
+            &store,
+            &cat,
+            None,
+            &[("Team", &["a"]), ("Buckets", BUCKETS)],
+        )
+        .unwrap()
+        .role;
         assert_eq!(role.arn, "arn:aws:iam::111122223333:role/readers/Reader-a");
         assert_eq!(
-            role.source_role_template.map(|s| (s.template_arn, s.template_minor_version)),
+            role.source_role_template
+                .map(|s| (s.template_arn, s.template_minor_version)),
             Some((READER.to_owned(), 0))
         );
         let doc = store
-            .write_blocking(|tx| Ok::<_, Failure>(records::inline_policies(tx, ACCOUNT, EntityKind::Role, "Reader-a")?))
+            .write_blocking(|tx| {
+                Ok::<_, Failure>(records::inline_policies(
+                    tx,
+                    ACCOUNT,
+                    EntityKind::Role,
+                    "Reader-a",
+                )?)
+            })
             .unwrap();
         assert_eq!(
             doc[0].document,
@@ -654,10 +717,19 @@ mod tests {
     fn a_failing_inline_policy_leaves_no_role() {
         let store = Store::open_sqlite_memory().unwrap();
         let mut cat = test_catalogue();
-        if let Some(p) = cat[0].inline_policy_templates.as_mut().and_then(|l| l.first_mut()) {
+        if let Some(p) = cat[0]
+            .inline_policy_templates
+            .as_mut()
+            .and_then(|l| l.first_mut())
+        {
             p.policy_document = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Maybe","Action":"s3:*","Resource":"*"}]}"#.into();
         }
-        let got = acquire(&store, &cat, None, &[("Team", &["a"]), ("Buckets", BUCKETS)]);
+        let got = acquire(
+            &store,
+            &cat,
+            None,
+            &[("Team", &["a"]), ("Buckets", BUCKETS)],
+        );
         assert_eq!(got.err().as_deref(), Some("MalformedPolicyDocument"));
         let left = store
             .write_blocking(|tx| Ok::<_, Failure>(records::role(tx, ACCOUNT, "Reader-a")?))
