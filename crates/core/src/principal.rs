@@ -33,6 +33,13 @@ pub struct Session {
     /// `sessionContext.assumedRoot`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub assumed_root: bool,
+    /// Scope-down policies (`sts:GetScopedCredentials`), oldest first: each one narrows the
+    /// session further (an intersection, not a union like `policy` and `policy_arns`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scoped: Vec<String>,
+    /// The scoped session's description (`ScopedSessionDescription` of the last call).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scoped_description: Option<String>,
     /// The Identity Center user a portal role session was issued to (`sso:GetRoleCredentials`):
     /// CloudTrail records it as `userIdentity.onBehalfOf`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -405,7 +405,7 @@ fn documents_of(
     Ok(())
 }
 
-fn managed_document(
+pub(crate) fn managed_document(
     tx: &mut dyn Tx,
     account_id: &str,
     arn: &str,

@@ -39,6 +39,8 @@ mod service_linked;
 pub mod simulate;
 mod ssh_keys;
 pub mod sts;
+mod summary;
+mod templates;
 mod users;
 pub mod web_identity;
 pub(crate) mod x509;

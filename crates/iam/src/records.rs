@@ -102,6 +102,9 @@ pub(crate) struct RoleRec {
     pub boundary: Option<String>,
     #[serde(default)]
     pub tags: Vec<(String, String)>,
+    /// The role template the role was made from (`AcquireRole`); absent in older records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<crate::templates::SourceRec>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

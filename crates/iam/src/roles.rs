@@ -36,7 +36,7 @@ pub(crate) fn role_api(account: &str, r: &RoleRec, detail: bool) -> types::Role 
         role_id: r.id.clone(),
         role_last_used: detail.then(types::RoleLastUsed::default),
         role_name: r.name.clone(),
-        source_role_template: None,
+        source_role_template: r.source.as_ref().map(crate::templates::source_api),
         tags: if detail { api_tags_opt(&r.tags) } else { None },
     }
 }
@@ -126,6 +126,7 @@ pub(crate) fn create_role_tx(
         max_session_s: spec.max_session_s,
         boundary: spec.boundary.map(str::to_owned),
         tags,
+        source: None,
     };
     save_role(tx, account, &rec)?;
     set_boundary_index(

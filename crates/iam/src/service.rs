@@ -7,7 +7,7 @@ use crate::seal::Sealer;
 use crate::{
     account_settings, authorization_details, certificates, credential_report, groups,
     instance_profiles, keys, last_accessed, login, mfa, policies, providers, roles, root_access,
-    saml_providers, service_credentials, service_linked, ssh_keys, users,
+    saml_providers, service_credentials, service_linked, ssh_keys, summary, templates, users,
 };
 use cairn_api::iam::{Iam, types};
 use cairn_core::Call;
@@ -362,6 +362,35 @@ impl Iam for IamService {
         mutate!(ctx, input, |tx, c, input_| roles::create_role(
             tx, &c, &input_
         ))
+    }
+
+    async fn acquire_role(
+        &self,
+        ctx: &Call,
+        input: types::AcquireRoleRequest,
+    ) -> Result<types::AcquireRoleResponse, ApiError> {
+        mutate!(ctx, input, |tx, c, input_| templates::acquire_role(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn get_role_template_version(
+        &self,
+        _ctx: &Call,
+        input: types::GetRoleTemplateVersionRequest,
+    ) -> Result<types::GetRoleTemplateVersionResponse, ApiError> {
+        // AWS's templates are data; no store is read.
+        templates::get_role_template_version(&input).map_err(|f| f.0)
+    }
+
+    async fn get_human_readable_summary(
+        &self,
+        ctx: &Call,
+        input: types::GetHumanReadableSummaryRequest,
+    ) -> Result<types::GetHumanReadableSummaryResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| {
+            summary::get_human_readable_summary(tx, &c, &input_)
+        })
     }
 
     async fn get_role(

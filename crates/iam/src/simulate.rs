@@ -497,6 +497,7 @@ pub fn simulate(
         resource: resource.as_ref().map(|p| &p.policy),
         boundary: boundary.as_ref().map(|p| &p.policy),
         session: Vec::new(),
+        scoped: Vec::new(),
     };
     let caller = caller_arn.unwrap_or_default();
     let principal = Principal::new(

@@ -533,6 +533,7 @@ impl Sts for StsService {
         let source_identity = session.source_identity.clone();
         let credentials = mint(self.sealer.as_ref(), ctx, &target, TokenWho::Root, session)?;
         Ok(types::AssumeRootResponse {
+            session_token_size: token_size(&credentials),
             credentials: Some(credentials),
             source_identity,
             ..Default::default()
@@ -776,6 +777,7 @@ impl Sts for StsService {
             // "The value of the Recipient attribute of the SubjectConfirmationData element"
             // (API reference).
             audience: Some(assertion.recipient.clone()),
+            session_token_size: token_size(&credentials),
             credentials: Some(credentials),
             issuer: Some(assertion.issuer.clone()),
             name_qualifier: Some(name_qualifier),
@@ -884,6 +886,7 @@ impl Sts for StsService {
         Ok(types::AssumeRoleWithWebIdentityResponse {
             assumed_role_user: Some(assumed_role_user(&role, &input.role_session_name)),
             audience: Some(aud),
+            session_token_size: token_size(&credentials),
             credentials: Some(credentials),
             // "For OpenID Connect ID tokens, this contains the value of the iss field" (API
             // reference).
@@ -1183,10 +1186,10 @@ impl Sts for StsService {
             || !new_tags.is_empty();
         Ok(types::AssumeRoleResponse {
             assumed_role_user: Some(assumed_role_user(&role, &input.role_session_name)),
+            session_token_size: token_size(&credentials),
             credentials: Some(credentials),
             packed_policy_size: with_packed
                 .then(|| i32::try_from(packed_percent).unwrap_or(i32::MAX)),
-            session_token_size: None,
             session_token_utilization: None,
             source_identity,
         })
@@ -1264,6 +1267,7 @@ impl Sts for StsService {
         };
         let credentials = mint(self.sealer.as_ref(), ctx, &account, who, session)?;
         Ok(types::GetFederationTokenResponse {
+            session_token_size: token_size(&credentials),
             credentials: Some(credentials),
             federated_user: Some(types::FederatedUser {
                 arn: format!("arn:aws:sts::{account}:federated-user/{}", input.name),
@@ -1331,10 +1335,147 @@ impl Sts for StsService {
         };
         let credentials = mint(self.sealer.as_ref(), ctx, &account, who, session)?;
         Ok(types::GetSessionTokenResponse {
+            session_token_size: token_size(&credentials),
             credentials: Some(credentials),
-            session_token_size: None,
             session_token_utilization: None,
         })
+    }
+
+    /// New credentials for the calling session, narrowed (STS API reference,
+    /// GetScopedCredentials; IAM User Guide, "Permissions for GetScopedCredentials"): only
+    /// temporary credentials may call it (not an IAM user's or root user's long-term keys,
+    /// not a root user's session); the identity, session name, tags and source identity are
+    /// kept; `Policy` joins the session's scope-down policies, each of which the engine
+    /// intersects with what the session could already do (`cairn_policy::Policies::scoped`);
+    /// `DurationSeconds` may shorten the session, never extend it
+    /// (`InsufficientSessionLifetime`), and without it the expiry is inherited.
+    async fn get_scoped_credentials(
+        &self,
+        ctx: &Call,
+        input: types::GetScopedCredentialsRequest,
+    ) -> Result<types::GetScopedCredentialsResponse, ApiError> {
+        let caller = ctx.principal().clone();
+        let (who, session) = scoped_subject(&caller).ok_or_else(|| {
+            ApiError::new(
+                Error::InvalidSubjectCredentialsException,
+                "GetScopedCredentials must be called with temporary security credentials of a role, federated user or IAM user session.",
+            )
+        })?;
+        if input.policy.is_none() && input.duration_seconds.is_none() {
+            return Err(validation(
+                "A request must provide at least one of Policy or DurationSeconds.",
+            ));
+        }
+        let now = ctx.now_ms();
+        let mut session = session.clone();
+        if let Some(d) = input.duration_seconds {
+            let remaining_s = (session.expires_ms - now).div_euclid(1000);
+            if i64::from(d) > remaining_s {
+                return Err(ApiError::new(
+                    Error::InsufficientSessionLifetimeException,
+                    format!(
+                        "The requested DurationSeconds ({d}) exceeds the remaining lifetime of the calling session ({remaining_s} seconds)."
+                    ),
+                ));
+            }
+            session.expires_ms = now + i64::from(d) * 1000;
+        }
+        if let Some(doc) = &input.policy {
+            check_session_policy(Some(doc))?;
+            session.scoped.push(doc.clone());
+        }
+        // Everything the token carries counts against the packed limit, as for the other
+        // calls: the session policies, every scope-down policy, the session tags.
+        let packed = session.policy.as_deref().map_or(0, packed_chars)
+            + session
+                .scoped
+                .iter()
+                .map(|d| packed_chars(d))
+                .sum::<usize>()
+            + session
+                .tags
+                .iter()
+                .map(|(k, v)| k.len() + v.len())
+                .sum::<usize>();
+        check_packed(packed)?;
+        if input.scoped_session_description.is_some() {
+            session
+                .scoped_description
+                .clone_from(&input.scoped_session_description);
+        }
+        session.issued_at_ms = now;
+        let count = i32::try_from(session.scoped.len()).unwrap_or(i32::MAX);
+        let source_identity = session.source_identity.clone();
+        let credentials = mint(self.sealer.as_ref(), ctx, caller.account_id(), who, session)?;
+        Ok(types::GetScopedCredentialsResponse {
+            session_token_size: token_size(&credentials),
+            credentials: Some(credentials),
+            scoped_policies_count: Some(count),
+            session_info: Some(types::ScopedSession {
+                arn: caller.arn(),
+                scoped_session_id: caller.user_id(),
+            }),
+            session_token_utilization: None,
+            source_identity,
+        })
+    }
+}
+
+/// `SessionTokenSize`: "the size, in bytes, of the session token returned" (STS API
+/// reference). `SessionTokenUtilization` — a percentage of a maximum token size AWS does not
+/// publish — is left out.
+fn token_size(credentials: &types::Credentials) -> Option<i32> {
+    i32::try_from(credentials.session_token.len()).ok()
+}
+
+/// Who a `GetScopedCredentials` caller's new credentials act as, and its session: a role
+/// session, a federated user, or an IAM user's `GetSessionToken` session; `None` for
+/// long-term keys and root users' sessions (`AssumeRoot` too), which may not call it.
+fn scoped_subject(caller: &Principal) -> Option<(TokenWho, &Session)> {
+    match caller {
+        Principal::AssumedRole {
+            role_name,
+            role_id,
+            role_path,
+            session_name,
+            session,
+            ..
+        } => Some((
+            TokenWho::Role {
+                name: role_name.clone(),
+                id: role_id.clone(),
+                path: role_path.clone(),
+                session: session_name.clone(),
+            },
+            session,
+        )),
+        Principal::FederatedUser {
+            name,
+            issuer,
+            session,
+            ..
+        } => Some((
+            TokenWho::Federated {
+                name: name.clone(),
+                issuer: issuer.clone(),
+            },
+            session,
+        )),
+        Principal::IamUser {
+            user_name,
+            user_id,
+            path,
+            session: Some(session),
+            ..
+        } => Some((
+            TokenWho::User {
+                name: user_name.clone(),
+                id: user_id.clone(),
+                path: path.clone(),
+            },
+            session,
+        )),
+        _ => None,
     }
 }
 

@@ -304,6 +304,12 @@ impl Condition {
         &self.key_name
     }
 
+    /// The condition's values as written in the policy.
+    pub fn value_texts(&self) -> impl Iterator<Item = &str> {
+        // `canonical` is operator, key, variable flag, then each value, NUL-separated.
+        self.canonical.split('\u{0}').skip(3)
+    }
+
     /// Evaluates the condition against the request context.
     pub(crate) fn eval(&self, ctx: &Context) -> bool {
         if self.has_vars && !self.vars_resolvable(ctx) {

@@ -118,6 +118,11 @@ pub struct Policies<'p> {
     /// The session policies (inline `Policy` and `PolicyArns`) of the session. Empty: no
     /// session policy.
     pub session: Vec<&'p Policy>,
+    /// Scope-down policies of the session (`sts:GetScopedCredentials`, one per call in a
+    /// chain): each is a layer of its own that must allow, as the session policies must
+    /// (IAM User Guide, "Permissions for GetScopedCredentials": the permissions are the
+    /// intersection of the calling session's and every scope-down policy).
+    pub scoped: Vec<&'p Policy>,
 }
 
 /// How strongly a resource policy's `Principal` names the caller.
@@ -310,6 +315,22 @@ pub fn evaluate<'p>(request: &Request<'_>, policies: &Policies<'p>) -> Decision<
         )
     };
 
+    let scoped_allows: Vec<Option<Reason<'p>>> = policies
+        .scoped
+        .iter()
+        .map(|p| {
+            scan(
+                std::slice::from_ref(p),
+                Layer::Session,
+                &env,
+                &mut out,
+                &mut denied,
+                false,
+            )
+            .map(|(r, _)| r)
+        })
+        .collect();
+
     if denied {
         out.retain(|r| r.kind == ReasonKind::Deny);
         return Decision {
@@ -354,6 +375,9 @@ pub fn evaluate<'p>(request: &Request<'_>, policies: &Policies<'p>) -> Decision<
             out.push(allow.unwrap_or_else(|| no_allow(Layer::PermissionsBoundary)));
         }
         if let Some(allow) = session_allow {
+            out.push(allow.unwrap_or_else(|| no_allow(Layer::Session)));
+        }
+        for allow in scoped_allows {
             out.push(allow.unwrap_or_else(|| no_allow(Layer::Session)));
         }
     }
@@ -640,6 +664,39 @@ mod tests {
         let d = evaluate(&req, &pols);
         assert_eq!(d.effect, DecisionEffect::ImplicitlyDenied);
         assert_eq!(d.deciding[0].layer, Layer::ServiceControl(0));
+    }
+
+    #[test]
+    fn every_scope_down_policy_must_allow() {
+        let ctx = Context::new();
+        let admin = identity("admin", "Allow", "*");
+        let s3 = identity("s3", "Allow", "s3:*");
+        let get = identity("get", "Allow", "s3:GetObject");
+        let pols = Policies {
+            identity: vec![&admin],
+            scoped: vec![&s3, &get],
+            ..Policies::default()
+        };
+        assert!(evaluate(&request(&ctx, "s3:GetObject"), &pols).is_allowed());
+        let d = evaluate(&request(&ctx, "s3:PutObject"), &pols);
+        assert_eq!(d.effect, DecisionEffect::ImplicitlyDenied);
+        assert_eq!(d.deciding, vec![no_allow(Layer::Session)]);
+        // A scope-down policy never grants what the identity policies do not.
+        let none = Policies {
+            scoped: vec![&s3],
+            ..Policies::default()
+        };
+        assert!(!evaluate(&request(&ctx, "s3:GetObject"), &none).is_allowed());
+        let deny = identity("deny", "Deny", "s3:GetObject");
+        let denied = Policies {
+            identity: vec![&admin],
+            scoped: vec![&deny],
+            ..Policies::default()
+        };
+        assert_eq!(
+            evaluate(&request(&ctx, "s3:GetObject"), &denied).effect,
+            DecisionEffect::ExplicitlyDenied
+        );
     }
 
     #[test]

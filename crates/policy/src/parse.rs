@@ -125,6 +125,8 @@ pub struct Statement {
 pub(crate) struct Actions {
     pub(crate) negated: bool,
     pub(crate) patterns: Vec<ActionPattern>,
+    /// The patterns as written (what summaries show).
+    pub(crate) texts: Box<[Box<str>]>,
     /// Service bits the statement can match (all bits for `NotAction`).
     pub(crate) service_mask: u64,
 }
@@ -134,6 +136,8 @@ pub(crate) struct Actions {
 pub(crate) struct Resources {
     pub(crate) negated: bool,
     pub(crate) patterns: Vec<ResourcePattern>,
+    /// The patterns as written.
+    pub(crate) texts: Box<[Box<str>]>,
 }
 
 /// `Principal` or `NotPrincipal`.
@@ -282,6 +286,17 @@ impl Statement {
         &self.conditions
     }
 
+    /// The `Action` (or, when `true`, `NotAction`) patterns as written.
+    pub fn action_texts(&self) -> (bool, &[Box<str>]) {
+        (self.actions.negated, &self.actions.texts)
+    }
+
+    /// The `Resource` (or, when `true`, `NotResource`) patterns as written; `None` for a
+    /// policy kind without resources (trust policies).
+    pub fn resource_texts(&self) -> Option<(bool, &[Box<str>])> {
+        self.resources.as_ref().map(|r| (r.negated, &*r.texts))
+    }
+
     /// Whether the statement's `Action` (or `NotAction`) covers `action` (`service:Name`,
     /// any case), whatever its resources and conditions say: what IAM's last-accessed
     /// reports count as an action the policy grants.
@@ -418,6 +433,7 @@ impl Validator {
                 .iter()
                 .map(|a| ActionPattern::compile(a))
                 .collect(),
+            texts: action_texts.iter().map(|a| Box::from(a.as_ref())).collect(),
         };
 
         // Principal / NotPrincipal
@@ -475,6 +491,7 @@ impl Validator {
                         .iter()
                         .map(|t| ResourcePattern::compile(t, variables))
                         .collect(),
+                    texts: texts.iter().map(|t| Box::from(t.as_ref())).collect(),
                 })
             }
         };

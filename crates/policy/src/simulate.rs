@@ -702,6 +702,7 @@ pub fn run(
         resource: resource.as_ref().map(|c| &c.policy),
         boundary: boundary.as_ref().map(|c| &c.policy),
         session: session.iter().map(|c| &c.policy).collect(),
+        scoped: Vec::new(),
     };
     let decision = evaluate(&request, &policies);
 

@@ -256,6 +256,7 @@ fn run_decision_case(case: &Value) -> Result<(), String> {
         resource: resource.as_ref(),
         boundary: boundary.as_ref(),
         session: session.iter().collect(),
+        scoped: Vec::new(),
     };
 
     let r = &case["request"];

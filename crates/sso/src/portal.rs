@@ -189,6 +189,7 @@ pub fn role_credentials(
             user_id: user.id.clone(),
             identity_store_arn: inst.store_arn(),
         }),
+        ..Session::default()
     };
     let session_name = user.user_name().unwrap_or(&user.id).to_owned();
     Ok(cairn_iam::sts::issue_role_session(

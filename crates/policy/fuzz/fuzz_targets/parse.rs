@@ -209,6 +209,7 @@ fn evaluate_everywhere(policy: &Policy, fx: &'static Fixture) {
             resource: Some(policy),
             boundary: Some(policy),
             session: vec![policy],
+            scoped: vec![policy],
         },
     ];
     for request in &requests(fx) {

@@ -134,6 +134,7 @@ pub(crate) fn decide(
         _ => Vec::new(),
     };
     let session: Vec<&Policy> = facts.session.iter().map(|p| p.as_ref()).collect();
+    let scoped: Vec<&Policy> = facts.scoped.iter().map(|p| p.as_ref()).collect();
     for (i, check) in facts.checks.iter().enumerate() {
         // The resource's own keys, on a copy of the call's context (only when it has tags).
         let tagged;
@@ -169,6 +170,7 @@ pub(crate) fn decide(
             resource: check.resource_policy.as_deref(),
             boundary,
             session: session.clone(),
+            scoped: scoped.clone(),
         };
         let decision = cairn_policy::evaluate(&request, &policies);
         if !decision.is_allowed() {

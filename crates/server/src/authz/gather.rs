@@ -20,6 +20,8 @@ pub(crate) struct Facts {
     pub identity: Option<Arc<IdentityPolicies>>,
     pub org: Option<Arc<OrgContext>>,
     pub session: Vec<Arc<Policy>>,
+    /// The session's scope-down policies, each its own layer.
+    pub scoped: Vec<Arc<Policy>>,
     pub checks: Vec<Check>,
     /// Condition keys read from the stored resource (`organizations:PolicyType` of the
     /// policy an `AttachPolicy` names).
@@ -171,10 +173,15 @@ pub(crate) async fn gather(i: Inputs<'_>) -> Result<Facts, ApiError> {
         session_policies.push(i.cache.session_policy(doc).ok_or_else(ApiError::internal)?);
     }
     session_policies.extend(managed_session);
+    let mut scoped = Vec::new();
+    for doc in session.iter().flat_map(|s| s.scoped.iter()) {
+        scoped.push(i.cache.session_policy(doc).ok_or_else(ApiError::internal)?);
+    }
     Ok(Facts {
         identity,
         org,
         session: session_policies,
+        scoped,
         checks: resolved.checks,
         stored: resolved.stored,
     })
