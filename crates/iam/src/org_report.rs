@@ -149,7 +149,11 @@ fn failed(code: &str, message: String) -> (String, String) {
 
 /// Whether some action of the service is allowed under `levels` (the rule of the module
 /// doc).
-fn accessible(levels: &[Vec<Arc<cairn_policy::Policy>>], namespace: &str, actions: &[&str]) -> bool {
+fn accessible(
+    levels: &[Vec<Arc<cairn_policy::Policy>>],
+    namespace: &str,
+    actions: &[&str],
+) -> bool {
     let scp_levels: Vec<Vec<&cairn_policy::Policy>> = levels
         .iter()
         .map(|l| l.iter().map(AsRef::as_ref).collect())
@@ -362,8 +366,8 @@ pub(crate) fn get(
     c: &Ctx,
     input: &types::GetOrganizationsAccessReportRequest,
 ) -> Result<types::GetOrganizationsAccessReportResponse, Failure> {
-    let rec: ReportRec = records::load(tx, REPORTS, &key(&c.account, &input.job_id))?
-        .ok_or_else(|| {
+    let rec: ReportRec =
+        records::load(tx, REPORTS, &key(&c.account, &input.job_id))?.ok_or_else(|| {
             fail(
                 Error::NoSuchEntityException,
                 format!("No job found with JobId {}.", input.job_id), // [M]
@@ -381,7 +385,9 @@ pub(crate) fn get(
         }
         Status::Failed => {
             out.job_status = types::JobStatusType::Failed;
-            out.error_details = rec.error.map(|(code, message)| types::ErrorDetails { code, message });
+            out.error_details = rec
+                .error
+                .map(|(code, message)| types::ErrorDetails { code, message });
             return Ok(out);
         }
         Status::Completed => out.job_status = types::JobStatusType::Completed,
@@ -478,17 +484,15 @@ mod tests {
             account: &str,
             _service_principal: &str,
         ) -> Result<Option<ServiceStanding>, StoreError> {
-            Ok(
-                [MANAGEMENT, MEMBER]
-                    .contains(&account)
-                    .then(|| ServiceStanding {
-                        org_id: ORG.to_owned(),
-                        management_account_id: MANAGEMENT.to_owned(),
-                        all_features: true,
-                        trusted_access: false,
-                        delegated_admin: false,
-                    }),
-            )
+            Ok([MANAGEMENT, MEMBER]
+                .contains(&account)
+                .then(|| ServiceStanding {
+                    org_id: ORG.to_owned(),
+                    management_account_id: MANAGEMENT.to_owned(),
+                    all_features: true,
+                    trusted_access: false,
+                    delegated_admin: false,
+                }))
         }
 
         fn org_entity(
@@ -536,7 +540,10 @@ mod tests {
         }
     }
 
-    fn request(path: &str, policy: Option<&str>) -> types::GenerateOrganizationsAccessReportRequest {
+    fn request(
+        path: &str,
+        policy: Option<&str>,
+    ) -> types::GenerateOrganizationsAccessReportRequest {
         types::GenerateOrganizationsAccessReportRequest {
             entity_path: path.to_owned(),
             organizations_policy_id: policy.map(str::to_owned),
@@ -585,7 +592,11 @@ mod tests {
         assert!(!accessible(&deny_iam, "iam", &["GetUser", "CreateUser"]));
         assert!(accessible(&deny_iam, "sts", &["GetCallerIdentity"]));
         let only_sts = vec![vec![scp(ONLY_STS)]];
-        assert!(accessible(&only_sts, "sts", &["AssumeRole", "GetCallerIdentity"]));
+        assert!(accessible(
+            &only_sts,
+            "sts",
+            &["AssumeRole", "GetCallerIdentity"]
+        ));
         assert!(!accessible(&only_sts, "sts", &["AssumeRole"]));
         // Every level must allow: full access at the root, nothing at the account.
         let levels = vec![vec![scp(ALLOW_ALL)], vec![]];

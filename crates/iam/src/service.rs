@@ -6,8 +6,8 @@ use crate::records::EntityKind;
 use crate::seal::Sealer;
 use crate::{
     account_settings, authorization_details, certificates, credential_report, groups,
-    instance_profiles, keys, last_accessed, login, mfa, org_report, policies, providers, roles, root_access,
-    saml_providers, service_credentials, service_linked, ssh_keys, users,
+    instance_profiles, keys, last_accessed, login, mfa, org_report, policies, providers, roles,
+    root_access, saml_providers, service_credentials, service_linked, ssh_keys, users,
 };
 use cairn_api::iam::{Iam, types};
 use cairn_core::Call;

@@ -152,7 +152,11 @@ fn entity_inner(
     let Some(org) = model::get_org(tx, org_id)? else {
         return Ok(None);
     };
-    let mut ids: Vec<&str> = entity_path.strip_suffix('/').unwrap_or(entity_path).split('/').collect();
+    let mut ids: Vec<&str> = entity_path
+        .strip_suffix('/')
+        .unwrap_or(entity_path)
+        .split('/')
+        .collect();
     if ids.first() != Some(&org.id.as_str()) || ids.len() < 2 {
         return Ok(None);
     }
