@@ -371,6 +371,9 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
             )),
             Arc::new(crate::mail::MailJob::new(transport)),
             Arc::new(cairn_sso::SsoJob),
+            Arc::new(cairn_iam::OrgReportJob::new(cairn_iam::Orgs::new(Arc::clone(
+                &org_facts,
+            )))),
             Arc::new(
                 cairn_trail::delivery::DeliveryJob::new(
                     objects,

@@ -43,6 +43,20 @@ pub struct ServiceStanding {
     pub delegated_admin: bool,
 }
 
+/// An entity of an organization (its root, an OU or an account) as IAM's Organizations
+/// access report (`iam:GenerateOrganizationsAccessReport`) needs it.
+#[derive(Debug, Clone)]
+pub struct OrgEntity {
+    /// Whether the SCP policy type is enabled on the organization's root.
+    pub scp_enabled: bool,
+    /// The SCPs that apply to the entity, by level from the root down to the entity itself
+    /// (empty when SCPs are not enabled).
+    pub scp_levels: Vec<Vec<Arc<Policy>>>,
+    /// Every account of the entity's subtree (the entity itself when it is an account), with
+    /// its entity path (`o-…/r-…/ou-…/111122223333`), ascending by account ID.
+    pub accounts: Vec<(String, String)>,
+}
+
 /// A resource-based policy that takes part in a decision.
 #[derive(Debug, Clone)]
 pub struct ResourcePolicy {
@@ -171,6 +185,29 @@ pub trait ResourceFacts: Send + Sync + 'static {
         _service_principal: &str,
     ) -> Result<bool, StoreError> {
         Ok(false)
+    }
+
+    /// The entity of organization `org_id` that `entity_path` names
+    /// (`o-…/r-…[/ou-…]*[/<account>]`, each ID the parent of the next); `None` when it names
+    /// none (Organizations answers; others do not).
+    fn org_entity(
+        &self,
+        _tx: &mut dyn Tx,
+        _org_id: &str,
+        _entity_path: &str,
+    ) -> Result<Option<OrgEntity>, StoreError> {
+        Ok(None)
+    }
+
+    /// The policy `policy_id` of organization `org_id` (AWS-managed ones included): its type
+    /// (`SERVICE_CONTROL_POLICY`, …) and its parsed document (Organizations answers).
+    fn org_policy(
+        &self,
+        _tx: &mut dyn Tx,
+        _org_id: &str,
+        _policy_id: &str,
+    ) -> Result<Option<(String, Arc<Policy>)>, StoreError> {
+        Ok(None)
     }
 
     /// How `account`'s organization stands for the service `service_principal`; `None`:

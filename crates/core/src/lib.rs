@@ -25,7 +25,8 @@ pub mod principal;
 pub use call::{AuditEvent, AuditSink, Call, CallInfo, Env, Failure, FederatedIdentity};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use facts::{
-    OrgContext, ResourceFacts, ResourcePolicy, ServiceStanding, TrustedAccess, TrustedAccessEvent,
+    OrgContext, OrgEntity, ResourceFacts, ResourcePolicy, ServiceStanding, TrustedAccess,
+    TrustedAccessEvent,
 };
 pub use faults::Faults;
 pub use generation::{Generation, GenerationCache, Generations};

@@ -32,7 +32,7 @@ pub(crate) const TRACKING_MS: i64 = 400 * 24 * 60 * 60 * 1000;
 
 /// The services Cairn serves: namespace, the name AWS reports for it ([M] but `iam`'s),
 /// and its actions (the operations of its API).
-fn served() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
+pub(crate) fn served() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
     vec![
         (
             "cloudtrail",

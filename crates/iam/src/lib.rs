@@ -23,6 +23,7 @@ mod last_accessed;
 pub mod login;
 pub(crate) mod managed;
 pub mod mfa;
+pub mod org_report;
 pub mod outbound;
 mod policies;
 mod providers;
@@ -51,6 +52,7 @@ pub use authz::{
     EntityKind, IamFacts, IdentityPolicies, RoleInfo, create_role_in, entity_path, managed_policy,
     principal_policy_documents, role_by_name, role_identity, user_identity,
 };
+pub use org_report::OrgReportJob;
 pub use root_access::Orgs;
 pub use seal::Sealer;
 pub use service::IamService;

@@ -43,6 +43,32 @@ impl Orgs {
             None => Ok(None),
         }
     }
+
+    /// The entity of `org_id` that `entity_path` names (`None`: none, or no Organizations).
+    pub(crate) fn entity(
+        &self,
+        tx: &mut dyn Tx,
+        org_id: &str,
+        entity_path: &str,
+    ) -> Result<Option<cairn_core::OrgEntity>, Failure> {
+        match &self.0 {
+            Some(o) => Ok(o.org_entity(tx, org_id, entity_path)?),
+            None => Ok(None),
+        }
+    }
+
+    /// The type and parsed document of policy `policy_id` of `org_id`.
+    pub(crate) fn policy(
+        &self,
+        tx: &mut dyn Tx,
+        org_id: &str,
+        policy_id: &str,
+    ) -> Result<Option<(String, Arc<cairn_policy::Policy>)>, Failure> {
+        match &self.0 {
+            Some(o) => Ok(o.org_policy(tx, org_id, policy_id)?),
+            None => Ok(None),
+        }
+    }
 }
 
 impl std::fmt::Debug for Orgs {
@@ -79,7 +105,7 @@ pub(crate) fn features(tx: &mut dyn Tx, org_id: &str) -> Result<FeaturesRec, Fai
 
 // The texts are the API reference's descriptions of the errors; [M] whether AWS answers
 // with exactly these.
-fn no_org() -> Failure {
+pub(crate) fn no_org() -> Failure {
     fail(
         Error::OrganizationNotFoundException,
         "The request was rejected because no organization is associated with your account.",
@@ -107,7 +133,7 @@ fn not_management_or_admin() -> Failure {
     )
 }
 
-fn not_management() -> Failure {
+pub(crate) fn not_management() -> Failure {
     fail(
         Error::CallerIsNotManagementAccountException,
         "The request was rejected because the account making the request is not the management account for the organization.",

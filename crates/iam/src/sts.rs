@@ -929,13 +929,14 @@ impl Sts for StsService {
         ctx: &Call,
         input: types::GetWebIdentityTokenRequest,
     ) -> Result<types::GetWebIdentityTokenResponse, ApiError> {
-        if input.signing_algorithm != "RS256" {
-            // AWS also signs ES384; Cairn does not (yet). [M]: how AWS refuses other values.
-            return Err(validation(format!(
-                "Unsupported signing algorithm: {}. Supported: RS256.",
+        // The model allows any five characters; the API reference names RS256 and ES384.
+        // [M]: how AWS refuses other values.
+        let alg = crate::outbound::Alg::from_name(&input.signing_algorithm).ok_or_else(|| {
+            validation(format!(
+                "Unsupported signing algorithm: {}. Supported: RS256, ES384.",
                 input.signing_algorithm
-            )));
-        }
+            ))
+        })?;
         let principal = ctx.principal().clone();
         let account = principal.account_id().to_owned();
         let a = account.clone();
@@ -1021,7 +1022,13 @@ impl Sts for StsService {
             m.insert("scope".into(), scope.clone().into());
         }
         let sealer = self.sealer.as_ref().ok_or_else(ApiError::internal)?;
-        let token = crate::outbound::sign(ctx.ids(), sealer, &rec, &claims)
+        if alg == crate::outbound::Alg::Es384 && rec.ec.is_none() {
+            // Enabled before Cairn signed ES384: the key comes with the next enabling.
+            return Err(validation(
+                "This account has no ES384 key yet: disable and enable outbound identity federation to create one.",
+            ));
+        }
+        let token = crate::outbound::sign(ctx.ids(), sealer, &rec, &claims, alg)
             .ok_or_else(ApiError::internal)?;
         Ok(types::GetWebIdentityTokenResponse {
             expiration: Some(Timestamp::from_millis(

@@ -133,6 +133,100 @@ pub fn context(tx: &mut dyn Tx, account_id: &str) -> Result<Option<OrgContext>, 
     }))
 }
 
+/// The entity `entity_path` names in organization `org_id` (see
+/// [`cairn_core::ResourceFacts::org_entity`]): every ID must exist and be the parent of the
+/// next, from the organization's root; a trailing `/` is allowed.
+pub fn entity(
+    tx: &mut dyn Tx,
+    org_id: &str,
+    entity_path: &str,
+) -> Result<Option<cairn_core::OrgEntity>, StoreError> {
+    entity_inner(tx, org_id, entity_path).map_err(from_failure)
+}
+
+fn entity_inner(
+    tx: &mut dyn Tx,
+    org_id: &str,
+    entity_path: &str,
+) -> Result<Option<cairn_core::OrgEntity>, Failure> {
+    let Some(org) = model::get_org(tx, org_id)? else {
+        return Ok(None);
+    };
+    let mut ids: Vec<&str> = entity_path
+        .strip_suffix('/')
+        .unwrap_or(entity_path)
+        .split('/')
+        .collect();
+    if ids.first() != Some(&org.id.as_str()) || ids.len() < 2 {
+        return Ok(None);
+    }
+    ids.remove(0);
+    let Some(&node) = ids.last() else {
+        return Ok(None);
+    };
+    // An account names itself only as the last ID: no node has an account as its parent.
+    if !model::node_exists(tx, &org, node)? || model::path_to(tx, &org, node)? != ids {
+        return Ok(None);
+    }
+    let scp_enabled = org.type_enabled("SERVICE_CONTROL_POLICY");
+    let mut scp_levels = Vec::new();
+    if scp_enabled {
+        for id in &ids {
+            let mut level = Vec::new();
+            for p in model::attached_of_type(tx, &org, id, "SERVICE_CONTROL_POLICY")? {
+                if let Some(parsed) =
+                    cairn_iam::authz::parsed(&p.arn(&org), &p.content, PolicyKind::ServiceControl)
+                {
+                    level.push(parsed);
+                }
+            }
+            scp_levels.push(level);
+        }
+    }
+    // The subtree, breadth first; accounts sorted at the end.
+    let mut accounts = Vec::new();
+    let mut queue = std::collections::VecDeque::from([node.to_owned()]);
+    while let Some(at) = queue.pop_front() {
+        if NodeKind::of(&at) == Some(NodeKind::Account) {
+            let path = format!("{}{at}", model::org_path(tx, &org, &at)?);
+            accounts.push((at, path));
+            continue;
+        }
+        queue.extend(model::children(tx, &org, &at, NodeKind::Ou)?);
+        queue.extend(model::children(tx, &org, &at, NodeKind::Account)?);
+    }
+    accounts.sort();
+    Ok(Some(cairn_core::OrgEntity {
+        scp_enabled,
+        scp_levels,
+        accounts,
+    }))
+}
+
+/// The policy `policy_id` of organization `org_id`: its type and parsed document.
+pub fn policy(
+    tx: &mut dyn Tx,
+    org_id: &str,
+    policy_id: &str,
+) -> Result<Option<(String, std::sync::Arc<cairn_policy::Policy>)>, StoreError> {
+    (|| {
+        let Some(org) = model::get_org(tx, org_id)? else {
+            return Ok(None);
+        };
+        let Some(p) = model::get_policy(tx, &org, policy_id)? else {
+            return Ok(None);
+        };
+        let kind = match p.policy_type.as_str() {
+            "SERVICE_CONTROL_POLICY" => PolicyKind::ServiceControl,
+            "RESOURCE_CONTROL_POLICY" => PolicyKind::ResourceControl,
+            // Other types (tag, backup, …) are not IAM policies: no document to evaluate.
+            _ => return Ok(None),
+        };
+        Ok(cairn_iam::authz::parsed(&p.arn(&org), &p.content, kind).map(|d| (p.policy_type, d)))
+    })()
+    .map_err(from_failure)
+}
+
 /// The organization and resource ID an Organizations ARN names, when that resource can carry
 /// tags (an account, OU, root or customer-managed policy).
 fn tag_target(arn: &str) -> Option<(&str, &str)> {
@@ -272,6 +366,24 @@ impl cairn_core::ResourceFacts for OrgFacts {
         service_principal: &str,
     ) -> Result<bool, StoreError> {
         crate::delegation::is_delegated_admin(tx, account, service_principal).map_err(from_failure)
+    }
+
+    fn org_entity(
+        &self,
+        tx: &mut dyn Tx,
+        org_id: &str,
+        entity_path: &str,
+    ) -> Result<Option<cairn_core::OrgEntity>, StoreError> {
+        entity(tx, org_id, entity_path)
+    }
+
+    fn org_policy(
+        &self,
+        tx: &mut dyn Tx,
+        org_id: &str,
+        policy_id: &str,
+    ) -> Result<Option<(String, std::sync::Arc<cairn_policy::Policy>)>, StoreError> {
+        policy(tx, org_id, policy_id)
     }
 
     fn service_standing(

@@ -29,6 +29,7 @@ mod iam;
 mod iam_account;
 mod iam_certificates;
 mod iam_last_accessed;
+mod iam_org_access_report;
 mod iam_templates;
 mod jobs;
 mod observability;

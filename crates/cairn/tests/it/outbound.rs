@@ -196,11 +196,11 @@ async fn sts_signs_tokens_that_the_issuers_published_keys_verify() {
     );
     assert_eq!(resp.status, 404);
 
-    // ES384 is AWS's other algorithm; Cairn signs RS256 only and says so.
+    // Neither of the API reference's two algorithms.
     let e = err_info(
         sts.get_web_identity_token()
             .audience("a")
-            .signing_algorithm("ES384")
+            .signing_algorithm("HS256")
             .send()
             .await,
     );
@@ -234,4 +234,76 @@ async fn sts_signs_tokens_that_the_issuers_published_keys_verify() {
         iam.enable_outbound_web_identity_federation().send().await,
     );
     assert_eq!(again.issuer_identifier(), Some(issuer.as_str()));
+}
+
+/// ES384, AWS's other `SigningAlgorithm`: the token's signature is JWS's `r || s` and
+/// verifies, with the `p384` crate rather than Cairn's code, against the P-384 key the
+/// issuer's JWKS publishes under the token's `kid`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn es384_tokens_verify_against_the_published_p384_key() {
+    use p384::ecdsa::signature::Verifier as _;
+    let f = Fixture::new("outbound-es384", ACCOUNT);
+    let enabled = ok(
+        "EnableOutboundWebIdentityFederation",
+        f.server
+            .iam()
+            .enable_outbound_web_identity_federation()
+            .send()
+            .await,
+    );
+    let issuer = enabled.issuer_identifier().unwrap().to_owned();
+    let got = ok(
+        "GetWebIdentityToken ES384",
+        f.server
+            .sts()
+            .get_web_identity_token()
+            .audience("https://api.example.com")
+            .signing_algorithm("ES384")
+            .send()
+            .await,
+    );
+    let jwt = got.web_identity_token().unwrap().to_owned();
+    let parts: Vec<&str> = jwt.split('.').collect();
+    assert_eq!(parts.len(), 3, "{jwt}");
+    let header: Value = serde_json::from_slice(&b64url(parts[0])).unwrap();
+    let claims: Value = serde_json::from_slice(&b64url(parts[1])).unwrap();
+    assert_eq!(header["alg"], "ES384");
+    assert_eq!(claims["iss"], issuer);
+    assert_eq!(claims["aud"], "https://api.example.com");
+
+    let discovery = fetch(f.server.port, &issuer, "/.well-known/openid-configuration");
+    let algs = discovery["id_token_signing_alg_values_supported"].to_string();
+    assert!(algs.contains("ES384"), "{algs}");
+    let jwks = fetch(f.server.port, &issuer, "/.well-known/jwks.json");
+    let key = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == header["kid"])
+        .expect("the token's key is published");
+    assert_eq!(key["kty"], "EC");
+    assert_eq!(key["crv"], "P-384");
+    assert_eq!(key["alg"], "ES384");
+    let (x, y) = (
+        b64url(key["x"].as_str().unwrap()),
+        b64url(key["y"].as_str().unwrap()),
+    );
+    assert_eq!((x.len(), y.len()), (48, 48));
+    let mut sec1 = vec![0x04];
+    sec1.extend_from_slice(&x);
+    sec1.extend_from_slice(&y);
+    let public = p384::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).expect("a P-384 point");
+    let raw = b64url(parts[2]);
+    assert_eq!(raw.len(), 96, "JWS's r || s, not DER");
+    let sig = p384::ecdsa::Signature::from_slice(&raw).unwrap();
+    let input = format!("{}.{}", parts[0], parts[1]);
+    public
+        .verify(input.as_bytes(), &sig)
+        .expect("the signature verifies with the published key");
+    let forged = format!(
+        "{}.{}",
+        parts[0],
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"sub":"someone-else"}"#)
+    );
+    assert!(public.verify(forged.as_bytes(), &sig).is_err());
 }
