@@ -98,7 +98,7 @@ impl App {
 
 /// The router: health endpoints, and every other request into the AWS pipeline.
 pub fn router(app: Arc<App>) -> Router {
-    Router::new()
+    let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -110,18 +110,21 @@ pub fn router(app: Arc<App>) -> Router {
             "/outbound/{issuer}/.well-known/jwks.json",
             get(outbound_jwks),
         )
-        // The access portal's pages (`web`: one door, which authenticates the browser
-        // session and checks CSRF before any page runs).
-        .route("/start", get(crate::web::entry))
-        .route(
-            "/start/{*rest}",
-            get(crate::web::entry).post(crate::web::entry),
-        )
-        .route("/device", get(crate::web::entry).post(crate::web::entry))
-        .route("/authorize", get(crate::web::entry).post(crate::web::entry))
-        .fallback(crate::pipeline::entry)
+        .fallback(crate::pipeline::entry);
+    // The access portal's pages: every one through `web::entry`, the one door that
+    // authenticates the browser session and checks CSRF before any page runs.
+    PAGE_ROUTES
+        .iter()
+        .fold(router, |r, path| {
+            r.route(path, get(crate::web::entry).post(crate::web::entry))
+        })
         .with_state(app)
 }
+
+/// The routes of the access portal's pages (all served by `web::entry`); every other
+/// request but the probes and outbound federation's documents is an AWS API call
+/// (`pipeline::entry`).
+pub const PAGE_ROUTES: &[&str] = &["/start", "/start/{*rest}", "/device", "/authorize"];
 
 /// An outbound federation issuer's public documents (see `cairn_iam::outbound`): what AWS
 /// serves at `https://<id>.tokens.sts.global.api.aws/.well-known/…`. Public, like AWS's;

@@ -1413,3 +1413,107 @@ async fn mfa_registration_and_prompts_follow_the_instance_settings() {
         "{records:#?}"
     );
 }
+
+/// Every route of the portal's pages (`cairn_server::app::PAGE_ROUTES`, what the router
+/// serves besides the AWS pipeline) refuses an unauthenticated browser: protected pages
+/// send it to the sign-in page (showing nothing of the user's), and every form post
+/// without the session's CSRF token is refused.
+#[tokio::test]
+async fn every_portal_route_refuses_the_unauthenticated() {
+    let p = portal_setup("ssoroutes").await;
+    let oidc = oidc(&p.f.server);
+    let reg = ok(
+        "RegisterClient",
+        oidc.register_client()
+            .client_name("c")
+            .client_type("public")
+            .grant_types("authorization_code")
+            .grant_types("urn:ietf:params:oauth:grant-type:device_code")
+            .redirect_uris("http://127.0.0.1/oauth/callback")
+            .issuer_url(p.start_url())
+            .send()
+            .await,
+    );
+    let dev = ok(
+        "StartDeviceAuthorization",
+        oidc.start_device_authorization()
+            .client_id(reg.client_id().unwrap())
+            .client_secret(reg.client_secret().unwrap())
+            .start_url(p.start_url())
+            .send()
+            .await,
+    );
+    let s = &p.store;
+    let authorize = format!(
+        "/authorize?response_type=code&client_id={}&redirect_uri={}&state=s&code_challenge_method=S256&scopes=sso%3Aaccount%3Aaccess&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        enc(reg.client_id().unwrap()),
+        enc("http://127.0.0.1:5000/oauth/callback")
+    );
+    // (route, method, path, form) — protected GETs must land on the sign-in page.
+    let gets: Vec<(&str, String)> = vec![
+        ("/start", "/start".to_owned()),
+        ("/start/{*rest}", format!("/start/{s}")),
+        ("/start/{*rest}", format!("/start/{s}/console?account={}&role=ReadOnly", p.member)),
+        ("/start/{*rest}", format!("/start/{s}/mfa")),
+        ("/device", format!("/device?user_code={}", dev.user_code().unwrap())),
+        ("/authorize", authorize.clone()),
+    ];
+    let posts: Vec<(&str, String, Vec<(&str, String)>)> = vec![
+        ("/start/{*rest}", format!("/start/{s}/signin"), vec![("username", "alice".into()), ("password", PASSWORD.into())]),
+        ("/start/{*rest}", format!("/start/{s}/signout"), vec![]),
+        ("/start/{*rest}", format!("/start/{s}/credentials"), vec![("account", p.member.clone()), ("role", "ReadOnly".into())]),
+        ("/start/{*rest}", format!("/start/{s}/mfa"), vec![("code", "123456".into())]),
+        ("/start/{*rest}", format!("/start/{s}/setup"), vec![("token", "x".into()), ("password", PASSWORD.into()), ("confirm", PASSWORD.into())]),
+        ("/start/{*rest}", format!("/start/{s}/forgot"), vec![("username", "alice".into())]),
+        ("/device", "/device".to_owned(), vec![("user_code", dev.user_code().unwrap().to_owned()), ("decision", "allow".into())]),
+        ("/authorize", "/authorize".to_owned(), vec![("client_id", reg.client_id().unwrap().to_owned()), ("decision", "allow".into())]),
+    ];
+    let mut covered = std::collections::BTreeSet::new();
+    for (route, path) in &gets {
+        covered.insert(*route);
+        let mut b = Browser::new(&p.f.server);
+        let page = b.open(path);
+        let html = text(&page);
+        assert!(
+            page.status == 200 && html.contains("name=\"password\"") && !html.contains(&p.member),
+            "GET {path} without a session did not land on the sign-in page: {} {html}",
+            page.status
+        );
+        assert!(b.cookie("cairn-portal").is_none());
+    }
+    for (route, path, form) in &posts {
+        covered.insert(*route);
+        let mut b = Browser::new(&p.f.server);
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = b.post(path, &form);
+        assert_eq!(r.status, 403, "POST {path} without a CSRF token: {}", text(&r));
+        // With the pre-sign-in CSRF token but no session, nothing protected happens either.
+        let page = b.open(&format!("/start/{s}"));
+        let token = hidden(&text(&page), "csrf");
+        let mut with = form.clone();
+        with.push(("csrf", &token));
+        let r = b.post(path, &with);
+        let html = text(&r);
+        assert!(
+            !html.contains("AWS_ACCESS_KEY_ID") && !html.contains("Request approved"),
+            "POST {path} without a session did something: {html}"
+        );
+        if !path.ends_with("/signin") {
+            assert!(b.cookie("cairn-portal").is_none(), "POST {path} made a session");
+        }
+    }
+    let routes: std::collections::BTreeSet<&str> =
+        cairn_server::app::PAGE_ROUTES.iter().copied().collect();
+    assert_eq!(covered, routes, "a portal route without a case here");
+    // The device code was not approved by any of it.
+    let pending = err_info(
+        oidc.create_token()
+            .client_id(reg.client_id().unwrap())
+            .client_secret(reg.client_secret().unwrap())
+            .grant_type("urn:ietf:params:oauth:grant-type:device_code")
+            .device_code(dev.device_code().unwrap())
+            .send()
+            .await,
+    );
+    assert_eq!(pending.code, "AuthorizationPendingException", "{pending:?}");
+}
