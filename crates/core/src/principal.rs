@@ -33,6 +33,11 @@ pub struct Session {
     /// `sessionContext.assumedRoot`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub assumed_root: bool,
+    /// Credentials traded in for a temporary-delegation token (`sts:GetDelegatedAccessToken`):
+    /// the delegation request they came from. The session policy is the request's permission
+    /// policy, and CloudTrail records the request in `sessionContext`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delegation_request_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
