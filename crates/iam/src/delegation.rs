@@ -24,10 +24,12 @@
 //! - *Policy templates.* AWS maps `PolicyTemplateArn` to policy content registered during
 //!   partner onboarding, which has no API. Cairn's stand-in: the ARN of a customer managed
 //!   policy of the requestor account, whose default version is the template. A template
-//!   parameter is written `{{Name}}` inside a string value; a `string` parameter is replaced
-//!   by its one value, a `stringList` parameter standing alone as a string (or an array
-//!   element) by its values. Every placeholder needs a parameter and every parameter a
-//!   placeholder; the result must be a valid identity policy (`PermissionPolicy`).
+//!   parameter is written `{{Name}}` inside a string value, so that the template is itself
+//!   a valid policy; a `string` parameter is replaced by its one value, and a string holding
+//!   a `stringList` parameter becomes one string per value (spliced into its array, or an
+//!   array where it stood alone): `"arn:aws:s3:::{{Buckets}}/*"`. Every placeholder needs a
+//!   parameter and every parameter a placeholder; the result must be a valid identity
+//!   policy (`PermissionPolicy`).
 //! - *Notification channel.* An SNS topic ARN of the requestor account. Cairn has no SNS:
 //!   notifications (state changes and the exchange token) are `notify.publish` jobs written
 //!   into `<data-dir>/outbox/sns/` ([`cairn_core::notify`]).
@@ -333,29 +335,35 @@ fn render_value(v: &Value, params: &[Param], used: &mut Vec<String>) -> Result<V
                     .find(|p| p.name == n)
                     .ok_or_else(|| invalid(format!("Missing value for policy template parameter {n}.")))
             };
-            if let [only] = names.as_slice()
-                && s == &format!("{{{{{only}}}}}")
-            {
-                let p = find(only)?;
-                used.push(p.name.clone());
-                return Ok(if p.kind == "stringList" {
-                    Value::Array(p.values.iter().cloned().map(Value::String).collect())
-                } else {
-                    Value::String(p.values.concat())
-                });
-            }
             let mut out = s.clone();
+            let mut list: Option<&Param> = None;
             for n in names {
                 let p = find(n)?;
-                if p.kind == "stringList" {
-                    return Err(invalid(format!(
-                        "Policy template parameter {n} of type stringList must stand for a whole value."
-                    )));
-                }
                 used.push(p.name.clone());
-                out = out.replace(&format!("{{{{{n}}}}}"), &p.values.concat());
+                if p.kind == "stringList" {
+                    if list.is_some_and(|l| l.name != p.name) {
+                        return Err(invalid(format!(
+                            "A policy template value may hold one stringList parameter, not several ({n})."
+                        )));
+                    }
+                    list = Some(p);
+                } else {
+                    out = out.replace(&format!("{{{{{n}}}}}"), &p.values.concat());
+                }
             }
-            Value::String(out)
+            match list {
+                // One value per list value, spliced into the enclosing array.
+                Some(l) => {
+                    let placeholder = format!("{{{{{}}}}}", l.name);
+                    Value::Array(
+                        l.values
+                            .iter()
+                            .map(|v| Value::String(out.replace(&placeholder, v)))
+                            .collect(),
+                    )
+                }
+                None => Value::String(out),
+            }
         }
         Value::Array(items) => {
             let mut out = Vec::with_capacity(items.len());
@@ -923,6 +931,7 @@ fn permission_check(
 #[cfg(test)]
 #[allow(
     clippy::unwrap_used,
+    clippy::expect_used,
     clippy::indexing_slicing,
     reason = "test code: a failed expectation panics"
 )]
@@ -937,7 +946,7 @@ mod tests {
         }
     }
 
-    const T: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:GetUser","{{More}}"],"Resource":"arn:aws:iam::*:user/{{UserName}}"}]}"#;
+    const T: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetUser","Resource":["arn:aws:iam::*:user{{Path}}{{UserNames}}","arn:aws:iam::*:user/x"]}]}"#;
 
     #[test]
     fn templates_render_strings_and_lists() {
@@ -945,38 +954,320 @@ mod tests {
             "t",
             T,
             &[
-                p("UserName", "string", &["alice"]),
-                p("More", "stringList", &["iam:ListUsers", "iam:ListGroups"]),
+                p("Path", "string", &["/ops/"]),
+                p("UserNames", "stringList", &["alice", "bob"]),
             ],
         )
         .unwrap();
         let v: Value = serde_json::from_str(&out).unwrap();
         assert_eq!(
-            v["Statement"][0]["Action"],
-            serde_json::json!(["iam:GetUser", "iam:ListUsers", "iam:ListGroups"])
+            v["Statement"][0]["Resource"],
+            serde_json::json!([
+                "arn:aws:iam::*:user/ops/alice",
+                "arn:aws:iam::*:user/ops/bob",
+                "arn:aws:iam::*:user/x"
+            ])
         );
-        assert_eq!(v["Statement"][0]["Resource"], "arn:aws:iam::*:user/alice");
     }
 
     #[test]
     fn templates_refuse_missing_unused_and_misplaced_parameters() {
         let err = |params: &[Param]| render("t", T, params).unwrap_err().0.message;
-        assert!(err(&[p("UserName", "string", &["a"])]).contains("Missing value for policy template parameter More"));
+        assert!(
+            err(&[p("Path", "string", &["a/"])])
+                .contains("Missing value for policy template parameter UserNames")
+        );
         assert!(
             err(&[
-                p("UserName", "string", &["a"]),
-                p("More", "stringList", &["iam:ListUsers"]),
+                p("Path", "string", &["/"]),
+                p("UserNames", "stringList", &["a"]),
                 p("Extra", "string", &["x"]),
             ])
             .contains("has no parameter Extra")
         );
         assert!(
             err(&[
-                p("UserName", "stringList", &["a"]),
-                p("More", "stringList", &["iam:ListUsers"]),
+                p("Path", "stringList", &["a/"]),
+                p("UserNames", "stringList", &["a"]),
             ])
-            .contains("must stand for a whole value")
+            .contains("one stringList parameter")
         );
+    }
+
+    // ------------------------------------------------------------ the state machine
+
+    use cairn_core::SeededIds;
+    use cairn_store::Store;
+    use std::sync::Arc;
+
+    const PARTNER: &str = "111111111111";
+    const OWNER: &str = "222222222222";
+    const HOUR: i64 = 3_600_000;
+
+    fn user(account: &str, name: &str, now_ms: i64) -> Ctx {
+        Ctx {
+            account: account.to_owned(),
+            principal: Principal::IamUser {
+                account_id: account.to_owned(),
+                user_name: name.to_owned(),
+                user_id: format!("AIDA{}", name.to_uppercase()),
+                path: "/".to_owned(),
+                access_key_id: "AKIAX".to_owned(),
+                session: None,
+            },
+            now_ms,
+            ids: Arc::new(SeededIds::new(now_ms.unsigned_abs())),
+        }
+    }
+
+    fn at(c: &Ctx, now_ms: i64) -> Ctx {
+        Ctx {
+            now_ms,
+            ..c.clone()
+        }
+    }
+
+    fn run<R: Send + 'static>(
+        store: &Store,
+        f: impl FnMut(&mut dyn Tx) -> Result<R, Failure> + Send + 'static,
+    ) -> Result<R, (String, String)> {
+        store
+            .write_blocking(f)
+            .map_err(|Failure(e)| (e.code.to_string(), e.message))
+    }
+
+    /// A store with the partner's template and a request created at `t0` (`only_owner`:
+    /// `OnlySendByOwner`); answers the store and the request ID.
+    fn setup(only_owner: bool, owner: Option<&str>) -> (Store, String) {
+        let store = Store::open_sqlite_memory().unwrap();
+        let p = user(PARTNER, "partner", 0);
+        let owner = owner.map(str::to_owned);
+        let id = run(&store, move |tx| {
+            crate::policies::create_policy(
+                tx,
+                &p,
+                &types::CreatePolicyRequest {
+                    policy_name: "tmpl".into(),
+                    policy_document: T.into(),
+                    ..Default::default()
+                },
+            )?;
+            create(
+                tx,
+                &p,
+                &types::CreateDelegationRequestRequest {
+                    description: "d".into(),
+                    notification_channel: format!("arn:aws:sns:us-east-1:{PARTNER}:t"),
+                    only_send_by_owner: Some(only_owner),
+                    owner_account_id: owner.clone(),
+                    permissions: types::DelegationPermission {
+                        policy_template_arn: Some(format!("arn:aws:iam::{PARTNER}:policy/tmpl")),
+                        parameters: Some(vec![
+                            types::PolicyParameter {
+                                name: Some("Path".into()),
+                                r#type: Some(types::PolicyParameterTypeEnum::String),
+                                values: Some(vec!["/".into()]),
+                            },
+                            types::PolicyParameter {
+                                name: Some("UserNames".into()),
+                                r#type: Some(types::PolicyParameterTypeEnum::StringList),
+                                values: Some(vec!["alice".into()]),
+                            },
+                        ]),
+                    },
+                    requestor_workflow_id: "wf-00001".into(),
+                    session_duration: 3600,
+                    ..Default::default()
+                },
+            )
+            .map(|r| r.delegation_request_id.unwrap_or_default())
+        })
+        .unwrap();
+        (store, id)
+    }
+
+    fn code<R: std::fmt::Debug>(r: Result<R, (String, String)>) -> String {
+        r.expect_err("expected an error").0
+    }
+
+    /// Associates, accepts and sends as `alice` of the owner account at `t`.
+    fn finalize(store: &Store, id: &str, t: i64) -> String {
+        let o = user(OWNER, "alice", t);
+        let id = id.to_owned();
+        run(store, move |tx| {
+            associate(tx, &o, &id)?;
+            accept(tx, &o, &id)?;
+            send_token(tx, &o, &id)
+        })
+        .unwrap();
+        // The token, as the outbox job carries it.
+        let job: Vec<Vec<u8>> = store
+            .claim_jobs_blocking(&[cairn_core::notify::NOTIFY_KIND], "t", i64::MAX / 2, 1_000, 100)
+            .unwrap()
+            .into_iter()
+            .map(|j| j.payload)
+            .collect();
+        let finalized: Vec<Value> = job
+            .iter()
+            .map(|p| {
+                let n: cairn_core::notify::Notification = serde_json::from_slice(p).unwrap();
+                serde_json::from_str(&n.message).unwrap()
+            })
+            .filter(|m: &Value| m["State"] == "FINALIZED")
+            .collect();
+        finalized[0]["ExchangeToken"].as_str().unwrap().to_owned()
+    }
+
+    fn trade(store: &Store, account: &str, token: &str, t: i64) -> Result<Trade, TradeError> {
+        let c = user(account, "partner", t);
+        let token = token.to_owned();
+        run(store, move |tx| trade_in(tx, &c, &token)).unwrap()
+    }
+
+    #[test]
+    fn a_token_trades_in_once_for_the_approver_within_the_delegation_period() {
+        let (store, id) = setup(false, None);
+        let token = finalize(&store, &id, HOUR);
+        let t = trade(&store, PARTNER, &token, HOUR + 1000).unwrap();
+        assert_eq!(t.owner_account, OWNER);
+        assert_eq!(t.approver_arn, format!("arn:aws:iam::{OWNER}:user/alice"));
+        assert_eq!(t.expires_ms, 2 * HOUR);
+        assert!(t.policy.contains("user/alice"));
+        assert_eq!(
+            trade(&store, PARTNER, &token, HOUR + 2000).unwrap_err(),
+            TradeError::Used
+        );
+    }
+
+    #[test]
+    fn a_token_expires_with_the_delegation_period() {
+        let (store, id) = setup(false, None);
+        let token = finalize(&store, &id, HOUR);
+        assert_eq!(
+            trade(&store, PARTNER, &token, 2 * HOUR).unwrap_err(),
+            TradeError::Expired
+        );
+    }
+
+    #[test]
+    fn only_the_requestor_account_trades_a_token_in() {
+        let (store, id) = setup(false, None);
+        let token = finalize(&store, &id, HOUR);
+        assert_eq!(
+            trade(&store, OWNER, &token, HOUR + 1).unwrap_err(),
+            TradeError::Unknown
+        );
+        assert_eq!(
+            trade(&store, PARTNER, "dr-nope.x", HOUR + 1).unwrap_err(),
+            TradeError::Unknown
+        );
+    }
+
+    #[test]
+    fn an_unassigned_request_expires_after_a_day() {
+        let (store, id) = setup(false, None);
+        let o = user(OWNER, "alice", DAY_MS);
+        let id2 = id.clone();
+        let (c, m) = run(&store, move |tx| associate(tx, &o, &id2)).unwrap_err();
+        assert_eq!(c, "InvalidInput");
+        assert!(m.contains(&format!("{id} is in state EXPIRED")), "{m}");
+    }
+
+    #[test]
+    fn transitions_out_of_order_are_refused_with_the_state() {
+        let (store, id) = setup(false, None);
+        let o = user(OWNER, "alice", 10);
+        let (oc, i) = (o.clone(), id.clone());
+        let (c, m) = run(&store, move |tx| accept(tx, &oc, &i)).unwrap_err();
+        // Not yet associated: the owner account does not own it yet.
+        assert_eq!(c, "NoSuchEntity", "{m}");
+        let (oc, i) = (o.clone(), id.clone());
+        run(&store, move |tx| associate(tx, &oc, &i)).unwrap();
+        let (oc, i) = (o.clone(), id.clone());
+        let (c, m) = run(&store, move |tx| send_token(tx, &oc, &i)).unwrap_err();
+        assert_eq!(c, "InvalidInput");
+        assert!(m.contains("is in state ASSIGNED"), "{m}");
+        let (oc, i) = (o.clone(), id.clone());
+        assert_eq!(code(run(&store, move |tx| associate(tx, &oc, &i))), "InvalidInput");
+        let (oc, i) = (at(&o, 20), id.clone());
+        run(&store, move |tx| {
+            reject(
+                tx,
+                &oc,
+                &types::RejectDelegationRequestRequest {
+                    delegation_request_id: i.clone(),
+                    notes: Some("no".into()),
+                },
+            )
+        })
+        .unwrap();
+        let (oc, i) = (at(&o, 30), id.clone());
+        let (c, m) = run(&store, move |tx| accept(tx, &oc, &i)).unwrap_err();
+        assert_eq!(c, "InvalidInput");
+        assert!(m.contains("is in state REJECTED"), "{m}");
+        // Seven days after its last change the rejected request is EXPIRED.
+        let (oc, i) = (at(&o, 20 + STATE_TTL_MS), id);
+        let got = run(&store, move |tx| {
+            get(
+                tx,
+                &oc,
+                &types::GetDelegationRequestRequest {
+                    delegation_request_id: i.clone(),
+                    delegation_permission_check: None,
+                },
+            )
+        })
+        .unwrap();
+        let r = got.delegation_request.unwrap();
+        assert_eq!(r.state, Some(types::StateType::Expired));
+        assert_eq!(r.rejection_reason.as_deref(), Some("no"));
+    }
+
+    #[test]
+    fn a_targeted_request_is_invisible_to_other_accounts() {
+        let (store, id) = setup(false, Some(OWNER));
+        let other = user("333333333333", "eve", 10);
+        let i = id.clone();
+        assert_eq!(
+            code(run(&store, move |tx| associate(tx, &other, &i))),
+            "NoSuchEntity"
+        );
+        let o = user(OWNER, "alice", 10);
+        run(&store, move |tx| associate(tx, &o, &id)).unwrap();
+    }
+
+    #[test]
+    fn only_the_owner_sends_when_only_send_by_owner() {
+        let (store, id) = setup(true, None);
+        let alice = user(OWNER, "alice", 10);
+        let bob = user(OWNER, "bob", 20);
+        let (a, i) = (alice.clone(), id.clone());
+        run(&store, move |tx| associate(tx, &a, &i)).unwrap();
+        let (b, i) = (bob.clone(), id.clone());
+        run(&store, move |tx| accept(tx, &b, &i)).unwrap();
+        let (b, i) = (bob, id.clone());
+        assert_eq!(
+            code(run(&store, move |tx| send_token(tx, &b, &i))),
+            "AccessDenied"
+        );
+        let a = at(&alice, 30);
+        run(&store, move |tx| send_token(tx, &a, &id)).unwrap();
+    }
+
+    #[test]
+    fn the_root_user_cannot_accept() {
+        let (store, id) = setup(false, None);
+        let root = Ctx {
+            principal: Principal::Root {
+                account_id: OWNER.into(),
+                access_key_id: "AKIAROOT".into(),
+                session: None,
+            },
+            ..user(OWNER, "x", 10)
+        };
+        let (r, i) = (root.clone(), id.clone());
+        run(&store, move |tx| associate(tx, &r, &i)).unwrap();
+        assert_eq!(code(run(&store, move |tx| accept(tx, &root, &id))), "InvalidInput");
     }
 
     #[test]
