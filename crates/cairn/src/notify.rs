@@ -66,7 +66,13 @@ impl JobHandler for NotifyJob {
             let name: String = n
                 .tag
                 .chars()
-                .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
                 .collect();
             let path = self.dir.join(format!("{name}.json"));
             let body = envelope(&n).to_string();

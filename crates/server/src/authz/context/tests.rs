@@ -35,6 +35,7 @@ fn session(mfa: bool) -> Arc<Session> {
         transitive_tag_keys: Vec::new(),
         chained: false,
         assumed_root: false,
+        delegation_request_id: None,
     })
 }
 
