@@ -330,10 +330,9 @@ fn render_value(v: &Value, params: &[Param], used: &mut Vec<String>) -> Result<V
                 return Ok(v.clone());
             }
             let find = |n: &str| {
-                params
-                    .iter()
-                    .find(|p| p.name == n)
-                    .ok_or_else(|| invalid(format!("Missing value for policy template parameter {n}.")))
+                params.iter().find(|p| p.name == n).ok_or_else(|| {
+                    invalid(format!("Missing value for policy template parameter {n}."))
+                })
             };
             let mut out = s.clone();
             let mut list: Option<&Param> = None;
@@ -388,7 +387,11 @@ fn render_value(v: &Value, params: &[Param], used: &mut Vec<String>) -> Result<V
 }
 
 /// The permission policy of `template` with `params` (Cairn's template form; module doc).
-pub(crate) fn render(template_arn: &str, template: &str, params: &[Param]) -> Result<String, Failure> {
+pub(crate) fn render(
+    template_arn: &str,
+    template: &str,
+    params: &[Param],
+) -> Result<String, Failure> {
     let doc: Value = serde_json::from_str(template)
         .map_err(|_| invalid(format!("Policy template {template_arn} is not valid JSON.")))?;
     let mut used = Vec::new();
@@ -422,7 +425,9 @@ fn params_of(p: &types::DelegationPermission) -> Result<Vec<Param>, Failure> {
             .ok_or_else(|| invalid(format!("Permissions.Parameters.{n}.Type is required.")))?;
         let values = param.values.clone().unwrap_or_default();
         if out.iter().any(|o| o.name == name) {
-            return Err(invalid(format!("Duplicate policy template parameter {name}.")));
+            return Err(invalid(format!(
+                "Duplicate policy template parameter {name}."
+            )));
         }
         match kind {
             types::PolicyParameterTypeEnum::String if values.len() != 1 => {
@@ -560,10 +565,7 @@ pub(crate) fn get(
     let rec = visible(tx, c, &input.delegation_request_id)?;
     let (status, result) = if input.delegation_permission_check == Some(true) {
         match permission_check(tx, c, &rec.policy)? {
-            Some(r) => (
-                Some(types::PermissionCheckStatusType::Complete),
-                Some(r),
-            ),
+            Some(r) => (Some(types::PermissionCheckStatusType::Complete), Some(r)),
             None => (Some(types::PermissionCheckStatusType::Failed), None),
         }
     } else {
@@ -820,7 +822,7 @@ pub(crate) fn trade_in(
 /// allow every action × resource the permission policy's `Allow` statements name, with the
 /// policy engine. `DENIED` when one is refused; `UNSURE` when a statement cannot be
 /// enumerated (wildcard actions, `NotAction`/`NotResource`, conditions) or a wildcard
-/// resource is refused; `ALLOWED` otherwise. `None` (status `FAILED`) when the caller's
+/// resource is refused for an action some `Allow` of the caller names; `ALLOWED` otherwise. `None` (status `FAILED`) when the caller's
 /// policies cannot be read. The caller's session policies are not counted: what is checked
 /// is the identity's permissions, which the delegated credentials are mapped to.
 fn permission_check(
@@ -854,8 +856,7 @@ fn permission_check(
     let mut identity = Vec::new();
     let mut boundary = None;
     for (id, kind, doc) in &docs {
-        let Ok(p) = cairn_policy::Policy::parse(id, doc, cairn_policy::PolicyKind::Identity)
-        else {
+        let Ok(p) = cairn_policy::Policy::parse(id, doc, cairn_policy::PolicyKind::Identity) else {
             return Ok(None);
         };
         if kind == PERMISSIONS_BOUNDARY {
@@ -883,7 +884,10 @@ fn permission_check(
     let strings = |v: Option<&Value>| -> Vec<String> {
         match v {
             Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect(),
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect(),
             _ => Vec::new(),
         }
     };
@@ -916,7 +920,14 @@ fn permission_check(
                     context: &context,
                 };
                 if cairn_policy::evaluate(&request, &policies).effect != DecisionEffect::Allowed {
-                    if wild(&resource) {
+                    // A wildcard resource refused may still be allowed on the resources
+                    // it stands for — unless no Allow of the caller names the action at all.
+                    let named = identity.iter().any(|p| {
+                        p.statements().iter().any(|s| {
+                            s.effect() == cairn_policy::Effect::Allow && s.covers_action(&action)
+                        })
+                    });
+                    if wild(&resource) && named {
                         unsure = true;
                     } else {
                         return Ok(Some(R::Denied));
@@ -1102,7 +1113,13 @@ mod tests {
         .unwrap();
         // The token, as the outbox job carries it.
         let job: Vec<Vec<u8>> = store
-            .claim_jobs_blocking(&[cairn_core::notify::NOTIFY_KIND], "t", i64::MAX / 2, 1_000, 100)
+            .claim_jobs_blocking(
+                &[cairn_core::notify::NOTIFY_KIND],
+                "t",
+                i64::MAX / 2,
+                1_000,
+                100,
+            )
             .unwrap()
             .into_iter()
             .map(|j| j.payload)
@@ -1188,7 +1205,10 @@ mod tests {
         assert_eq!(c, "InvalidInput");
         assert!(m.contains("is in state ASSIGNED"), "{m}");
         let (oc, i) = (o.clone(), id.clone());
-        assert_eq!(code(run(&store, move |tx| associate(tx, &oc, &i))), "InvalidInput");
+        assert_eq!(
+            code(run(&store, move |tx| associate(tx, &oc, &i))),
+            "InvalidInput"
+        );
         let (oc, i) = (at(&o, 20), id.clone());
         run(&store, move |tx| {
             reject(
@@ -1267,7 +1287,10 @@ mod tests {
         };
         let (r, i) = (root.clone(), id.clone());
         run(&store, move |tx| associate(tx, &r, &i)).unwrap();
-        assert_eq!(code(run(&store, move |tx| accept(tx, &root, &id))), "InvalidInput");
+        assert_eq!(
+            code(run(&store, move |tx| accept(tx, &root, &id))),
+            "InvalidInput"
+        );
     }
 
     #[test]
