@@ -370,6 +370,9 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
                 opts.org.max_accounts,
             )),
             Arc::new(crate::mail::MailJob::new(transport)),
+            Arc::new(crate::notify::NotifyJob::new(
+                opts.common.data_dir.join("outbox").join("sns"),
+            )),
             Arc::new(cairn_sso::SsoJob),
             Arc::new(cairn_iam::OrgReportJob::new(cairn_iam::Orgs::new(Arc::clone(
                 &org_facts,

@@ -20,6 +20,7 @@ mod env_cmd;
 mod framing;
 mod front;
 mod mail;
+mod notify;
 mod objects;
 mod policy_cmd;
 mod trail_cmd;

@@ -18,6 +18,7 @@ pub mod generation;
 pub mod ids;
 pub mod jobs;
 pub mod mail;
+pub mod notify;
 pub mod objects;
 pub mod partition;
 pub mod principal;

@@ -40,6 +40,11 @@ pub struct Session {
     /// The scoped session's description (`ScopedSessionDescription` of the last call).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scoped_description: Option<String>,
+    /// Credentials traded in for a temporary-delegation token (`sts:GetDelegatedAccessToken`):
+    /// the delegation request they came from. The session policy is the request's permission
+    /// policy, and CloudTrail records the request in `sessionContext`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delegation_request_id: Option<String>,
     /// The Identity Center user a portal role session was issued to (`sso:GetRoleCredentials`):
     /// CloudTrail records it as `userIdentity.onBehalfOf`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

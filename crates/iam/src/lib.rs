@@ -16,6 +16,7 @@ pub mod authz;
 mod certificates;
 mod common;
 mod credential_report;
+mod delegation;
 mod groups;
 mod instance_profiles;
 mod keys;

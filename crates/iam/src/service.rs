@@ -5,7 +5,7 @@ use crate::common::Ctx;
 use crate::records::EntityKind;
 use crate::seal::Sealer;
 use crate::{
-    account_settings, authorization_details, certificates, credential_report, groups,
+    account_settings, authorization_details, certificates, credential_report, delegation, groups,
     instance_profiles, keys, last_accessed, login, mfa, org_report, policies, providers, roles,
     root_access, saml_providers, service_credentials, service_linked, ssh_keys, summary, templates,
     users,
@@ -1894,6 +1894,95 @@ impl Iam for IamService {
         query!(ctx, input, |tx, c, input_| ssh_keys::get_ssh_public_key(
             tx, &c, &input_
         ))
+    }
+
+    async fn create_delegation_request(
+        &self,
+        ctx: &Call,
+        input: types::CreateDelegationRequestRequest,
+    ) -> Result<types::CreateDelegationRequestResponse, ApiError> {
+        mutate!(ctx, input, |tx, c, input_| delegation::create(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn get_delegation_request(
+        &self,
+        ctx: &Call,
+        input: types::GetDelegationRequestRequest,
+    ) -> Result<types::GetDelegationRequestResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| delegation::get(tx, &c, &input_))
+    }
+
+    async fn list_delegation_requests(
+        &self,
+        ctx: &Call,
+        input: types::ListDelegationRequestsRequest,
+    ) -> Result<types::ListDelegationRequestsResponse, ApiError> {
+        query!(ctx, input, |tx, c, input_| delegation::list(
+            tx, &c, &input_
+        ))
+    }
+
+    async fn associate_delegation_request(
+        &self,
+        ctx: &Call,
+        input: types::AssociateDelegationRequestRequest,
+    ) -> Result<(), ApiError> {
+        mutate!(ctx, input, |tx, c, input_| delegation::associate(
+            tx,
+            &c,
+            &input_.delegation_request_id
+        ))
+    }
+
+    async fn update_delegation_request(
+        &self,
+        ctx: &Call,
+        input: types::UpdateDelegationRequestRequest,
+    ) -> Result<(), ApiError> {
+        let out: Result<(), ApiError> = mutate!(ctx, input, |tx, c, input_| {
+            delegation::update(tx, &c, &input_)
+        });
+        ctx.kick_jobs();
+        out
+    }
+
+    async fn accept_delegation_request(
+        &self,
+        ctx: &Call,
+        input: types::AcceptDelegationRequestRequest,
+    ) -> Result<(), ApiError> {
+        let out: Result<(), ApiError> = mutate!(ctx, input, |tx, c, input_| {
+            delegation::accept(tx, &c, &input_.delegation_request_id)
+        });
+        ctx.kick_jobs();
+        out
+    }
+
+    async fn reject_delegation_request(
+        &self,
+        ctx: &Call,
+        input: types::RejectDelegationRequestRequest,
+    ) -> Result<(), ApiError> {
+        let out: Result<(), ApiError> = mutate!(ctx, input, |tx, c, input_| {
+            delegation::reject(tx, &c, &input_)
+        });
+        ctx.kick_jobs();
+        out
+    }
+
+    /// The exchange token goes out as a `notify.publish` job ([`crate::delegation`]).
+    async fn send_delegation_token(
+        &self,
+        ctx: &Call,
+        input: types::SendDelegationTokenRequest,
+    ) -> Result<(), ApiError> {
+        let out: Result<(), ApiError> = mutate!(ctx, input, |tx, c, input_| {
+            delegation::send_token(tx, &c, &input_.delegation_request_id)
+        });
+        ctx.kick_jobs();
+        out
     }
 
     async fn list_ssh_public_keys(

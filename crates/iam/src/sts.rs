@@ -1286,6 +1286,80 @@ impl Sts for StsService {
         })
     }
 
+    /// Trades the exchange token of a finalized delegation request
+    /// ([`crate::delegation::trade_in`]: once, by the requestor account, within the
+    /// delegation period) for credentials in the owner account acting as the identity that
+    /// accepted the request, with the request's permission policy as their session policy —
+    /// so they can do what both that identity and the delegated permissions allow — expiring
+    /// when the delegation period ends. `AssumedPrincipal` is that identity's ARN (STS API
+    /// reference: "identifies the IAM entity whose permissions are granted").
+    async fn get_delegated_access_token(
+        &self,
+        ctx: &Call,
+        input: types::GetDelegatedAccessTokenRequest,
+    ) -> Result<types::GetDelegatedAccessTokenResponse, ApiError> {
+        use crate::delegation::{Approver, TradeError};
+        let c = crate::common::Ctx::of(ctx);
+        let token = input.trade_in_token;
+        let trade = ctx
+            .write(move |tx| crate::delegation::trade_in(tx, &c, &token))
+            .await?;
+        let trade = match trade {
+            Ok(t) => t,
+            // [M]: the texts; a reused token is answered as expired (the model names no
+            // other error for it).
+            Err(TradeError::Expired) => {
+                return Err(ApiError::new(
+                    Error::ExpiredTradeInTokenException,
+                    "The trade-in token has expired.",
+                ));
+            }
+            Err(TradeError::Used) => {
+                return Err(ApiError::new(
+                    Error::ExpiredTradeInTokenException,
+                    "The trade-in token has already been used.",
+                ));
+            }
+            Err(TradeError::Unknown) => {
+                return Err(invalid_parameter("The trade-in token is not valid."));
+            }
+        };
+        let who = match trade.approver {
+            Approver::User { name, id, path } => TokenWho::User { name, id, path },
+            Approver::Role {
+                name,
+                id,
+                path,
+                session,
+            } => TokenWho::Role {
+                name,
+                id,
+                path,
+                session,
+            },
+        };
+        let now = ctx.now_ms();
+        let session = Session {
+            issued_at_ms: now,
+            expires_ms: trade.expires_ms,
+            policy: Some(trade.policy),
+            delegation_request_id: Some(trade.request_id.clone()),
+            ..Session::default()
+        };
+        let credentials = mint(
+            self.sealer.as_ref(),
+            ctx,
+            &trade.owner_account,
+            who,
+            session,
+        )?;
+        Ok(types::GetDelegatedAccessTokenResponse {
+            assumed_principal: Some(trade.approver_arn),
+            credentials: Some(credentials),
+            packed_policy_size: None,
+        })
+    }
+
     async fn get_session_token(
         &self,
         ctx: &Call,

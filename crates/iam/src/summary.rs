@@ -1,8 +1,9 @@
 //! `GetHumanReadableSummary` (IAM API Reference).
 //!
 //! AWS documents one entity type, `delegation-request`, summarized by a large language
-//! model. Cairn serves no delegation requests, so a delegation request's ARN is
-//! `NoSuchEntity`. **Cairn's extension:** the ARN of an IAM managed policy (AWS's or the
+//! model; Cairn summarizes the permission policy a delegation request delegates
+//! deterministically (`delegation.rs`), for a caller who may see the request, and answers
+//! `NoSuchEntity` otherwise. **Cairn's extension:** the ARN of an IAM managed policy (AWS's or the
 //! account's), role, user or group is summarized *deterministically* from the parsed
 //! policies (`cairn_policy`): per policy and statement, the actions grouped by service, the
 //! resources, the conditions, allows before denies, and the permissions boundary. Other ARNs
@@ -72,10 +73,17 @@ pub(crate) fn get_human_readable_summary(
     let (kind, _) = resource.split_once('/').unwrap_or((resource, ""));
     let documents: Vec<(String, String, String)> = match kind {
         "delegation-request" => {
-            return Err(fail(
-                Error::NoSuchEntityException,
-                format!("The delegation request {arn} cannot be found."),
-            ));
+            // The permissions the request delegates (its rendered permission policy), for
+            // a caller who may see the request; AWS's summary is a model's prose, Cairn's
+            // the same deterministic summary as a policy's.
+            let id = resource.rsplit('/').next().unwrap_or_default();
+            let rec = crate::delegation::visible(tx, c, id).map_err(|_| {
+                fail(
+                    Error::NoSuchEntityException,
+                    format!("The delegation request {arn} cannot be found."),
+                )
+            })?;
+            vec![(arn.to_owned(), String::new(), rec.policy.clone())]
         }
         "policy" => match managed_document(tx, &c.account, arn)? {
             Some(doc) if account == c.account || account == "aws" => {
@@ -123,6 +131,7 @@ fn not_found(arn: &str) -> Failure {
 fn summarize(arn: &str, kind: &str, documents: &[(String, String, String)]) -> Option<String> {
     let what = match kind {
         "policy" => "managed policy",
+        "delegation-request" => "delegation request (the permissions it delegates)",
         "user" => "IAM user (its own policies and its groups')",
         "group" => "IAM group",
         _ => "IAM role",

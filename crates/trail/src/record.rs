@@ -355,6 +355,7 @@ impl Serialize for UserIdentity<'_> {
                         issued_at_ms: session.issued_at_ms,
                         mfa_authenticated: session.mfa_authenticated,
                         source_identity: session.source_identity.as_deref(),
+                        delegation_request_id: session.delegation_request_id.as_deref(),
                     },
                 )?;
                 if let Some(o) = &session.on_behalf_of {
@@ -451,6 +452,7 @@ struct SessionContext<'a> {
     issued_at_ms: i64,
     mfa_authenticated: bool,
     source_identity: Option<&'a str>,
+    delegation_request_id: Option<&'a str>,
 }
 
 impl Serialize for SessionContext<'_> {
@@ -467,6 +469,9 @@ impl Serialize for SessionContext<'_> {
         )?;
         if let Some(source_identity) = self.source_identity {
             m.serialize_entry("sourceIdentity", source_identity)?;
+        }
+        if let Some(id) = self.delegation_request_id {
+            m.serialize_entry(DELEGATION_REQUEST_ID, id)?;
         }
         m.end()
     }
@@ -536,6 +541,11 @@ impl Serialize for FederationIssuer<'_, '_> {
     }
 }
 
+/// Cairn's `sessionContext` member naming the temporary-delegation request that credentials
+/// from `sts:GetDelegatedAccessToken` were traded in for (their identity is the accepting
+/// user or role session). [M]: AWS's own form; CloudTrail's documentation shows none yet.
+const DELEGATION_REQUEST_ID: &str = "delegationRequestId";
+
 /// The `sessionContext` of an IAM user or root user signing with `GetSessionToken`
 /// credentials: no issuer, just the attributes; or of a root session from `AssumeRoot`.
 struct UserSessionContext<'a>(&'a cairn_core::Session);
@@ -559,6 +569,9 @@ impl Serialize for UserSessionContext<'_> {
             // `"assumedRoot": "true"` beside the attributes. [M]: that no `sessionIssuer`
             // or `webIdFederationData` is recorded with it.
             m.serialize_entry("assumedRoot", "true")?;
+        }
+        if let Some(id) = &self.0.delegation_request_id {
+            m.serialize_entry(DELEGATION_REQUEST_ID, id)?;
         }
         m.end()
     }

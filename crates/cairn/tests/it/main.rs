@@ -28,6 +28,7 @@ mod hardening;
 mod iam;
 mod iam_account;
 mod iam_certificates;
+mod iam_delegation;
 mod iam_last_accessed;
 mod iam_org_access_report;
 mod iam_templates;

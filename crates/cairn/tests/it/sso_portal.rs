@@ -1414,6 +1414,9 @@ async fn mfa_registration_and_prompts_follow_the_instance_settings() {
     );
 }
 
+/// A form post of the route test: (route, path, fields).
+type FormCase<'a> = (&'a str, String, Vec<(&'a str, String)>);
+
 /// Every route of the portal's pages (`cairn_server::app::PAGE_ROUTES`, what the router
 /// serves besides the AWS pipeline) refuses an unauthenticated browser: protected pages
 /// send it to the sign-in page (showing nothing of the user's), and every form post
@@ -1453,20 +1456,64 @@ async fn every_portal_route_refuses_the_unauthenticated() {
     let gets: Vec<(&str, String)> = vec![
         ("/start", "/start".to_owned()),
         ("/start/{*rest}", format!("/start/{s}")),
-        ("/start/{*rest}", format!("/start/{s}/console?account={}&role=ReadOnly", p.member)),
+        (
+            "/start/{*rest}",
+            format!("/start/{s}/console?account={}&role=ReadOnly", p.member),
+        ),
         ("/start/{*rest}", format!("/start/{s}/mfa")),
-        ("/device", format!("/device?user_code={}", dev.user_code().unwrap())),
+        (
+            "/device",
+            format!("/device?user_code={}", dev.user_code().unwrap()),
+        ),
         ("/authorize", authorize.clone()),
     ];
-    let posts: Vec<(&str, String, Vec<(&str, String)>)> = vec![
-        ("/start/{*rest}", format!("/start/{s}/signin"), vec![("username", "alice".into()), ("password", PASSWORD.into())]),
+    let posts: Vec<FormCase> = vec![
+        (
+            "/start/{*rest}",
+            format!("/start/{s}/signin"),
+            vec![("username", "alice".into()), ("password", PASSWORD.into())],
+        ),
         ("/start/{*rest}", format!("/start/{s}/signout"), vec![]),
-        ("/start/{*rest}", format!("/start/{s}/credentials"), vec![("account", p.member.clone()), ("role", "ReadOnly".into())]),
-        ("/start/{*rest}", format!("/start/{s}/mfa"), vec![("code", "123456".into())]),
-        ("/start/{*rest}", format!("/start/{s}/setup"), vec![("token", "x".into()), ("password", PASSWORD.into()), ("confirm", PASSWORD.into())]),
-        ("/start/{*rest}", format!("/start/{s}/forgot"), vec![("username", "alice".into())]),
-        ("/device", "/device".to_owned(), vec![("user_code", dev.user_code().unwrap().to_owned()), ("decision", "allow".into())]),
-        ("/authorize", "/authorize".to_owned(), vec![("client_id", reg.client_id().unwrap().to_owned()), ("decision", "allow".into())]),
+        (
+            "/start/{*rest}",
+            format!("/start/{s}/credentials"),
+            vec![("account", p.member.clone()), ("role", "ReadOnly".into())],
+        ),
+        (
+            "/start/{*rest}",
+            format!("/start/{s}/mfa"),
+            vec![("code", "123456".into())],
+        ),
+        (
+            "/start/{*rest}",
+            format!("/start/{s}/setup"),
+            vec![
+                ("token", "x".into()),
+                ("password", PASSWORD.into()),
+                ("confirm", PASSWORD.into()),
+            ],
+        ),
+        (
+            "/start/{*rest}",
+            format!("/start/{s}/forgot"),
+            vec![("username", "alice".into())],
+        ),
+        (
+            "/device",
+            "/device".to_owned(),
+            vec![
+                ("user_code", dev.user_code().unwrap().to_owned()),
+                ("decision", "allow".into()),
+            ],
+        ),
+        (
+            "/authorize",
+            "/authorize".to_owned(),
+            vec![
+                ("client_id", reg.client_id().unwrap().to_owned()),
+                ("decision", "allow".into()),
+            ],
+        ),
     ];
     let mut covered = std::collections::BTreeSet::new();
     for (route, path) in &gets {
@@ -1486,7 +1533,12 @@ async fn every_portal_route_refuses_the_unauthenticated() {
         let mut b = Browser::new(&p.f.server);
         let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let r = b.post(path, &form);
-        assert_eq!(r.status, 403, "POST {path} without a CSRF token: {}", text(&r));
+        assert_eq!(
+            r.status,
+            403,
+            "POST {path} without a CSRF token: {}",
+            text(&r)
+        );
         // With the pre-sign-in CSRF token but no session, nothing protected happens either.
         let page = b.open(&format!("/start/{s}"));
         let token = hidden(&text(&page), "csrf");
@@ -1499,7 +1551,10 @@ async fn every_portal_route_refuses_the_unauthenticated() {
             "POST {path} without a session did something: {html}"
         );
         if !path.ends_with("/signin") {
-            assert!(b.cookie("cairn-portal").is_none(), "POST {path} made a session");
+            assert!(
+                b.cookie("cairn-portal").is_none(),
+                "POST {path} made a session"
+            );
         }
     }
     let routes: std::collections::BTreeSet<&str> =
