@@ -122,19 +122,30 @@ impl Swap {
     }
 }
 
+/// What an `arn:aws:` written in a request of another partition is read as: a partition no
+/// resource of Cairn's is in (a partition name has no `.`), so it names nothing there — as
+/// on AWS, where an ARN of another partition is never one of the request's resources —
+/// and renders back as written.
+const FOREIGN_AWS: &str = "aws.foreign";
+
 /// Reads a request document of `partition` into Cairn's: every `arn:<partition>:` in its
-/// strings (policy documents included) becomes `arn:aws:`. A no-op for `aws`.
+/// strings (policy documents included) becomes `arn:aws:`, and an `arn:aws:` there (an
+/// ARN of another partition) becomes one that matches nothing. A no-op for `aws`, where
+/// another partition's ARNs stay as written and match nothing either.
 pub fn to_canonical(doc: &mut Value, partition: &str) {
     if partition != CANONICAL {
+        Swap::new(CANONICAL, FOREIGN_AWS).value(doc);
         Swap::new(partition, CANONICAL).value(doc);
     }
 }
 
 /// Renders an answer for a request of `partition`: every `arn:aws:` in its strings becomes
-/// `arn:<partition>:`. A no-op for `aws`.
+/// `arn:<partition>:` (and a foreign `arn:aws:` the request wrote is given back as it was).
+/// A no-op for `aws`.
 pub fn render(doc: &mut Value, partition: &str) {
     if partition != CANONICAL {
         Swap::new(CANONICAL, partition).value(doc);
+        Swap::new(FOREIGN_AWS, CANONICAL).value(doc);
     }
 }
 
@@ -143,7 +154,10 @@ pub fn render_text<'a>(text: &'a str, partition: &str) -> Cow<'a, str> {
     if partition == CANONICAL {
         Cow::Borrowed(text)
     } else {
-        Swap::new(CANONICAL, partition).text(text)
+        match Swap::new(CANONICAL, partition).text(text) {
+            Cow::Borrowed(t) => Swap::new(FOREIGN_AWS, CANONICAL).text(t),
+            Cow::Owned(o) => Cow::Owned(Swap::new(FOREIGN_AWS, CANONICAL).text(&o).into_owned()),
+        }
     }
 }
 
@@ -151,6 +165,34 @@ pub fn render_text<'a>(text: &'a str, partition: &str) -> Cow<'a, str> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn another_partitions_arns_name_nothing_and_render_as_written() {
+        let mut doc = json!({
+            "PolicyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess",
+            "RoleArn": "arn:aws-cn:iam::111122223333:role/r",
+        });
+        to_canonical(&mut doc, "aws-cn");
+        assert_eq!(doc["RoleArn"], "arn:aws:iam::111122223333:role/r");
+        assert_ne!(doc["PolicyArn"], "arn:aws:iam::aws:policy/ReadOnlyAccess");
+        assert!(
+            !doc["PolicyArn"]
+                .as_str()
+                .unwrap()
+                .starts_with("arn:aws-cn:")
+        );
+        render(&mut doc, "aws-cn");
+        assert_eq!(doc["PolicyArn"], "arn:aws:iam::aws:policy/ReadOnlyAccess");
+        assert_eq!(doc["RoleArn"], "arn:aws-cn:iam::111122223333:role/r");
+        let text = format!(
+            "Policy {} does not exist.",
+            "arn:aws.foreign:iam::aws:policy/X"
+        );
+        assert_eq!(
+            render_text(&text, "aws-cn"),
+            "Policy arn:aws:iam::aws:policy/X does not exist."
+        );
+    }
 
     #[test]
     fn regions_map_to_their_partitions() {

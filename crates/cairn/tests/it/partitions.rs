@@ -130,6 +130,37 @@ async fn policies_in_the_partition_decide() {
         "GetUser (allowed by the aws-cn policy)",
         alice_iam.get_user().user_name("alice").send().await,
     );
+    // An ARN of another partition names nothing here, and is answered as it was written.
+    let foreign = err_info(
+        iam.attach_user_policy()
+            .user_name("alice")
+            .policy_arn("arn:aws:iam::aws:policy/ReadOnlyAccess")
+            .send()
+            .await,
+    );
+    assert_eq!(foreign.code, "NoSuchEntity", "{foreign:?}");
+    assert!(
+        foreign
+            .message
+            .contains("arn:aws:iam::aws:policy/ReadOnlyAccess"),
+        "{foreign:?}"
+    );
+    ok(
+        "AttachUserPolicy (the partition's own ARN)",
+        iam.attach_user_policy()
+            .user_name("alice")
+            .policy_arn("arn:aws-cn:iam::aws:policy/job-function/ViewOnlyAccess")
+            .send()
+            .await,
+    );
+    ok(
+        "DetachUserPolicy",
+        iam.detach_user_policy()
+            .user_name("alice")
+            .policy_arn("arn:aws-cn:iam::aws:policy/job-function/ViewOnlyAccess")
+            .send()
+            .await,
+    );
     let e = err_info(alice_iam.list_users().send().await);
     assert_eq!(e.code, "AccessDenied");
     assert!(
