@@ -265,11 +265,16 @@ mod tests {
         to_canonical(&mut doc, "aws-cn");
         assert_eq!(doc["RoleArn"], "arn:aws:iam::111122223333:role/r");
         assert_eq!(doc["List"][0], "arn:aws:s3:::b");
+        // `arn:aws:` is another partition's ARN in an `aws-cn` request: it names nothing.
         assert_eq!(
             doc["PolicyDocument"],
-            "{\"Resource\":\"arn:aws:s3:::b/*\",\"Other\":\"arn:aws:s3:::x\"}"
+            "{\"Resource\":\"arn:aws:s3:::b/*\",\"Other\":\"arn:aws.foreign:s3:::x\"}"
         );
         render(&mut doc, "aws-cn");
+        assert_eq!(
+            doc["PolicyDocument"],
+            "{\"Resource\":\"arn:aws-cn:s3:::b/*\",\"Other\":\"arn:aws:s3:::x\"}"
+        );
         assert_eq!(doc["RoleArn"], "arn:aws-cn:iam::111122223333:role/r");
         assert_eq!(doc["Name"], "arn-ish but not one");
         // IAM's URL-encoded documents, and texts.
