@@ -481,58 +481,68 @@ async fn shutdown_signal() {
 /// `cairn sso enable`: what `EnableAWSServiceAccess(sso.amazonaws.com)` does for the
 /// management account, on the store directly (a server on the same store activates the
 /// instance with its job runner).
+/// A refusal of a `cairn` subcommand that works on the store directly.
+fn refuse(message: &str) -> cairn_core::Failure {
+    cairn_core::Failure(cairn_wire::ApiError::new(
+        cairn_wire::error::ErrorShape {
+            code: "Refused",
+            status: 400,
+            sender_fault: true,
+            message_key: "message",
+        },
+        message,
+    ))
+}
+
+/// `wanted`, or the data directory's bootstrap account.
+fn account_or_bootstrap(
+    tx: &mut dyn cairn_store::Tx,
+    wanted: Option<&str>,
+) -> Result<String, cairn_core::Failure> {
+    if let Some(a) = wanted {
+        return Ok(a.to_owned());
+    }
+    let raw = tx.get(META, BOOTSTRAP_KEY)?.ok_or_else(|| {
+        refuse("the data directory has no bootstrap account yet: run cairn serve once, or pass --account-id")
+    })?;
+    let rec: BootstrapRecord =
+        serde_json::from_slice(&raw).map_err(|_| refuse("corrupt bootstrap record"))?;
+    Ok(rec.account_id)
+}
+
 /// `cairn sso settings`: reads (and with flags, changes) the access portal's sign-in
 /// settings of the instance an account owns; prints them as JSON.
 pub fn sso_settings(opts: &crate::cli::SsoSettingsOpts) -> Result<(), String> {
     let store = open_store(&opts.common)?;
     let o = opts.clone();
-    let refuse = |message: &str| {
-        cairn_core::Failure(cairn_wire::ApiError::new(
-            cairn_wire::error::ErrorShape {
-                code: "Refused",
-                status: 400,
-                sender_fault: true,
-                message_key: "message",
-            },
-            message,
-        ))
-    };
     let out = store
-        .write_blocking(move |tx| -> Result<serde_json::Value, cairn_core::Failure> {
-            let account = match o.account_id.clone() {
-                Some(a) => a,
-                None => {
-                    let raw = tx.get(META, BOOTSTRAP_KEY)?.ok_or_else(|| {
-                        refuse("the data directory has no bootstrap account yet: run cairn serve once, or pass --account-id")
-                    })?;
-                    let rec: BootstrapRecord = serde_json::from_slice(&raw)
-                        .map_err(|_| refuse("corrupt bootstrap record"))?;
-                    rec.account_id
-                }
-            };
-            let mut inst = cairn_sso::model::instance_of_account(tx, &account)?.ok_or_else(|| {
+        .write_blocking(
+            move |tx| -> Result<serde_json::Value, cairn_core::Failure> {
+                let account = account_or_bootstrap(tx, o.account_id.as_deref())?;
+                let mut inst = cairn_sso::model::instance_of_account(tx, &account)?.ok_or_else(|| {
                 refuse("the account has no Identity Center instance: run cairn sso enable first")
             })?;
-            if let Some(m) = &o.mfa {
-                inst.portal.mfa = m.clone();
-            }
-            if let Some(w) = &o.without_device {
-                inst.portal.without_device = w.clone();
-            }
-            if let Some(d) = o.session_duration_s {
-                inst.portal.session_duration_s = d;
-            }
-            cairn_sso::model::put_json(tx, cairn_sso::model::INSTANCES, &inst.id, &inst)?;
-            Ok(serde_json::json!({
-                "InstanceArn": inst.arn(),
-                "IdentityStoreId": inst.store_id,
-                "StartUrl": format!("https://{}.awsapps.com/start", inst.store_id),
-                "PortalUrl": cairn_sso::signin::start_url(&o.public_url, &inst),
-                "Mfa": inst.portal.mfa,
-                "WithoutMfaDevice": inst.portal.without_device,
-                "SessionDurationSeconds": inst.portal.session_duration_s,
-            }))
-        })
+                if let Some(m) = &o.mfa {
+                    inst.portal.mfa = m.clone();
+                }
+                if let Some(w) = &o.without_device {
+                    inst.portal.without_device = w.clone();
+                }
+                if let Some(d) = o.session_duration_s {
+                    inst.portal.session_duration_s = d;
+                }
+                cairn_sso::model::put_json(tx, cairn_sso::model::INSTANCES, &inst.id, &inst)?;
+                Ok(serde_json::json!({
+                    "InstanceArn": inst.arn(),
+                    "IdentityStoreId": inst.store_id,
+                    "StartUrl": format!("https://{}.awsapps.com/start", inst.store_id),
+                    "PortalUrl": cairn_sso::signin::start_url(&o.public_url, &inst),
+                    "Mfa": inst.portal.mfa,
+                    "WithoutMfaDevice": inst.portal.without_device,
+                    "SessionDurationSeconds": inst.portal.session_duration_s,
+                }))
+            },
+        )
         .map_err(|cairn_core::Failure(e)| format!("sso settings: {}: {}", e.code, e.message))?;
     let text = serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?;
     println!("{text}");
@@ -543,50 +553,31 @@ pub fn sso_enable(opts: &crate::cli::SsoEnableOpts) -> Result<(), String> {
     let store = open_store(&opts.common)?;
     let wanted = opts.account_id.clone();
     let region = opts.region.clone();
-    let refuse = |message: &str| {
-        cairn_core::Failure(cairn_wire::ApiError::new(
-            cairn_wire::error::ErrorShape {
-                code: "Refused",
-                status: 400,
-                sender_fault: true,
-                message_key: "message",
-            },
-            message,
-        ))
-    };
     let out = store
-        .write_blocking(move |tx| -> Result<serde_json::Value, cairn_core::Failure> {
-            let account = match wanted.clone() {
-                Some(a) => a,
-                None => {
-                    let raw = tx.get(META, BOOTSTRAP_KEY)?.ok_or_else(|| {
-                        refuse("the data directory has no bootstrap account yet: run cairn serve once, or pass --account-id")
-                    })?;
-                    let rec: BootstrapRecord = serde_json::from_slice(&raw)
-                        .map_err(|_| refuse("corrupt bootstrap record"))?;
-                    rec.account_id
-                }
-            };
-            let hooks: Vec<Arc<dyn cairn_core::TrustedAccess>> =
-                vec![Arc::new(cairn_sso::SsoTrustedAccess)];
-            cairn_organizations::enable_service_access_in(
-                tx,
-                &account,
-                "sso.amazonaws.com",
-                now_ms(),
-                &region,
-                &RandomIds,
-                &hooks,
-            )?;
-            let inst = cairn_sso::model::instance_of_account(tx, &account)?
-                .ok_or_else(|| refuse("no instance was created"))?;
-            Ok(serde_json::json!({
-                "InstanceArn": inst.arn(),
-                "IdentityStoreId": inst.store_id,
-                "OwnerAccountId": inst.owner,
-                "Status": inst.status,
-            }))
-        })
+        .write_blocking(
+            move |tx| -> Result<serde_json::Value, cairn_core::Failure> {
+                let account = account_or_bootstrap(tx, wanted.as_deref())?;
+                let hooks: Vec<Arc<dyn cairn_core::TrustedAccess>> =
+                    vec![Arc::new(cairn_sso::SsoTrustedAccess)];
+                cairn_organizations::enable_service_access_in(
+                    tx,
+                    &account,
+                    "sso.amazonaws.com",
+                    now_ms(),
+                    &region,
+                    &RandomIds,
+                    &hooks,
+                )?;
+                let inst = cairn_sso::model::instance_of_account(tx, &account)?
+                    .ok_or_else(|| refuse("no instance was created"))?;
+                Ok(serde_json::json!({
+                    "InstanceArn": inst.arn(),
+                    "IdentityStoreId": inst.store_id,
+                    "OwnerAccountId": inst.owner,
+                    "Status": inst.status,
+                }))
+            },
+        )
         .map_err(|cairn_core::Failure(e)| format!("sso enable: {}: {}", e.code, e.message))?;
     let text = serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?;
     println!("{text}");

@@ -6,7 +6,9 @@
 //! failure in one does not hide the others.
 
 use crate::common::{Server, TempDir, Who, ok};
-use aws_sdk_organizations::types::{CreateAccountState, OrganizationFeatureSet};
+use aws_sdk_organizations::types::{
+    CreateAccountState, HandshakeParty, HandshakePartyType, OrganizationFeatureSet,
+};
 use std::time::{Duration, Instant};
 
 /// The policy that allows everything (AdministratorAccess's document).
@@ -212,4 +214,34 @@ pub fn session(creds: &aws_sdk_sts::types::Credentials) -> Who {
         creds.secret_access_key(),
         creds.session_token(),
     )
+}
+
+/// Invites account `id` into the organization of the server's bootstrap account and accepts
+/// the handshake as `who` (that account's root).
+pub async fn join(server: &Server, id: &str, who: &Who) {
+    let invite = ok(
+        "InviteAccountToOrganization",
+        server
+            .orgs()
+            .invite_account_to_organization()
+            .target(
+                HandshakeParty::builder()
+                    .id(id)
+                    .r#type(HandshakePartyType::Account)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await,
+    );
+    let handshake = invite.handshake().unwrap().id().unwrap().to_owned();
+    ok(
+        "AcceptHandshake",
+        server
+            .orgs_as(who)
+            .accept_handshake()
+            .handshake_id(&handshake)
+            .send()
+            .await,
+    );
 }

@@ -7,8 +7,8 @@
 //!
 //! One test per behaviour, each on its own server ([`Fixture`]).
 
-use crate::common::{Server, Who, err_info, ok, signup};
-use crate::fixture::{Fixture, Org};
+use crate::common::{Who, err_info, ok, signup};
+use crate::fixture::{Fixture, Org, join};
 use aws_sdk_organizations::Client;
 use aws_sdk_organizations::config::http::HttpResponse;
 use aws_sdk_organizations::error::{ProvideErrorMetadata, SdkError};
@@ -64,34 +64,6 @@ fn pair(code: &str, reason: &str) -> (String, String) {
 }
 
 /// Invites the signup account `id` into the caller's organization and accepts with `who`.
-async fn join(server: &Server, id: &str, who: &Who) {
-    let invite = ok(
-        "InviteAccountToOrganization",
-        server
-            .orgs()
-            .invite_account_to_organization()
-            .target(
-                HandshakeParty::builder()
-                    .id(id)
-                    .r#type(HandshakePartyType::Account)
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await,
-    );
-    let handshake = invite.handshake().unwrap().id().unwrap().to_owned();
-    ok(
-        "AcceptHandshake",
-        server
-            .orgs_as(who)
-            .accept_handshake()
-            .handshake_id(&handshake)
-            .send()
-            .await,
-    );
-}
-
 fn now_ms() -> i64 {
     i64::try_from(
         SystemTime::now()

@@ -4,10 +4,10 @@
 //! re-provisioning, removal, and what a delegated administrator may not do.
 
 use crate::common::{Server, Who, err_info, ok, signup};
-use crate::fixture::Fixture;
+use crate::fixture::{Fixture, join};
 use crate::iam::url_decode;
 use crate::sso_instances::enable_sso;
-use aws_sdk_organizations::types::{HandshakeParty, HandshakePartyType, PolicyType};
+use aws_sdk_organizations::types::PolicyType;
 use aws_sdk_ssoadmin::Client;
 use aws_sdk_ssoadmin::types::{
     CustomerManagedPolicyReference, OperationStatusFilter, PermissionsBoundary, PrincipalType,
@@ -19,34 +19,6 @@ const MGMT: &str = "111111111111";
 const READ_ONLY: &str = "arn:aws:iam::aws:policy/ReadOnlyAccess";
 const VIEW_ONLY: &str = "arn:aws:iam::aws:policy/job-function/ViewOnlyAccess";
 const INLINE: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"}]}"#;
-
-async fn join(server: &Server, id: &str, who: &Who) {
-    let invite = ok(
-        "InviteAccountToOrganization",
-        server
-            .orgs()
-            .invite_account_to_organization()
-            .target(
-                HandshakeParty::builder()
-                    .id(id)
-                    .r#type(HandshakePartyType::Account)
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await,
-    );
-    let handshake = invite.handshake().unwrap().id().unwrap().to_owned();
-    ok(
-        "AcceptHandshake",
-        server
-            .orgs_as(who)
-            .accept_handshake()
-            .handshake_id(&handshake)
-            .send()
-            .await,
-    );
-}
 
 /// An organization with Identity Center enabled and two member accounts that joined it.
 struct Setup {

@@ -4,9 +4,8 @@
 //! permission set's permissions in the member account, nothing more.
 
 use crate::common::{Raw, Resp, Server, Who, err_info, ok, signup};
-use crate::fixture::Fixture;
+use crate::fixture::{Fixture, join};
 use crate::sso_instances::enable_sso;
-use aws_sdk_organizations::types::{HandshakeParty, HandshakePartyType};
 use aws_sdk_ssoadmin::types::{PrincipalType, StatusValues, TargetType};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -304,34 +303,6 @@ pub fn mfa_secret(html: &str) -> String {
     let start = html.find(needle).expect("a registration page") + needle.len();
     let end = html[start..].find('<').unwrap() + start;
     html[start..end].to_owned()
-}
-
-async fn join(server: &Server, id: &str, who: &Who) {
-    let invite = ok(
-        "InviteAccountToOrganization",
-        server
-            .orgs()
-            .invite_account_to_organization()
-            .target(
-                HandshakeParty::builder()
-                    .id(id)
-                    .r#type(HandshakePartyType::Account)
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await,
-    );
-    let handshake = invite.handshake().unwrap().id().unwrap().to_owned();
-    ok(
-        "AcceptHandshake",
-        server
-            .orgs_as(who)
-            .accept_handshake()
-            .handshake_id(&handshake)
-            .send()
-            .await,
-    );
 }
 
 /// An organization with Identity Center, a member account, a user `alice` (password set
