@@ -36,4 +36,6 @@ pub use ids::{
 };
 pub use objects::{BucketCheck, Fetch, MemoryObjects, ObjectError, ObjectStore, Seal, Webhook};
 pub use partition::partition_of;
-pub use principal::{IssuingUser, OnBehalfOf, Principal, Session};
+pub use principal::{
+    IdentityCenterUser, IssuingUser, OnBehalfOf, PortalCredential, Principal, Session,
+};

@@ -107,8 +107,43 @@ pub enum Principal {
         access_key_id: String,
         session: Arc<Session>,
     },
-    /// An unsigned call (the portal and OIDC operations that AWS serves without SigV4).
+    /// An Identity Center user, authenticated by the access portal's bearer token (the
+    /// portal API, `x-amz-sso_bearer_token`) or by a signed-in browser session (the portal's
+    /// pages). It has no IAM permissions of its own: it may call the portal API for itself
+    /// and nothing else (see the server's `authn` and `authz`).
+    IdentityCenterUser(Arc<IdentityCenterUser>),
+    /// An unsigned call (the OIDC operations that AWS serves without SigV4, and the STS
+    /// operations authenticated by the assertion they carry).
     Anonymous,
+}
+
+/// An Identity Center user a bearer token or browser session acts for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityCenterUser {
+    /// The instance's owner: the account the user's calls are recorded in.
+    pub account_id: String,
+    pub instance_id: String,
+    /// The identity store (`d-…`) and its ARN (`onBehalfOf.identityStoreArn`).
+    pub store_id: String,
+    pub identity_store_arn: String,
+    pub user_id: String,
+    pub user_name: String,
+    /// What the user authenticated with.
+    pub credential: PortalCredential,
+    /// CloudTrail's `credentialId`: an ID of the credential that reveals nothing of it.
+    pub credential_id: String,
+    /// When the sign-in behind the credential ends (epoch millis): no role session issued
+    /// for it outlives this.
+    pub session_expires_ms: i64,
+}
+
+/// The credential an [`IdentityCenterUser`] presented.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PortalCredential {
+    /// An sso-oidc access token (its SHA-256, as stored).
+    AccessToken { hash: String },
+    /// The access portal's browser session (its cookie's SHA-256, as stored).
+    BrowserSession { hash: String },
 }
 
 /// The IAM user a federated user session was issued by.
@@ -127,6 +162,7 @@ impl Principal {
             | Self::IamUser { account_id, .. }
             | Self::AssumedRole { account_id, .. }
             | Self::FederatedUser { account_id, .. } => account_id,
+            Self::IdentityCenterUser(u) => &u.account_id,
             Self::Anonymous => "",
         }
     }
@@ -137,7 +173,7 @@ impl Principal {
             | Self::IamUser { access_key_id, .. }
             | Self::AssumedRole { access_key_id, .. }
             | Self::FederatedUser { access_key_id, .. } => Some(access_key_id),
-            Self::Anonymous => None,
+            Self::IdentityCenterUser(_) | Self::Anonymous => None,
         }
     }
 
@@ -162,6 +198,9 @@ impl Principal {
             Self::FederatedUser {
                 account_id, name, ..
             } => format!("arn:aws:sts::{account_id}:federated-user/{name}"),
+            // The identity store user's ARN (Service Authorization Reference, "AWS Identity
+            // Store": resource type `User`, `arn:${Partition}:identitystore:::user/${UserId}`).
+            Self::IdentityCenterUser(u) => format!("arn:aws:identitystore:::user/{}", u.user_id),
             Self::Anonymous => String::new(),
         }
     }
@@ -202,6 +241,7 @@ impl Principal {
             Self::FederatedUser {
                 account_id, name, ..
             } => format!("{account_id}:{name}"),
+            Self::IdentityCenterUser(u) => u.user_id.clone(),
             Self::Anonymous => String::new(),
         }
     }
@@ -213,7 +253,7 @@ impl Principal {
             Self::AssumedRole { session, .. } | Self::FederatedUser { session, .. } => {
                 Some(session)
             }
-            Self::Anonymous => None,
+            Self::IdentityCenterUser(_) | Self::Anonymous => None,
         }
     }
 

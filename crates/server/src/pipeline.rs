@@ -1,7 +1,11 @@
-//! The one pipeline every AWS API request goes through.
+//! The AWS protocol adapter: every AWS API request (awsJson, awsQuery, restJson1) comes in
+//! here, is routed to its operation, authenticated (`authn`: SigV4, the portal's bearer
+//! token, or none where the model says so), parsed by its protocol's binding
+//! (`cairn_wire::{json, query, rest}`), and handed to the protocol-free core (`exec`), whose
+//! answer it serializes.
 //!
 //! ```text
-//! route ─▶ authenticate ─▶ parse+validate ─▶ authorize ─▶ handle ─▶ audit ─▶ serialize
+//! route ─▶ authenticate ─▶ parse ─▶ [core: validate ─▶ authorize ─▶ handle ─▶ audit] ─▶ serialize
 //! ```
 //!
 //! Authentication runs before parsing so that every failure from validation on is recorded
@@ -9,16 +13,14 @@
 //! authentication have no trustworthy identity and are not recorded (AWS does not record
 //! them either); they are counted in `/metrics`.
 
-use crate::app::{App, CachedKey};
-use crate::services::{SERVICES, Svc};
+use crate::app::App;
+use crate::services::SERVICES;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts};
 use axum::response::Response;
-use cairn_core::{Call, CallInfo, Principal};
-use cairn_sigv4::SigErrorKind;
-use cairn_wire::model::{Location, OperationDef, Protocol, ServiceModel, Shape};
-use cairn_wire::{ApiError, CommonError, json, query, trail, validate};
+use cairn_wire::model::{OperationDef, Protocol, ServiceModel};
+use cairn_wire::{ApiError, CommonError, json, query, rest, validate};
 use serde_json::{Map, Value};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,7 +30,6 @@ use tracing::Instrument as _;
 struct Routed {
     index: usize,
     model: &'static ServiceModel,
-    svc: Svc,
     op: &'static OperationDef,
     op_index: usize,
     /// awsQuery parameters (body and query string).
@@ -212,7 +213,7 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// Finds the service and operation a request is for.
 fn route(parts: &Parts, body: &Bytes) -> Result<Routed, (Protocol, ApiError)> {
-    let found = |model: &'static ServiceModel, svc: Svc, index: usize, name: &str| {
+    let found = |model: &'static ServiceModel, index: usize, name: &str| {
         // Operations are sorted by name in the generated tables.
         model
             .operations
@@ -222,7 +223,6 @@ fn route(parts: &Parts, body: &Bytes) -> Result<Routed, (Protocol, ApiError)> {
             .map(|(op_index, op)| Routed {
                 index,
                 model,
-                svc,
                 op,
                 op_index,
                 form: None,
@@ -237,7 +237,7 @@ fn route(parts: &Parts, body: &Bytes) -> Result<Routed, (Protocol, ApiError)> {
             )
         };
         let (prefix, name) = json::split_target(target).ok_or_else(unknown)?;
-        for (index, (model, svc)) in SERVICES.iter().enumerate() {
+        for (index, (model, _)) in SERVICES.iter().enumerate() {
             // botocore writes CloudTrail's prefix in full
             // (`com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101`); Smithy-built SDKs
             // send only its last segment. AWS accepts both.
@@ -249,7 +249,7 @@ fn route(parts: &Parts, body: &Bytes) -> Result<Routed, (Protocol, ApiError)> {
             if model.protocol == Protocol::Json
                 && (model.target_prefix == prefix || short == prefix)
             {
-                return found(model, *svc, index, name).ok_or_else(unknown);
+                return found(model, index, name).ok_or_else(unknown);
             }
         }
         return Err(unknown());
@@ -285,8 +285,8 @@ fn route(parts: &Parts, body: &Bytes) -> Result<Routed, (Protocol, ApiError)> {
             .enumerate()
             .filter(|(_, (m, _))| m.protocol == Protocol::Query);
         let mut fallback = None;
-        for (index, (model, svc)) in candidates {
-            if let Some(mut r) = found(model, *svc, index, &action) {
+        for (index, (model, _)) in candidates {
+            if let Some(mut r) = found(model, index, &action) {
                 if scope_service.as_deref() == Some(model.signing_name)
                     || (!version.is_empty() && version == model.api_version)
                 {
@@ -314,28 +314,20 @@ fn route(parts: &Parts, body: &Bytes) -> Result<Routed, (Protocol, ApiError)> {
     }
     // restJson1: method + path.
     let path = parts.uri.path();
-    for (index, (model, svc)) in SERVICES.iter().enumerate() {
+    for (index, (model, _)) in SERVICES.iter().enumerate() {
         if model.protocol != Protocol::RestJson {
             continue;
         }
-        for (op_index, op) in model.operations.iter().enumerate() {
-            let (op_path, op_query) = op
-                .request_uri
-                .split_once('?')
-                .unwrap_or((op.request_uri, ""));
-            if op.http_method == parts.method.as_str()
-                && op_path == path
-                && (op_query.is_empty() || query_string.split('&').any(|p| p == op_query))
-            {
-                return Ok(Routed {
-                    index,
-                    model,
-                    svc: *svc,
-                    op,
-                    op_index,
-                    form: None,
-                });
-            }
+        if let Some(op_index) = rest::find(model, parts.method.as_str(), path, query_string)
+            && let Some(op) = model.operations.get(op_index)
+        {
+            return Ok(Routed {
+                index,
+                model,
+                op,
+                op_index,
+                form: None,
+            });
         }
     }
     let mut err =
@@ -361,171 +353,6 @@ fn signing_service(parts: &Parts) -> Option<String> {
     cred.split(['/', ',']).nth(3).map(str::to_owned)
 }
 
-fn sig_error(kind: SigErrorKind, message: &str) -> CommonError {
-    let m = message.to_owned();
-    match kind {
-        SigErrorKind::MissingAuthenticationToken => CommonError::MissingAuthenticationToken(m),
-        SigErrorKind::IncompleteSignature | SigErrorKind::InvalidArgument => {
-            CommonError::IncompleteSignature(m)
-        }
-        SigErrorKind::SignatureDoesNotMatch | SigErrorKind::XAmzContentSha256Mismatch => {
-            CommonError::SignatureDoesNotMatch(m)
-        }
-        SigErrorKind::RequestExpired => CommonError::RequestExpired(m),
-    }
-}
-
-const INVALID_TOKEN: &str = "The security token included in the request is invalid.";
-
-/// Authenticates the request: who is calling, and the region they signed for. A call signed
-/// with a long-term access key Cairn issued notes the key's use (`key_use`).
-async fn authenticate(
-    app: &Arc<App>,
-    parts: &Parts,
-    body: &Bytes,
-    routed: &Routed,
-) -> Result<(Principal, String), ApiError> {
-    let protocol = routed.model.protocol;
-    if routed.op.no_auth {
-        return Ok((Principal::Anonymous, app.config.default_region.clone()));
-    }
-    let headers: Vec<(&str, &[u8])> = parts
-        .headers
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_bytes()))
-        .collect();
-    let sreq = cairn_sigv4::Request {
-        method: parts.method.as_str(),
-        path: parts.uri.path(),
-        query: parts.uri.query().unwrap_or(""),
-        headers: &headers,
-        body,
-    };
-    let fail = |e: cairn_sigv4::SigError| sig_error(e.kind(), e.message()).to_api_error(protocol);
-    let parsed = cairn_sigv4::parse(&sreq).map_err(fail)?;
-    if !cairn_core::partition::is_known_region(&parsed.region) {
-        // A region of no partition (botocore's endpoint data, models/endpoints/partitions.json): AWS
-        // refuses the scope with `check_scope`'s text for a region it does not serve.
-        let message = format!(
-            "Credential should be scoped to a valid region, not '{}'.",
-            parsed.region
-        );
-        return Err(sig_error(SigErrorKind::SignatureDoesNotMatch, &message).to_api_error(protocol));
-    }
-    let region = parsed.region.clone();
-    // `--dev`: credentials Cairn issued act as their owner, checked as always; any others
-    // act as the bootstrap account's root, unchecked (emulators' `test`/`test` keys).
-    let dev_root = || {
-        Ok((
-            Principal::Root {
-                account_id: app.config.bootstrap_account_id.clone(),
-                access_key_id: parsed.access_key_id.clone(),
-                session: None,
-            },
-            region.clone(),
-        ))
-    };
-    if !app.config.dev {
-        cairn_sigv4::check_scope(&parsed, &parsed.region, routed.model.signing_name)
-            .map_err(fail)?;
-    }
-    let invalid =
-        || CommonError::InvalidClientTokenId(INVALID_TOKEN.to_owned()).to_api_error(protocol);
-    let long_term = parsed.security_token.is_none();
-    let key = match parsed.security_token.as_deref() {
-        // Temporary credentials: the token carries the session (sealed; see cairn_iam::sts).
-        Some(token) => {
-            let now = app.env.clock.now_millis();
-            match cairn_iam::sts::open_session_token(&app.sealer, token, &parsed.access_key_id, now)
-            {
-                Ok((secret, principal)) => CachedKey {
-                    secret,
-                    principal,
-                    fetched_ms: now,
-                    generation: 0,
-                },
-                Err(cairn_iam::sts::TokenError::Expired) => {
-                    return Err(CommonError::ExpiredToken(String::from(
-                        "The security token included in the request is expired",
-                    ))
-                    .to_api_error(protocol));
-                }
-                Err(cairn_iam::sts::TokenError::Invalid) if app.config.dev => return dev_root(),
-                Err(cairn_iam::sts::TokenError::Invalid) => return Err(invalid()),
-            }
-        }
-        None => match resolve_key(app, &parsed.access_key_id).await? {
-            Some(key) => key,
-            None if app.config.dev => return dev_root(),
-            None => return Err(invalid()),
-        },
-    };
-    if app.config.dev {
-        cairn_sigv4::check_scope(&parsed, &parsed.region, routed.model.signing_name)
-            .map_err(fail)?;
-    }
-    let signing_key = app.signing_keys.signing_key_for(&parsed, &key.secret);
-    let opts = cairn_sigv4::VerifyOptions::default();
-    cairn_sigv4::verify_with_signing_key(
-        &sreq,
-        &parsed,
-        &signing_key,
-        app.env.clock.now_secs(),
-        &opts,
-    )
-    .map_err(fail)?;
-    if long_term {
-        crate::key_use::note(
-            app,
-            &parsed.access_key_id,
-            routed.model.signing_name,
-            &region,
-        );
-    }
-    Ok((key.principal, region))
-}
-
-async fn resolve_key(app: &App, access_key_id: &str) -> Result<Option<CachedKey>, ApiError> {
-    let now = app.env.clock.now_millis();
-    // Keys deleted or deactivated through this process stop working at once; through
-    // another process sharing the database, within `credential_cache_ms`.
-    let generation = app.env.generations.iam.get();
-    if let Ok(cache) = app.keys.read()
-        && let Some(hit) = cache.get(access_key_id)
-        && now - hit.fetched_ms < app.config.credential_cache_ms
-        && hit.generation == generation
-    {
-        return Ok(Some(hit.clone()));
-    }
-    let sealer = app.sealer.clone();
-    let akid = access_key_id.to_owned();
-    let found = app
-        .env
-        .store
-        .read(move |tx| cairn_iam::accounts::resolve_access_key(tx, &sealer, &akid))
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "access key lookup failed");
-            ApiError::internal()
-        })?;
-    let Some((secret, principal)) = found else {
-        return Ok(None);
-    };
-    let entry = CachedKey {
-        secret,
-        principal,
-        fetched_ms: now,
-        generation,
-    };
-    if let Ok(mut cache) = app.keys.write() {
-        if cache.len() > 10_000 {
-            cache.clear();
-        }
-        cache.insert(access_key_id.to_owned(), entry.clone());
-    }
-    Ok(Some(entry))
-}
-
 /// Parses the request into the awsJson input document for the operation.
 fn parse_input(parts: &Parts, body: &Bytes, routed: &Routed) -> Result<Value, ApiError> {
     let model = routed.model;
@@ -539,50 +366,13 @@ fn parse_input(parts: &Parts, body: &Bytes, routed: &Routed) -> Result<Value, Ap
             query::params_to_value(model, shape, params)
                 .map_err(|m| validate::mismatch_to_error(Protocol::Query, &m))
         }
-        Protocol::RestJson => {
-            let mut doc = match model.shape(shape) {
-                Some(Shape::Structure(st))
-                    if st.members.iter().any(|m| m.location == Location::Body) =>
-                {
-                    json::parse_body(body)?
-                }
-                _ => Value::Object(Map::new()),
-            };
-            if let (Some(Shape::Structure(st)), Value::Object(fields)) =
-                (model.shape(shape), &mut doc)
-            {
-                let qs = query::parse_form(parts.uri.query().unwrap_or("").as_bytes());
-                for member in st.members {
-                    let raw = match member.location {
-                        Location::QueryString => qs
-                            .iter()
-                            .find(|(k, _)| k == member.wire_name())
-                            .map(|(_, v)| v.clone()),
-                        Location::Header => {
-                            header_str(&parts.headers, member.wire_name()).map(str::to_owned)
-                        }
-                        _ => None,
-                    };
-                    if let Some(raw) = raw {
-                        let value = match model.shape(member.shape) {
-                            Some(Shape::Integer(_) | Shape::Long(_)) => {
-                                raw.parse::<i64>().map(Value::from).map_err(|_| {
-                                    CommonError::Serialization(format!(
-                                        "Invalid number for {}",
-                                        member.name
-                                    ))
-                                    .to_api_error(Protocol::RestJson)
-                                })?
-                            }
-                            Some(Shape::Boolean) => Value::Bool(raw == "true"),
-                            _ => Value::String(raw),
-                        };
-                        fields.insert(member.name.to_owned(), value);
-                    }
-                }
-            }
-            Ok(doc)
-        }
+        Protocol::RestJson => rest::parse_input(
+            model,
+            routed.op,
+            |name| header_str(&parts.headers, name),
+            parts.uri.query().unwrap_or(""),
+            body,
+        ),
     }
 }
 
@@ -598,86 +388,45 @@ async fn handle(
     let model = routed.model;
     let protocol = model.protocol;
     // Authenticate.
-    let (principal, region) = match authenticate(app, parts, body, routed).await {
-        Ok(p) => p,
-        Err(err) => {
-            app.metrics
-                .auth_failures
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            return (
-                error_response(Some(model), protocol, &err, &request_id),
-                Outcome::Error,
-            );
-        }
-    };
+    let (principal, region) =
+        match crate::authn::authenticate(app, parts, body, model, routed.op).await {
+            Ok(p) => p,
+            Err(err) => {
+                app.metrics
+                    .auth_failures
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                return (
+                    error_response(Some(model), protocol, &err, &request_id),
+                    Outcome::Error,
+                );
+            }
+        };
     tracing::Span::current().record("principal", principal.arn().as_str());
     // Parse.
-    let parsed = parse_input(parts, body, routed);
-    // CloudTrail keeps at most 100 KB of parameters (cairn_trail::record::bound_elements);
-    // bounding them here also spares every copy of the call's event a multi-megabyte
-    // document. The input came from the body and the URI: their size, times the widest JSON
-    // escape (`\u0000`), bounds the document's, so small requests are never measured.
+    let input = parse_input(parts, body, routed);
+    // The input came from the body and the URI: their size, times the widest JSON escape
+    // (`\u0000`), bounds the document's, so small requests are never measured.
     let size_hint = match protocol {
         Protocol::RestJson => None,
         _ => Some(6 * (body.len() + parts.uri.path_and_query().map_or(0, |p| p.as_str().len()))),
     };
-    let request_parameters = match (&parsed, routed.op.input) {
-        (Ok(doc), Some(shape)) => cairn_trail::record::bound_elements(
-            trail::to_trail_document(model, shape, doc),
+    let result = crate::exec::execute(
+        app,
+        crate::exec::Entry {
+            request_id: request_id.clone(),
+            principal,
+            region,
+            source_ip,
+            user_agent: header_str(&parts.headers, "user-agent")
+                .unwrap_or("")
+                .to_owned(),
+            service: routed.index,
+            op_index: routed.op_index,
+            input,
             size_hint,
-        ),
-        _ => None,
-    };
-    let info = CallInfo {
-        request_id: request_id.clone(),
-        principal,
-        region,
-        source_ip,
-        user_agent: header_str(&parts.headers, "user-agent")
-            .unwrap_or("")
-            .to_owned(),
-        model,
-        operation: routed.op,
-        request_parameters,
-        received_ms: app.env.clock.now_millis(),
-    };
-    #[allow(
-        clippy::disallowed_methods,
-        reason = "the pipeline is the one place a call is made, after authentication"
-    )]
-    let call = Call::new(info, Arc::clone(&app.env));
-    let partition = call.partition();
-    // The answer in the request's partition (handlers keep ARNs in `aws`).
-    let result = match run(app, &call, routed, parsed).await {
-        Ok(mut doc) => {
-            cairn_core::partition::render(&mut doc, partition);
-            Ok(doc)
-        }
-        Err(mut err) => {
-            if let std::borrow::Cow::Owned(m) =
-                cairn_core::partition::render_text(&err.message, partition)
-            {
-                err.message = m;
-            }
-            Err(err)
-        }
-    };
-    // Audit, unless `Call::write` already committed the record with the mutation.
-    if !call.recorded() {
-        let event = match &result {
-            Ok(doc) => call.success_event(doc),
-            Err(err) => call.audit_event(None, Some(err)),
-        };
-        if let Err(e) = app.env.audit.record(event).await {
-            // The call's effects (if any) are committed; failing to record a read or a failure
-            // must not turn into a lost response, but it is an operational alarm.
-            tracing::error!(error = %e, request_id = %request_id, "could not record the CloudTrail event");
-        }
-    }
-    match &result {
-        Ok(_) => tracing::debug!("answered"),
-        Err(e) => tracing::debug!(status = e.status, error = %e.code, "answered with an error"),
-    }
+        },
+    )
+    .await;
     // Serialize.
     match result {
         Ok(doc) => (
@@ -698,39 +447,6 @@ async fn handle(
             )
         }
     }
-}
-
-/// Validate, authorize, handle.
-async fn run(
-    app: &App,
-    call: &Call,
-    routed: &Routed,
-    parsed: Result<Value, ApiError>,
-) -> Result<Value, ApiError> {
-    let model = routed.model;
-    let mut input = parsed?;
-    if let Some(shape) = routed.op.input {
-        match validate::validate(model, shape, &input) {
-            Err(m) => return Err(validate::mismatch_to_error(model.protocol, &m)),
-            Ok(v) if !v.is_empty() => {
-                return Err(validate::violations_to_error(
-                    model.validation,
-                    model.protocol,
-                    &v,
-                ));
-            }
-            Ok(_) => {}
-        }
-    }
-    // Validated as sent; authorized and handled in Cairn's one partition (the request's
-    // ARNs, policy documents included, read as `arn:aws:`; see `cairn_core::partition`).
-    cairn_core::partition::to_canonical(&mut input, call.partition());
-    let decision = crate::authz::authorize(app, call, routed.index, routed.op_index, &input).await;
-    tracing::Span::current().record("decision", if decision.is_ok() { "allow" } else { "deny" });
-    decision?;
-    app.services
-        .dispatch(routed.svc, call, routed.op.name, input)
-        .await
 }
 
 fn with_request_id(mut resp: Response, request_id: &str) -> Response {
@@ -779,15 +495,12 @@ fn success_response(
             );
             respond(StatusCode::OK, "text/xml", xml.into_bytes(), request_id)
         }
-        Protocol::RestJson => {
-            let status = StatusCode::from_u16(op.response_code).unwrap_or(StatusCode::OK);
-            respond(
-                status,
-                "application/json",
-                serde_json::to_vec(doc).unwrap_or_else(|_| b"{}".to_vec()),
-                request_id,
-            )
-        }
+        Protocol::RestJson => respond(
+            StatusCode::from_u16(rest::success_status(op)).unwrap_or(StatusCode::OK),
+            rest::CONTENT_TYPE,
+            rest::success_body(doc),
+            request_id,
+        ),
     }
 }
 
@@ -818,12 +531,12 @@ pub fn error_response(
         Protocol::RestJson => {
             let mut resp = respond(
                 status,
-                "application/json",
+                rest::CONTENT_TYPE,
                 json::error_body(err),
                 request_id,
             );
             if let Ok(v) = HeaderValue::from_str(&err.code) {
-                resp.headers_mut().insert("x-amzn-errortype", v);
+                resp.headers_mut().insert(rest::ERROR_TYPE_HEADER, v);
             }
             resp
         }

@@ -218,19 +218,26 @@ fn render(app: &App, page: Page) -> Response {
     resp
 }
 
-/// The signed-in session of this browser, if any.
-async fn session_of(app: &App, req: &WebReq) -> Result<Option<(String, WebSessionRec)>, Failure> {
+/// A signed-in browser: its session cookie, the session, and the principal the core's
+/// browser-session authenticator made of it.
+struct Signed {
+    cookie: String,
+    rec: WebSessionRec,
+    principal: Principal,
+}
+
+/// The signed-in session of this browser, if any (the core's browser-session
+/// authenticator, `authn::browser_session`).
+async fn session_of(app: &App, req: &WebReq) -> Result<Option<Signed>, Failure> {
     let Some(c) = req.cookie(SESSION_COOKIE).map(str::to_owned) else {
         return Ok(None);
     };
-    let now = app.env.clock.now_millis();
-    let cc = c.clone();
-    let rec = app
-        .env
-        .store
-        .read(move |tx| signin::session(tx, now, &cc))
-        .await?;
-    Ok(rec.map(|r| (c, r)))
+    let found = crate::authn::browser_session(app, c.clone()).await?;
+    Ok(found.map(|(rec, _, principal)| Signed {
+        cookie: c,
+        rec,
+        principal,
+    }))
 }
 
 async fn serve(app: &Arc<App>, req: &WebReq) -> Result<Page, Failure> {
@@ -239,7 +246,7 @@ async fn serve(app: &Arc<App>, req: &WebReq) -> Result<Page, Failure> {
     if req.method == Method::POST {
         let sent = req.f("csrf").unwrap_or("");
         let ok = match &session {
-            Some((_, s)) if sent == s.csrf => true,
+            Some(Signed { rec: s, .. }) if sent == s.csrf => true,
             _ => req
                 .cookie(CSRF_COOKIE)
                 .is_some_and(|c| !c.is_empty() && c == sent),
@@ -254,7 +261,7 @@ async fn serve(app: &Arc<App>, req: &WebReq) -> Result<Page, Failure> {
             ));
         }
     }
-    if let Some((cookie, s)) = &session {
+    if let Some(Signed { cookie, rec: s, .. }) = &session {
         let now = app.env.clock.now_millis();
         if now - s.last_seen_ms >= 60_000 {
             let c = cookie.clone();
@@ -278,11 +285,11 @@ async fn serve(app: &Arc<App>, req: &WebReq) -> Result<Page, Failure> {
                 return Ok(not_found());
             };
             // A session of another instance is no session here.
-            let session = session.filter(|(_, s)| s.instance_id == inst.id);
+            let session = session.filter(|x| x.rec.instance_id == inst.id);
             match (rest, post) {
                 ([] | [""], false) => home(app, req, &inst, session).await,
                 (["signin"], true) => sign_in(app, req, &inst, session).await,
-                (["signout"], true) => sign_out(app, &inst, session).await,
+                (["signout"], true) => sign_out(app, req, &inst, session).await,
                 (["mfa"], false) => mfa_page(app, req, &inst).await,
                 (["mfa"], true) => mfa(app, req, &inst).await,
                 (["setup"], false) => setup_page(app, req, &inst).await,
@@ -415,9 +422,9 @@ async fn home(
     app: &App,
     req: &WebReq,
     inst: &InstanceRec,
-    session: Option<(String, WebSessionRec)>,
+    session: Option<Signed>,
 ) -> Result<Page, Failure> {
-    let Some((_, s)) = session else {
+    let Some(Signed { rec: s, .. }) = session else {
         let next = safe_next(req.q("next"), &format!("/start/{}", inst.store_id));
         return Ok(signin_page(app, inst, &next, None));
     };
@@ -584,7 +591,7 @@ async fn sign_in(
     app: &App,
     req: &WebReq,
     inst: &InstanceRec,
-    session: Option<(String, WebSessionRec)>,
+    session: Option<Signed>,
 ) -> Result<Page, Failure> {
     let home_path = format!("/start/{}", inst.store_id);
     let next = safe_next(req.f("next"), &home_path);
@@ -596,7 +603,7 @@ async fn sign_in(
     let sealer = app.sealer.clone();
     let inst2 = inst.clone();
     let (fail_event, ok_event, done_event) = signin_events(app, req, inst, &user_name, "PASSWORD");
-    let old = session.map(|(c, _)| c);
+    let old = session.map(|x| x.cookie);
     let browser = req.cookie(DEVICE_COOKIE).map(str::to_owned);
     let store_arn = inst.store_arn();
     let next2 = next.clone();
@@ -818,20 +825,56 @@ async fn mfa(app: &App, req: &WebReq, inst: &InstanceRec) -> Result<Page, Failur
 }
 
 async fn sign_out(
-    app: &App,
+    app: &Arc<App>,
+    req: &WebReq,
     inst: &InstanceRec,
-    session: Option<(String, WebSessionRec)>,
+    session: Option<Signed>,
 ) -> Result<Page, Failure> {
-    if let Some((c, _)) = session {
-        app.env
-            .store
-            .write(move |tx| signin::end_session(tx, &c))
-            .await?;
+    if let Some(signed) = session {
+        // The portal API's `Logout`, through the core as the signed-in user: it ends the
+        // credential the call is made with (this browser session) and is recorded as the
+        // same call made with a bearer token is.
+        let input = serde_json::json!({ "accessToken": signed.cookie });
+        if let Err(e) = portal_call(app, req, &signed, "Logout", input).await {
+            tracing::warn!(error = %e.code, "portal sign-out failed");
+        }
     }
     Ok(Page::Redirect {
         to: format!("/start/{}", inst.store_id),
         cookies: vec![cookie(app, SESSION_COOKIE, "", 0)],
     })
+}
+
+/// Runs an operation of the portal API (`sso`) through the core as the signed-in user: the
+/// page is its adapter, the browser session its credential (sent as the operation's
+/// `accessToken`, recorded hidden as every token is), and the call is authorized, handled
+/// and recorded in CloudTrail exactly as the same call made with a bearer token.
+async fn portal_call(
+    app: &Arc<App>,
+    req: &WebReq,
+    signed: &Signed,
+    operation: &str,
+    input: serde_json::Value,
+) -> Result<serde_json::Value, cairn_wire::ApiError> {
+    let Some((service, op_index)) = crate::exec::find("sso", operation) else {
+        tracing::error!(operation, "no such portal operation");
+        return Err(cairn_wire::ApiError::internal());
+    };
+    crate::exec::execute(
+        app,
+        crate::exec::Entry {
+            request_id: app.env.ids.uuid(),
+            principal: signed.principal.clone(),
+            region: app.config.default_region.clone(),
+            source_ip: req.source_ip.clone(),
+            user_agent: req.user_agent.clone(),
+            service,
+            op_index,
+            input: Ok(input),
+            size_hint: None,
+        },
+    )
+    .await
 }
 
 // ---------------------------------------------------------------------------- passwords
@@ -977,47 +1020,59 @@ async fn forgot(app: &App, req: &WebReq, inst: &InstanceRec) -> Result<Page, Fai
 
 // ---------------------------------------------------------------------------- credentials
 
+/// A role session's credentials, as the credentials panel shows them.
+struct RoleCreds {
+    access_key_id: String,
+    secret_access_key: String,
+    session_token: String,
+    expiration: cairn_wire::types::Timestamp,
+}
+
 async fn credentials(
-    app: &App,
+    app: &Arc<App>,
     req: &WebReq,
     inst: &InstanceRec,
-    session: Option<(String, WebSessionRec)>,
+    session: Option<Signed>,
 ) -> Result<Page, Failure> {
-    let Some((_, s)) = session else {
+    let Some(signed) = session else {
         return Ok(redirect(format!("/start/{}", inst.store_id)));
     };
     let account = req.f("account").unwrap_or("").to_owned();
     let role = req.f("role").unwrap_or("").to_owned();
-    let now = app.env.clock.now_millis();
-    let ids = Arc::clone(&app.env.ids);
-    let sealer = app.sealer.clone();
-    let inst2 = inst.clone();
-    let (a, r) = (account.clone(), role.clone());
-    let creds = app
-        .env
-        .store
-        .read(move |tx| {
-            let Some(user) = cairn_sso::directory::user(tx, &s.store, &s.user_id)? else {
-                return Ok(None);
-            };
-            Ok::<_, Failure>(Some(cairn_sso::portal::role_credentials(
-                tx,
-                &sealer,
-                ids.as_ref(),
-                now,
-                &inst2,
-                &user,
-                &a,
-                &r,
-                s.expires_ms,
-            )?))
-        })
-        .await?;
-    let Some(Ok(c)) = creds else {
-        return Ok(html(
-            StatusCode::FORBIDDEN,
-            message_page("No access", "You do not have this role in this account."),
-        ));
+    // The portal API's `GetRoleCredentials`, through the core (see `portal_call`).
+    let input = serde_json::json!({
+        "accessToken": signed.cookie,
+        "accountId": account,
+        "roleName": role,
+    });
+    let answer = portal_call(app, req, &signed, "GetRoleCredentials", input).await;
+    let field = |doc: &serde_json::Value, name: &str| {
+        doc.pointer(&format!("/roleCredentials/{name}"))
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
+    let c = match answer {
+        Ok(doc) => RoleCreds {
+            access_key_id: field(&doc, "accessKeyId"),
+            secret_access_key: field(&doc, "secretAccessKey"),
+            session_token: field(&doc, "sessionToken"),
+            expiration: cairn_wire::types::Timestamp::from_millis(
+                doc.pointer("/roleCredentials/expiration")
+                    .and_then(serde_json::Value::as_i64)
+                    .unwrap_or(0),
+            ),
+        },
+        Err(e) if e.status >= 500 => {
+            tracing::error!(error = %e.code, "issuing portal credentials failed");
+            return Err(Failure(e));
+        }
+        Err(_) => {
+            return Ok(html(
+                StatusCode::FORBIDDEN,
+                message_page("No access", "You do not have this role in this account."),
+            ));
+        }
     };
     let profile = format!("{account}_{role}");
     let body = format!(
@@ -1048,9 +1103,9 @@ async fn console(
     app: &App,
     req: &WebReq,
     inst: &InstanceRec,
-    session: Option<(String, WebSessionRec)>,
+    session: Option<Signed>,
 ) -> Result<Page, Failure> {
-    let Some((_, s)) = session else {
+    let Some(Signed { rec: s, .. }) = session else {
         let next = safe_next(Some(&req.uri), "/");
         return Ok(redirect(format!(
             "/start/{}?next={}",
@@ -1092,11 +1147,7 @@ async fn console(
 
 // ---------------------------------------------------------------------------- device flow
 
-async fn device_page(
-    app: &App,
-    req: &WebReq,
-    session: Option<(String, WebSessionRec)>,
-) -> Result<Page, Failure> {
+async fn device_page(app: &App, req: &WebReq, session: Option<Signed>) -> Result<Page, Failure> {
     let Some(code) = req.q("user_code").map(str::to_owned) else {
         let body = r#"<form method="get" action="/device"><label>Code <input name="user_code" required autofocus></label><button type="submit">Next</button></form>"#;
         return Ok(html(StatusCode::OK, layout("Authorize request", body)));
@@ -1124,7 +1175,7 @@ async fn device_page(
             ),
         ));
     };
-    let Some((_, s)) = session.filter(|(_, s)| s.instance_id == inst.id) else {
+    let Some(Signed { rec: s, .. }) = session.filter(|x| x.rec.instance_id == inst.id) else {
         return Ok(redirect(format!(
             "/start/{}?next={}",
             inst.store_id,
@@ -1146,12 +1197,8 @@ async fn device_page(
     Ok(html(StatusCode::OK, layout("Authorize request", &body)))
 }
 
-async fn device_decide(
-    app: &App,
-    req: &WebReq,
-    session: Option<(String, WebSessionRec)>,
-) -> Result<Page, Failure> {
-    let Some((_, s)) = session else {
+async fn device_decide(app: &App, req: &WebReq, session: Option<Signed>) -> Result<Page, Failure> {
+    let Some(Signed { rec: s, .. }) = session else {
         return Ok(redirect("/device"));
     };
     let code = req.f("user_code").unwrap_or("").to_owned();
@@ -1231,11 +1278,7 @@ fn back_to_client(r: &AuthorizeRequest, params: &[(&str, &str)]) -> Page {
     redirect(to)
 }
 
-async fn authorize_page(
-    app: &App,
-    req: &WebReq,
-    session: Option<(String, WebSessionRec)>,
-) -> Result<Page, Failure> {
+async fn authorize_page(app: &App, req: &WebReq, session: Option<Signed>) -> Result<Page, Failure> {
     if req.q("response_type") != Some("code") {
         return Ok(html(
             StatusCode::BAD_REQUEST,
@@ -1268,7 +1311,7 @@ async fn authorize_page(
         }
         Err(AuthorizeError::Redirect(e)) => return Ok(back_to_client(&r, &[("error", e)])),
     };
-    let Some((_, s)) = session.filter(|(_, s)| s.instance_id == inst.id) else {
+    let Some(Signed { rec: s, .. }) = session.filter(|x| x.rec.instance_id == inst.id) else {
         return Ok(redirect(format!(
             "/start/{}?next={}",
             inst.store_id,
@@ -1309,7 +1352,7 @@ async fn authorize_page(
 async fn authorize_decide(
     app: &App,
     req: &WebReq,
-    session: Option<(String, WebSessionRec)>,
+    session: Option<Signed>,
 ) -> Result<Page, Failure> {
     let Some(r) = authorize_request(&|k| req.f(k).map(str::to_owned)) else {
         return Ok(html(
@@ -1320,7 +1363,7 @@ async fn authorize_decide(
             ),
         ));
     };
-    let Some((_, s)) = session else {
+    let Some(Signed { rec: s, .. }) = session else {
         return Ok(html(
             StatusCode::FORBIDDEN,
             message_page(

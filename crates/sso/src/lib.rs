@@ -12,6 +12,7 @@ pub mod abac;
 mod admin;
 pub(crate) mod apps;
 pub mod assign;
+pub mod authn;
 pub mod directory;
 mod facts;
 pub mod instance;

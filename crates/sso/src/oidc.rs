@@ -824,8 +824,12 @@ pub fn access_token(
 
 /// Revokes an access token and the refresh token issued with it (`sso:Logout`).
 pub fn revoke_token(tx: &mut dyn Tx, token: &str) -> Result<bool, Failure> {
-    let h = hash_secret(token);
-    let rec: Option<TokenRec> = model::get_json(tx, TOKENS, &h)?;
+    revoke_token_hash(tx, &hash_secret(token))
+}
+
+/// [`revoke_token`] by the token's stored hash.
+pub fn revoke_token_hash(tx: &mut dyn Tx, h: &str) -> Result<bool, Failure> {
+    let rec: Option<TokenRec> = model::get_json(tx, TOKENS, h)?;
     let Some(rec) = rec else { return Ok(false) };
     let user_key = format!("{}/{}/", rec.grant.store, rec.grant.user_id);
     if let Some(rh) = &rec.refresh_hash {

@@ -9,20 +9,21 @@
 use crate::assign::{ASSIGNMENTS_OF, PROVISIONED, ProvisionedRec};
 use crate::directory::{self, UserRec};
 use crate::model::{self, InstanceRec};
-use crate::oidc::{self, TokenRec};
+use crate::oidc;
 use crate::{abac, permsets};
 use cairn_api::sso::{Error, SsoPortal, types};
-use cairn_core::{Call, Failure, Session};
+use cairn_core::{Call, Failure, IdentityCenterUser, Principal, Session};
 use cairn_iam::Sealer;
 use cairn_store::Tx;
 use cairn_wire::ApiError;
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// `ListAccounts` / `ListAccountRoles` page size without `maxResults` [M].
 const DEFAULT_PAGE: usize = 100;
 
-fn unauthorized() -> ApiError {
+pub fn unauthorized() -> ApiError {
     // What the portal answers a token it does not know, an expired or a revoked one.
     ApiError::new(
         Error::UnauthorizedException,
@@ -215,57 +216,28 @@ impl PortalService {
     }
 }
 
-/// Who a portal call is from, for its CloudTrail record.
-struct Caller {
-    owner: String,
-    user_id: String,
-    store_arn: String,
-    credential_id: String,
-}
-
-fn attribute(ctx: &Call, caller: Option<Caller>) {
-    if let Some(c) = caller {
-        ctx.set_recipient_account(&c.owner);
-        ctx.set_federated_identity(cairn_core::FederatedIdentity {
-            kind: String::from("IdentityCenterUser"),
-            principal_id: c.user_id,
-            identity_provider: c.store_arn,
-            credential_id: Some(c.credential_id),
-            ..Default::default()
-        });
+/// The Identity Center user the call is authenticated as (the pipeline's bearer
+/// authenticator, or the portal's browser session), or `UnauthorizedException`.
+fn portal_user(ctx: &Call) -> Result<Arc<IdentityCenterUser>, ApiError> {
+    match ctx.principal() {
+        Principal::IdentityCenterUser(u) => Ok(Arc::clone(u)),
+        _ => Err(unauthorized()),
     }
 }
 
-fn caller_of(token: &str, inst: &InstanceRec, user: &UserRec) -> Caller {
-    Caller {
-        owner: inst.owner.clone(),
-        user_id: user.id.clone(),
-        store_arn: inst.store_arn(),
-        // An ID for the token that reveals nothing of it [M: AWS's credentialId format].
-        credential_id: crate::signin::hash_secret(token)
-            .get(..32)
-            .unwrap_or_default()
-            .to_owned(),
-    }
-}
-
-/// The token's grant and its instance and user, or `UnauthorizedException`.
-fn grant(
+/// The user's instance and directory entry, read again in the call's transaction (the
+/// user may have been deleted since authentication), or `UnauthorizedException`.
+fn load(
     tx: &mut dyn Tx,
-    now_ms: i64,
-    token: &str,
-) -> Result<Result<(TokenRec, InstanceRec, UserRec), ApiError>, Failure> {
-    let Some(rec) = oidc::access_token(tx, now_ms, token)? else {
+    u: &IdentityCenterUser,
+) -> Result<Result<(InstanceRec, UserRec), ApiError>, Failure> {
+    let Some(inst) = model::instance(tx, &u.instance_id)?.filter(|i| i.status == "ACTIVE") else {
         return Ok(Err(unauthorized()));
     };
-    let Some(inst) = model::instance(tx, &rec.grant.instance_id)?.filter(|i| i.status == "ACTIVE")
-    else {
+    let Some(user) = directory::user(tx, &u.store_id, &u.user_id)? else {
         return Ok(Err(unauthorized()));
     };
-    let Some(user) = directory::user(tx, &rec.grant.store, &rec.grant.user_id)? else {
-        return Ok(Err(unauthorized()));
-    };
-    Ok(Ok((rec, inst, user)))
+    Ok(Ok((inst, user)))
 }
 
 fn page<T: Clone>(
@@ -301,14 +273,13 @@ impl SsoPortal for PortalService {
         ctx: &Call,
         input: types::ListAccountsRequest,
     ) -> Result<types::ListAccountsResponse, ApiError> {
-        let now = ctx.now_ms();
-        let (caller, accounts) = ctx
+        let u = portal_user(ctx)?;
+        let accounts = ctx
             .read(move |tx| {
-                let (_, inst, user) = match grant(tx, now, &input.access_token)? {
+                let (inst, user) = match load(tx, &u)? {
                     Ok(g) => g,
-                    Err(e) => return Ok((None, Err(e))),
+                    Err(e) => return Ok(Err(e)),
                 };
-                let caller = caller_of(&input.access_token, &inst, &user);
                 let mut ids: Vec<String> = entitlements(tx, &inst, &user.id)?
                     .into_iter()
                     .map(|e| e.account_id)
@@ -323,18 +294,14 @@ impl SsoPortal for PortalService {
                         email_address: Some(email),
                     });
                 }
-                Ok((
-                    Some(caller),
-                    page(
-                        &out,
-                        |a| a.account_id.clone().unwrap_or_default(),
-                        input.next_token.as_deref(),
-                        input.max_results,
-                    ),
+                Ok(page(
+                    &out,
+                    |a| a.account_id.clone().unwrap_or_default(),
+                    input.next_token.as_deref(),
+                    input.max_results,
                 ))
             })
             .await?;
-        attribute(ctx, caller);
         let (account_list, next_token) = accounts?;
         Ok(types::ListAccountsResponse {
             account_list: Some(account_list),
@@ -347,14 +314,13 @@ impl SsoPortal for PortalService {
         ctx: &Call,
         input: types::ListAccountRolesRequest,
     ) -> Result<types::ListAccountRolesResponse, ApiError> {
-        let now = ctx.now_ms();
-        let (caller, roles) = ctx
+        let u = portal_user(ctx)?;
+        let roles = ctx
             .read(move |tx| {
-                let (_, inst, user) = match grant(tx, now, &input.access_token)? {
+                let (inst, user) = match load(tx, &u)? {
                     Ok(g) => g,
-                    Err(e) => return Ok((None, Err(e))),
+                    Err(e) => return Ok(Err(e)),
                 };
-                let caller = caller_of(&input.access_token, &inst, &user);
                 let roles: Vec<types::RoleInfo> = entitlements(tx, &inst, &user.id)?
                     .into_iter()
                     .filter(|e| e.account_id == input.account_id)
@@ -363,18 +329,14 @@ impl SsoPortal for PortalService {
                         role_name: Some(e.permission_set_name),
                     })
                     .collect();
-                Ok((
-                    Some(caller),
-                    page(
-                        &roles,
-                        |r| r.role_name.clone().unwrap_or_default(),
-                        input.next_token.as_deref(),
-                        input.max_results,
-                    ),
+                Ok(page(
+                    &roles,
+                    |r| r.role_name.clone().unwrap_or_default(),
+                    input.next_token.as_deref(),
+                    input.max_results,
                 ))
             })
             .await?;
-        attribute(ctx, caller);
         let (role_list, next_token) = roles?;
         Ok(types::ListAccountRolesResponse {
             next_token,
@@ -391,16 +353,16 @@ impl SsoPortal for PortalService {
             tracing::error!("the portal has no sealer: role credentials cannot be issued");
             return Err(ApiError::internal());
         };
+        let u = portal_user(ctx)?;
         let now = ctx.now_ms();
         let ids = ctx.ids_arc();
-        let (caller, creds) = ctx
+        let creds = ctx
             .read(move |tx| {
-                let (rec, inst, user) = match grant(tx, now, &input.access_token)? {
+                let (inst, user) = match load(tx, &u)? {
                     Ok(g) => g,
-                    Err(e) => return Ok((None, Err(e))),
+                    Err(e) => return Ok(Err(e)),
                 };
-                let caller = Some(caller_of(&input.access_token, &inst, &user));
-                let creds = role_credentials(
+                role_credentials(
                     tx,
                     &sealer,
                     ids.as_ref(),
@@ -409,12 +371,10 @@ impl SsoPortal for PortalService {
                     &user,
                     &input.account_id,
                     &input.role_name,
-                    rec.grant.session_expires_ms,
-                )?;
-                Ok((caller, creds))
+                    u.session_expires_ms,
+                )
             })
             .await?;
-        attribute(ctx, caller);
         let creds = creds?;
         Ok(types::GetRoleCredentialsResponse {
             role_credentials: Some(types::RoleCredentials {
@@ -427,9 +387,12 @@ impl SsoPortal for PortalService {
         })
     }
 
-    async fn logout(&self, ctx: &Call, input: types::LogoutRequest) -> Result<(), ApiError> {
+    async fn logout(&self, ctx: &Call, _input: types::LogoutRequest) -> Result<(), ApiError> {
+        // The credential the call authenticated with, whichever it is (the token in
+        // `accessToken`, or the browser session behind the portal's sign-out).
+        let u = portal_user(ctx)?;
         ctx.write_outcome(move |tx| {
-            if oidc::revoke_token(tx, &input.access_token)? {
+            if crate::authn::end(tx, &u.credential)? {
                 Ok(Ok(()))
             } else {
                 Ok(Err(unauthorized()))

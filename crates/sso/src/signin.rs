@@ -367,8 +367,13 @@ pub fn touch(tx: &mut dyn Tx, now_ms: i64, cookie: &str) -> Result<(), Failure> 
 
 /// Ends one browser session (sign-out).
 pub fn end_session(tx: &mut dyn Tx, cookie: &str) -> Result<(), Failure> {
-    let h = hash_secret(cookie);
-    let rec: Option<WebSessionRec> = model::get_json(tx, WEB_SESSIONS, &h)?;
+    end_session_hash(tx, &hash_secret(cookie)).map(|_| ())
+}
+
+/// [`end_session`] by the cookie's stored hash; answers whether the session was there.
+pub fn end_session_hash(tx: &mut dyn Tx, h: &str) -> Result<bool, Failure> {
+    let rec: Option<WebSessionRec> = model::get_json(tx, WEB_SESSIONS, h)?;
+    let found = rec.is_some();
     if let Some(rec) = rec {
         tx.delete(
             USER_SESSIONS,
@@ -376,7 +381,7 @@ pub fn end_session(tx: &mut dyn Tx, cookie: &str) -> Result<(), Failure> {
         )?;
     }
     tx.delete(WEB_SESSIONS, h.as_bytes())?;
-    Ok(())
+    Ok(found)
 }
 
 /// Ends every browser session and OIDC token of a user (password reset, user deleted).

@@ -157,7 +157,9 @@ pub fn lookup_username(principal: &Principal) -> Option<&str> {
         Principal::IamUser { user_name, .. } => Some(user_name),
         Principal::AssumedRole { session_name, .. } => Some(session_name),
         Principal::FederatedUser { name, .. } => Some(name),
-        Principal::Anonymous => None,
+        // An Identity Center user's record names no user (its `userIdentity` has no
+        // `userName`, only `onBehalfOf`).
+        Principal::IdentityCenterUser(_) | Principal::Anonymous => None,
     }
 }
 
@@ -397,6 +399,22 @@ impl Serialize for UserIdentity<'_> {
                         session,
                     },
                 )?;
+            }
+            Principal::IdentityCenterUser(u) => {
+                // A portal call made with an Identity Center user's bearer token or browser
+                // session (User Guide, "CloudTrail userIdentity element": `type`,
+                // `accountId`, `onBehalfOf` with `userId` and `identityStoreArn`,
+                // `credentialId`).
+                m.serialize_entry("type", "IdentityCenterUser")?;
+                m.serialize_entry("accountId", &u.account_id)?;
+                m.serialize_entry(
+                    "onBehalfOf",
+                    &serde_json::json!({
+                        "userId": u.user_id,
+                        "identityStoreArn": u.identity_store_arn,
+                    }),
+                )?;
+                m.serialize_entry("credentialId", &u.credential_id)?;
             }
             Principal::Anonymous if self.federated.is_some() => {
                 // A federated caller that proved who it is (CloudTrail User Guide, "Values

@@ -7,6 +7,7 @@ pub mod error;
 pub mod json;
 pub mod model;
 pub mod query;
+pub mod rest;
 pub mod trail;
 pub mod types;
 pub mod validate;

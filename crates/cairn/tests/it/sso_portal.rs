@@ -1546,3 +1546,106 @@ async fn every_portal_route_refuses_the_unauthenticated() {
     );
     assert_eq!(pending.code, "AuthorizationPendingException", "{pending:?}");
 }
+
+/// The portal's pages are adapters of the portal API: the credentials panel and sign-out run
+/// `GetRoleCredentials` and `Logout` through the same core as the bearer-token calls, so
+/// they are authorized as the signed-in user and recorded in CloudTrail as hers (the browser
+/// session's cookie hidden as every token is), and sign-out ends the session server-side.
+#[tokio::test]
+async fn portal_pages_run_the_portal_api_as_the_signed_in_user() {
+    let p = portal_setup("ssopages").await;
+    let mut b = Browser::new(&p.f.server);
+    let home = browse_signed_in(&mut b, &p, &format!("/start/{}", p.store));
+    let html = text(&home);
+    assert!(html.contains(&p.member), "{html}");
+    let csrf = hidden(&html, "csrf");
+    let creds = b.post(
+        &format!("/start/{}/credentials", p.store),
+        &[
+            ("csrf", csrf.as_str()),
+            ("account", p.member.as_str()),
+            ("role", "ReadOnly"),
+        ],
+    );
+    assert!(
+        text(&creds).contains("export AWS_ACCESS_KEY_ID=\"ASIA"),
+        "{}",
+        text(&creds)
+    );
+    // A role she does not have is refused by the handler the API uses.
+    let denied = b.post(
+        &format!("/start/{}/credentials", p.store),
+        &[
+            ("csrf", csrf.as_str()),
+            ("account", p.member.as_str()),
+            ("role", "NoSuchSet"),
+        ],
+    );
+    assert_eq!(denied.status, 403, "{}", text(&denied));
+    let ct = p.f.server.cloudtrail();
+    // Both calls are recorded (the refused one with the handler's error), newest first.
+    // (Reads are recorded in short group commits: wait for both.)
+    let start = Instant::now();
+    let records: Vec<serde_json::Value> = loop {
+        let found = crate::common::lookup_all(
+            &ct,
+            Some(crate::common::attr(
+                aws_sdk_cloudtrail::types::LookupAttributeKey::EventName,
+                "GetRoleCredentials",
+            )),
+        )
+        .await;
+        if found.len() >= 2 || start.elapsed() > Duration::from_secs(10) {
+            break found.iter().map(crate::common::record).collect();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(records.len(), 2, "{records:#?}");
+    assert_eq!(
+        records[0]["errorCode"], "ResourceNotFoundException",
+        "{records:#?}"
+    );
+    let r = &records[1];
+    assert!(r.get("errorCode").is_none(), "{r:#}");
+    assert_eq!(r["eventSource"], "sso.amazonaws.com", "{r:#}");
+    assert_eq!(r["userIdentity"]["type"], "IdentityCenterUser", "{r:#}");
+    assert_eq!(r["userIdentity"]["accountId"], MGMT, "{r:#}");
+    assert_eq!(
+        r["userIdentity"]["onBehalfOf"]["userId"],
+        p.user_id.as_str(),
+        "{r:#}"
+    );
+    assert_eq!(
+        r["requestParameters"]["accountId"],
+        p.member.as_str(),
+        "{r:#}"
+    );
+    assert_eq!(
+        r["requestParameters"]["accessToken"], "HIDDEN_DUE_TO_SECURITY_REASONS",
+        "{r:#}"
+    );
+    let cookie = b.cookie("cairn-portal").unwrap().to_owned();
+    assert!(
+        !r.to_string().contains(&cookie),
+        "the session cookie is in the record: {r:#}"
+    );
+
+    let page = b.get(&format!("/start/{}", p.store));
+    let out = b.post(
+        &format!("/start/{}/signout", p.store),
+        &[("csrf", &hidden(&text(&page), "csrf"))],
+    );
+    assert_eq!(out.status, 302);
+    let r = await_event(&ct, "Logout").await;
+    assert_eq!(r["userIdentity"]["type"], "IdentityCenterUser", "{r:#}");
+    assert!(r.get("errorCode").is_none(), "{r:#}");
+    b.set_cookie("cairn-portal", &cookie);
+    let page = b.get(&format!("/start/{}", p.store));
+    let page = b.follow(page);
+    assert!(
+        text(&page).contains("name=\"password\""),
+        "{} {}",
+        page.status,
+        text(&page)
+    );
+}

@@ -99,7 +99,9 @@ impl Subject {
             } => Subject::RootFederation {
                 account: account_id.clone(),
             },
-            Principal::Root { .. } | Principal::Anonymous => Subject::Root,
+            Principal::Root { .. } | Principal::IdentityCenterUser(_) | Principal::Anonymous => {
+                Subject::Root
+            }
         }
     }
 

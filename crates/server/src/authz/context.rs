@@ -36,7 +36,7 @@ pub(crate) fn principal_type(p: &Principal) -> PrincipalType {
         Principal::IamUser { .. } => PrincipalType::User,
         Principal::AssumedRole { .. } => PrincipalType::AssumedRole,
         Principal::FederatedUser { .. } => PrincipalType::FederatedUser,
-        Principal::Anonymous => PrincipalType::Anonymous,
+        Principal::IdentityCenterUser(_) | Principal::Anonymous => PrincipalType::Anonymous,
     }
 }
 

@@ -102,7 +102,9 @@ fn engine_principal<'a>(
         Principal::FederatedUser { .. } => {
             cairn_policy::Principal::new(PrincipalType::FederatedUser, arn, account)
         }
-        Principal::Anonymous => {
+        // Never evaluated (`authorize` decides for them before), but typed as what they
+        // are to IAM: no IAM identity.
+        Principal::IdentityCenterUser(_) | Principal::Anonymous => {
             cairn_policy::Principal::new(PrincipalType::Anonymous, arn, account)
         }
     }

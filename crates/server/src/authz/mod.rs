@@ -55,9 +55,28 @@ pub(crate) async fn authorize(
     // their owners' permissions.
     let info = call.info();
     let principal = call.principal();
-    if matches!(principal, Principal::Anonymous) {
-        // Only operations the model marks unauthenticated get this far unsigned.
-        return Ok(());
+    // A principal of another scheme than the operation's never reaches its handler: an
+    // unsigned caller only the operations the model marks unauthenticated, an Identity Center
+    // user only the portal API (its bearer token's and browser session's one use), and a
+    // signed caller only the SigV4 operations (see `authn`).
+    let scheme = crate::authn::scheme(info.model, info.operation);
+    match (principal, scheme) {
+        (Principal::Anonymous, crate::authn::Scheme::None)
+        | (Principal::IdentityCenterUser(_), crate::authn::Scheme::PortalBearer) => return Ok(()),
+        (Principal::Anonymous | Principal::IdentityCenterUser(_), _)
+        | (_, crate::authn::Scheme::None | crate::authn::Scheme::PortalBearer) => {
+            tracing::error!(
+                operation = info.operation.name,
+                "a principal of another authentication scheme reached authorization; refusing"
+            );
+            return Err(cairn_wire::CommonError::AccessDenied(format!(
+                "{} cannot call {}.",
+                principal.arn(),
+                info.operation.name
+            ))
+            .to_api_error(info.model.protocol));
+        }
+        _ => {}
     }
     let protocol = info.model.protocol;
     decide::temporary_credential_limits(
