@@ -312,8 +312,11 @@ fn route(parts: &Parts, body: &Bytes) -> Result<Routed, (Protocol, ApiError)> {
             )),
         };
     }
-    // restJson1: method + path.
+    // restJson1: method + path. An operation whose URI has a query literal wins over one
+    // without on the same path (sso-oidc: `POST /token?aws_iam=t` is CreateTokenWithIAM,
+    // `POST /token` CreateToken).
     let path = parts.uri.path();
+    let mut plain = None;
     for (index, (model, svc)) in SERVICES.iter().enumerate() {
         if model.protocol != Protocol::RestJson {
             continue;
@@ -323,20 +326,26 @@ fn route(parts: &Parts, body: &Bytes) -> Result<Routed, (Protocol, ApiError)> {
                 .request_uri
                 .split_once('?')
                 .unwrap_or((op.request_uri, ""));
-            if op.http_method == parts.method.as_str()
-                && op_path == path
-                && (op_query.is_empty() || query_string.split('&').any(|p| p == op_query))
-            {
-                return Ok(Routed {
-                    index,
-                    model,
-                    svc: *svc,
-                    op,
-                    op_index,
-                    form: None,
-                });
+            if op.http_method != parts.method.as_str() || op_path != path {
+                continue;
+            }
+            let routed = Routed {
+                index,
+                model,
+                svc: *svc,
+                op,
+                op_index,
+                form: None,
+            };
+            if op_query.is_empty() {
+                plain = plain.or(Some(routed));
+            } else if query_string.split('&').any(|p| p == op_query) {
+                return Ok(routed);
             }
         }
+    }
+    if let Some(routed) = plain {
+        return Ok(routed);
     }
     let mut err =
         CommonError::UnknownOperation(format!("No AWS operation matches {} {path}", parts.method))
