@@ -889,6 +889,13 @@ impl Server {
         )
     }
 
+    /// sso-oidc signed as `who` (`CreateTokenWithIAM`; the other operations are unsigned).
+    pub fn sso_oidc_as(&self, who: &Who) -> aws_sdk_ssooidc::Client {
+        aws_sdk_ssooidc::Client::from_conf(
+            sdk_builder!(aws_sdk_ssooidc, &self.endpoint, who).build(),
+        )
+    }
+
     pub fn identitystore_as(&self, who: &Who) -> aws_sdk_identitystore::Client {
         aws_sdk_identitystore::Client::from_conf(
             sdk_builder!(aws_sdk_identitystore, &self.endpoint, who).build(),
