@@ -264,6 +264,12 @@ impl Server {
     /// from `CAIRN_TEST_CLOCK_FILE` at every reading of their clock). Requests signed after
     /// this must be signed at the server's time: [`Server::now`] with [`Who::at`].
     pub fn advance_clock(&self, by: Duration) {
+        // The server logs that it reads the file; a release build (or an older one, through
+        // CAIRN_IT_BINARY) does not, and its clock would not move.
+        assert!(
+            self.log().contains("CAIRN_TEST_CLOCK_FILE"),
+            "this cairn binary does not honour CAIRN_TEST_CLOCK_FILE (a release build?)"
+        );
         let total = self.clock_offset() + by;
         let tmp = self.clock_file.with_extension("tmp");
         std::fs::write(&tmp, total.as_millis().to_string()).unwrap();
