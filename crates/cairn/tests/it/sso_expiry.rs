@@ -1,6 +1,7 @@
 //! Expired tokens, codes and sessions are refused: the server's clock is moved past each
 //! lifetime AWS gives them (`Server::advance_clock`, the debug build's
-//! `CAIRN_TEST_CLOCK_FILE`) — an access token's hour, a device code's `expiresIn`, an
+//! `CAIRN_TEST_CLOCK_FILE`) — an access token's hour (also as a token exchange's subject),
+//! a device code's `expiresIn`, an
 //! authorization code's five minutes, the portal session's eight hours (which ends the
 //! refresh token), and a browser session's idle hour and absolute eight hours.
 
@@ -226,4 +227,42 @@ async fn browser_session_times_out_idle_and_absolute() {
     }
     p.f.server.advance_clock(Duration::from_secs(50 * 60));
     assert!(!signed_in(&mut b), "past the session's eight hours");
+}
+
+/// An access token past its hour is no subject for a token exchange:
+/// `ExpiredTokenException`.
+#[tokio::test]
+async fn expired_subject_token_is_an_expired_token() {
+    let p = portal_setup("expsubj").await;
+    let (cid, secret) = code_client(&p).await;
+    let back = application(&p, "Back", &[GrantType::TokenExchange], None).await;
+    ok(
+        "PutApplicationAccessScope",
+        p.f.server
+            .sso_admin_as(&p.f.server.root())
+            .put_application_access_scope()
+            .application_arn(&back)
+            .scope("sso:account:access")
+            .send()
+            .await,
+    );
+    let mut b = Browser::new(&p.f.server);
+    let (access, _) = tokens(&p, &mut b, &cid, &secret).await;
+    let exchange = |root| {
+        p.f.server
+            .sso_oidc_as(&root)
+            .create_token_with_iam()
+            .client_id(&back)
+            .grant_type("urn:ietf:params:oauth:grant-type:token-exchange")
+            .subject_token(&access)
+            .subject_token_type("urn:ietf:params:oauth:token-type:access_token")
+            .send()
+    };
+    ok(
+        "CreateTokenWithIAM(exchange)",
+        exchange(p.f.server.root()).await,
+    );
+    p.f.server.advance_clock(Duration::from_secs(3600));
+    let e = err_info(exchange(p.f.server.root().at(p.f.server.now())).await);
+    assert_eq!(e.code, "ExpiredTokenException", "{e:?}");
 }
