@@ -291,11 +291,19 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("starting the runtime: {e}"))?;
+    // The wall clock, or in a debug build the tests' moved one (`CAIRN_TEST_CLOCK_FILE`).
+    let clock: Arc<dyn cairn_core::Clock> = match &opts.clock_file {
+        Some(path) => {
+            tracing::warn!(file = %path.display(), "the clock is moved by the offset in this file (CAIRN_TEST_CLOCK_FILE, tests only)");
+            Arc::new(crate::test_clock::OffsetClock::new(path.clone()))
+        }
+        None => Arc::new(SystemClock),
+    };
     runtime.block_on(async move {
         // Records just written stay in memory for the event streams and trail deliveries
         // that read them right after (cairn_trail::recent).
         let recent = cairn_trail::recent::Recent::new(
-            Arc::new(SystemClock),
+            Arc::clone(&clock),
             cairn_trail::recent::DEFAULT_BUDGET_BYTES,
             cairn_trail::recent::DEFAULT_MAX_AGE_MS,
         );
@@ -312,7 +320,7 @@ pub fn serve(opts: ServeOpts) -> Result<(), String> {
         }
         let env = Arc::new(Env {
             store,
-            clock: Arc::new(SystemClock),
+            clock,
             ids: Arc::new(RandomIds),
             audit: recorder.clone(),
             node,

@@ -127,6 +127,9 @@ pub struct ServeOpts {
     pub org: cairn_organizations::OrgConfig,
     /// Crash points (`CAIRN_FAULTS`, debug builds only; for the integration tests).
     pub faults: cairn_core::Faults,
+    /// A file holding milliseconds to add to the wall clock (`CAIRN_TEST_CLOCK_FILE`, debug
+    /// builds only; for the integration tests of expiry: `crate::test_clock`).
+    pub clock_file: Option<PathBuf>,
     /// Where trails deliver.
     pub object_store: ObjectStoreConfig,
     /// How often trail delivery runs, in milliseconds.
@@ -564,6 +567,11 @@ pub fn parse(args: &[String], env: &Environment) -> Result<Command, String> {
                 Some(list) if cfg!(debug_assertions) => cairn_core::Faults::from_list(&list),
                 _ => cairn_core::Faults::default(),
             };
+            // Like the crash points, a moved clock exists in debug builds only, so that no
+            // release binary can be made to misjudge expiry by its environment.
+            let clock_file = var("CAIRN_TEST_CLOCK_FILE")
+                .filter(|_| cfg!(debug_assertions))
+                .map(PathBuf::from);
             let trail_delivery_ms = seconds_ms(
                 "trail-delivery-seconds",
                 flag("trail-delivery-seconds").or_else(|| var("CAIRN_TRAIL_DELIVERY_SECONDS")),
@@ -643,6 +651,7 @@ pub fn parse(args: &[String], env: &Environment) -> Result<Command, String> {
                     .map(|u| u.trim_end_matches('/').to_owned()),
                 org: cairn_organizations::OrgConfig { max_accounts },
                 faults,
+                clock_file,
             })))
         }
         _ => Ok(Command::Signup(SignupOpts {

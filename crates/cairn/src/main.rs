@@ -23,6 +23,7 @@ mod mail;
 mod notify;
 mod objects;
 mod policy_cmd;
+mod test_clock;
 mod trail_cmd;
 
 use std::process::ExitCode;

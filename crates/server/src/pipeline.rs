@@ -312,7 +312,9 @@ fn route(parts: &Parts, body: &Bytes) -> Result<Routed, (Protocol, ApiError)> {
             )),
         };
     }
-    // restJson1: method + path.
+    // restJson1: method + path. An operation whose URI has a query literal wins over one
+    // without on the same path (sso-oidc: `POST /token?aws_iam=t` is CreateTokenWithIAM,
+    // `POST /token` CreateToken).
     let path = parts.uri.path();
     for (index, (model, _)) in SERVICES.iter().enumerate() {
         if model.protocol != Protocol::RestJson {

@@ -3,8 +3,11 @@
 //! IAM Identity Center": both resource types take `aws:ResourceTag/${TagKey}`).
 
 use crate::{apps, model, permsets, tti};
-use cairn_core::{Failure, ResourceFacts};
+use cairn_core::{Failure, ResourceFacts, ResourcePolicy};
 use cairn_store::{StoreError, Tx};
+use std::sync::Arc;
+
+const CREATE_TOKEN_WITH_IAM: &str = "sso-oauth:CreateTokenWithIAM";
 
 /// Identity Center's [`ResourceFacts`] (ARNs `arn:<partition>:sso:…`).
 #[derive(Debug, Default)]
@@ -65,6 +68,39 @@ impl ResourceFacts for SsoFacts {
                 .map(|(_, t)| t.tags)),
             _ => Ok(None),
         }
+    }
+
+    fn has_resource_policy(&self, action: &str) -> bool {
+        action.eq_ignore_ascii_case(CREATE_TOKEN_WITH_IAM)
+    }
+
+    /// An application's `IAM` authentication method (its actor policy) decides who may call
+    /// `CreateTokenWithIAM` for it, and must allow the caller by itself, like a role's trust
+    /// policy (API Reference, IamAuthenticationMethod: "An IAM policy document in JSON" that
+    /// names the principals allowed to call `CreateTokenWithIAM`). An application without
+    /// one — or with one that does not parse — allows nobody.
+    fn resource_policy(
+        &self,
+        tx: &mut dyn Tx,
+        action: &str,
+        arn: &str,
+    ) -> Result<Option<ResourcePolicy>, StoreError> {
+        if !self.has_resource_policy(action) {
+            return Ok(None);
+        }
+        let Some((_, app)) = apps::lookup(tx, arn).map_err(from_failure)? else {
+            return Ok(None);
+        };
+        let policy = crate::oidc_iam::actor_policy(&app).and_then(|doc| {
+            cairn_policy::Policy::parse(arn, &doc, cairn_policy::PolicyKind::Resource)
+                .map_err(|e| tracing::warn!(%arn, error = %e, "an unusable actor policy"))
+                .ok()
+        });
+        Ok(Some(ResourcePolicy {
+            owner_account: app.account,
+            policy: policy.map(Arc::new),
+            must_allow: true,
+        }))
     }
 }
 

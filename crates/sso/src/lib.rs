@@ -20,6 +20,7 @@ pub mod jobs;
 pub mod mfa;
 pub mod model;
 pub mod oidc;
+pub mod oidc_iam;
 pub mod permsets;
 pub mod portal;
 mod regions;

@@ -155,18 +155,18 @@ pub struct TokenRec {
 
 /// An OAuth error as sso-oidc answers it: the exception's code, and the body's `error`
 /// (RFC 6749 §5.2 code) and `error_description` members.
-fn oauth(kind: Error, error: &str, description: &str) -> ApiError {
+pub(crate) fn oauth(kind: Error, error: &str, description: &str) -> ApiError {
     let mut e = ApiError::new(kind, description);
     e.message_key = "error_description";
     e.fields.push(("error", serde_json::Value::from(error)));
     e
 }
 
-fn invalid_client(description: &str) -> ApiError {
+pub(crate) fn invalid_client(description: &str) -> ApiError {
     oauth(Error::InvalidClientException, "invalid_client", description)
 }
 
-fn invalid_request(description: &str) -> ApiError {
+pub(crate) fn invalid_request(description: &str) -> ApiError {
     oauth(
         Error::InvalidRequestException,
         "invalid_request",
@@ -174,7 +174,7 @@ fn invalid_request(description: &str) -> ApiError {
     )
 }
 
-fn invalid_grant(description: &str) -> ApiError {
+pub(crate) fn invalid_grant(description: &str) -> ApiError {
     oauth(Error::InvalidGrantException, "invalid_grant", description)
 }
 
@@ -360,7 +360,7 @@ pub fn register_client(
 
 /// Scopes as Identity Center names them: `sso:account:access`, `openid`, or an
 /// application's `<prefix>:<scope>` (`codewhisperer:completions`, …).
-fn valid_scope(s: &str) -> bool {
+pub(crate) fn valid_scope(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 256
         && s.chars()
@@ -491,7 +491,7 @@ pub enum AuthorizeError {
 /// Whether a redirect URI of a request is the registered one. For a loopback address any
 /// port matches (RFC 8252 §7.3: native apps listen on a port chosen at run time; the AWS
 /// CLI registers `http://127.0.0.1/oauth/callback` and redirects to it with a port).
-fn redirect_matches(registered: &str, requested: &str) -> bool {
+pub(crate) fn redirect_matches(registered: &str, requested: &str) -> bool {
     if registered == requested {
         return true;
     }
@@ -512,6 +512,9 @@ pub fn check_authorize(
     now_ms: i64,
     req: &AuthorizeRequest,
 ) -> Result<Result<(ClientRec, InstanceRec), AuthorizeError>, Failure> {
+    if req.client_id.starts_with("arn:") {
+        return crate::oidc_iam::check_authorize(tx, req);
+    }
     let Some(client) = client(tx, &req.client_id)?.filter(|c| now_ms < c.expires_ms) else {
         return Ok(Err(AuthorizeError::Page(
             "The application is not registered.",
@@ -585,11 +588,36 @@ fn issue_tokens(
     client: &ClientRec,
     grant: GrantRec,
 ) -> Result<types::CreateTokenResponse, Failure> {
+    let t = issue(tx, ids, now_ms, client.allows(GRANT_REFRESH), grant)?;
+    Ok(types::CreateTokenResponse {
+        access_token: Some(t.access),
+        expires_in: Some(t.expires_in),
+        id_token: None,
+        refresh_token: t.refresh,
+        token_type: Some(String::from("Bearer")),
+    })
+}
+
+/// Tokens just issued: the access token, its refresh token, seconds until the access
+/// token expires.
+pub(crate) struct Issued {
+    pub access: String,
+    pub refresh: Option<String>,
+    pub expires_in: i32,
+}
+
+/// Issues an access token for `grant` (and a refresh token with it when `with_refresh`),
+/// stored as their hashes; the access token lasts an hour, never beyond the session.
+pub(crate) fn issue(
+    tx: &mut dyn Tx,
+    ids: &dyn Ids,
+    now_ms: i64,
+    with_refresh: bool,
+    grant: GrantRec,
+) -> Result<Issued, Failure> {
     let access = format!("aoa{}", new_secret(ids, 197));
     let access_hash = hash_secret(&access);
-    let refresh = client
-        .allows(GRANT_REFRESH)
-        .then(|| format!("aor{}", new_secret(ids, 197)));
+    let refresh = with_refresh.then(|| format!("aor{}", new_secret(ids, 197)));
     let refresh_hash = refresh.as_deref().map(hash_secret);
     let expires_ms = (now_ms + ACCESS_TTL_S * 1000).min(grant.session_expires_ms);
     let user_key = format!("{}/{}/", grant.store, grant.user_id);
@@ -610,12 +638,10 @@ fn issue_tokens(
         refresh_hash,
     };
     model::put_json(tx, TOKENS, &access_hash, &rec)?;
-    Ok(types::CreateTokenResponse {
-        access_token: Some(access),
-        expires_in: Some(i32::try_from((expires_ms - now_ms).div_euclid(1000)).unwrap_or(0)),
-        id_token: None,
-        refresh_token: refresh,
-        token_type: Some(String::from("Bearer")),
+    Ok(Issued {
+        access,
+        refresh,
+        expires_in: i32::try_from((expires_ms - now_ms).div_euclid(1000)).unwrap_or(0),
     })
 }
 

@@ -454,4 +454,17 @@ impl cairn_api::sso_oidc::SsoOidc for OidcService {
         ctx.write_outcome(move |tx| oidc::create_token(tx, ids.as_ref(), now, &input))
             .await
     }
+
+    async fn create_token_with_iam(
+        &self,
+        ctx: &Call,
+        input: cairn_api::sso_oidc::types::CreateTokenWithIAMRequest,
+    ) -> Result<cairn_api::sso_oidc::types::CreateTokenWithIAMResponse, ApiError> {
+        let ids = ctx.ids_arc();
+        let now = ctx.now_ms();
+        ctx.write_outcome(move |tx| {
+            crate::oidc_iam::create_token_with_iam(tx, ids.as_ref(), now, &input)
+        })
+        .await
+    }
 }

@@ -163,6 +163,8 @@ pub struct Server {
     pub endpoint: String,
     pub creds: RootCreds,
     log: PathBuf,
+    /// The server's `CAIRN_TEST_CLOCK_FILE`: [`Server::advance_clock`] writes it.
+    clock_file: PathBuf,
 }
 
 impl Server {
@@ -181,7 +183,9 @@ impl Server {
             STARTS.fetch_add(1, Ordering::Relaxed)
         ));
         let log_file = std::fs::File::create(&log).unwrap();
+        let clock_file = dir.path().join("clock-offset-ms");
         let mut cmd = Command::new(cairn_binary());
+        cmd.env("CAIRN_TEST_CLOCK_FILE", &clock_file);
         cmd.arg("serve")
             .arg("--listen")
             .arg("127.0.0.1:0")
@@ -243,7 +247,38 @@ impl Server {
             endpoint: format!("http://127.0.0.1:{port}"),
             creds,
             log,
+            clock_file,
         }
+    }
+
+    /// How far the server's clock is ahead of the wall clock.
+    pub fn clock_offset(&self) -> Duration {
+        let ms = std::fs::read_to_string(&self.clock_file)
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        Duration::from_millis(ms)
+    }
+
+    /// Moves the server's clock forward by `by` (debug builds of `cairn` read the offset
+    /// from `CAIRN_TEST_CLOCK_FILE` at every reading of their clock). Requests signed after
+    /// this must be signed at the server's time: [`Server::now`] with [`Who::at`].
+    pub fn advance_clock(&self, by: Duration) {
+        // The server logs that it reads the file; a release build (or an older one, through
+        // CAIRN_IT_BINARY) does not, and its clock would not move.
+        assert!(
+            self.log().contains("CAIRN_TEST_CLOCK_FILE"),
+            "this cairn binary does not honour CAIRN_TEST_CLOCK_FILE (a release build?)"
+        );
+        let total = self.clock_offset() + by;
+        let tmp = self.clock_file.with_extension("tmp");
+        std::fs::write(&tmp, total.as_millis().to_string()).unwrap();
+        std::fs::rename(&tmp, &self.clock_file).unwrap();
+    }
+
+    /// The server's time.
+    pub fn now(&self) -> SystemTime {
+        SystemTime::now() + self.clock_offset()
     }
 
     /// SIGKILL, then reap. Idempotent.
@@ -886,6 +921,13 @@ impl Server {
     pub fn sso_admin_as(&self, who: &Who) -> aws_sdk_ssoadmin::Client {
         aws_sdk_ssoadmin::Client::from_conf(
             sdk_builder!(aws_sdk_ssoadmin, &self.endpoint, who).build(),
+        )
+    }
+
+    /// sso-oidc signed as `who` (`CreateTokenWithIAM`; the other operations are unsigned).
+    pub fn sso_oidc_as(&self, who: &Who) -> aws_sdk_ssooidc::Client {
+        aws_sdk_ssooidc::Client::from_conf(
+            sdk_builder!(aws_sdk_ssooidc, &self.endpoint, who).build(),
         )
     }
 

@@ -44,6 +44,8 @@ mod saml;
 mod slice;
 mod sso_apps;
 mod sso_directory;
+mod sso_expiry;
+mod sso_iam_token;
 mod sso_instances;
 mod sso_permission_sets;
 mod sso_portal;

@@ -10,11 +10,11 @@ use aws_sdk_ssoadmin::types::{PrincipalType, StatusValues, TargetType};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-const MGMT: &str = "111111111111";
+pub(crate) const MGMT: &str = "111111111111";
 const READ_ONLY: &str = "arn:aws:iam::aws:policy/ReadOnlyAccess";
-const PASSWORD: &str = "Corr3ct-Horse!";
+pub(crate) const PASSWORD: &str = "Corr3ct-Horse!";
 
-fn oidc(server: &Server) -> aws_sdk_ssooidc::Client {
+pub(crate) fn oidc(server: &Server) -> aws_sdk_ssooidc::Client {
     use aws_sdk_ssooidc::config::retry::RetryConfig;
     use aws_sdk_ssooidc::config::{BehaviorVersion, Region};
     aws_sdk_ssooidc::Client::from_conf(
@@ -28,7 +28,7 @@ fn oidc(server: &Server) -> aws_sdk_ssooidc::Client {
     )
 }
 
-fn portal(server: &Server) -> aws_sdk_sso::Client {
+pub(crate) fn portal(server: &Server) -> aws_sdk_sso::Client {
     use aws_sdk_sso::config::retry::RetryConfig;
     use aws_sdk_sso::config::{BehaviorVersion, Region};
     aws_sdk_sso::Client::from_conf(
@@ -497,7 +497,10 @@ pub async fn assign(
 }
 
 /// The newest record of `event_name` that `ct`'s account sees, waiting for it.
-async fn await_event(ct: &aws_sdk_cloudtrail::Client, event_name: &str) -> serde_json::Value {
+pub(crate) async fn await_event(
+    ct: &aws_sdk_cloudtrail::Client,
+    event_name: &str,
+) -> serde_json::Value {
     let start = Instant::now();
     loop {
         let found = crate::common::lookup_all(
@@ -520,7 +523,7 @@ async fn await_event(ct: &aws_sdk_cloudtrail::Client, event_name: &str) -> serde
 }
 
 /// Signs in (following the redirects from `path`) and answers the page after sign-in.
-fn browse_signed_in(b: &mut Browser, p: &Portal, path: &str) -> Resp {
+pub(crate) fn browse_signed_in(b: &mut Browser, p: &Portal, path: &str) -> Resp {
     let page = b.get(path);
     let page = b.follow(page);
     if text(&page).contains("name=\"password\"") {
