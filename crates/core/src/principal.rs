@@ -112,6 +112,10 @@ pub enum Principal {
     /// pages). It has no IAM permissions of its own: it may call the portal API for itself
     /// and nothing else (see the server's `authn` and `authz`).
     IdentityCenterUser(Arc<IdentityCenterUser>),
+    /// An sso-oidc client that proved its registration's secret (`clientId` and
+    /// `clientSecret` of `StartDeviceAuthorization` and `CreateToken`, RFC 6749 §2.3.1). It
+    /// has no IAM identity: CloudTrail records it as an unsigned caller.
+    OidcClient { client_id: String },
     /// An unsigned call (the OIDC operations that AWS serves without SigV4, and the STS
     /// operations authenticated by the assertion they carry).
     Anonymous,
@@ -163,7 +167,7 @@ impl Principal {
             | Self::AssumedRole { account_id, .. }
             | Self::FederatedUser { account_id, .. } => account_id,
             Self::IdentityCenterUser(u) => &u.account_id,
-            Self::Anonymous => "",
+            Self::OidcClient { .. } | Self::Anonymous => "",
         }
     }
 
@@ -173,7 +177,7 @@ impl Principal {
             | Self::IamUser { access_key_id, .. }
             | Self::AssumedRole { access_key_id, .. }
             | Self::FederatedUser { access_key_id, .. } => Some(access_key_id),
-            Self::IdentityCenterUser(_) | Self::Anonymous => None,
+            Self::IdentityCenterUser(_) | Self::OidcClient { .. } | Self::Anonymous => None,
         }
     }
 
@@ -201,7 +205,7 @@ impl Principal {
             // The identity store user's ARN (Service Authorization Reference, "AWS Identity
             // Store": resource type `User`, `arn:${Partition}:identitystore:::user/${UserId}`).
             Self::IdentityCenterUser(u) => format!("arn:aws:identitystore:::user/{}", u.user_id),
-            Self::Anonymous => String::new(),
+            Self::OidcClient { .. } | Self::Anonymous => String::new(),
         }
     }
 
@@ -242,6 +246,7 @@ impl Principal {
                 account_id, name, ..
             } => format!("{account_id}:{name}"),
             Self::IdentityCenterUser(u) => u.user_id.clone(),
+            Self::OidcClient { client_id } => client_id.clone(),
             Self::Anonymous => String::new(),
         }
     }
@@ -253,7 +258,7 @@ impl Principal {
             Self::AssumedRole { session, .. } | Self::FederatedUser { session, .. } => {
                 Some(session)
             }
-            Self::IdentityCenterUser(_) | Self::Anonymous => None,
+            Self::IdentityCenterUser(_) | Self::OidcClient { .. } | Self::Anonymous => None,
         }
     }
 

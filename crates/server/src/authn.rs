@@ -6,7 +6,8 @@
 //! | SigV4 | `Authorization` header or presigned query (keys and STS session tokens) | root, IAM user, role or federated session |
 //! | portal bearer | `x-amz-sso_bearer_token` (an sso-oidc access token) | `IdentityCenterUser` |
 //! | browser session | the portal's `cairn-portal` cookie (`web`) | `IdentityCenterUser` |
-//! | none | — (operations the model marks unauthenticated: RegisterClient, the OIDC token calls that carry their client's secret, the STS calls that carry an assertion) | `Anonymous` |
+//! | OIDC client | `clientId` + `clientSecret` in the body (sso-oidc `StartDeviceAuthorization`, `CreateToken`) | `OidcClient` |
+//! | none | — (operations the model marks unauthenticated: `RegisterClient`, the STS calls that carry an assertion) | `Anonymous` |
 //!
 //! Which scheme an operation takes is a fact of its model ([`scheme`]); `authz` refuses a
 //! principal that the operation's scheme cannot produce, so an unsigned request never reaches
@@ -27,6 +28,9 @@ pub(crate) enum Scheme {
     SigV4,
     /// The access portal's bearer token (the sso model's `x-amz-sso_bearer_token` header).
     PortalBearer,
+    /// An sso-oidc client's registration secret (`clientId` and `clientSecret` members of an
+    /// unsigned operation's JSON body: RFC 6749 §2.3.1 client authentication).
+    OidcClient,
     /// Unauthenticated (`"auth": ["smithy.api#noAuth"]` / `authtype: none` in the model).
     None,
 }
@@ -46,7 +50,16 @@ pub(crate) fn scheme(model: &ServiceModel, op: &OperationDef) -> Scheme {
         }))
     });
     if bearer {
-        Scheme::PortalBearer
+        return Scheme::PortalBearer;
+    }
+    let client = op.input.and_then(|i| model.shape(i)).is_some_and(|s| {
+        matches!(s, Shape::Structure(st)
+        if ["clientId", "clientSecret"].iter().all(|n| st.members.iter().any(|m| {
+            m.location == Location::Body && m.name == *n
+        })))
+    });
+    if client {
+        Scheme::OidcClient
     } else {
         Scheme::None
     }
@@ -74,7 +87,31 @@ pub(crate) async fn authenticate(
             let principal = portal_bearer(app, token).await?;
             Ok((principal, app.config.default_region.clone()))
         }
+        Scheme::OidcClient => {
+            let principal = oidc_client(app, body).await?;
+            Ok((principal, app.config.default_region.clone()))
+        }
     }
+}
+
+/// The OIDC client authenticator: the registered client whose `clientId` and
+/// `clientSecret` the JSON body carries, or sso-oidc's `InvalidClientException` (unknown
+/// client, wrong or expired secret). A body that is not JSON is the parse step's error.
+async fn oidc_client(app: &App, body: &Bytes) -> Result<Principal, ApiError> {
+    let doc = cairn_wire::json::parse_body(body)?;
+    let field = |name: &str| {
+        doc.get(name)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
+    let (id, secret) = (field("clientId"), field("clientSecret"));
+    let now = app.env.clock.now_millis();
+    app.env
+        .store
+        .read(move |tx| cairn_sso::authn::oidc_client(tx, now, &id, &secret))
+        .await
+        .map_err(|e: cairn_core::Failure| e.0)?
 }
 
 /// The portal bearer authenticator: the Identity Center user an access token acts for, or
@@ -280,12 +317,14 @@ mod tests {
     #[test]
     fn only_the_unsigned_operations_of_the_models_skip_sigv4() {
         let mut bearer = Vec::new();
+        let mut client = Vec::new();
         let mut none = Vec::new();
         for (model, _) in SERVICES {
             for op in model.operations {
                 match scheme(model, op) {
                     Scheme::SigV4 => {}
                     Scheme::PortalBearer => bearer.push(format!("{}:{}", model.module, op.name)),
+                    Scheme::OidcClient => client.push(format!("{}:{}", model.module, op.name)),
                     Scheme::None => none.push(format!("{}:{}", model.module, op.name)),
                 }
             }
@@ -300,13 +339,15 @@ mod tests {
             ]
         );
         assert_eq!(
+            client,
+            ["sso_oidc:CreateToken", "sso_oidc:StartDeviceAuthorization"]
+        );
+        assert_eq!(
             none,
             [
                 "sts:AssumeRoleWithSAML",
                 "sts:AssumeRoleWithWebIdentity",
-                "sso_oidc:CreateToken",
-                "sso_oidc:RegisterClient",
-                "sso_oidc:StartDeviceAuthorization"
+                "sso_oidc:RegisterClient"
             ]
         );
     }

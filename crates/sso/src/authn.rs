@@ -94,3 +94,17 @@ pub fn end(tx: &mut dyn Tx, credential: &PortalCredential) -> Result<bool, Failu
         PortalCredential::BrowserSession { hash } => signin::end_session_hash(tx, hash),
     }
 }
+
+/// The sso-oidc client a `clientId` and `clientSecret` prove, or `InvalidClientException`
+/// (unknown client, wrong secret, expired registration).
+pub fn oidc_client(
+    tx: &mut dyn Tx,
+    now_ms: i64,
+    client_id: &str,
+    client_secret: &str,
+) -> Result<Result<Principal, cairn_wire::ApiError>, Failure> {
+    Ok(
+        crate::oidc::authenticate_client(tx, now_ms, client_id, client_secret)?
+            .map(|c| Principal::OidcClient { client_id: c.id }),
+    )
+}

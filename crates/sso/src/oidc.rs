@@ -233,7 +233,7 @@ fn store_id_in(url: &str) -> Option<String> {
 }
 
 /// The client, if its secret matches and has not expired.
-fn authenticate_client(
+pub(crate) fn authenticate_client(
     tx: &mut dyn Tx,
     now_ms: i64,
     id: &str,

@@ -159,7 +159,9 @@ pub fn lookup_username(principal: &Principal) -> Option<&str> {
         Principal::FederatedUser { name, .. } => Some(name),
         // An Identity Center user's record names no user (its `userIdentity` has no
         // `userName`, only `onBehalfOf`).
-        Principal::IdentityCenterUser(_) | Principal::Anonymous => None,
+        Principal::IdentityCenterUser(_) | Principal::OidcClient { .. } | Principal::Anonymous => {
+            None
+        }
     }
 }
 
@@ -416,7 +418,7 @@ impl Serialize for UserIdentity<'_> {
                 )?;
                 m.serialize_entry("credentialId", &u.credential_id)?;
             }
-            Principal::Anonymous if self.federated.is_some() => {
+            Principal::OidcClient { .. } | Principal::Anonymous if self.federated.is_some() => {
                 // A federated caller that proved who it is (CloudTrail User Guide, "Values
                 // for AWS STS APIs with SAML and web identity federation": `type`,
                 // `principalId` `<namequalifier>:<sub>`, `userName` the subject,
@@ -446,7 +448,7 @@ impl Serialize for UserIdentity<'_> {
                     m.serialize_entry("identityProvider", &f.identity_provider)?;
                 }
             }
-            Principal::Anonymous => {
+            Principal::OidcClient { .. } | Principal::Anonymous => {
                 // AWS writes `Unknown` for callers it cannot attribute to an IAM identity
                 // (unsigned portal / OIDC calls).
                 m.serialize_entry("type", "Unknown")?;

@@ -99,9 +99,10 @@ impl Subject {
             } => Subject::RootFederation {
                 account: account_id.clone(),
             },
-            Principal::Root { .. } | Principal::IdentityCenterUser(_) | Principal::Anonymous => {
-                Subject::Root
-            }
+            Principal::Root { .. }
+            | Principal::IdentityCenterUser(_)
+            | Principal::OidcClient { .. }
+            | Principal::Anonymous => Subject::Root,
         }
     }
 

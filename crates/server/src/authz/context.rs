@@ -36,7 +36,9 @@ pub(crate) fn principal_type(p: &Principal) -> PrincipalType {
         Principal::IamUser { .. } => PrincipalType::User,
         Principal::AssumedRole { .. } => PrincipalType::AssumedRole,
         Principal::FederatedUser { .. } => PrincipalType::FederatedUser,
-        Principal::IdentityCenterUser(_) | Principal::Anonymous => PrincipalType::Anonymous,
+        Principal::IdentityCenterUser(_) | Principal::OidcClient { .. } | Principal::Anonymous => {
+            PrincipalType::Anonymous
+        }
     }
 }
 

@@ -104,7 +104,7 @@ fn engine_principal<'a>(
         }
         // Never evaluated (`authorize` decides for them before), but typed as what they
         // are to IAM: no IAM identity.
-        Principal::IdentityCenterUser(_) | Principal::Anonymous => {
+        Principal::IdentityCenterUser(_) | Principal::OidcClient { .. } | Principal::Anonymous => {
             cairn_policy::Principal::new(PrincipalType::Anonymous, arn, account)
         }
     }

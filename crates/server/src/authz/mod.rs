@@ -62,9 +62,18 @@ pub(crate) async fn authorize(
     let scheme = crate::authn::scheme(info.model, info.operation);
     match (principal, scheme) {
         (Principal::Anonymous, crate::authn::Scheme::None)
+        | (Principal::OidcClient { .. }, crate::authn::Scheme::OidcClient)
         | (Principal::IdentityCenterUser(_), crate::authn::Scheme::PortalBearer) => return Ok(()),
-        (Principal::Anonymous | Principal::IdentityCenterUser(_), _)
-        | (_, crate::authn::Scheme::None | crate::authn::Scheme::PortalBearer) => {
+        (
+            Principal::Anonymous | Principal::OidcClient { .. } | Principal::IdentityCenterUser(_),
+            _,
+        )
+        | (
+            _,
+            crate::authn::Scheme::None
+            | crate::authn::Scheme::OidcClient
+            | crate::authn::Scheme::PortalBearer,
+        ) => {
             tracing::error!(
                 operation = info.operation.name,
                 "a principal of another authentication scheme reached authorization; refusing"
