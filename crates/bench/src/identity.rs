@@ -1003,6 +1003,22 @@ async fn raw_loop(
     Ok((all, start.elapsed()))
 }
 
+/// Waits (at most a minute) until the server has used under a tenth of a core for half a
+/// second: the CloudTrail records of the loops before are fanned out and delivered by the
+/// one SQLite writer thread, which a sign-in needs too. Answers the time waited.
+fn settle(pid: u32) -> Result<f64> {
+    let started = Instant::now();
+    let pid = pid.to_string();
+    for _ in 0..120 {
+        let before = proc::cpu_seconds(&pid)?;
+        std::thread::sleep(Duration::from_millis(500));
+        if proc::cpu_seconds(&pid)? - before < 0.05 {
+            break;
+        }
+    }
+    Ok(started.elapsed().as_secs_f64())
+}
+
 /// A portal API call (restJson1, unsigned, the token in `x-amz-sso_bearer_token`).
 fn portal_get(addr: SocketAddr, path_and_query: &str, token: &str) -> Vec<u8> {
     format!(
@@ -1105,6 +1121,8 @@ struct Portal {
     probe_roles: usize,
     password_users: usize,
     setup_s: f64,
+    /// Waited before the sign-ins for the server to go idle (see [`settle`]).
+    settle_before_signin_s: f64,
     argon2: Argon2,
     /// `ListAccounts` and `GetRoleCredentials` of the probe user.
     levels: Vec<Level>,
@@ -1591,6 +1609,8 @@ pub fn run(args: &Args) -> Result<()> {
                     .is_some_and(|v| !v.is_empty() && !v.starts_with(';'))
             })
     });
+    let settle_before_signin_s = settle(server.child.pid)?;
+    eprintln!("sso: the server went idle in {settle_before_signin_s:.1} s; sign-ins");
     let mut signin = Vec::new();
     for &c in &args.signin_concurrency {
         let (samples, wall) = rt.block_on(raw_loop(
@@ -1675,6 +1695,7 @@ pub fn run(args: &Args) -> Result<()> {
             probe_roles: fx.roles.len(),
             password_users: fx.passwords.len(),
             setup_s: fx.setup_s,
+            settle_before_signin_s,
             argon2,
             levels: portal_levels,
             signin,
