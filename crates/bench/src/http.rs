@@ -23,6 +23,10 @@ pub struct Response {
     pub body: Vec<u8>,
     /// The server will not take another request on this connection.
     pub close: bool,
+    /// The `Location` header, if any (the portal's redirects).
+    pub location: Option<String>,
+    /// Every `Set-Cookie` header, in order.
+    pub set_cookies: Vec<String>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -37,6 +41,8 @@ struct Head {
     status: u16,
     framing: Framing,
     close: bool,
+    location: Option<String>,
+    set_cookies: Vec<String>,
 }
 
 fn bad(what: impl Into<String>) -> io::Error {
@@ -69,6 +75,8 @@ fn parse_head(raw: &[u8]) -> io::Result<Head> {
     let mut length = None;
     let mut chunked = false;
     let mut close = http10;
+    let mut location = None;
+    let mut set_cookies = Vec::new();
     for line in lines {
         if line.is_empty() {
             continue;
@@ -86,6 +94,10 @@ fn parse_head(raw: &[u8]) -> io::Result<Head> {
             chunked = value
                 .split(',')
                 .any(|t| t.trim().eq_ignore_ascii_case("chunked"));
+        } else if name.eq_ignore_ascii_case("location") {
+            location = Some(value.to_owned());
+        } else if name.eq_ignore_ascii_case("set-cookie") {
+            set_cookies.push(value.to_owned());
         } else if name.eq_ignore_ascii_case("connection") {
             for token in value.split(',').map(str::trim) {
                 if token.eq_ignore_ascii_case("close") {
@@ -115,6 +127,8 @@ fn parse_head(raw: &[u8]) -> io::Result<Head> {
         status,
         framing,
         close,
+        location,
+        set_cookies,
     })
 }
 
@@ -213,6 +227,8 @@ impl Conn {
             status: head.status,
             body,
             close,
+            location: head.location,
+            set_cookies: head.set_cookies,
         })
     }
 
@@ -299,9 +315,17 @@ mod tests {
             Head {
                 status: 200,
                 framing: Framing::Length(12),
-                close: false
+                close: false,
+                location: None,
+                set_cookies: Vec::new(),
             }
         );
+        let h = parse_head(
+            b"HTTP/1.1 302 Found\r\nLocation: /start/d-1\r\nSet-Cookie: a=1\r\nset-cookie: b=2\r\nContent-Length: 0",
+        )
+        .unwrap();
+        assert_eq!(h.location.as_deref(), Some("/start/d-1"));
+        assert_eq!(h.set_cookies, vec!["a=1".to_owned(), "b=2".to_owned()]);
         let h = parse_head(b"HTTP/1.0 400 Bad\r\nContent-Length: 3").unwrap();
         assert!(h.close);
         let h =

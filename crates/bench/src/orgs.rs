@@ -29,7 +29,7 @@ use crate::sign::{Creds, Endpoint, SignMode, Signer};
 use crate::{Result, proc, server};
 
 /// No single setup call may take longer than this.
-const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// A `CreateAccount` not `SUCCEEDED` after this long counts as timed out.
 const CREATE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Pause between two `DescribeCreateAccountStatus` polls of one request.
@@ -188,7 +188,7 @@ pub(crate) fn failure(endpoint: &Endpoint, body: &[u8], reply: &Reply) -> String
 }
 
 /// `application/x-www-form-urlencoded` with RFC 3986 unreserved characters kept.
-fn form(params: &[(&str, &str)]) -> String {
+pub(crate) fn form(params: &[(&str, &str)]) -> String {
     let enc = |s: &str| {
         let mut out = String::with_capacity(s.len());
         for b in s.bytes() {
