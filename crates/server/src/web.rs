@@ -607,11 +607,30 @@ async fn sign_in(
     let browser = req.cookie(DEVICE_COOKIE).map(str::to_owned);
     let store_arn = inst.store_arn();
     let next2 = next.clone();
+    // The password is verified outside any transaction (argon2id's tens of milliseconds
+    // must not hold the store's writer), then counted in the transaction that records it.
+    let inst_r = inst.clone();
+    let check = app
+        .env
+        .store
+        .read(move |tx| signin::password_to_verify(tx, now, &inst_r, &user_name))
+        .await?;
+    let verified = match &check {
+        signin::PasswordCheck::Verify {
+            hash: Some(hash), ..
+        } => {
+            let hash = hash.clone();
+            tokio::task::spawn_blocking(move || cairn_iam::login::verify_password(&hash, &given))
+                .await
+                .unwrap_or(false)
+        }
+        _ => false,
+    };
     let outcome = app
         .env
         .store
         .write(move |tx: &mut dyn Tx| {
-            let (result, user) = signin::check_password(tx, now, &inst2, &user_name, &given)?;
+            let (result, user) = signin::count_password(tx, now, &inst2, check.clone(), verified)?;
             let who = user.as_ref().map(|u| identity(u, &store_arn));
             let record = |tx: &mut dyn Tx, e: &AuditEvent| {
                 let mut e = e.clone();

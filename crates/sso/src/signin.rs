@@ -220,7 +220,9 @@ pub enum SignIn {
 }
 
 /// Checks a user name and password, counting failures; five in a row lock the user for
-/// [`LOCKOUT_MS`]. Runs in a write transaction: the failure count is state.
+/// [`LOCKOUT_MS`]. Runs in a write transaction: the failure count is state. (The portal
+/// verifies outside the transaction instead: [`password_to_verify`], then
+/// [`count_password`].)
 pub fn check_password(
     tx: &mut dyn Tx,
     now_ms: i64,
@@ -228,10 +230,68 @@ pub fn check_password(
     user_name: &str,
     given: &str,
 ) -> Result<(SignIn, Option<UserRec>), Failure> {
+    let check = password_to_verify(tx, now_ms, inst, user_name)?;
+    let verdict = match &check {
+        PasswordCheck::Decided(..) => None,
+        PasswordCheck::Verify { hash, .. } => Some(
+            hash.as_deref()
+                .is_some_and(|h| cairn_iam::login::verify_password(h, given)),
+        ),
+    };
+    count_password(tx, now_ms, inst, check, verdict.unwrap_or(false))
+}
+
+/// A sign-in's password, read for verification. argon2id costs tens of milliseconds: the
+/// portal verifies it outside any transaction, so that sign-ins do not hold the store's
+/// writer, and then counts the outcome with [`count_password`].
+#[derive(Debug, Clone)]
+pub enum PasswordCheck {
+    /// Decided without the password: no such user, no password set, or locked.
+    Decided(SignIn, Option<UserRec>),
+    /// Verify the password against `hash` (`None`: the user has none, which fails and
+    /// counts as a failure).
+    Verify { user: UserRec, hash: Option<String> },
+}
+
+/// Reads what a sign-in of `user_name` needs to verify (a read transaction).
+pub fn password_to_verify(
+    tx: &mut dyn Tx,
+    now_ms: i64,
+    inst: &InstanceRec,
+    user_name: &str,
+) -> Result<PasswordCheck, Failure> {
     let store = inst.store_id.as_str();
     let Some(user) = directory::user_by_name(tx, store, user_name)? else {
-        return Ok((SignIn::Failed, None));
+        return Ok(PasswordCheck::Decided(SignIn::Failed, None));
     };
+    let Some(rec) = password(tx, store, &user.id)? else {
+        return Ok(PasswordCheck::Decided(SignIn::Failed, Some(user)));
+    };
+    if rec.locked_until_ms.is_some_and(|t| now_ms < t) {
+        return Ok(PasswordCheck::Decided(SignIn::Locked, Some(user)));
+    }
+    Ok(PasswordCheck::Verify {
+        user,
+        hash: rec.hash,
+    })
+}
+
+/// Counts a verified sign-in (a write transaction): a success clears the failure count, a
+/// failure adds to it and the fifth locks the user. Read again here, the password record
+/// decides against a verification that raced a change: a lockout since is a lockout, and
+/// a password changed since fails the sign-in without counting.
+pub fn count_password(
+    tx: &mut dyn Tx,
+    now_ms: i64,
+    inst: &InstanceRec,
+    check: PasswordCheck,
+    verified: bool,
+) -> Result<(SignIn, Option<UserRec>), Failure> {
+    let (user, checked_hash) = match check {
+        PasswordCheck::Decided(result, user) => return Ok((result, user)),
+        PasswordCheck::Verify { user, hash } => (user, hash),
+    };
+    let store = inst.store_id.as_str();
     let key = format!("{store}/{}", user.id);
     let Some(mut rec) = password(tx, store, &user.id)? else {
         return Ok((SignIn::Failed, Some(user)));
@@ -239,11 +299,10 @@ pub fn check_password(
     if rec.locked_until_ms.is_some_and(|t| now_ms < t) {
         return Ok((SignIn::Locked, Some(user)));
     }
-    let ok = rec
-        .hash
-        .as_deref()
-        .is_some_and(|h| cairn_iam::login::verify_password(h, given));
-    if ok {
+    if rec.hash != checked_hash {
+        return Ok((SignIn::Failed, Some(user)));
+    }
+    if verified {
         if rec.failures != 0 || rec.locked_until_ms.is_some() {
             rec.failures = 0;
             rec.locked_until_ms = None;
