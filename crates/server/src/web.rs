@@ -418,35 +418,74 @@ fn signin_event(
     }
 }
 
+/// An Identity Store event of the portal user's own directory entry: their password set or
+/// reset (`UpdatePassword`), their authenticator app registered at sign-in
+/// (`StartVirtualMfaDeviceRegistration`, `CompleteVirtualMfaDeviceRegistration`). Event
+/// source `sso-directory.amazonaws.com` (User Guide, "IAM Identity Center information in
+/// CloudTrail", the Identity Store operations; AWS Security Blog, "Modifications to AWS
+/// CloudTrail event data of IAM Identity Center": MFA management in the access portal
+/// records the user as `onBehalfOf` with the `credentialId`) [M: the rest of these
+/// records' shape].
+fn directory_event(app: &App, req: &WebReq, inst: &InstanceRec, name: &str) -> AuditEvent {
+    let now = app.env.clock.now_millis();
+    AuditEvent {
+        event_time_ms: now,
+        event_id: app.env.ids.uuid_v7(now),
+        request_id: app.env.ids.uuid(),
+        principal: Principal::Anonymous,
+        event_source: String::from("sso-directory.amazonaws.com"),
+        event_name: name.to_owned(),
+        aws_region: inst.region.clone(),
+        source_ip: req.source_ip.clone(),
+        user_agent: req.user_agent.clone(),
+        request_parameters: None,
+        response_elements: None,
+        error_code: None,
+        error_message: None,
+        read_only: false,
+        event_type: String::from("AwsApiCall"),
+        management_event: true,
+        recipient_account_id: inst.owner.clone(),
+        resources: Vec::new(),
+        federated: None,
+        service_event_details: None,
+        additional_event_data: None,
+    }
+}
+
+/// The portal user `user_id` of `store_arn`, as a directory event records them.
+fn directory_user(user_id: &str, store_arn: &str) -> FederatedIdentity {
+    FederatedIdentity {
+        kind: String::from("IdentityCenterUser"),
+        principal_id: user_id.to_owned(),
+        identity_provider: store_arn.to_owned(),
+        ..Default::default()
+    }
+}
+
 async fn home(
-    app: &App,
+    app: &Arc<App>,
     req: &WebReq,
     inst: &InstanceRec,
     session: Option<Signed>,
 ) -> Result<Page, Failure> {
-    let Some(Signed { rec: s, .. }) = session else {
+    let Some(signed) = session else {
         let next = safe_next(req.q("next"), &format!("/start/{}", inst.store_id));
         return Ok(signin_page(app, inst, &next, None));
     };
-    let inst2 = inst.clone();
-    let uid = s.user_id.clone();
-    let rows = app
-        .env
-        .store
-        .read(move |tx| {
-            let mut out: Vec<(String, String, String, Vec<String>)> = Vec::new();
-            for e in cairn_sso::portal::entitlements(tx, &inst2, &uid)? {
-                match out.last_mut() {
-                    Some(last) if last.0 == e.account_id => last.3.push(e.permission_set_name),
-                    _ => {
-                        let (name, email) = cairn_sso::portal::account_info(tx, &e.account_id)?;
-                        out.push((e.account_id, name, email, vec![e.permission_set_name]));
-                    }
-                }
-            }
-            Ok::<_, Failure>(out)
-        })
-        .await?;
+    // The page is an adapter of the portal API, as AWS's portal is: `ListAccounts`, then
+    // `ListAccountRoles` per account, through the core as the signed-in user (authorized and
+    // recorded as the bearer-token calls are).
+    let rows = match portal_accounts(app, req, &signed).await {
+        Ok(rows) => rows,
+        // The user or instance went away since the session was read: signed out.
+        Err(e) if e.status < 500 => {
+            let next = format!("/start/{}", inst.store_id);
+            return Ok(signin_page(app, inst, &next, None));
+        }
+        Err(e) => return Err(Failure(e)),
+    };
+    let s = &signed.rec;
     let store = esc(&inst.store_id);
     let csrf = esc(&s.csrf);
     let mut body = format!(
@@ -481,6 +520,83 @@ async fn home(
         body.push_str("</ul></section>");
     }
     Ok(html(StatusCode::OK, layout("AWS access portal", &body)))
+}
+
+/// The signed-in user's accounts (ID, name, email) with their roles, read through the portal
+/// API (every page of `ListAccounts`, then every page of `ListAccountRoles` of each).
+async fn portal_accounts(
+    app: &Arc<App>,
+    req: &WebReq,
+    signed: &Signed,
+) -> Result<Vec<(String, String, String, Vec<String>)>, cairn_wire::ApiError> {
+    let text = |doc: &serde_json::Value, name: &str| {
+        doc.get(name)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
+    let token = signed.cookie.as_str();
+    let mut rows = Vec::new();
+    let mut next: Option<String> = None;
+    // Bounded: a page holds at least one account, and an account appears once.
+    for _ in 0..10_000 {
+        let mut input = serde_json::Map::new();
+        input.insert("accessToken".into(), token.into());
+        if let Some(t) = &next {
+            input.insert("nextToken".into(), t.as_str().into());
+        }
+        let input = serde_json::Value::Object(input);
+        let page = portal_call(app, req, signed, "ListAccounts", input).await?;
+        for a in page
+            .get("accountList")
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            rows.push((
+                text(a, "accountId"),
+                text(a, "accountName"),
+                text(a, "emailAddress"),
+                Vec::new(),
+            ));
+        }
+        next = page
+            .get("nextToken")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned);
+        if next.is_none() {
+            break;
+        }
+    }
+    for (account, _, _, roles) in &mut rows {
+        let mut next: Option<String> = None;
+        for _ in 0..10_000 {
+            let mut input = serde_json::Map::new();
+            input.insert("accessToken".into(), token.into());
+            input.insert("accountId".into(), account.as_str().into());
+            if let Some(t) = &next {
+                input.insert("nextToken".into(), t.as_str().into());
+            }
+            let input = serde_json::Value::Object(input);
+            let page = portal_call(app, req, signed, "ListAccountRoles", input).await?;
+            for r in page
+                .get("roleList")
+                .and_then(serde_json::Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                roles.push(text(r, "roleName"));
+            }
+            next = page
+                .get("nextToken")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned);
+            if next.is_none() {
+                break;
+            }
+        }
+    }
+    Ok(rows)
 }
 
 /// How a correct password goes on.
@@ -603,6 +719,7 @@ async fn sign_in(
     let sealer = app.sealer.clone();
     let inst2 = inst.clone();
     let (fail_event, ok_event, done_event) = signin_events(app, req, inst, &user_name, "PASSWORD");
+    let register_event = directory_event(app, req, inst, "StartVirtualMfaDeviceRegistration");
     let old = session.map(|x| x.cookie);
     let browser = req.cookie(DEVICE_COOKIE).map(str::to_owned);
     let store_arn = inst.store_arn();
@@ -663,6 +780,11 @@ async fn sign_in(
                         &next2,
                         step == Step::Register,
                     )?;
+                    if step == Step::Register {
+                        let mut e = register_event.clone();
+                        e.federated = Some(directory_user(&u.id, &store_arn));
+                        audit.record_in(tx, &e)?;
+                    }
                     Ok(Ok(AfterPassword::Mfa(pending)))
                 }
                 Step::Blocked => Ok(Ok(AfterPassword::Blocked)),
@@ -767,6 +889,7 @@ async fn mfa(app: &App, req: &WebReq, inst: &InstanceRec) -> Result<Page, Failur
     let context_aware = inst.portal.mfa == cairn_sso::model::MFA_CONTEXT_AWARE;
     // The user name is filled in once the pending sign-in is read.
     let (fail_event, ok_event, done_event) = signin_events(app, req, inst, "", "TOTP");
+    let registered = directory_event(app, req, inst, "CompleteVirtualMfaDeviceRegistration");
     let outcome = app
         .env
         .store
@@ -787,7 +910,13 @@ async fn mfa(app: &App, req: &WebReq, inst: &InstanceRec) -> Result<Page, Failur
                 audit.record_in(tx, &e)
             };
             match (check, user) {
-                (cairn_sso::mfa::CodeCheck::Ok(p), Some(u)) => {
+                (cairn_sso::mfa::CodeCheck::Ok(done), Some(u)) => {
+                    if p.enroll_seed.is_some() {
+                        let mut e = registered.clone();
+                        e.federated = Some(directory_user(&u.id, &store_arn));
+                        audit.record_in(tx, &e)?;
+                    }
+                    let p = done;
                     record(tx, &ok_event)?;
                     let (cookie, rec) = signin::start_session(tx, ids.as_ref(), now, &inst2, &u)?;
                     record(tx, &done_event)?;
@@ -958,11 +1087,22 @@ async fn setup(app: &App, req: &WebReq, inst: &InstanceRec) -> Result<Page, Fail
     }
     let now = app.env.clock.now_millis();
     let ids = Arc::clone(&app.env.ids);
+    let audit = Arc::clone(&app.env.audit);
+    let event = directory_event(app, req, inst, "UpdatePassword");
+    let store_arn = inst.store_arn();
     let t = token.clone();
     let result = app
         .env
         .store
-        .write(move |tx| signin::set_password_with_link(tx, ids.as_ref(), now, &t, &password))
+        .write(move |tx| {
+            let r = signin::set_password_with_link(tx, ids.as_ref(), now, &t, &password)?;
+            if let Ok(link) = &r {
+                let mut e = event.clone();
+                e.federated = Some(directory_user(&link.user_id, &store_arn));
+                audit.record_in(tx, &e)?;
+            }
+            Ok::<_, Failure>(r)
+        })
         .await?;
     Ok(match result {
         Ok(_) => html(

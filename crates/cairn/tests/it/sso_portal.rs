@@ -1263,6 +1263,21 @@ async fn mfa_registration_and_prompts_follow_the_instance_settings() {
         text(&page)
     );
     assert!(b.cookie("cairn-device").is_some());
+    // The registration is recorded as the Identity Store's, on her behalf.
+    let ct = p.f.server.cloudtrail();
+    for name in [
+        "StartVirtualMfaDeviceRegistration",
+        "CompleteVirtualMfaDeviceRegistration",
+    ] {
+        let r = await_event(&ct, name).await;
+        assert_eq!(r["eventSource"], "sso-directory.amazonaws.com", "{r:#}");
+        assert_eq!(r["userIdentity"]["type"], "IdentityCenterUser", "{r:#}");
+        assert_eq!(
+            r["userIdentity"]["onBehalfOf"]["userId"],
+            p.user_id.as_str(),
+            "{r:#}"
+        );
+    }
 
     // Context-aware: this browser is known, so no prompt after signing out and in.
     let html = text(&page);
@@ -1557,6 +1572,17 @@ async fn every_portal_route_refuses_the_unauthenticated() {
 #[tokio::test]
 async fn portal_pages_run_the_portal_api_as_the_signed_in_user() {
     let p = portal_setup("ssopages").await;
+    // Her password, set from the invitation's link, is an Identity Store event of hers.
+    let ct = p.f.server.cloudtrail();
+    let r = await_event(&ct, "UpdatePassword").await;
+    assert_eq!(r["eventSource"], "sso-directory.amazonaws.com", "{r:#}");
+    assert_eq!(r["userIdentity"]["type"], "IdentityCenterUser", "{r:#}");
+    assert_eq!(
+        r["userIdentity"]["onBehalfOf"]["userId"],
+        p.user_id.as_str(),
+        "{r:#}"
+    );
+    assert!(!r.to_string().contains(PASSWORD), "{r:#}");
     let mut b = Browser::new(&p.f.server);
     let home = browse_signed_in(&mut b, &p, &format!("/start/{}", p.store));
     let html = text(&home);
@@ -1585,7 +1611,6 @@ async fn portal_pages_run_the_portal_api_as_the_signed_in_user() {
         ],
     );
     assert_eq!(denied.status, 403, "{}", text(&denied));
-    let ct = p.f.server.cloudtrail();
     // Both calls are recorded (the refused one with the handler's error), newest first.
     // (Reads are recorded in short group commits: wait for both.)
     let start = Instant::now();
@@ -1636,6 +1661,17 @@ async fn portal_pages_run_the_portal_api_as_the_signed_in_user() {
         !r.to_string().contains(&cookie),
         "the session cookie is in the record: {r:#}"
     );
+
+    // The accounts page read them through ListAccounts and ListAccountRoles, as hers.
+    for name in ["ListAccounts", "ListAccountRoles"] {
+        let r = await_event(&ct, name).await;
+        assert_eq!(r["userIdentity"]["type"], "IdentityCenterUser", "{r:#}");
+        assert_eq!(
+            r["userIdentity"]["onBehalfOf"]["userId"],
+            p.user_id.as_str(),
+            "{r:#}"
+        );
+    }
 
     let page = b.get(&format!("/start/{}", p.store));
     let out = b.post(
