@@ -64,7 +64,20 @@ fn exec(conn: &Connection, sql: &str) -> Result<(), StoreError> {
     conn.prepare_cached(sql)
         .and_then(|mut s| s.execute([]))
         .map(|_| ())
-        .map_err(sq)
+        .map_err(|e| sq_in(sql, e))
+}
+
+/// [`sq`] naming the statement and SQLite's extended result code: a transaction-control
+/// statement's failure (`SAVEPOINT`, `RELEASE`, `COMMIT`) fails a whole write batch, and
+/// SQLite's bare "SQL logic error" says nothing of which one.
+fn sq_in(sql: &str, e: rusqlite::Error) -> StoreError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _) => StoreError::Backend(format!(
+            "sqlite: {e} (extended code {}, in `{sql}`)",
+            f.extended_code
+        )),
+        _ => StoreError::Backend(format!("sqlite: {e} (in `{sql}`)")),
+    }
 }
 
 /// Where a result goes: an async waiter or a blocked thread.
