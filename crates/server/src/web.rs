@@ -522,6 +522,44 @@ async fn home(
     Ok(html(StatusCode::OK, layout("AWS access portal", &body)))
 }
 
+/// Every item of a paged portal API list (`operation` with `input` and the session as its
+/// `accessToken`, followed through `nextToken`): the members of the answers' `list`.
+async fn portal_list(
+    app: &Arc<App>,
+    req: &WebReq,
+    signed: &Signed,
+    operation: &str,
+    input: &[(&str, &str)],
+    list: &str,
+) -> Result<Vec<serde_json::Value>, cairn_wire::ApiError> {
+    let mut items = Vec::new();
+    let mut next: Option<String> = None;
+    // Bounded: a page holds at least one item, and an item appears once.
+    for _ in 0..10_000 {
+        let mut doc = serde_json::Map::new();
+        doc.insert("accessToken".into(), signed.cookie.as_str().into());
+        for (k, v) in input {
+            doc.insert((*k).into(), (*v).into());
+        }
+        if let Some(t) = &next {
+            doc.insert("nextToken".into(), t.as_str().into());
+        }
+        let mut page =
+            portal_call(app, req, signed, operation, serde_json::Value::Object(doc)).await?;
+        if let Some(serde_json::Value::Array(found)) = page.get_mut(list).map(std::mem::take) {
+            items.extend(found);
+        }
+        next = page
+            .get("nextToken")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned);
+        if next.is_none() {
+            break;
+        }
+    }
+    Ok(items)
+}
+
 /// The signed-in user's accounts (ID, name, email) with their roles, read through the portal
 /// API (every page of `ListAccounts`, then every page of `ListAccountRoles` of each).
 async fn portal_accounts(
@@ -535,65 +573,19 @@ async fn portal_accounts(
             .unwrap_or("")
             .to_owned()
     };
-    let token = signed.cookie.as_str();
     let mut rows = Vec::new();
-    let mut next: Option<String> = None;
-    // Bounded: a page holds at least one account, and an account appears once.
-    for _ in 0..10_000 {
-        let mut input = serde_json::Map::new();
-        input.insert("accessToken".into(), token.into());
-        if let Some(t) = &next {
-            input.insert("nextToken".into(), t.as_str().into());
-        }
-        let input = serde_json::Value::Object(input);
-        let page = portal_call(app, req, signed, "ListAccounts", input).await?;
-        for a in page
-            .get("accountList")
-            .and_then(serde_json::Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            rows.push((
-                text(a, "accountId"),
-                text(a, "accountName"),
-                text(a, "emailAddress"),
-                Vec::new(),
-            ));
-        }
-        next = page
-            .get("nextToken")
-            .and_then(serde_json::Value::as_str)
-            .map(str::to_owned);
-        if next.is_none() {
-            break;
-        }
+    for a in portal_list(app, req, signed, "ListAccounts", &[], "accountList").await? {
+        rows.push((
+            text(&a, "accountId"),
+            text(&a, "accountName"),
+            text(&a, "emailAddress"),
+            Vec::new(),
+        ));
     }
     for (account, _, _, roles) in &mut rows {
-        let mut next: Option<String> = None;
-        for _ in 0..10_000 {
-            let mut input = serde_json::Map::new();
-            input.insert("accessToken".into(), token.into());
-            input.insert("accountId".into(), account.as_str().into());
-            if let Some(t) = &next {
-                input.insert("nextToken".into(), t.as_str().into());
-            }
-            let input = serde_json::Value::Object(input);
-            let page = portal_call(app, req, signed, "ListAccountRoles", input).await?;
-            for r in page
-                .get("roleList")
-                .and_then(serde_json::Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                roles.push(text(r, "roleName"));
-            }
-            next = page
-                .get("nextToken")
-                .and_then(serde_json::Value::as_str)
-                .map(str::to_owned);
-            if next.is_none() {
-                break;
-            }
+        let input = [("accountId", account.as_str())];
+        for r in portal_list(app, req, signed, "ListAccountRoles", &input, "roleList").await? {
+            roles.push(text(&r, "roleName"));
         }
     }
     Ok(rows)

@@ -219,31 +219,10 @@ pub enum SignIn {
     Locked,
 }
 
-/// Checks a user name and password, counting failures; five in a row lock the user for
-/// [`LOCKOUT_MS`]. Runs in a write transaction: the failure count is state. (The portal
-/// verifies outside the transaction instead: [`password_to_verify`], then
-/// [`count_password`].)
-pub fn check_password(
-    tx: &mut dyn Tx,
-    now_ms: i64,
-    inst: &InstanceRec,
-    user_name: &str,
-    given: &str,
-) -> Result<(SignIn, Option<UserRec>), Failure> {
-    let check = password_to_verify(tx, now_ms, inst, user_name)?;
-    let verdict = match &check {
-        PasswordCheck::Decided(..) => None,
-        PasswordCheck::Verify { hash, .. } => Some(
-            hash.as_deref()
-                .is_some_and(|h| cairn_iam::login::verify_password(h, given)),
-        ),
-    };
-    count_password(tx, now_ms, inst, check, verdict.unwrap_or(false))
-}
-
 /// A sign-in's password, read for verification. argon2id costs tens of milliseconds: the
 /// portal verifies it outside any transaction, so that sign-ins do not hold the store's
-/// writer, and then counts the outcome with [`count_password`].
+/// writer, and then counts the outcome with [`count_password`]; five failures in a row lock
+/// the user for [`LOCKOUT_MS`].
 #[derive(Debug, Clone)]
 pub enum PasswordCheck {
     /// Decided without the password: no such user, no password set, or locked.

@@ -7,7 +7,9 @@
 
 use crate::common::{err_info, ok};
 use crate::sso_iam_token::{REDIRECT, VERIFIER, application, authorize};
-use crate::sso_portal::{Browser, PASSWORD, Portal, oidc, portal, portal_setup, text};
+use crate::sso_portal::{
+    Browser, PASSWORD, Portal, device_start, oidc, portal, portal_setup, text,
+};
 use aws_sdk_ssoadmin::types::GrantType;
 use std::time::Duration;
 
@@ -88,24 +90,8 @@ async fn expired_access_token_is_unauthorized_in_the_portal() {
 async fn expired_device_code_is_an_expired_token() {
     let p = portal_setup("expdev").await;
     let oidc = oidc(&p.f.server);
-    let reg = ok(
-        "RegisterClient",
-        oidc.register_client()
-            .client_name("cairn-it-device")
-            .client_type("public")
-            .send()
-            .await,
-    );
-    let (cid, secret) = (reg.client_id().unwrap(), reg.client_secret().unwrap());
-    let dev = ok(
-        "StartDeviceAuthorization",
-        oidc.start_device_authorization()
-            .client_id(cid)
-            .client_secret(secret)
-            .start_url(p.start_url())
-            .send()
-            .await,
-    );
+    let (cid, secret, dev) = device_start(&p, "cairn-it-device").await;
+    let (cid, secret) = (cid.as_str(), secret.as_str());
     let poll = || {
         oidc.create_token()
             .client_id(cid)

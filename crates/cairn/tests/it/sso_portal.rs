@@ -496,6 +496,38 @@ pub async fn assign(
     }
 }
 
+/// A public client registered as `name`, and a device authorization it started at the
+/// portal's start URL: its ID, its secret and the authorization.
+pub async fn device_start(
+    p: &Portal,
+    name: &str,
+) -> (
+    String,
+    String,
+    aws_sdk_ssooidc::operation::start_device_authorization::StartDeviceAuthorizationOutput,
+) {
+    let oidc = oidc(&p.f.server);
+    let reg = ok(
+        "RegisterClient",
+        oidc.register_client()
+            .client_name(name)
+            .client_type("public")
+            .send()
+            .await,
+    );
+    let (cid, secret) = (reg.client_id().unwrap(), reg.client_secret().unwrap());
+    let dev = ok(
+        "StartDeviceAuthorization",
+        oidc.start_device_authorization()
+            .client_id(cid)
+            .client_secret(secret)
+            .start_url(p.start_url())
+            .send()
+            .await,
+    );
+    (cid.to_owned(), secret.to_owned(), dev)
+}
+
 /// The newest record of `event_name` that `ct`'s account sees, waiting for it.
 pub(crate) async fn await_event(
     ct: &aws_sdk_cloudtrail::Client,
@@ -1103,24 +1135,8 @@ async fn oidc_errors_csrf_lockout_and_revocation() {
 async fn leaving_the_group_loses_the_account() {
     let p = portal_setup("ssoleave").await;
     let oidc = oidc(&p.f.server);
-    let reg = ok(
-        "RegisterClient",
-        oidc.register_client()
-            .client_name("c")
-            .client_type("public")
-            .send()
-            .await,
-    );
-    let (cid, secret) = (reg.client_id().unwrap(), reg.client_secret().unwrap());
-    let dev = ok(
-        "StartDeviceAuthorization",
-        oidc.start_device_authorization()
-            .client_id(cid)
-            .client_secret(secret)
-            .start_url(p.start_url())
-            .send()
-            .await,
-    );
+    let (cid, secret, dev) = device_start(&p, "c").await;
+    let (cid, secret) = (cid.as_str(), secret.as_str());
     let mut b = Browser::new(&p.f.server);
     let path = dev
         .verification_uri_complete()
